@@ -1,0 +1,1 @@
+"""DNS probes: SPF, DKIM, DMARC, MX, PTR. Knows DNS and nothing else."""

@@ -1,0 +1,251 @@
+"""The one DNS seam of Postwarden.
+
+Every probe, and every checkdmarc call a probe makes, resolves through a
+:class:`ProbeResolver` handed out by a :class:`DnsSweep`. A sweep holds what
+all targets of one run share:
+
+- one TTL-respecting answer cache (positive and negative answers), so a
+  thousand domains that include the same ESP record cost one lookup of it;
+- single-flight: concurrent probes asking the same question wait for the
+  first one's answer instead of each sending a query;
+- the failures seen so far: a name that timed out is not asked again in the
+  same sweep, so one dead zone costs one timeout, not one per probe.
+
+A ``ProbeResolver`` also records the failures its own probe ran into, which
+is how a probe tells "could not determine" (status ``error``) apart from
+"the record is missing" even when the failure happened deep inside a
+library call that only reports a string.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dns.exception
+import dns.name
+import dns.nameserver
+import dns.rcode
+import dns.rdata
+import dns.rdatatype
+import dns.resolver
+
+DEFAULT_TIMEOUT = 2.0
+_CACHE_SIZE = 500_000
+
+
+@dataclass(frozen=True)
+class Nameserver:
+    """A plain DNS (UDP/TCP) nameserver address."""
+
+    host: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        if ":" in self.host:
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host}:{self.port}"
+
+
+def parse_nameserver(text: str) -> Nameserver:
+    """Parse ``HOST[:PORT]`` (IPv6 as ``[::1]:5353`` or bare ``::1``).
+
+    Raises ``ValueError`` with a one-line reason for anything else; host
+    names are refused because resolving them would need a resolver first.
+    """
+    value = text.strip()
+    host, port_text = value, ""
+    if value.startswith("["):
+        end = value.find("]")
+        if end == -1:
+            raise ValueError(f"nameserver {text!r}: missing ']' after the IPv6 address")
+        host, rest = value[1:end], value[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"nameserver {text!r}: expected ':PORT' after ']'")
+            port_text = rest[1:]
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"nameserver {text!r}: {host!r} is not an IP address") from None
+    port = 53
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"nameserver {text!r}: port {port_text!r} is not 1-65535")
+        port = int(port_text)
+    return Nameserver(str(address), port)
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """How to resolve: nameservers (empty = the system's) and a per-lookup timeout."""
+
+    nameservers: tuple[Nameserver, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class DnsFailure:
+    """A lookup that could not be answered (timeout, SERVFAIL, REFUSED, …)."""
+
+    name: str
+    rdtype: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.name} {self.rdtype}: {self.reason}"
+
+
+class DnsError(Exception):
+    """A lookup failed for a reason that says nothing about the records."""
+
+    def __init__(self, failure: DnsFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
+
+
+# Exceptions that mean "no answer could be had", as opposed to NXDOMAIN or
+# NoAnswer, which are answers.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    dns.exception.Timeout,
+    dns.resolver.NoNameservers,
+    dns.resolver.YXDOMAIN,
+    OSError,
+)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, dns.exception.Timeout):
+        return "timeout"
+    if isinstance(error, dns.resolver.NoNameservers):
+        reasons = []
+        for entry in error.kwargs.get("errors", []):
+            response = entry[4] if len(entry) > 4 else None
+            if response is not None:
+                reasons.append(dns.rcode.to_text(response.rcode()))
+            else:
+                reasons.append(str(entry[3]))
+        return ", ".join(dict.fromkeys(reasons)) or "no nameserver answered"
+    return str(error) or type(error).__name__
+
+
+def _system_nameservers() -> tuple[Nameserver, ...]:
+    system = dns.resolver.Resolver()
+    return tuple(Nameserver(str(ns), 53) for ns in system.nameservers)
+
+
+class DnsSweep:
+    """The cache, single-flight locks and failure memory of one sweep."""
+
+    def __init__(self, settings: DnsSettings | None = None) -> None:
+        self.settings = settings or DnsSettings()
+        servers = self.settings.nameservers or _system_nameservers()
+        self._nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in servers]
+        self.cache = dns.resolver.LRUCache(_CACHE_SIZE)
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._failures: dict[tuple[str, int], DnsFailure] = {}
+
+    def resolver(self) -> ProbeResolver:
+        """A resolver for one probe, sharing this sweep's cache."""
+        return ProbeResolver(self, self._nameservers)
+
+    def _lock_for(self, key: tuple[str, int]) -> threading.Lock:
+        with self._guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
+            return lock
+
+    def _failure_for(self, key: tuple[str, int]) -> DnsFailure | None:
+        with self._guard:
+            return self._failures.get(key)
+
+    def _remember_failure(self, key: tuple[str, int], failure: DnsFailure) -> None:
+        with self._guard:
+            self._failures[key] = failure
+
+    @property
+    def failures(self) -> list[DnsFailure]:
+        """Every failure seen in this sweep so far."""
+        with self._guard:
+            return list(self._failures.values())
+
+
+class _SweepFailure(dns.exception.DNSException):
+    """A lookup that already failed earlier in this sweep."""
+
+
+TRANSIENT_OR_KNOWN: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, _SweepFailure)
+
+
+class ProbeResolver(dns.resolver.Resolver):
+    """A dnspython resolver bound to a sweep; records the failures it meets.
+
+    It is a real ``dns.resolver.Resolver`` so it can be handed to checkdmarc
+    (``resolver=``) as well as used directly through :meth:`lookup`.
+    """
+
+    def __init__(self, sweep: DnsSweep, nameservers: Sequence[dns.nameserver.Nameserver]) -> None:
+        super().__init__(configure=False)
+        self.sweep = sweep
+        self.nameservers = list(nameservers)
+        self.cache = sweep.cache
+        # A lost UDP datagram is retried within the lifetime instead of
+        # eating the whole budget.
+        self.timeout = min(1.0, sweep.settings.timeout)
+        self.lifetime = sweep.settings.timeout
+        self.failures: list[DnsFailure] = []
+
+    def resolve(  # type: ignore[override]
+        self,
+        qname: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
+        *args: object,
+        **kwargs: object,
+    ) -> dns.resolver.Answer:
+        name = dns.name.from_text(qname) if isinstance(qname, str) else qname
+        type_code = dns.rdatatype.RdataType.make(rdtype)
+        key = (name.to_text().lower(), int(type_code))
+        kwargs["search"] = False
+        kwargs.pop("lifetime", None)
+        with self.sweep._lock_for(key):
+            known = self.sweep._failure_for(key)
+            if known is not None:
+                self.failures.append(known)
+                raise _SweepFailure(known.describe())
+            try:
+                return super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
+            except TRANSIENT_ERRORS as error:
+                failure = DnsFailure(
+                    name.to_text().rstrip(".") or ".",
+                    dns.rdatatype.to_text(type_code),
+                    _reason(error),
+                )
+                self.failures.append(failure)
+                self.sweep._remember_failure(key, failure)
+                raise
+
+    def lookup(self, name: str, rdtype: str) -> list[dns.rdata.Rdata]:
+        """The records of ``name``/``rdtype``; ``[]`` when there are none.
+
+        NXDOMAIN and NODATA are answers (an empty list). Anything that is not
+        an answer raises :class:`DnsError`.
+        """
+        try:
+            return list(self.resolve(name, rdtype))
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        except TRANSIENT_OR_KNOWN:
+            raise DnsError(self.failures[-1]) from None
+
+    def lookup_txt(self, name: str) -> list[str]:
+        """TXT records of ``name``, each with its strings joined."""
+        return [
+            b"".join(rdata.strings).decode("utf-8", "replace")  # type: ignore[attr-defined]
+            for rdata in self.lookup(name, "TXT")
+        ]

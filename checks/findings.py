@@ -1,0 +1,264 @@
+"""Statuses, findings and the catalogue of finding codes.
+
+Every finding Postwarden reports has a stable UPPER_SNAKE code registered
+here with its level, a title and a default fix. Alerts, reports and the docs
+key on these codes, so a code is never renamed once published.
+
+Status order (worst last): ``pass < warn < error < fail``. ``error`` means
+*could not determine* and is never shown or alerted as ``fail``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["pass", "warn", "error", "fail"]
+Level = Literal["info", "warn", "error", "fail"]
+
+STATUS_RANK: dict[str, int] = {"pass": 0, "warn": 1, "error": 2, "fail": 3}
+# Monitoring-plugin exit codes (Nagios/Icinga): 3 is UNKNOWN.
+EXIT_CODES: dict[str, int] = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One observation about a target: what is wrong and how to fix it."""
+
+    code: str
+    level: Level
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    """The catalogue entry of a finding code."""
+
+    level: Level
+    title: str
+    fix: str
+
+
+def worst(statuses: Iterable[str]) -> Status:
+    """The worst of ``statuses`` by :data:`STATUS_RANK`; ``pass`` when empty."""
+    result: Status = "pass"
+    for status in statuses:
+        if STATUS_RANK[status] > STATUS_RANK[result]:
+            result = status  # type: ignore[assignment]
+    return result
+
+
+def status_of(findings: Iterable[Finding]) -> Status:
+    """A check's status: the worst finding level, ``pass`` if none is above info."""
+    return worst("pass" if f.level == "info" else f.level for f in findings)
+
+
+def finding(code: str, message: str, fix: str | None = None) -> Finding:
+    """Build a finding for a catalogued ``code`` (its level comes from the catalogue)."""
+    spec = CATALOGUE[code]
+    return Finding(code=code, level=spec.level, message=message, fix=fix or spec.fix)
+
+
+_DNS_FIX = (
+    "Check that the nameserver is reachable and that the domain's authoritative "
+    "servers answer; the check runs again on the next sweep."
+)
+
+CATALOGUE: dict[str, FindingSpec] = {
+    # -- DNS (could not determine) ---------------------------------------------
+    "DNS_LOOKUP_FAILED": FindingSpec("error", "A DNS lookup failed", _DNS_FIX),
+    "CHECK_INTERNAL_ERROR": FindingSpec(
+        "error",
+        "The check itself failed",
+        "This is a bug in Postwarden or a library it uses; the log has the traceback. "
+        "Please report it with the record that triggered it.",
+    ),
+    # -- SPF (RFC 7208) ---------------------------------------------------------
+    "SPF_MISSING": FindingSpec(
+        "fail",
+        "No SPF record",
+        'Publish one TXT record at the domain, e.g. "v=spf1 include:<your ESP> -all".',
+    ),
+    "SPF_MULTIPLE_RECORDS": FindingSpec(
+        "fail",
+        "More than one SPF record",
+        "Merge the SPF records into a single TXT record starting with v=spf1 "
+        "(two records are a permerror, RFC 7208 section 4.5).",
+    ),
+    "SPF_SYNTAX_ERROR": FindingSpec(
+        "fail", "SPF record does not parse", "Correct the record's syntax (RFC 7208 section 12)."
+    ),
+    "SPF_PERMERROR": FindingSpec(
+        "fail",
+        "SPF evaluation ends in permerror",
+        "Fix the included or redirected record named in the message.",
+    ),
+    "SPF_TOO_MANY_LOOKUPS": FindingSpec(
+        "fail",
+        "SPF needs more than 10 DNS lookups",
+        "Remove unused include/a/mx/exists mechanisms or replace them with ip4:/ip6: "
+        "ranges until evaluation needs at most 10 lookups (RFC 7208 section 4.6.4).",
+    ),
+    "SPF_TOO_MANY_VOID_LOOKUPS": FindingSpec(
+        "fail",
+        "SPF has more than 2 void lookups",
+        "Remove mechanisms that point at names with no records (RFC 7208 section 4.6.4).",
+    ),
+    "SPF_PASS_ALL": FindingSpec(
+        "fail",
+        "SPF allows every sender (+all)",
+        "End the record with -all (or ~all while you roll it out), never +all.",
+    ),
+    "SPF_NEUTRAL_ALL": FindingSpec(
+        "warn",
+        "SPF ends in ?all",
+        "End the record with -all or ~all so receivers can act on unauthorised mail.",
+    ),
+    "SPF_NO_ALL": FindingSpec(
+        "warn",
+        "SPF has no all mechanism",
+        "End the record with -all or ~all; without it, unlisted senders are neutral.",
+    ),
+    "SPF_WARNING": FindingSpec(
+        "warn", "SPF best-practice warning", "See the message; correct the record it names."
+    ),
+    # -- DMARC (RFC 7489, RFC 9989/9990) ---------------------------------------
+    "DMARC_MISSING": FindingSpec(
+        "fail",
+        "No DMARC record",
+        'Publish a TXT record at _dmarc.<domain>: "v=DMARC1; p=none; rua=mailto:<you>", '
+        "then move to p=quarantine or p=reject.",
+    ),
+    "DMARC_MULTIPLE_RECORDS": FindingSpec(
+        "fail",
+        "More than one DMARC record",
+        "Keep exactly one v=DMARC1 TXT record at _dmarc.<domain>.",
+    ),
+    "DMARC_SYNTAX_ERROR": FindingSpec(
+        "fail", "DMARC record does not parse", "Correct the record's tags (RFC 7489 section 6.3)."
+    ),
+    "DMARC_POLICY_NONE": FindingSpec(
+        "warn",
+        "DMARC policy is p=none (monitoring only)",
+        "Once reports show your mail aligns, publish p=quarantine, then p=reject.",
+    ),
+    "DMARC_PARTIAL_PCT": FindingSpec(
+        "warn",
+        "DMARC policy applies to a fraction of mail",
+        "Raise pct to 100 (or remove it) once you have rolled out the policy.",
+    ),
+    "DMARC_TESTING": FindingSpec(
+        "warn",
+        "DMARC is in testing mode (t=y)",
+        "Remove t=y once you have rolled out the policy (RFC 9989).",
+    ),
+    "DMARC_NO_REPORTS": FindingSpec(
+        "info",
+        "DMARC asks for no aggregate reports",
+        "Add rua=mailto:<address> to learn who sends as your domain.",
+    ),
+    "DMARC_RUA_UNAUTHORIZED": FindingSpec(
+        "warn",
+        "DMARC reports go to a domain that has not authorised them",
+        "The report domain must publish <your domain>._report._dmarc.<report domain> "
+        'TXT "v=DMARC1" (RFC 7489 section 7.1).',
+    ),
+    "DMARC_FOUND_AT_ORGANIZATIONAL_DOMAIN": FindingSpec(
+        "info",
+        "DMARC record is inherited from the organisational domain",
+        "Nothing to do unless this subdomain needs its own policy.",
+    ),
+    "DMARC_WARNING": FindingSpec(
+        "warn", "DMARC best-practice warning", "See the message; correct the record it names."
+    ),
+    # -- DKIM (RFC 6376, RFC 8463) ----------------------------------------------
+    "DKIM_SELECTOR_MISSING": FindingSpec(
+        "fail",
+        "DKIM selector has no key record",
+        "Publish the selector's public key as TXT at <selector>._domainkey.<domain>, "
+        "or remove the selector from the configuration.",
+    ),
+    "DKIM_KEY_REVOKED": FindingSpec(
+        "fail",
+        "DKIM key is revoked (empty p=)",
+        "Sign with a selector whose key is published, or publish a new key for this one.",
+    ),
+    "DKIM_KEY_INVALID": FindingSpec(
+        "fail",
+        "DKIM key record does not parse",
+        "Republish the record as v=DKIM1; k=rsa; p=<base64 public key>.",
+    ),
+    "DKIM_KEY_TOO_SHORT": FindingSpec(
+        "fail",
+        "DKIM RSA key is shorter than 1024 bits",
+        "Generate a 2048-bit RSA (or an ed25519) key, publish it under a new selector "
+        "and switch signing to it.",
+    ),
+    "DKIM_KEY_WEAK": FindingSpec(
+        "warn",
+        "DKIM RSA key is shorter than 2048 bits",
+        "Rotate to a 2048-bit RSA key under a new selector.",
+    ),
+    "DKIM_TESTING": FindingSpec(
+        "warn",
+        "DKIM key is in testing mode (t=y)",
+        "Remove t=y from the key record once signing works.",
+    ),
+    "DKIM_NO_SELECTOR_FOUND": FindingSpec(
+        "warn",
+        "No DKIM selector configured or discovered",
+        "Give the selectors your mail is signed with (--selector, or the domain's "
+        "configuration): the s= tag of a DKIM-Signature header names it.",
+    ),
+    "DKIM_SELECTORS_DISCOVERED": FindingSpec(
+        "info",
+        "DKIM selectors were discovered, not configured",
+        "Configure the selectors you sign with so a missing key is reported.",
+    ),
+    # -- MX ---------------------------------------------------------------------
+    "MX_MISSING": FindingSpec(
+        "fail",
+        "No MX record and no address to fall back on",
+        "Publish an MX record so bounces and replies reach you.",
+    ),
+    "MX_IMPLICIT": FindingSpec(
+        "warn",
+        "No MX record; mail falls back to the domain's address",
+        "Publish an explicit MX record for the host that receives your bounces.",
+    ),
+    "MX_NULL": FindingSpec(
+        "fail",
+        "Null MX: the domain accepts no mail",
+        "A sending domain must receive bounces: replace the null MX (RFC 7505) with a real one.",
+    ),
+    "MX_HOST_UNRESOLVABLE": FindingSpec(
+        "warn",
+        "An MX host has no address",
+        "Give the host an A/AAAA record or remove it from the MX set.",
+    ),
+    "MX_NO_RESOLVABLE_HOST": FindingSpec(
+        "fail",
+        "No MX host has an address",
+        "Give the MX hosts A/AAAA records; until then no bounce can be delivered.",
+    ),
+    # -- PTR / FCrDNS -----------------------------------------------------------
+    "PTR_MISSING": FindingSpec(
+        "fail",
+        "Sending IP has no reverse DNS",
+        "Ask whoever owns the IP (hosting provider, ESP) to set a PTR record naming "
+        "a host that resolves back to the IP.",
+    ),
+    "PTR_NOT_FORWARD_CONFIRMED": FindingSpec(
+        "fail",
+        "Reverse DNS is not forward-confirmed",
+        "Give the PTR host name an A/AAAA record with this IP (FCrDNS), as Gmail, "
+        "Yahoo and Microsoft require of bulk senders.",
+    ),
+    "PTR_MULTIPLE": FindingSpec(
+        "warn",
+        "Sending IP has several PTR records",
+        "Keep one PTR record per IP; receivers may pick any of them.",
+    ),
+}

@@ -1,0 +1,120 @@
+"""Result objects of the probes, and their one JSON serialisation.
+
+Each probe returns a frozen dataclass; its ``status`` is derived from its
+findings. :func:`to_json` is the only place results become dicts, so the
+JSON contract of DESIGN.md lives here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.findings import Finding, Status, status_of, worst
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Common part of every check: its findings and the status they imply."""
+
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.findings)
+
+
+@dataclass(frozen=True)
+class SpfResult(CheckResult):
+    record: str | None = None
+    dns_lookups: int | None = None
+    void_lookups: int | None = None
+    all_qualifier: str | None = None
+
+
+@dataclass(frozen=True)
+class DmarcResult(CheckResult):
+    record: str | None = None
+    policy: str | None = None
+    location: str | None = None
+    subdomain_policy: str | None = None
+    rua: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DkimSelectorResult(CheckResult):
+    record: str | None = None
+    key_type: str | None = None
+    key_bits: int | None = None
+    testing: bool = False
+
+
+@dataclass(frozen=True)
+class DkimResult(CheckResult):
+    selectors: Mapping[str, DkimSelectorResult] = field(default_factory=dict)
+    discovered: bool = False
+
+    @property
+    def status(self) -> Status:
+        return worst([status_of(self.findings), *(s.status for s in self.selectors.values())])
+
+
+@dataclass(frozen=True)
+class MxHost:
+    host: str
+    preference: int
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MxResult(CheckResult):
+    hosts: tuple[str, ...] = ()
+    records: tuple[MxHost, ...] = ()
+
+
+@dataclass(frozen=True)
+class PtrResult(CheckResult):
+    hostnames: tuple[str, ...] = ()
+    fcrdns: bool | None = None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """All checks of one target (a domain or an IP address)."""
+
+    target: str
+    kind: str
+    checks: Mapping[str, CheckResult]
+
+    @property
+    def status(self) -> Status:
+        return worst(check.status for check in self.checks.values())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, CheckResult):
+        out: dict[str, Any] = {"status": value.status}
+        for item in dataclasses.fields(value):
+            out[item.name] = _jsonable(getattr(value, item.name))
+        return out
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            item.name: _jsonable(getattr(value, item.name)) for item in dataclasses.fields(value)
+        }
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def to_json(result: TargetResult) -> dict[str, Any]:
+    """The contract's JSON object for one target."""
+    return {
+        "target": result.target,
+        "kind": result.kind,
+        "status": result.status,
+        "checks": {name: _jsonable(check) for name, check in result.checks.items()},
+    }

@@ -1,0 +1,81 @@
+"""Run the checks of many targets concurrently over one shared DNS sweep."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from checks.dkim import check_dkim
+from checks.dmarc import check_dmarc
+from checks.dns import DnsSettings, DnsSweep, ProbeResolver
+from checks.findings import finding
+from checks.mx import check_mx
+from checks.ptr import check_ptr
+from checks.results import CheckResult, TargetResult
+from checks.spf import check_spf
+from checks.targets import Target
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 32
+
+Probe = Callable[[Target, ProbeResolver], CheckResult]
+
+# The checks each kind of target gets, in the order they are shown.
+DOMAIN_CHECKS: dict[str, Probe] = {
+    "spf": lambda t, r: check_spf(t.name, r),
+    "dmarc": lambda t, r: check_dmarc(t.name, r),
+    "dkim": lambda t, r: check_dkim(t.name, t.selectors, r),
+    "mx": lambda t, r: check_mx(t.name, r),
+}
+IP_CHECKS: dict[str, Probe] = {
+    "ptr": lambda t, r: check_ptr(t.name, r),
+}
+
+
+def checks_for(target: Target) -> dict[str, Probe]:
+    """The probes that apply to ``target``."""
+    return DOMAIN_CHECKS if target.kind == "domain" else IP_CHECKS
+
+
+def _run_probe(name: str, probe: Probe, target: Target, sweep: DnsSweep) -> CheckResult:
+    try:
+        return probe(target, sweep.resolver())
+    except Exception as error:  # a library bug must not sink the whole sweep
+        logger.exception("check %s of %s raised", name, target.name)
+        return CheckResult(
+            findings=(
+                finding(
+                    "CHECK_INTERNAL_ERROR",
+                    f"The {name} check of {target.name} raised {type(error).__name__}: {error}",
+                ),
+            )
+        )
+
+
+def check_targets(
+    targets: Sequence[Target],
+    settings: DnsSettings | None = None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    sweep: DnsSweep | None = None,
+) -> list[TargetResult]:
+    """Check every target; all probes of all targets run concurrently.
+
+    Every probe shares ``sweep`` (a new one when not given): one cache, one
+    set of in-flight lookups, one memory of failed names.
+    """
+    sweep = sweep or DnsSweep(settings)
+    jobs = [
+        (target, name, probe) for target in targets for name, probe in checks_for(target).items()
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="probe") as pool:
+        futures = [
+            pool.submit(_run_probe, name, probe, target, sweep) for target, name, probe in jobs
+        ]
+        outcomes = [future.result() for future in futures]
+    by_target: dict[int, dict[str, CheckResult]] = {}
+    for (target, name, _probe), outcome in zip(jobs, outcomes, strict=True):
+        by_target.setdefault(id(target), {})[name] = outcome
+    return [TargetResult(t.name, t.kind, by_target.get(id(t), {})) for t in targets]

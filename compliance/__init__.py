@@ -1,0 +1,1 @@
+"""compliance — arrives with its issue (see DESIGN.md)."""

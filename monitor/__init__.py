@@ -1,0 +1,1 @@
+"""The service: settings, history, CLI (and later scheduler, alerts)."""

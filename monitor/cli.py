@@ -1,0 +1,208 @@
+"""The ``postwarden`` command line.
+
+Exit codes follow the monitoring-plugin convention: 0 pass, 1 warn, 2 fail,
+3 error or could not run (bad usage, bad input), with a one-line reason on
+stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import click
+
+from checks.dns import DnsSettings, parse_nameserver
+from checks.results import TargetResult
+from checks.sweep import check_targets
+from checks.targets import Target, parse_target, validate_selector
+from checks.zoneserver import ZoneServer
+from monitor.output import exit_code, render_json, render_table
+from monitor.settings import Settings, SettingsError, load_settings
+
+EXIT_BAD_INPUT = 3
+
+
+def _settings(
+    config: str | None,
+    db: str | None = None,
+    nameservers: Sequence[str] = (),
+    timeout: float | None = None,
+    concurrency: int | None = None,
+) -> Settings:
+    """Settings from file and environment, with command-line options on top."""
+    settings = load_settings(config)
+    dns = settings.dns
+    if nameservers:
+        try:
+            parsed = tuple(parse_nameserver(ns) for ns in nameservers)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--nameserver") from None
+        dns = replace(dns, nameservers=parsed)
+    if timeout is not None:
+        dns = replace(dns, timeout=timeout)
+    return replace(
+        settings,
+        dns=dns,
+        database_url=db or settings.database_url,
+        concurrency=concurrency or settings.concurrency,
+    )
+
+
+def _dns_options(func: Any) -> Any:
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        help="Seconds to wait for one DNS lookup (default 2).",
+    )(func)
+    func = click.option(
+        "--nameserver",
+        "nameservers",
+        multiple=True,
+        metavar="HOST[:PORT]",
+        help="Resolver to ask (repeatable; IPv6 as [::1]:5353). Default: config, then system.",
+    )(func)
+    return func
+
+
+def _format_option(func: Any) -> Any:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="table for people, json for machines.",
+    )(func)
+
+
+def _config_option(func: Any) -> Any:
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        help="Config file (default: $POSTWARDEN_CONFIG, else ./postwarden.toml).",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="postwarden")
+def cli() -> None:
+    """Postwarden: deliverability monitoring and compliance auditing."""
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--selector",
+    "selectors",
+    multiple=True,
+    metavar="NAME",
+    help="DKIM selector to check (repeatable). Without one, selectors are discovered.",
+)
+@_dns_options
+@_format_option
+@click.option("--concurrency", type=click.IntRange(min=1), help="Lookups in flight (default 32).")
+@click.option("--save", is_flag=True, help="Record this run in the database (history).")
+@click.option("--db", metavar="URL", help="Database URL (with --save).")
+@_config_option
+def check(
+    targets: tuple[str, ...],
+    selectors: tuple[str, ...],
+    nameservers: tuple[str, ...],
+    timeout: float | None,
+    output_format: str,
+    concurrency: int | None,
+    save: bool,
+    db: str | None,
+    config: str | None,
+) -> int:
+    """One-shot checks of domains and IPs (auto-detected).
+
+    Domains get SPF, DMARC, DKIM and MX; IP addresses get reverse DNS (PTR
+    with forward confirmation).
+    """
+    settings = _settings(config, db, nameservers, timeout, concurrency)
+    try:
+        clean_selectors = tuple(validate_selector(s) for s in selectors)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--selector") from None
+    parsed: list[Target] = []
+    for text in targets:
+        try:
+            parsed.append(parse_target(text, clean_selectors))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="TARGET") from None
+    started = datetime.now(UTC)
+    results = check_targets(parsed, settings.dns, concurrency=settings.concurrency)
+    if save:
+        _save(settings.database_url, results, started)
+    _print(results, output_format)
+    return exit_code(results)
+
+
+def _print(results: Sequence[TargetResult], output_format: str) -> None:
+    click.echo(render_json(results) if output_format == "json" else render_table(results))
+
+
+def _save(url: str, results: Sequence[TargetResult], started: datetime) -> None:
+    # Imported here so one-shot checks never pay for SQLAlchemy and Alembic.
+    from monitor.history import record_run
+    from store.engine import make_engine, session_factory, upgrade_database
+
+    engine = make_engine(url)
+    try:
+        upgrade_database(engine)
+        with session_factory(engine).begin() as session:
+            record_run(session, results, started_at=started, finished_at=datetime.now(UTC))
+    finally:
+        engine.dispose()
+
+
+@cli.command()
+@_format_option
+def demo(output_format: str) -> int:
+    """Check the bundled example domains and IPs, offline.
+
+    Starts a DNS server on loopback with example zones (a healthy domain, a
+    weak DKIM key, DMARC p=none, SPF over the lookup limit, an IP with and
+    one without reverse DNS) and runs the real checks against it.
+    """
+    examples = resources.files("monitor") / "examples"
+    zones = {
+        "example.": (examples / "example.zone").read_text(encoding="utf-8"),
+        "2.0.192.in-addr.arpa.": (examples / "reverse.zone").read_text(encoding="utf-8"),
+    }
+    domains = ["healthy.example", "weak-dkim.example", "monitoring-only.example"]
+    domains.append("spf-overlimit.example")
+    with ZoneServer(zones) as server:
+        settings = DnsSettings((parse_nameserver(server.nameserver),), timeout=2.0)
+        targets = [parse_target(d, ("s1",)) for d in domains]
+        targets += [parse_target("192.0.2.10"), parse_target("192.0.2.20")]
+        results = check_targets(targets, settings)
+    if output_format == "table":
+        click.echo(f"Example zones served on {server.host} (loopback); real checks, no network.\n")
+    _print(results, output_format)
+    return exit_code(results)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: map every failure to an exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="postwarden", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("postwarden: aborted", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.UsageError as error:
+        click.echo(f"postwarden: error: {error.format_message()}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.ClickException as error:
+        click.echo(f"postwarden: error: {error.format_message()}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except SettingsError as error:
+        click.echo(f"postwarden: config error: {error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,73 @@
+"""Persist check runs: every result (history) and the latest status per check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from checks.findings import worst
+from checks.results import TargetResult, to_json
+from store.models import CheckRecord, CheckRun, TargetStatus
+
+
+def record_run(
+    session: Session,
+    results: Sequence[TargetResult],
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    trigger: str = "cli",
+) -> CheckRun:
+    """Store one run's results and move each check's latest status forward.
+
+    ``since`` keeps the time a status was first seen, so "failing since" is
+    the first failing run, not the latest one.
+    """
+    run = CheckRun(
+        started_at=started_at,
+        finished_at=finished_at,
+        trigger=trigger,
+        status=worst(result.status for result in results),
+        target_count=len(results),
+    )
+    session.add(run)
+    session.flush()
+    latest = {
+        (row.target, row.check): row
+        for row in session.scalars(
+            select(TargetStatus).where(TargetStatus.target.in_([r.target for r in results]))
+        )
+    }
+    for result in results:
+        checks = to_json(result)["checks"]
+        for name, detail in checks.items():
+            status = detail["status"]
+            session.add(
+                CheckRecord(
+                    run_id=run.id,
+                    target=result.target,
+                    kind=result.kind,
+                    check=name,
+                    status=status,
+                    detail=detail,
+                )
+            )
+            row = latest.get((result.target, name))
+            if row is None:
+                row = TargetStatus(
+                    target=result.target,
+                    kind=result.kind,
+                    check=name,
+                    status=status,
+                    since=finished_at,
+                )
+                session.add(row)
+            elif row.status != status:
+                row.status, row.since = status, finished_at
+            row.checked_at = finished_at
+            row.last_run_id = run.id
+    session.flush()
+    return run

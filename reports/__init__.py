@@ -1,0 +1,1 @@
+"""reports — arrives with its issue (see DESIGN.md)."""

@@ -1,0 +1,97 @@
+"""Tables: monitored targets, check runs, their results (history) and latest status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Postwarden table."""
+
+
+class Domain(Base):
+    """A monitored sending domain."""
+
+    __tablename__ = "domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    selectors: Mapped[list[DkimSelector]] = relationship(
+        back_populates="domain", cascade="all, delete-orphan", order_by="DkimSelector.selector"
+    )
+
+
+class DkimSelector(Base):
+    """A DKIM selector a monitored domain signs with."""
+
+    __tablename__ = "dkim_selectors"
+    __table_args__ = (UniqueConstraint("domain_id", "selector"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id", ondelete="CASCADE"))
+    selector: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[Domain] = relationship(back_populates="selectors")
+
+
+class SendingIp(Base):
+    """A monitored sending IP address."""
+
+    __tablename__ = "sending_ips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(45), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CheckRun(Base):
+    """One sweep over one or more targets."""
+
+    __tablename__ = "check_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8))
+    target_count: Mapped[int]
+    results: Mapped[list[CheckRecord]] = relationship(
+        back_populates="run", cascade="all, delete-orphan"
+    )
+
+
+class CheckRecord(Base):
+    """The result of one check of one target in one run (the history)."""
+
+    __tablename__ = "check_results"
+    __table_args__ = (Index("ix_check_results_target_check", "target", "check", "run_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(253))
+    kind: Mapped[str] = mapped_column(String(8))
+    check: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8))
+    # The check's JSON object exactly as `postwarden check --format json` prints it.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run: Mapped[CheckRun] = relationship(back_populates="results")
+
+
+class TargetStatus(Base):
+    """The latest status of each check of each target, and since when it holds."""
+
+    __tablename__ = "target_status"
+    __table_args__ = (UniqueConstraint("target", "check"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(253))
+    kind: Mapped[str] = mapped_column(String(8))
+    check: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id"))

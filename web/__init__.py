@@ -1,0 +1,1 @@
+"""web — arrives with its issue (see DESIGN.md)."""
