@@ -20,7 +20,7 @@ run: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy checks store monitor compliance reports web bench
+	$(VENV)/bin/mypy checks store monitor compliance reports web tests bench
 
 test: lint
 	$(VENV)/bin/pytest

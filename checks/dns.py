@@ -19,6 +19,7 @@ library call that only reports a string.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 from collections.abc import Sequence
@@ -32,8 +33,10 @@ import dns.rdata
 import dns.rdatatype
 import dns.resolver
 
+from checks.dns_cache import CacheKey, SweepCache, cache_key
+
 DEFAULT_TIMEOUT = 2.0
-_CACHE_SIZE = 500_000
+DEFAULT_RETRIES = 1
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,17 @@ def parse_nameserver(text: str) -> Nameserver:
 
 @dataclass(frozen=True)
 class DnsSettings:
-    """How to resolve: nameservers (empty = the system's) and a per-lookup timeout."""
+    """How to resolve.
+
+    ``nameservers`` empty means the system's; ``timeout`` is the wait for one
+    answer, and a lookup that times out is sent ``retries`` more times before
+    it is given up as a failure (so a dead server costs at most
+    ``timeout * (retries + 1)`` per name and sweep).
+    """
 
     nameservers: tuple[Nameserver, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
 
 
 @dataclass(frozen=True)
@@ -145,27 +155,27 @@ class DnsSweep:
         self.settings = settings or DnsSettings()
         servers = self.settings.nameservers or _system_nameservers()
         self._nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in servers]
-        self.cache = dns.resolver.LRUCache(_CACHE_SIZE)
+        self.cache = SweepCache()
         self._guard = threading.Lock()
-        self._locks: dict[tuple[str, int], threading.Lock] = {}
-        self._failures: dict[tuple[str, int], DnsFailure] = {}
+        self._locks: dict[CacheKey, threading.Lock] = {}
+        self._failures: dict[CacheKey, DnsFailure] = {}
 
     def resolver(self) -> ProbeResolver:
         """A resolver for one probe, sharing this sweep's cache."""
         return ProbeResolver(self, self._nameservers)
 
-    def _lock_for(self, key: tuple[str, int]) -> threading.Lock:
+    def _lock_for(self, key: CacheKey) -> threading.Lock:
         with self._guard:
             lock = self._locks.get(key)
             if lock is None:
                 lock = self._locks[key] = threading.Lock()
             return lock
 
-    def _failure_for(self, key: tuple[str, int]) -> DnsFailure | None:
+    def _failure_for(self, key: CacheKey) -> DnsFailure | None:
         with self._guard:
             return self._failures.get(key)
 
-    def _remember_failure(self, key: tuple[str, int], failure: DnsFailure) -> None:
+    def _remember_failure(self, key: CacheKey, failure: DnsFailure) -> None:
         with self._guard:
             self._failures[key] = failure
 
@@ -174,6 +184,11 @@ class DnsSweep:
         """Every failure seen in this sweep so far."""
         with self._guard:
             return list(self._failures.values())
+
+
+@functools.cache
+def _type_code(rdtype: dns.rdatatype.RdataType | str | int) -> int:
+    return int(dns.rdatatype.RdataType.make(rdtype))
 
 
 class _SweepFailure(dns.exception.DNSException):
@@ -194,11 +209,12 @@ class ProbeResolver(dns.resolver.Resolver):
         super().__init__(configure=False)
         self.sweep = sweep
         self.nameservers = list(nameservers)
-        self.cache = sweep.cache
-        # A lost UDP datagram is retried within the lifetime instead of
-        # eating the whole budget.
-        self.timeout = min(1.0, sweep.settings.timeout)
-        self.lifetime = sweep.settings.timeout
+        # The sweep caches (see resolve); dnspython's own cache stays off.
+        self.cache = None
+        # dnspython re-sends a query that timed out for as long as the
+        # lifetime allows: that is what makes `retries` retries.
+        self.timeout = sweep.settings.timeout
+        self.lifetime = sweep.settings.timeout * (sweep.settings.retries + 1)
         self.failures: list[DnsFailure] = []
 
     def resolve(  # type: ignore[override]
@@ -208,27 +224,41 @@ class ProbeResolver(dns.resolver.Resolver):
         *args: object,
         **kwargs: object,
     ) -> dns.resolver.Answer:
-        name = dns.name.from_text(qname) if isinstance(qname, str) else qname
-        type_code = dns.rdatatype.RdataType.make(rdtype)
-        key = (name.to_text().lower(), int(type_code))
+        type_code = _type_code(rdtype)
+        text = qname if isinstance(qname, str) else qname.to_text()
+        key = cache_key(text, type_code)
+        cache = self.sweep.cache
+        answer = cache.get(key)
+        if answer is not None:
+            return answer
         kwargs["search"] = False
         kwargs.pop("lifetime", None)
         with self.sweep._lock_for(key):
+            # Whoever held the lock before us may have answered it.
+            answer = cache.get(key)
+            if answer is not None:
+                return answer
             known = self.sweep._failure_for(key)
             if known is not None:
                 self.failures.append(known)
                 raise _SweepFailure(known.describe())
+            name = dns.name.from_text(text)
             try:
-                return super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
+                answer = super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
+            except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as negative:
+                cache.put_negative(key, negative)
+                raise
             except TRANSIENT_ERRORS as error:
                 failure = DnsFailure(
-                    name.to_text().rstrip(".") or ".",
-                    dns.rdatatype.to_text(type_code),
+                    key[0] or ".",
+                    dns.rdatatype.to_text(dns.rdatatype.RdataType.make(type_code)),
                     _reason(error),
                 )
                 self.failures.append(failure)
                 self.sweep._remember_failure(key, failure)
                 raise
+            cache.put(key, answer)
+            return answer
 
     def lookup(self, name: str, rdtype: str) -> list[dns.rdata.Rdata]:
         """The records of ``name``/``rdtype``; ``[]`` when there are none.

@@ -132,8 +132,8 @@ def query_spf(domain: str, resolver: ProbeResolver) -> SpfFacts:
     except cd_spf.MultipleSPFRTXTRecords as error:
         return _facts(resolver, start, record, problem="multiple", message=str(error))
     except cd_spf.SPFRecordNotFound as error:
-        problem = "missing" if record is None else "permerror"
-        return _facts(resolver, start, record, problem=problem, message=str(error))
+        missing = "missing" if record is None else "permerror"
+        return _facts(resolver, start, record, problem=missing, message=str(error))
     except cd_spf.SPFTooManyDNSLookups as error:
         # Judged from the count by evaluate_spf, not from the message.
         lookups = (error.data or {}).get("dns_lookups")
@@ -149,7 +149,7 @@ def query_spf(domain: str, resolver: ProbeResolver) -> SpfFacts:
             resolver, start, record, problem="permerror", message=str(error), lookups=lookups
         )
     error_text = parsed.get("error")
-    problem: str | None = "permerror" if error_text else None
+    problem = "permerror" if error_text else None
     return SpfFacts(
         record=record,
         dns_lookups=parsed["dns_lookups"],

@@ -6,6 +6,10 @@ queries on one loopback port from zones given in master-file format, and can
 be told to misbehave for chosen names (SERVFAIL, REFUSED, or no answer at
 all) so that the `error` paths are exercised the way a user meets them.
 
+A ``delay`` holds every reply back for that long, the way the round trip to
+a real authoritative server does: benchmarks use it so that they measure
+what a monitor meets on the internet, not only CPU time.
+
 It is deliberately simple: no recursion, no DNSSEC, no zone transfers. It
 does answer NXDOMAIN vs NODATA correctly (empty non-terminals included),
 synthesises wildcards, follows CNAMEs inside its own data and puts the SOA in
@@ -15,10 +19,12 @@ the authority section so resolvers can cache negative answers.
 from __future__ import annotations
 
 import collections
+import queue
 import socket
 import socketserver
 import struct
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -100,9 +106,16 @@ class ZoneServer:
         host: str = "127.0.0.1",
         port: int = 0,
         default_ttl: int = 300,
+        delay: float = 0.0,
     ) -> None:
         self.host = host
         self.default_ttl = default_ttl
+        self.delay = delay
+        # Replies waiting for their delay, in the order they are due (the
+        # delay is the same for all, so arrival order is due order).
+        self._outbox: queue.SimpleQueue[tuple[float, bytes, tuple[str, int]] | None] = (
+            queue.SimpleQueue()
+        )
         self._requested_port = port
         self._zones: dict[dns.name.Name, _Zone] = {}
         self._faults: dict[dns.name.Name, Fault] = {}
@@ -187,6 +200,10 @@ class ZoneServer:
             threading.Thread(target=self._serve_udp, name="zoneserver-udp", daemon=True),
             threading.Thread(target=tcp.serve_forever, name="zoneserver-tcp", daemon=True),
         ]
+        if self.delay > 0:
+            self._threads.append(
+                threading.Thread(target=self._send_delayed, name="zoneserver-delay", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
         return self
@@ -194,6 +211,7 @@ class ZoneServer:
     def stop(self) -> None:
         """Stop serving and close the sockets."""
         self._stopping.set()
+        self._outbox.put(None)
         if self._tcp is not None:
             self._tcp.shutdown()
             self._tcp.server_close()
@@ -222,8 +240,25 @@ class ZoneServer:
             except OSError:
                 return
             reply = self.answer(wire, max_size=512)
-            if reply is not None:
+            if reply is None:
+                continue
+            if self.delay > 0:
+                self._outbox.put((time.monotonic() + self.delay, reply, peer))
+            else:
                 sock.sendto(reply, peer)
+
+    def _send_delayed(self) -> None:
+        assert self._udp is not None
+        sock = self._udp
+        while (item := self._outbox.get()) is not None:
+            due, reply, peer = item
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                sock.sendto(reply, peer)
+            except OSError:
+                return
 
     def answer(self, wire: bytes, *, max_size: int = 65535) -> bytes | None:
         """Answer one query in wire format; None means stay silent."""
@@ -359,6 +394,8 @@ class _TcpHandler(socketserver.BaseRequestHandler):
             reply = server.zones.answer(wire)
             if reply is None:
                 return
+            if server.zones.delay > 0:
+                time.sleep(server.zones.delay)
             sock.sendall(struct.pack("!H", len(reply)) + reply)
 
 

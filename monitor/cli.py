@@ -33,6 +33,7 @@ def _settings(
     nameservers: Sequence[str] = (),
     timeout: float | None = None,
     concurrency: int | None = None,
+    retries: int | None = None,
 ) -> Settings:
     """Settings from file and environment, with command-line options on top."""
     settings = load_settings(config)
@@ -45,6 +46,8 @@ def _settings(
         dns = replace(dns, nameservers=parsed)
     if timeout is not None:
         dns = replace(dns, timeout=timeout)
+    if retries is not None:
+        dns = replace(dns, retries=retries)
     return replace(
         settings,
         dns=dns,
@@ -55,9 +58,14 @@ def _settings(
 
 def _dns_options(func: Any) -> Any:
     func = click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        help="Times a lookup that timed out is sent again (default 1).",
+    )(func)
+    func = click.option(
         "--timeout",
         type=click.FloatRange(min=0, min_open=True),
-        help="Seconds to wait for one DNS lookup (default 2).",
+        help="Seconds to wait for one DNS answer (default 2).",
     )(func)
     func = click.option(
         "--nameserver",
@@ -114,6 +122,7 @@ def check(
     selectors: tuple[str, ...],
     nameservers: tuple[str, ...],
     timeout: float | None,
+    retries: int | None,
     output_format: str,
     concurrency: int | None,
     save: bool,
@@ -125,7 +134,7 @@ def check(
     Domains get SPF, DMARC, DKIM and MX; IP addresses get reverse DNS (PTR
     with forward confirmation).
     """
-    settings = _settings(config, db, nameservers, timeout, concurrency)
+    settings = _settings(config, db, nameservers, timeout, concurrency, retries)
     try:
         clean_selectors = tuple(validate_selector(s) for s in selectors)
     except ValueError as error:

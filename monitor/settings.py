@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.dns import DEFAULT_TIMEOUT, DnsSettings, Nameserver, parse_nameserver
+from checks.dns import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    DnsSettings,
+    Nameserver,
+    parse_nameserver,
+)
 
 DEFAULT_CONFIG_FILE = "postwarden.toml"
 DEFAULT_DATABASE_URL = "sqlite:///postwarden.db"
@@ -44,12 +50,26 @@ def _positive_float(value: Any) -> float:
     return number
 
 
-def _positive_int(value: Any) -> int:
-    if isinstance(value, bool):
+def _whole_number(value: Any) -> int:
+    if isinstance(value, (bool, float)):
         raise ValueError("must be a whole number")
-    number = int(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a whole number") from None
+
+
+def _positive_int(value: Any) -> int:
+    number = _whole_number(value)
     if number < 1:
         raise ValueError("must be at least 1")
+    return number
+
+
+def _count(value: Any) -> int:
+    number = _whole_number(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
     return number
 
 
@@ -65,6 +85,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("database", "url"): str,
     ("dns", "nameservers"): _nameservers,
     ("dns", "timeout"): _positive_float,
+    ("dns", "retries"): _count,
     ("dns", "concurrency"): _positive_int,
 }
 
@@ -125,6 +146,7 @@ def load_settings(
         dns=DnsSettings(
             nameservers=merged.get(("dns", "nameservers"), ()),
             timeout=merged.get(("dns", "timeout"), DEFAULT_TIMEOUT),
+            retries=merged.get(("dns", "retries"), DEFAULT_RETRIES),
         ),
         concurrency=merged.get(("dns", "concurrency"), 32),
         source=", ".join(origin for origin, values in sources if values) or "defaults",

@@ -1,0 +1,163 @@
+"""Benchmark: `postwarden check` against checkdmarc on the same DNS data, in one run.
+
+Generates DOMAINS sending domains (SPF with `mx` and a nested include to one
+of a few shared ESP records, DMARC p=reject with reports, two 2048-bit DKIM
+selectors, an MX host with an address), serves them from a DNS server on
+loopback in a separate process, then, for each round-trip time asked for:
+
+1. runs the real console script, `postwarden check d0 … dN --selector s1
+   --selector s2 --format json`, and checks that every domain passed;
+2. runs checkdmarc's own `check_spf` + `check_dmarc` one domain after the
+   other, its process cache cleared first, against the same server, and
+   checks that every record was valid;
+
+and prints domains/s for both and the ratio. Postwarden does more per domain
+(DKIM and MX besides SPF and DMARC), and its figure includes starting the
+process.
+
+`--rtt-ms` delays every reply by that much, standing in for the round trip
+to a domain's authoritative servers that a monitor pays on the internet;
+0 measures CPU alone (both sides then spend most of it in dnspython).
+
+    python bench/checks.py                   # 1,000 domains at 0 and 10 ms
+    python bench/checks.py --rtt-ms 20 --domains 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import dns.nameserver
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from checks.zoneserver import ZoneServer  # noqa: E402
+from tests.keys import rsa_key, txt  # noqa: E402
+
+ORIGIN = "bench.test"
+ESPS = 4
+
+
+def bench_zone(domains: int) -> str:
+    """Zone text for ``domains`` well-configured sending domains and their ESPs."""
+    key_s1 = txt("v=DKIM1; k=rsa; p=" + rsa_key(2048))
+    key_s2 = txt("v=DKIM1; k=rsa; p=" + rsa_key(2048))
+    lines = [
+        "$TTL 3600",
+        "@ SOA ns hostmaster 1 3600 600 86400 300",
+        "@ NS ns",
+        "ns A 192.0.2.53",
+    ]
+    for esp in range(ESPS):
+        lines += [
+            f'_spf.esp{esp} TXT "v=spf1 include:_a.esp{esp}.{ORIGIN} '
+            f'include:_b.esp{esp}.{ORIGIN} -all"',
+            f'_a.esp{esp} TXT "v=spf1 ip4:198.51.{esp}.0/24 -all"',
+            f'_b.esp{esp} TXT "v=spf1 ip4:203.0.{esp}.0/24 ip6:2001:db8:{esp}::/48 -all"',
+        ]
+    for i in range(domains):
+        name = f"d{i}"
+        lines += [
+            f'{name} TXT "v=spf1 mx include:_spf.esp{i % ESPS}.{ORIGIN} -all"',
+            f"{name} MX 10 mx.{name}",
+            f"mx.{name} A 192.0.2.{i % 250 + 1}",
+            f'_dmarc.{name} TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{name}.{ORIGIN}"',
+            f"s1._domainkey.{name} TXT {key_s1}",
+            f"s2._domainkey.{name} TXT {key_s2}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _serve(zone_text: str, delay: float, pipe: Connection) -> None:
+    with ZoneServer({f"{ORIGIN}.": zone_text}, delay=delay) as server:
+        pipe.send(server.port)
+        pipe.recv()  # until the parent says stop
+
+
+@dataclass
+class Outcome:
+    seconds: float
+    domains: int
+
+    @property
+    def per_second(self) -> float:
+        return self.domains / self.seconds
+
+
+def time_postwarden(names: list[str], port: int, concurrency: int | None) -> Outcome:
+    """Time the console script over every domain; every one must pass."""
+    script = Path(sys.executable).with_name("postwarden")
+    command = [str(script), "check", *names, "--selector", "s1", "--selector", "s2"]
+    command += ["--nameserver", f"127.0.0.1:{port}", "--format", "json"]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - started
+    results = json.loads(done.stdout)
+    failed = [r["target"] for r in results if r["status"] != "pass"]
+    if done.returncode != 0 or len(results) != len(names) or failed:
+        raise SystemExit(f"postwarden did not pass every domain: {failed[:5]} {done.stderr}")
+    return Outcome(seconds, len(names))
+
+
+def time_checkdmarc(names: list[str], port: int) -> Outcome:
+    """Time checkdmarc's check_spf + check_dmarc, one domain after the other."""
+    import checkdmarc.dmarc
+    import checkdmarc.spf
+    import checkdmarc.utils
+
+    checkdmarc.utils.DNS_CACHE.clear()
+    nameservers = [dns.nameserver.Do53Nameserver("127.0.0.1", port)]
+    started = time.perf_counter()
+    for name in names:
+        spf = checkdmarc.spf.check_spf(name, nameservers=nameservers)
+        dmarc = checkdmarc.dmarc.check_dmarc(name, nameservers=nameservers)
+        if not (spf["valid"] and dmarc["valid"]):
+            raise SystemExit(f"checkdmarc found {name} invalid: {spf} {dmarc}")
+    return Outcome(time.perf_counter() - started, len(names))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--rtt-ms", type=float, nargs="+", default=[0.0, 10.0])
+    parser.add_argument("--concurrency", type=int, help="postwarden --concurrency")
+    args = parser.parse_args()
+
+    names = [f"d{i}.{ORIGIN}" for i in range(args.domains)]
+    zone_text = bench_zone(args.domains)
+    print(f"{args.domains} domains; SPF with mx + nested ESP include, DMARC, 2 DKIM, MX")
+    print(f"{'rtt':>6}  {'postwarden':>16}  {'checkdmarc':>16}  {'ratio':>6}")
+    context = multiprocessing.get_context("spawn")
+    for rtt in args.rtt_ms:
+        parent, child = context.Pipe()
+        server = context.Process(target=_serve, args=(zone_text, rtt / 1000, child), daemon=True)
+        server.start()
+        try:
+            port = parent.recv()
+            ours = time_postwarden(names, port, args.concurrency)
+            theirs = time_checkdmarc(names, port)
+        finally:
+            parent.send("stop")
+            server.join(timeout=10)
+        print(
+            f"{rtt:>4g}ms  {ours.per_second:>10.1f} dom/s  {theirs.per_second:>10.1f} dom/s"
+            f"  {ours.per_second / theirs.per_second:>5.1f}x",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Shared fixtures: a real DNS server on loopback and the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from checks.dns import DnsSettings, parse_nameserver
+from checks.results import CheckResult, TargetResult
+from checks.sweep import check_targets
+from checks.targets import parse_target
+from checks.zoneserver import ZoneServer
+
+SOA = "@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.53\n"
+
+
+def zone(body: str, ttl: int = 300) -> str:
+    """Zone text with an SOA, NS and default TTL in front of ``body``."""
+    return f"$TTL {ttl}\n{SOA}{body}"
+
+
+@pytest.fixture
+def dns_server() -> Iterator[ZoneServer]:
+    """A loopback DNS server with no zones yet; tests add theirs."""
+    with ZoneServer() as server:
+        yield server
+
+
+def check(
+    server: ZoneServer, *targets: str, selectors: tuple[str, ...] = (), timeout: float = 2.0
+) -> list[TargetResult]:
+    """Run the real probes against ``server``, the way the CLI does."""
+    settings = DnsSettings((parse_nameserver(server.nameserver),), timeout=timeout)
+    return check_targets([parse_target(t, selectors) for t in targets], settings)
+
+
+R = TypeVar("R", bound=CheckResult)
+
+
+def check_of(target: TargetResult, name: str, kind: type[R]) -> R:
+    """The ``name`` check of ``target``, asserted to be a ``kind``."""
+    result = target.checks[name]
+    assert isinstance(result, kind), result
+    return result
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def postwarden(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """Run the installed ``postwarden`` console script."""
+    script = Path(sys.executable).with_name("postwarden")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
+    full_env.update(env or {})
+    completed = subprocess.run(
+        [str(script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+    return CliResult(completed.returncode, completed.stdout, completed.stderr)

@@ -1,0 +1,98 @@
+"""The DNS seam: nameserver parsing, the per-sweep cache, single-flight and failure memory."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from checks.dns import DnsError, DnsSettings, DnsSweep, Nameserver, parse_nameserver
+from checks.zoneserver import ZoneServer
+from tests.conftest import check, zone
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("192.0.2.1", Nameserver("192.0.2.1", 53)),
+        ("127.0.0.1:5353", Nameserver("127.0.0.1", 5353)),
+        ("[::1]:5353", Nameserver("::1", 5353)),
+        ("[2001:db8::1]", Nameserver("2001:db8::1", 53)),
+        ("::1", Nameserver("::1", 53)),
+    ],
+)
+def test_it_parses_nameservers(text: str, expected: Nameserver) -> None:
+    assert parse_nameserver(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["ns.example.com", "1.2.3", "127.0.0.1:0", "127.0.0.1:99999", "[::1", "[::1]x"]
+)
+def test_it_refuses_bad_nameservers(text: str) -> None:
+    with pytest.raises(ValueError, match="nameserver"):
+        parse_nameserver(text)
+
+
+def esp_zone(domains: int) -> str:
+    body = 'esp TXT "v=spf1 ip4:198.51.100.0/24 -all"\n'
+    for i in range(domains):
+        body += f'd{i} TXT "v=spf1 include:esp.example.test -all"\n'
+    return zone(body)
+
+
+def test_a_shared_include_costs_one_lookup_per_sweep(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", esp_zone(30))
+    results = check(dns_server, *(f"d{i}.example.test" for i in range(30)))
+    assert all(r.checks["spf"].status == "pass" for r in results)
+    assert dns_server.log[("esp.example.test.", "TXT")] == 1
+    # each domain's own record is asked for once too, although SPF and DKIM
+    # discovery both read it
+    assert dns_server.log[("d7.example.test.", "TXT")] == 1
+
+
+def test_each_sweep_starts_with_an_empty_cache(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", esp_zone(1))
+    check(dns_server, "d0.example.test")
+    check(dns_server, "d0.example.test")
+    assert dns_server.log[("esp.example.test.", "TXT")] == 2
+
+
+def test_the_cache_respects_ttls(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", zone('short TXT "one"', ttl=1))
+    sweep = DnsSweep(DnsSettings((parse_nameserver(dns_server.nameserver),)))
+    assert sweep.resolver().lookup_txt("short.example.test") == ["one"]
+    dns_server.set_zone("example.test.", zone('short TXT "two"', ttl=1))
+    assert sweep.resolver().lookup_txt("short.example.test") == ["one"]
+    time.sleep(1.1)
+    assert sweep.resolver().lookup_txt("short.example.test") == ["two"]
+
+
+def test_a_failed_name_is_not_asked_again_in_the_same_sweep(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", zone(""))
+    dns_server.set_fault("dead.example.test", "timeout")
+    sweep = DnsSweep(DnsSettings((parse_nameserver(dns_server.nameserver),), timeout=0.3))
+    with pytest.raises(DnsError, match="timeout"):
+        sweep.resolver().lookup("dead.example.test", "TXT")
+    asked = dns_server.log[("dead.example.test.", "TXT")]
+    second = sweep.resolver()
+    with pytest.raises(DnsError, match=r"dead\.example\.test TXT: timeout"):
+        second.lookup("dead.example.test", "TXT")
+    assert dns_server.log[("dead.example.test.", "TXT")] == asked
+    assert [f.describe() for f in second.failures] == ["dead.example.test TXT: timeout"]
+
+
+def test_nxdomain_and_nodata_are_answers_not_failures(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", zone("host A 192.0.2.1"))
+    resolver = DnsSweep(DnsSettings((parse_nameserver(dns_server.nameserver),))).resolver()
+    assert resolver.lookup("nothing.example.test", "A") == []
+    assert resolver.lookup("host.example.test", "TXT") == []
+    assert resolver.failures == []
+
+
+def test_a_dead_zone_does_not_stop_the_others(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", esp_zone(2))
+    dns_server.set_zone("dead.test.", zone(""))
+    dns_server.set_fault("dead.test", "timeout")
+    results = check(dns_server, "d0.example.test", "a.dead.test", timeout=0.3)
+    assert results[0].checks["spf"].status == "pass"
+    assert results[1].status == "error"

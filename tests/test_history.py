@@ -1,0 +1,64 @@
+"""History: runs, per-check results and the latest status with its `since` time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import inspect, select
+
+from checks.findings import finding
+from checks.results import SpfResult, TargetResult
+from monitor.history import record_run
+from store.engine import make_engine, session_factory, upgrade_database
+from store.models import CheckRecord, TargetStatus
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def spf_target(status: str) -> TargetResult:
+    findings = () if status == "pass" else (finding("SPF_PASS_ALL", "ends in +all"),)
+    return TargetResult(
+        "example.com", "domain", {"spf": SpfResult(findings=findings, record="v=spf1")}
+    )
+
+
+def test_the_migration_builds_the_schema(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pw.db'}")
+    upgrade_database(engine)
+    upgrade_database(engine)  # idempotent
+    tables = set(inspect(engine).get_table_names())
+    assert {
+        "domains",
+        "dkim_selectors",
+        "sending_ips",
+        "check_runs",
+        "check_results",
+        "target_status",
+    } <= tables
+
+
+def test_since_marks_the_first_run_of_a_status(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pw.db'}")
+    upgrade_database(engine)
+    sessions = session_factory(engine)
+    for hour, status in enumerate(["pass", "fail", "fail", "pass"]):
+        at = T0 + timedelta(hours=hour)
+        with sessions.begin() as session:
+            record_run(session, [spf_target(status)], started_at=at, finished_at=at)
+            if hour == 2:
+                latest = session.scalars(select(TargetStatus)).one()
+                assert (latest.status, latest.since.replace(tzinfo=UTC)) == (
+                    "fail",
+                    T0 + timedelta(hours=1),
+                )
+    with sessions() as session:
+        history = session.scalars(select(CheckRecord.status).order_by(CheckRecord.run_id)).all()
+        assert history == ["pass", "fail", "fail", "pass"]
+        detail = session.scalars(select(CheckRecord.detail).where(CheckRecord.run_id == 2)).one()
+        assert detail["findings"][0]["code"] == "SPF_PASS_ALL"
+        latest = session.scalars(select(TargetStatus)).one()
+        assert (latest.status, latest.since.replace(tzinfo=UTC)) == (
+            "pass",
+            T0 + timedelta(hours=3),
+        )
