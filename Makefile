@@ -1,10 +1,10 @@
 # Two commands on a fresh Debian machine with Python 3.11:
-#   make run    set up and check a bundled example (the product, offline)
-#   make test   set up and run lint, format check, type check and the test suite
+#   make run    set up and run the product on bundled example data (offline)
+#   make test   set up and run lint, format check, type check and the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint check-code venv system-deps bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,13 +17,29 @@ venv: $(VENV)/.installed
 run: venv
 	$(VENV)/bin/postwarden demo
 
+# The tests run a real PostgreSQL server (initdb in a temporary directory);
+# as root, a missing server is installed from Debian's packages.
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing PostgreSQL from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	  else \
+	    echo "the tests need PostgreSQL: apt-get install postgresql (as root)"; exit 1; \
+	  fi; \
+	fi
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy checks store monitor compliance reports web tests bench
 
-test: lint
-	$(VENV)/bin/pytest
+test: lint system-deps
+	REQUIRE_POSTGRES=1 $(VENV)/bin/pytest
+
+bench: venv
+	$(PY) -m bench.checks
 
 clean:
 	rm -rf $(VENV) build *.egg-info

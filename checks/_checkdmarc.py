@@ -4,21 +4,37 @@ checkdmarc keeps a process-wide DNS cache for 30 minutes, keyed by name and
 type but not by nameserver. A monitor that trusted it would keep reporting a
 revoked record as valid for half an hour, and a test against one nameserver
 would see the answers of another. Postwarden caches per sweep in
-:mod:`checks.dns` (respecting TTLs), so checkdmarc's own cache is switched off
-here, once, before any probe runs. checkdmarc's per-nameserver failure
-warnings are noise for us: failures are recorded and reported as findings.
+:mod:`checks.dns` (respecting TTLs), so checkdmarc's cache is replaced here,
+once, before any probe runs, by one that never keeps anything: an
+``ExpiringDict`` with a zero lifetime would still take a lock on every
+lookup from every probe thread and fill up to 200,000 dead entries.
+checkdmarc's per-nameserver failure warnings are noise for us: failures are
+recorded and reported as findings.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import checkdmarc.dmarc
 import checkdmarc.spf
 import checkdmarc.utils
 
-# An ExpiringDict whose entries expire at once: every read misses.
-checkdmarc.utils.DNS_CACHE.max_age = 0
+
+class _ForgetfulCache(dict[str, Any]):
+    """Reads miss, writes are dropped.
+
+    checkdmarc reads its cache with ``.get()`` and writes it by item
+    assignment, and only treats a real ``ExpiringDict`` as a cache in
+    ``query_dns``; this object satisfies both and stores nothing.
+    """
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        return None
+
+
+checkdmarc.utils.DNS_CACHE = _ForgetfulCache()
 logging.getLogger("checkdmarc").setLevel(logging.ERROR)
 
 spf = checkdmarc.spf

@@ -58,19 +58,45 @@ def evaluate_dkim_key(selector: str, domain: str, records: Sequence[str]) -> Dki
         )
     record = keys[0]
     findings: list[Finding] = []
+    if len(keys) > 1:
+        findings.append(
+            finding(
+                "DKIM_MULTIPLE_RECORDS",
+                f"{name} has {len(keys)} key records; receivers may use any one of them.",
+            )
+        )
     try:
         tags = dkim.util.parse_tag_value(record.encode("utf-8"))
     except dkim.util.InvalidTagValueList as error:
         return DkimSelectorResult(
             findings=(
+                *findings,
                 finding("DKIM_KEY_INVALID", f"The key record at {name} does not parse: {error}."),
             ),
             record=record,
         )
     key_type = tags.get(b"k", b"rsa").decode("ascii", "replace").lower()
-    testing = b"y" in tags.get(b"t", b"").split(b":")
+    testing = b"y" in _tag_list(tags.get(b"t"))
     if testing:
         findings.append(finding("DKIM_TESTING", f"The key at {name} has t=y (testing)."))
+    hashes = _tag_list(tags.get(b"h"))
+    if hashes and b"sha256" not in hashes:
+        findings.append(
+            finding(
+                "DKIM_KEY_SHA1_ONLY",
+                f"The key at {name} allows only h={b':'.join(hashes).decode()}; receivers "
+                "no longer accept SHA-1 signatures (RFC 8301).",
+            )
+        )
+    services = _tag_list(tags.get(b"s"))
+    if services and not {b"email", b"*"} & set(services):
+        findings.append(
+            finding(
+                "DKIM_KEY_NOT_FOR_EMAIL",
+                f"The key at {name} is restricted to s={b':'.join(services).decode()}, "
+                "so it cannot verify email.",
+            )
+        )
     if not tags.get(b"p", b"").strip():
         findings.append(finding("DKIM_KEY_REVOKED", f"The key at {name} is revoked (p= is empty)."))
         return DkimSelectorResult(
@@ -101,6 +127,13 @@ def evaluate_dkim_key(selector: str, domain: str, records: Sequence[str]) -> Dki
     return DkimSelectorResult(
         tuple(findings), record=record, key_type=key_type, key_bits=bits, testing=testing
     )
+
+
+def _tag_list(value: bytes | None) -> list[bytes]:
+    """A colon-separated DKIM tag value (``h=``, ``s=``, ``t=``) as lower-case items."""
+    if not value:
+        return []
+    return [item.strip().lower() for item in value.split(b":") if item.strip()]
 
 
 def infer_selectors(mx_hosts: Sequence[str], spf_records: Sequence[str]) -> list[str]:

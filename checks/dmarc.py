@@ -20,7 +20,28 @@ from checks.spf import dns_failure_findings
 # warning string; this is the stable part of that message.
 _UNAUTHORIZED_MARKER = "does not indicate that it accepts DMARC reports"
 # checkdmarc warnings that repeat a finding of our own.
-_REDUNDANT_MARKERS = ("p tag value of none",)
+_REDUNDANT_MARKERS = (
+    "p tag value of none",
+    "sp tag value of none",
+    "rua tag (destination for aggregate reports) not found",
+    "Support for the pct tag was removed",
+)
+_ENFORCING = ("quarantine", "reject")
+
+
+def parse_record_tags(record: str) -> dict[str, str]:
+    """The raw ``tag=value`` pairs of a DMARC record, names lower-cased.
+
+    checkdmarc follows RFC 9989 and drops tags it removed (``pct``), but
+    receivers that implement RFC 7489 still apply them, so the record's own
+    text is read for those.
+    """
+    tags: dict[str, str] = {}
+    for part in record.split(";"):
+        name, sep, value = part.partition("=")
+        if sep and name.strip():
+            tags.setdefault(name.strip().lower(), value.strip())
+    return tags
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,8 @@ class DmarcFacts:
     record: str | None = None
     location: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Tags the record states, as opposed to defaults filled in by the parser.
+    explicit: frozenset[str] = frozenset()
     # "missing", "multiple" or "syntax" when no usable record was found.
     problem: str | None = None
     problem_message: str | None = None
@@ -76,13 +99,25 @@ def evaluate_dmarc(domain: str, facts: DmarcFacts) -> DmarcResult:
                     f"The DMARC policy of {domain} is p=none: nothing is enforced.",
                 )
             )
-        pct = tags.get("pct", "100")
-        if pct.isdigit() and int(pct) < 100 and policy in ("quarantine", "reject"):
+        pct = parse_record_tags(facts.record).get("pct", "100")
+        if pct.isdigit() and int(pct) < 100 and policy in _ENFORCING:
             findings.append(
                 finding(
-                    "DMARC_PARTIAL_PCT", f"The DMARC policy of {domain} applies to {pct}% of mail."
+                    "DMARC_PARTIAL_PCT",
+                    f"The DMARC policy of {domain} applies to {pct}% of mail at receivers "
+                    "that still honour pct (RFC 9989 removed it).",
                 )
             )
+        if policy in _ENFORCING:
+            for tag, what in (("sp", "subdomains"), ("np", "non-existent subdomains")):
+                if tag in facts.explicit and tags.get(tag) == "none":
+                    findings.append(
+                        finding(
+                            "DMARC_SUBDOMAIN_POLICY_NONE",
+                            f"The DMARC record of {domain} has {tag}=none: mail from its "
+                            f"{what} is not protected although p={policy}.",
+                        )
+                    )
         if tags.get("t", "n").lower() == "y":
             findings.append(finding("DMARC_TESTING", f"The DMARC record of {domain} has t=y."))
         if not tags.get("rua"):
@@ -104,6 +139,8 @@ def evaluate_dmarc(domain: str, facts: DmarcFacts) -> DmarcResult:
         policy=policy,
         location=facts.location,
         subdomain_policy=tags.get("sp"),
+        nonexistent_subdomain_policy=tags.get("np"),
+        testing=tags.get("t", "n").lower() == "y" if facts.record else None,
         rua=rua,
     )
 
@@ -129,6 +166,7 @@ def query_dmarc(domain: str, resolver: ProbeResolver) -> DmarcFacts:
         problem = "syntax" if record else "missing"
         return _facts(resolver, start, record, location, problem, str(error))
     tags = {name: str(value["value"]) for name, value in parsed["tags"].items()}
+    explicit = frozenset(name for name, value in parsed["tags"].items() if value.get("explicit"))
     raw_rua = parsed["tags"].get("rua", {}).get("value") or []
     if isinstance(raw_rua, list):
         tags["rua"] = ",".join(
@@ -141,6 +179,7 @@ def query_dmarc(domain: str, resolver: ProbeResolver) -> DmarcFacts:
         record=record,
         location=location,
         tags=tags,
+        explicit=explicit,
         warnings=tuple(warnings + list(parsed["warnings"])),
         failures=tuple(resolver.failures[start:]),
     )

@@ -147,7 +147,13 @@ CATALOGUE: dict[str, FindingSpec] = {
     "DMARC_PARTIAL_PCT": FindingSpec(
         "warn",
         "DMARC policy applies to a fraction of mail",
-        "Raise pct to 100 (or remove it) once you have rolled out the policy.",
+        "Remove pct (or raise it to 100); to roll out a policy use t=y instead (RFC 9989).",
+    ),
+    "DMARC_SUBDOMAIN_POLICY_NONE": FindingSpec(
+        "warn",
+        "DMARC does not protect subdomains (sp=none or np=none)",
+        "Remove sp=none/np=none (subdomains then inherit p), or set them to quarantine "
+        "or reject; anyone can otherwise send as any subdomain.",
     ),
     "DMARC_TESTING": FindingSpec(
         "warn",
@@ -200,6 +206,22 @@ CATALOGUE: dict[str, FindingSpec] = {
         "warn",
         "DKIM RSA key is shorter than 2048 bits",
         "Rotate to a 2048-bit RSA key under a new selector.",
+    ),
+    "DKIM_MULTIPLE_RECORDS": FindingSpec(
+        "warn",
+        "DKIM selector has more than one key record",
+        "Keep one key record per selector; publish a new key under a new selector.",
+    ),
+    "DKIM_KEY_SHA1_ONLY": FindingSpec(
+        "fail",
+        "DKIM key allows only SHA-1 signatures",
+        "Remove h=sha1 from the key record (or use h=sha256) and sign with rsa-sha256; "
+        "receivers treat rsa-sha1 signatures as invalid (RFC 8301).",
+    ),
+    "DKIM_KEY_NOT_FOR_EMAIL": FindingSpec(
+        "fail",
+        "DKIM key is restricted to another service",
+        "Remove the s= tag from the key record, or set it to s=email.",
     ),
     "DKIM_TESTING": FindingSpec(
         "warn",

@@ -40,6 +40,8 @@ class DmarcResult(CheckResult):
     policy: str | None = None
     location: str | None = None
     subdomain_policy: str | None = None
+    nonexistent_subdomain_policy: str | None = None
+    testing: bool | None = None
     rua: tuple[str, ...] = ()
 
 

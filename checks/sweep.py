@@ -18,7 +18,9 @@ from checks.targets import Target
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 32
+# Probes in flight. Monitoring is bound by round trips, not CPU: at a 30 ms
+# round trip, 64 checks 1,000 domains half again as fast as 32 (bench/).
+DEFAULT_CONCURRENCY = 64
 
 Probe = Callable[[Target, ProbeResolver], CheckResult]
 

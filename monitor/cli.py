@@ -21,7 +21,13 @@ from checks.results import TargetResult
 from checks.sweep import check_targets
 from checks.targets import Target, parse_target, validate_selector
 from checks.zoneserver import ZoneServer
-from monitor.output import exit_code, render_json, render_table
+from monitor.output import (
+    exit_code,
+    render_catalogue_json,
+    render_catalogue_table,
+    render_json,
+    render_table,
+)
 from monitor.settings import Settings, SettingsError, load_settings
 
 EXIT_BAD_INPUT = 3
@@ -113,7 +119,7 @@ def cli() -> None:
 )
 @_dns_options
 @_format_option
-@click.option("--concurrency", type=click.IntRange(min=1), help="Lookups in flight (default 32).")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Probes in flight (default 64).")
 @click.option("--save", is_flag=True, help="Record this run in the database (history).")
 @click.option("--db", metavar="URL", help="Database URL (with --save).")
 @_config_option
@@ -169,6 +175,17 @@ def _save(url: str, results: Sequence[TargetResult], started: datetime) -> None:
             record_run(session, results, started_at=started, finished_at=datetime.now(UTC))
     finally:
         engine.dispose()
+
+
+@cli.command("findings")
+@_format_option
+def list_findings(output_format: str) -> int:
+    """List every finding code with its level, meaning and default fix."""
+    if output_format == "json":
+        click.echo(render_catalogue_json())
+    else:
+        click.echo(render_catalogue_table())
+    return 0
 
 
 @cli.command()

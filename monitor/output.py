@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from checks.findings import STATUS_RANK, Finding
+from checks.findings import CATALOGUE, STATUS_RANK, Finding
 from checks.results import CheckResult, DkimResult, SpfResult, TargetResult, to_json
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
@@ -68,3 +68,23 @@ def exit_code(results: Sequence[TargetResult]) -> int:
     """Monitoring-plugin exit code of the worst status (0 pass … 2 fail, 3 error)."""
     worst_rank = max((STATUS_RANK[r.status] for r in results), default=0)
     return {0: 0, 1: 1, 2: 3, 3: 2}[worst_rank]
+
+
+def render_catalogue_json() -> str:
+    """Every finding code as JSON: ``[{code, level, title, fix}]``."""
+    return json.dumps(
+        [
+            {"code": code, "level": spec.level, "title": spec.title, "fix": spec.fix}
+            for code, spec in CATALOGUE.items()
+        ],
+        indent=2,
+    )
+
+
+def render_catalogue_table() -> str:
+    """Every finding code for people: code, level and title, then the fix."""
+    lines = []
+    for code, spec in CATALOGUE.items():
+        lines.append(f"{code:<38} {spec.level:<5} {spec.title}")
+        lines.append(f"{'':<38} fix: {spec.fix}")
+    return "\n".join(lines)

@@ -23,6 +23,7 @@ from checks.dns import (
     Nameserver,
     parse_nameserver,
 )
+from checks.sweep import DEFAULT_CONCURRENCY
 
 DEFAULT_CONFIG_FILE = "postwarden.toml"
 DEFAULT_DATABASE_URL = "sqlite:///postwarden.db"
@@ -39,7 +40,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     dns: DnsSettings = field(default_factory=DnsSettings)
-    concurrency: int = 32
+    concurrency: int = DEFAULT_CONCURRENCY
     source: str = "defaults"
 
 
@@ -148,6 +149,6 @@ def load_settings(
             timeout=merged.get(("dns", "timeout"), DEFAULT_TIMEOUT),
             retries=merged.get(("dns", "retries"), DEFAULT_RETRIES),
         ),
-        concurrency=merged.get(("dns", "concurrency"), 32),
+        concurrency=merged.get(("dns", "concurrency"), DEFAULT_CONCURRENCY),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real DNS server on loopback and the real console script."""
+"""Shared fixtures: a real DNS server on loopback, real databases, the real console script."""
 
 from __future__ import annotations
 
@@ -6,18 +6,22 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import sqlalchemy
 
 from checks.dns import DnsSettings, parse_nameserver
 from checks.results import CheckResult, TargetResult
 from checks.sweep import check_targets
 from checks.targets import parse_target
 from checks.zoneserver import ZoneServer
+from store.engine import make_engine
+from tests.postgres import postgres_bindir, running_postgres
 
 SOA = "@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.53\n"
 
@@ -77,3 +81,46 @@ def postwarden(*args: str, cwd: Path | None = None, env: dict[str, str] | None =
         check=False,
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server for the whole run (skipped when none is installed).
+
+    ``make test`` and CI set REQUIRE_POSTGRES=1, which turns the skip into a
+    failure: there the PostgreSQL tests must run.
+    """
+    bindir = postgres_bindir()
+    if bindir is None:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required (REQUIRE_POSTGRES=1) but not installed")
+        pytest.skip("PostgreSQL is not installed")
+    with running_postgres(bindir) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind Postwarden supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'postwarden.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"test_{uuid.uuid4().hex}"
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.replace("/postgres?", f"/{name}?")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sqlalchemy.Engine]:
+    """An engine on an empty database of each kind; disposed after the test."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()

@@ -6,7 +6,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
+from checks.findings import CATALOGUE
 from checks.zoneserver import ZoneServer
 from tests.conftest import postwarden, zone
 from tests.keys import rsa_key, txt
@@ -202,3 +204,28 @@ def test_demo_checks_the_bundled_examples_offline() -> None:
     )
     assert by_target["192.0.2.20"]["checks"]["ptr"]["findings"][0]["code"] == "PTR_MISSING"
     assert result.code == 2
+
+
+def test_save_works_on_every_database(world: ZoneServer, database_url: str) -> None:
+    for _ in range(2):
+        result = run_check(world, "open.example.test", "--save", "--db", database_url)
+        assert result.code == 2, result.stderr
+    engine = sqlalchemy.create_engine(database_url)
+    with engine.connect() as connection:
+        runs = connection.execute(sqlalchemy.text("select count(*) from check_runs")).scalar()
+        latest = connection.execute(
+            sqlalchemy.text("select status, last_run_id from target_status where \"check\" = 'spf'")
+        ).one()
+    engine.dispose()
+    assert (runs, tuple(latest)) == (2, ("fail", 2))
+
+
+def test_findings_lists_the_whole_catalogue() -> None:
+    result = postwarden("findings", "--format", "json")
+    assert result.code == 0
+    listed = {item["code"]: item for item in result.json()}
+    assert set(listed) == set(CATALOGUE)
+    assert listed["DKIM_KEY_REVOKED"]["level"] == "fail"
+    assert all(item["fix"] and item["title"] for item in listed.values())
+    table = postwarden("findings").stdout
+    assert "SPF_TOO_MANY_LOOKUPS" in table and "fix:" in table

@@ -123,3 +123,23 @@ def test_a_selector_that_times_out_is_error(dkim_dns: ZoneServer) -> None:
     )
     assert dkim.status == "error"
     assert codes(dkim.selectors["s1"]) == ["DNS_LOOKUP_FAILED"]
+
+
+def test_a_key_restricted_to_sha1_fails() -> None:
+    result = evaluate_dkim_key("s1", "example.com", [f"v=DKIM1; h=sha1; p={rsa_key(2048)}"])
+    assert (result.status, codes(result)) == ("fail", ["DKIM_KEY_SHA1_ONLY"])
+    both = evaluate_dkim_key("s1", "example.com", [f"v=DKIM1; h=sha1:sha256; p={rsa_key(2048)}"])
+    assert both.status == "pass"
+
+
+def test_a_key_for_another_service_fails() -> None:
+    result = evaluate_dkim_key("s1", "example.com", [f"v=DKIM1; s=tlsrpt; p={rsa_key(2048)}"])
+    assert (result.status, codes(result)) == ("fail", ["DKIM_KEY_NOT_FOR_EMAIL"])
+    star = evaluate_dkim_key("s1", "example.com", [f"v=DKIM1; s=*; p={rsa_key(2048)}"])
+    assert star.status == "pass"
+
+
+def test_two_key_records_warn() -> None:
+    record = f"v=DKIM1; k=rsa; p={rsa_key(2048)}"
+    result = evaluate_dkim_key("s1", "example.com", [record, record])
+    assert (result.status, codes(result)) == ("warn", ["DKIM_MULTIPLE_RECORDS"])

@@ -70,9 +70,18 @@ _dmarc.twice      TXT "v=DMARC1; p=none"
 _dmarc.garbled    TXT "v=DMARC1; p=sometimes"
 _dmarc.external   TXT "v=DMARC1; p=reject; rua=mailto:reports@reports.example.net"
 _dmarc.authorised TXT "v=DMARC1; p=reject; rua=mailto:reports@reports.example.net"
+_dmarc.opensubs   TXT "v=DMARC1; p=reject; sp=none; rua=mailto:d@opensubs.example.test"
+_dmarc.opennx     TXT "v=DMARC1; p=reject; np=none; rua=mailto:d@opennx.example.test"
+_dmarc.half       TXT "v=DMARC1; p=quarantine; pct=50; rua=mailto:d@half.example.test"
+_dmarc.noreports  TXT "v=DMARC1; p=reject"
+_dmarc.trying     TXT "v=DMARC1; p=reject; t=y; rua=mailto:d@trying.example.test"
 reject MX 10 mx
 quarantine MX 10 mx
 monitor MX 10 mx
+opensubs MX 10 mx
+opennx MX 10 mx
+half MX 10 mx
+trying MX 10 mx
 mx A 192.0.2.25
 """
 )
@@ -107,6 +116,11 @@ def dmarc_of(server: ZoneServer, name: str):
         ("nothing", "fail", "DMARC_MISSING"),
         ("external", "warn", "DMARC_RUA_UNAUTHORIZED"),
         ("authorised", "pass", None),
+        ("opensubs", "warn", "DMARC_SUBDOMAIN_POLICY_NONE"),
+        ("opennx", "warn", "DMARC_SUBDOMAIN_POLICY_NONE"),
+        ("half", "warn", "DMARC_PARTIAL_PCT"),
+        ("noreports", "pass", "DMARC_NO_REPORTS"),
+        ("trying", "warn", "DMARC_TESTING"),
     ],
 )
 def test_it_judges_each_rule_over_dns(
@@ -144,3 +158,21 @@ def test_servfail_at_dmarc_is_error(dmarc_dns: ZoneServer) -> None:
     result = dmarc_of(dmarc_dns, "reject")
     assert result.status == "error"
     assert "DMARC_MISSING" not in codes(result)
+
+
+def test_each_finding_is_reported_once(dmarc_dns: ZoneServer) -> None:
+    # checkdmarc words some of our findings as warnings of its own
+    for name in ("monitor", "opensubs", "half", "noreports"):
+        found = codes(dmarc_of(dmarc_dns, name))
+        assert "DMARC_WARNING" not in found, (name, found)
+        assert len(found) == len(set(found)), (name, found)
+
+
+def test_it_reports_the_subdomain_policies(dmarc_dns: ZoneServer) -> None:
+    result = dmarc_of(dmarc_dns, "opennx")
+    assert (result.policy, result.subdomain_policy, result.nonexistent_subdomain_policy) == (
+        "reject",
+        "reject",
+        "none",
+    )
+    assert dmarc_of(dmarc_dns, "trying").testing is True

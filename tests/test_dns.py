@@ -96,3 +96,19 @@ def test_a_dead_zone_does_not_stop_the_others(dns_server: ZoneServer) -> None:
     results = check(dns_server, "d0.example.test", "a.dead.test", timeout=0.3)
     assert results[0].checks["spf"].status == "pass"
     assert results[1].status == "error"
+
+
+def test_a_record_changed_between_sweeps_is_seen_by_the_next(dns_server: ZoneServer) -> None:
+    # checkdmarc's own process-wide cache would keep the old record for 30 min
+    dns_server.set_zone("example.test.", zone('d TXT "v=spf1 -all"', ttl=3600))
+    assert check(dns_server, "d.example.test")[0].checks["spf"].status == "pass"
+    dns_server.set_zone("example.test.", zone('d TXT "v=spf1 +all"', ttl=3600))
+    assert check(dns_server, "d.example.test")[0].checks["spf"].status == "fail"
+
+
+def test_a_negative_answer_is_cached_for_the_sweep(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", zone(""))
+    resolver = DnsSweep(DnsSettings((parse_nameserver(dns_server.nameserver),))).resolver()
+    assert resolver.lookup("nothing.example.test", "TXT") == []
+    assert resolver.lookup("nothing.example.test", "TXT") == []
+    assert dns_server.log[("nothing.example.test.", "TXT")] == 1

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Engine, inspect, select
 
 from checks.findings import finding
 from checks.results import SpfResult, TargetResult
 from monitor.history import record_run
-from store.engine import make_engine, session_factory, upgrade_database
+from store.engine import session_factory, upgrade_database
 from store.models import CheckRecord, TargetStatus
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -23,8 +22,7 @@ def spf_target(status: str) -> TargetResult:
     )
 
 
-def test_the_migration_builds_the_schema(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'pw.db'}")
+def test_the_migration_builds_the_schema(engine: Engine) -> None:
     upgrade_database(engine)
     upgrade_database(engine)  # idempotent
     tables = set(inspect(engine).get_table_names())
@@ -38,8 +36,7 @@ def test_the_migration_builds_the_schema(tmp_path: Path) -> None:
     } <= tables
 
 
-def test_since_marks_the_first_run_of_a_status(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'pw.db'}")
+def test_since_marks_the_first_run_of_a_status(engine: Engine) -> None:
     upgrade_database(engine)
     sessions = session_factory(engine)
     for hour, status in enumerate(["pass", "fail", "fail", "pass"]):
