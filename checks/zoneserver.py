@@ -125,6 +125,7 @@ class ZoneServer:
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.queries = 0
+        self.tcp_queries = 0
         self.log: collections.Counter[tuple[str, str]] = collections.Counter()
         self._root_soa = dns.rrset.from_text(
             ".",
@@ -391,6 +392,7 @@ class _TcpHandler(socketserver.BaseRequestHandler):
             wire = _read_exactly(sock, length)
             if wire is None:
                 return
+            server.zones.tcp_queries += 1
             reply = server.zones.answer(wire)
             if reply is None:
                 return

@@ -29,6 +29,7 @@ from monitor.output import (
     render_table,
 )
 from monitor.settings import Settings, SettingsError, load_settings
+from store.engine import DatabaseError
 
 EXIT_BAD_INPUT = 3
 
@@ -151,30 +152,33 @@ def check(
             parsed.append(parse_target(text, clean_selectors))
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="TARGET") from None
-    started = datetime.now(UTC)
-    results = check_targets(parsed, settings.dns, concurrency=settings.concurrency)
     if save:
-        _save(settings.database_url, results, started)
+        results = _check_and_save(parsed, settings)
+    else:
+        results = check_targets(parsed, settings.dns, concurrency=settings.concurrency)
     _print(results, output_format)
     return exit_code(results)
 
 
-def _print(results: Sequence[TargetResult], output_format: str) -> None:
-    click.echo(render_json(results) if output_format == "json" else render_table(results))
-
-
-def _save(url: str, results: Sequence[TargetResult], started: datetime) -> None:
+def _check_and_save(targets: Sequence[Target], settings: Settings) -> list[TargetResult]:
+    """Check ``targets`` and record the run; a run that cannot be saved is not run."""
     # Imported here so one-shot checks never pay for SQLAlchemy and Alembic.
     from monitor.history import record_run
-    from store.engine import make_engine, session_factory, upgrade_database
+    from store.engine import open_database, session_factory
 
-    engine = make_engine(url)
+    engine = open_database(settings.database_url)
     try:
-        upgrade_database(engine)
+        started = datetime.now(UTC)
+        results = check_targets(targets, settings.dns, concurrency=settings.concurrency)
         with session_factory(engine).begin() as session:
             record_run(session, results, started_at=started, finished_at=datetime.now(UTC))
     finally:
         engine.dispose()
+    return results
+
+
+def _print(results: Sequence[TargetResult], output_format: str) -> None:
+    click.echo(render_json(results) if output_format == "json" else render_table(results))
 
 
 @cli.command("findings")
@@ -230,5 +234,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_BAD_INPUT)
     except SettingsError as error:
         click.echo(f"postwarden: config error: {error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except DatabaseError as error:
+        click.echo(f"postwarden: database error: {error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(code if isinstance(code, int) else 0)

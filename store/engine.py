@@ -13,16 +13,43 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from store.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def display_url(url: str) -> str:
+    """``url`` with its password masked, fit for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite connections get WAL and foreign keys."""
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise DatabaseError(f"{display_url(url)}: {error}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def open_database(url: str) -> Engine:
+    """An engine on an up-to-date schema, or :class:`DatabaseError` saying why not."""
+    engine = make_engine(url)
+    try:
+        upgrade_database(engine)
+    except OperationalError as error:
+        engine.dispose()
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseError(f"{display_url(url)}: {reason}") from None
     return engine
 
 

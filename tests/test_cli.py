@@ -129,6 +129,11 @@ def test_an_ipv6_nameserver_works(dns_server: ZoneServer) -> None:
         (["check", "example.com", "--selector", "bad selector"], "not a valid DKIM selector"),
         (["check"], "Missing argument"),
         (["check", "example.com", "--format", "xml"], "xml"),
+        (["check", "192.0.2.1", "--save", "--db", "nosuch://x"], "database error: nosuch://x"),
+        (
+            ["check", "192.0.2.1", "--save", "--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x"],
+            "postgresql+psycopg://u:***@127.0.0.1:1/x: connection failed",
+        ),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_3(args: list[str], message: str) -> None:

@@ -112,3 +112,12 @@ def test_a_negative_answer_is_cached_for_the_sweep(dns_server: ZoneServer) -> No
     assert resolver.lookup("nothing.example.test", "TXT") == []
     assert resolver.lookup("nothing.example.test", "TXT") == []
     assert dns_server.log[("nothing.example.test.", "TXT")] == 1
+
+
+def test_an_answer_too_big_for_udp_is_fetched_over_tcp(dns_server: ZoneServer) -> None:
+    strings = [f"{i:02d}" + "x" * 240 for i in range(12)]
+    dns_server.set_zone("example.test.", zone("".join(f'big TXT "{s}"\n' for s in strings)))
+    resolver = DnsSweep(DnsSettings((parse_nameserver(dns_server.nameserver),))).resolver()
+    assert sorted(resolver.lookup_txt("big.example.test")) == strings
+    assert resolver.failures == []
+    assert dns_server.tcp_queries == 1
