@@ -143,7 +143,8 @@ def _reason(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _system_nameservers() -> tuple[Nameserver, ...]:
+def system_nameservers() -> tuple[Nameserver, ...]:
+    """The nameservers of the system's resolver configuration (port 53)."""
     system = dns.resolver.Resolver()
     return tuple(Nameserver(str(ns), 53) for ns in system.nameservers)
 
@@ -153,7 +154,7 @@ class DnsSweep:
 
     def __init__(self, settings: DnsSettings | None = None) -> None:
         self.settings = settings or DnsSettings()
-        servers = self.settings.nameservers or _system_nameservers()
+        servers = self.settings.nameservers or system_nameservers()
         self._nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in servers]
         self.cache = SweepCache()
         self._guard = threading.Lock()

@@ -284,3 +284,40 @@ CATALOGUE: dict[str, FindingSpec] = {
         "Keep one PTR record per IP; receivers may pick any of them.",
     ),
 }
+
+CATALOGUE.update(
+    {
+        # -- Blocklists (RFC 5782) ----------------------------------------------------
+        "DNSBL_LISTED": FindingSpec(
+            "fail",
+            "Listed on a blocklist that receivers act on",
+            "Find and stop what got it listed (the list's reason says what it saw), then "
+            "request removal on the list's delisting page.",
+        ),
+        "DNSBL_LISTED_LOW_IMPACT": FindingSpec(
+            "warn",
+            "Listed on a blocklist few receivers act on",
+            "Read the reason; such listings mostly expire once the cause stops. Request "
+            "removal if the list offers it.",
+        ),
+        "DNSBL_QUERY_REFUSED": FindingSpec(
+            "error",
+            "The blocklist refused to answer",
+            "Query through your own recursive resolver rather than a public one (8.8.8.8, "
+            "1.1.1.1), register it where the list asks you to, or configure the list's key "
+            '([blocklists] keys = "spamhaus=<DQS key>").',
+        ),
+        "DNSBL_ZONE_UNHEALTHY": FindingSpec(
+            "error",
+            "A blocklist zone fails its RFC 5782 test points; its answers are ignored",
+            "Remove the zone from the configuration if it is dead, or make sure your "
+            "resolver may query it (some lists require registration).",
+        ),
+        "DNSBL_BAD_ANSWER": FindingSpec(
+            "error",
+            "A blocklist answered outside 127.0.0.0/8",
+            "Such answers come from a list domain that changed hands or a resolver that "
+            "rewrites NXDOMAIN; use a resolver that does not, and drop the zone if it persists.",
+        ),
+    }
+)

@@ -83,6 +83,34 @@ class PtrResult(CheckResult):
 
 
 @dataclass(frozen=True)
+class Listing:
+    """One zone's verdict on one target.
+
+    ``state`` is ``listed``, ``clear``, ``error`` (could not ask, or the zone
+    refused) or ``unhealthy`` (the zone failed its test points this sweep);
+    ``listed`` is None unless the zone gave a usable answer.
+    """
+
+    zone: str
+    name: str
+    listed: bool | None
+    codes: tuple[str, ...] = ()
+    meanings: tuple[str, ...] = ()
+    reason: str | None = None
+    state: str = "clear"
+    impact: str = "high"
+    delist_url: str | None = None
+    # When the verdict was taken from an earlier sweep (re-check interval).
+    cached_at: str | None = None
+
+
+@dataclass(frozen=True)
+class BlocklistResult(CheckResult):
+    listings: tuple[Listing, ...] = ()
+    unhealthy_zones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TargetResult:
     """All checks of one target (a domain or an IP address)."""
 

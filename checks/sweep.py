@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from checks.blocklists import BlocklistPlan, check_blocklists
 from checks.dkim import check_dkim
 from checks.dmarc import check_dmarc
 from checks.dns import DnsSettings, DnsSweep, ProbeResolver
 from checks.findings import finding
 from checks.mx import check_mx
 from checks.ptr import check_ptr
-from checks.results import CheckResult, TargetResult
+from checks.results import BlocklistResult, CheckResult, TargetResult
 from checks.spf import check_spf
 from checks.targets import Target
 
@@ -62,22 +63,31 @@ def check_targets(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     sweep: DnsSweep | None = None,
+    blocklists: BlocklistPlan | None = None,
 ) -> list[TargetResult]:
     """Check every target; all probes of all targets run concurrently.
 
     Every probe shares ``sweep`` (a new one when not given): one cache, one
-    set of in-flight lookups, one memory of failed names.
+    set of in-flight lookups, one memory of failed names. With a
+    ``blocklists`` plan, every target also gets a ``blocklists`` check, run
+    on the asyncio side of the DNS seam while the probes run in threads.
     """
     sweep = sweep or DnsSweep(settings)
     jobs = [
         (target, name, probe) for target in targets for name, probe in checks_for(target).items()
     ]
+    listed: dict[str, BlocklistResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="probe") as pool:
         futures = [
             pool.submit(_run_probe, name, probe, target, sweep) for target, name, probe in jobs
         ]
+        if blocklists is not None:
+            listed = check_blocklists(targets, blocklists, sweep.settings)
         outcomes = [future.result() for future in futures]
     by_target: dict[int, dict[str, CheckResult]] = {}
     for (target, name, _probe), outcome in zip(jobs, outcomes, strict=True):
         by_target.setdefault(id(target), {})[name] = outcome
+    for target in targets:
+        if target.name in listed:
+            by_target.setdefault(id(target), {})["blocklists"] = listed[target.name]
     return [TargetResult(t.name, t.kind, by_target.get(id(t), {})) for t in targets]

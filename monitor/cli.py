@@ -10,26 +10,31 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
 import click
 
+from checks.blocklist_catalogue import CatalogueError
+from checks.blocklists import BlocklistPlan
 from checks.dns import DnsSettings, parse_nameserver
 from checks.results import TargetResult
 from checks.sweep import check_targets
 from checks.targets import Target, parse_target, validate_selector
 from checks.zoneserver import ZoneServer
+from monitor.blocklist_plan import make_plan
 from monitor.output import (
     exit_code,
     render_catalogue_json,
     render_catalogue_table,
     render_json,
+    render_listings_json,
+    render_listings_table,
     render_table,
 )
 from monitor.settings import Settings, SettingsError, load_settings
-from store.engine import DatabaseError
+from store.errors import DatabaseError
 
 EXIT_BAD_INPUT = 3
 
@@ -121,7 +126,27 @@ def cli() -> None:
 @_dns_options
 @_format_option
 @click.option("--concurrency", type=click.IntRange(min=1), help="Probes in flight (default 64).")
+@click.option(
+    "--zone",
+    "zones",
+    multiple=True,
+    metavar="ZONE",
+    help="IP blocklist to ask, by zone or catalogue id (repeatable; replaces the catalogue).",
+)
+@click.option(
+    "--domain-zone",
+    "domain_zones",
+    multiple=True,
+    metavar="ZONE",
+    help="Domain blocklist to ask (repeatable; replaces the catalogue).",
+)
+@click.option("--no-blocklists", is_flag=True, help="Skip the blocklists check.")
 @click.option("--save", is_flag=True, help="Record this run in the database (history).")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="With --save: ask every blocklist now, even about pairs within the re-check interval.",
+)
 @click.option("--db", metavar="URL", help="Database URL (with --save).")
 @_config_option
 def check(
@@ -132,14 +157,18 @@ def check(
     retries: int | None,
     output_format: str,
     concurrency: int | None,
+    zones: tuple[str, ...],
+    domain_zones: tuple[str, ...],
+    no_blocklists: bool,
     save: bool,
+    fresh: bool,
     db: str | None,
     config: str | None,
 ) -> int:
     """One-shot checks of domains and IPs (auto-detected).
 
-    Domains get SPF, DMARC, DKIM and MX; IP addresses get reverse DNS (PTR
-    with forward confirmation).
+    Domains get SPF, DMARC, DKIM, MX and domain blocklists; IP addresses get
+    reverse DNS (PTR with forward confirmation) and IP blocklists.
     """
     settings = _settings(config, db, nameservers, timeout, concurrency, retries)
     try:
@@ -152,25 +181,45 @@ def check(
             parsed.append(parse_target(text, clean_selectors))
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="TARGET") from None
+    if no_blocklists and (zones or domain_zones):
+        raise click.UsageError("--no-blocklists cannot be combined with --zone/--domain-zone")
+    plan = None if no_blocklists else make_plan(settings.blocklists, zones, domain_zones)
     if save:
-        results = _check_and_save(parsed, settings)
+        results = _check_and_save(parsed, settings, plan, fresh=fresh)
     else:
-        results = check_targets(parsed, settings.dns, concurrency=settings.concurrency)
+        results = check_targets(
+            parsed, settings.dns, concurrency=settings.concurrency, blocklists=plan
+        )
     _print(results, output_format)
     return exit_code(results)
 
 
-def _check_and_save(targets: Sequence[Target], settings: Settings) -> list[TargetResult]:
-    """Check ``targets`` and record the run; a run that cannot be saved is not run."""
+def _check_and_save(
+    targets: Sequence[Target], settings: Settings, plan: BlocklistPlan | None, *, fresh: bool
+) -> list[TargetResult]:
+    """Check ``targets`` and record the run; a run that cannot be saved is not run.
+
+    Blocklist verdicts younger than the re-check interval are taken from the
+    history instead of asking the list again, unless ``fresh``.
+    """
     # Imported here so one-shot checks never pay for SQLAlchemy and Alembic.
+    from monitor.blocklist_history import recent_listings
     from monitor.history import record_run
     from store.engine import open_database, session_factory
 
     engine = open_database(settings.database_url)
+    sessions = session_factory(engine)
     try:
         started = datetime.now(UTC)
-        results = check_targets(targets, settings.dns, concurrency=settings.concurrency)
-        with session_factory(engine).begin() as session:
+        if plan is not None and not fresh:
+            interval = timedelta(minutes=settings.blocklists.recheck_minutes)
+            with sessions() as session:
+                reuse = recent_listings(session, [t.name for t in targets], started, interval)
+            plan = replace(plan, reuse=reuse)
+        results = check_targets(
+            targets, settings.dns, concurrency=settings.concurrency, blocklists=plan
+        )
+        with sessions.begin() as session:
             record_run(session, results, started_at=started, finished_at=datetime.now(UTC))
     finally:
         engine.dispose()
@@ -179,6 +228,35 @@ def _check_and_save(targets: Sequence[Target], settings: Settings) -> list[Targe
 
 def _print(results: Sequence[TargetResult], output_format: str) -> None:
     click.echo(render_json(results) if output_format == "json" else render_table(results))
+
+
+@cli.command()
+@click.argument("target", required=False)
+@click.option("--open", "open_only", is_flag=True, help="Only listings that have not ended.")
+@click.option("--db", metavar="URL", help="Database URL.")
+@_format_option
+@_config_option
+def listings(
+    target: str | None, open_only: bool, db: str | None, output_format: str, config: str | None
+) -> int:
+    """Blocklist listings recorded by saved runs: when each began, ended and how long it lasted."""
+    from monitor.blocklist_history import listing_history
+    from store.engine import open_database, session_factory
+
+    settings = _settings(config, db)
+    name = parse_target(target).name if target else None
+    engine = open_database(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            episodes = listing_history(session, name, open_only=open_only)
+    finally:
+        engine.dispose()
+    now = datetime.now(UTC)
+    if output_format == "json":
+        click.echo(render_listings_json(episodes, now))
+    else:
+        click.echo(render_listings_table(episodes, now))
+    return 0
 
 
 @cli.command("findings")
@@ -237,5 +315,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_BAD_INPUT)
     except DatabaseError as error:
         click.echo(f"postwarden: database error: {error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except CatalogueError as error:
+        click.echo(f"postwarden: blocklist error: {error}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(code if isinstance(code, int) else 0)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checks.findings import worst
-from checks.results import TargetResult, to_json
+from checks.results import BlocklistResult, TargetResult, to_json
+from monitor.blocklist_history import record_listings
 from store.models import CheckRecord, CheckRun, TargetStatus
 
 
@@ -69,5 +70,11 @@ def record_run(
                 row.status, row.since = status, finished_at
             row.checked_at = finished_at
             row.last_run_id = run.id
+    listed = {
+        result.target: check
+        for result in results
+        if isinstance(check := result.checks.get("blocklists"), BlocklistResult)
+    }
+    record_listings(session, listed, finished_at)
     session.flush()
     return run

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import click
 
 from checks.findings import CATALOGUE, STATUS_RANK, Finding
-from checks.results import CheckResult, DkimResult, SpfResult, TargetResult, to_json
+from checks.results import (
+    BlocklistResult,
+    CheckResult,
+    DkimResult,
+    SpfResult,
+    TargetResult,
+    to_json,
+)
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
 _LEVEL_RANK = {"info": 0, "warn": 1, "error": 2, "fail": 3}
@@ -36,6 +45,8 @@ def headline(check: CheckResult) -> str:
     findings = sorted(_all_findings(check), key=lambda f: -_LEVEL_RANK[f.level])
     if findings and findings[0].level != "info":
         return f"{findings[0].code}: {findings[0].message}"
+    if isinstance(check, BlocklistResult):
+        return f"not listed on any of {len(check.listings)} zones"
     if isinstance(check, SpfResult) and check.record:
         return f"{check.record}  ({check.dns_lookups} lookups)"
     if isinstance(check, DkimResult) and check.selectors:
@@ -87,4 +98,63 @@ def render_catalogue_table() -> str:
     for code, spec in CATALOGUE.items():
         lines.append(f"{code:<38} {spec.level:<5} {spec.title}")
         lines.append(f"{'':<38} fix: {spec.fix}")
+    return "\n".join(lines)
+
+
+class Episode(Protocol):
+    """What the listing renderers read of a stored listing episode."""
+
+    target: str
+    zone: str
+    listed_at: datetime
+    last_seen_at: datetime
+    delisted_at: datetime | None
+    codes: list[str]
+    reason: str | None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def listing_json(episode: Episode, now: datetime) -> dict[str, Any]:
+    """One listing episode as JSON; an open one lasts until ``now`` so far."""
+    start = _utc(episode.listed_at)
+    end = _utc(episode.delisted_at) if episode.delisted_at else None
+    return {
+        "target": episode.target,
+        "zone": episode.zone,
+        "listed_at": start.isoformat(),
+        "last_seen_at": _utc(episode.last_seen_at).isoformat(),
+        "delisted_at": end.isoformat() if end else None,
+        "duration_seconds": int(((end or now) - start).total_seconds()),
+        "codes": list(episode.codes),
+        "reason": episode.reason,
+    }
+
+
+def render_listings_json(episodes: Sequence[Episode], now: datetime) -> str:
+    """Listing episodes as a JSON array."""
+    return json.dumps([listing_json(e, now) for e in episodes], indent=2)
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes:02d}m"
+
+
+def render_listings_table(episodes: Sequence[Episode], now: datetime) -> str:
+    """One line per listing episode: target, zone, since, until, how long."""
+    if not episodes:
+        return "No listings recorded."
+    lines = []
+    for episode in episodes:
+        item = listing_json(episode, now)
+        until = item["delisted_at"] or "still listed"
+        lines.append(
+            f"{item['target']:<24} {item['zone']:<28} {item['listed_at']:<25} {until:<25} "
+            f"{_duration(item['duration_seconds']):>8}  {' '.join(item['codes'])}"
+        )
     return "\n".join(lines)

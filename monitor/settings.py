@@ -35,12 +35,32 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class BlocklistSettings:
+    """Which DNSBLs to ask and how gently.
+
+    ``zones``/``domain_zones`` None means the catalogue's defaults; naming
+    either replaces the whole catalogue (the other kind then gets none).
+    """
+
+    enabled: bool = True
+    zones: tuple[str, ...] | None = None
+    domain_zones: tuple[str, ...] | None = None
+    keys: Mapping[str, str] = field(default_factory=dict)
+    # Per zone; 0 means as fast as the resolver allows.
+    queries_per_second: float = 20.0
+    # A target/zone pair checked this recently is not asked again by saved runs.
+    recheck_minutes: int = 60
+    catalogue: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
     database_url: str = DEFAULT_DATABASE_URL
     dns: DnsSettings = field(default_factory=DnsSettings)
     concurrency: int = DEFAULT_CONCURRENCY
+    blocklists: BlocklistSettings = field(default_factory=BlocklistSettings)
     source: str = "defaults"
 
 
@@ -81,6 +101,49 @@ def _nameservers(value: Any) -> tuple[Nameserver, ...]:
     return tuple(parse_nameserver(str(item)) for item in items if str(item).strip())
 
 
+def _strings(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError("must be a list of names")
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _non_negative_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    number = float(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
+def _keys(value: Any) -> dict[str, str]:
+    """Blocklist keys: a TOML table, or ``name=key,name=key`` in the environment."""
+    if isinstance(value, str):
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError("must be name=key pairs separated by commas")
+        value = {name.strip(): key.strip() for name, key in pairs}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError("must be a table of name = key")
+    return {str(name).lower(): key for name, key in value.items()}
+
+
+def _paths(value: Any) -> tuple[Path, ...]:
+    return tuple(Path(item) for item in _strings(value))
+
+
 # (section, key) -> converter. The registry is the list of valid keys.
 _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("database", "url"): str,
@@ -88,6 +151,13 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("dns", "timeout"): _positive_float,
     ("dns", "retries"): _count,
     ("dns", "concurrency"): _positive_int,
+    ("blocklists", "enabled"): _boolean,
+    ("blocklists", "zones"): _strings,
+    ("blocklists", "domain_zones"): _strings,
+    ("blocklists", "keys"): _keys,
+    ("blocklists", "queries_per_second"): _non_negative_float,
+    ("blocklists", "recheck_minutes"): _count,
+    ("blocklists", "catalogue"): _paths,
 }
 
 
@@ -139,9 +209,14 @@ def load_settings(
                 else f"{origin}: {section}.{key}"
             )
             try:
-                merged[(section, key)] = _KEYS[(section, key)](raw)
+                value = _KEYS[(section, key)](raw)
             except (TypeError, ValueError) as error:
                 raise SettingsError(f"{where}: {error}") from None
+            if isinstance(value, tuple) and value and isinstance(value[0], Path):
+                # Paths in a file are relative to that file.
+                base = Path(origin).parent if origin != "environment" else Path()
+                value = tuple(base / path for path in value)
+            merged[(section, key)] = value
     return Settings(
         database_url=merged.get(("database", "url"), DEFAULT_DATABASE_URL),
         dns=DnsSettings(
@@ -150,5 +225,14 @@ def load_settings(
             retries=merged.get(("dns", "retries"), DEFAULT_RETRIES),
         ),
         concurrency=merged.get(("dns", "concurrency"), DEFAULT_CONCURRENCY),
+        blocklists=BlocklistSettings(
+            enabled=merged.get(("blocklists", "enabled"), True),
+            zones=merged.get(("blocklists", "zones")),
+            domain_zones=merged.get(("blocklists", "domain_zones")),
+            keys=merged.get(("blocklists", "keys"), {}),
+            queries_per_second=merged.get(("blocklists", "queries_per_second"), 20.0),
+            recheck_minutes=merged.get(("blocklists", "recheck_minutes"), 60),
+            catalogue=merged.get(("blocklists", "catalogue"), ()),
+        ),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -95,3 +95,46 @@ class TargetStatus(Base):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id"))
+
+
+class ListingEpisode(Base):
+    """One stretch of time a target was listed on a blocklist zone.
+
+    Opened by the first sweep that finds the listing, closed by the first
+    that finds it gone; sweeps that could not tell (error, unhealthy zone)
+    change nothing. ``delisted_at - listed_at`` is how long it lasted.
+    """
+
+    __tablename__ = "blocklist_listings"
+    __table_args__ = (Index("ix_blocklist_listings_open", "target", "zone", "delisted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(253))
+    zone: Mapped[str] = mapped_column(String(253))
+    listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    codes: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ListingState(Base):
+    """The latest verdict of each zone on each target, and since when it holds."""
+
+    __tablename__ = "blocklist_state"
+    __table_args__ = (UniqueConstraint("target", "zone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(253))
+    zone: Mapped[str] = mapped_column(String(253))
+    name: Mapped[str] = mapped_column(String(253))
+    # listed | clear | error | unhealthy
+    state: Mapped[str] = mapped_column(String(16))
+    listed: Mapped[bool | None]
+    codes: Mapped[list[str]] = mapped_column(JSON)
+    meanings: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    impact: Mapped[str] = mapped_column(String(8))
+    delist_url: Mapped[str | None] = mapped_column(String(500))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -13,7 +13,8 @@ from checks.zoneserver import ZoneServer
 from tests.conftest import postwarden, zone
 from tests.keys import rsa_key, txt
 
-DOMAIN_CHECKS = {"spf", "dmarc", "dkim", "mx"}
+DOMAIN_CHECKS = {"spf", "dmarc", "dkim", "mx", "blocklists"}
+IP_CHECKS = {"ptr", "blocklists"}
 
 
 @pytest.fixture
@@ -36,12 +37,28 @@ mx                     A   192.0.2.10
         ),
     )
     dns_server.set_zone("2.0.192.in-addr.arpa.", zone("10 PTR mx.example.test."))
+    dns_server.set_zone(
+        "bl.example.test.",
+        zone('2.0.0.127 A 127.0.0.2\n66.2.0.192 A 127.0.0.2\n66.2.0.192 TXT "seen at a trap"'),
+    )
+    dns_server.set_zone("dbl.example.test.", zone("test A 127.0.0.2"))
     dns_server.set_fault("broken.example.test", "servfail")
     return dns_server
 
 
 def run_check(server: ZoneServer, *args: str):
-    return postwarden("check", *args, "--nameserver", server.nameserver, "--timeout", "1")
+    return postwarden(
+        "check",
+        *args,
+        "--nameserver",
+        server.nameserver,
+        "--timeout",
+        "1",
+        "--zone",
+        "bl.example.test",
+        "--domain-zone",
+        "dbl.example.test",
+    )
 
 
 def test_json_follows_the_contract(world: ZoneServer) -> None:
@@ -67,6 +84,11 @@ def test_json_follows_the_contract(world: ZoneServer) -> None:
         ["mx.example.test"],
         True,
     )
+    assert set(ip["checks"]) == IP_CHECKS
+    blocklists = ip["checks"]["blocklists"]
+    assert {"status", "findings", "listings", "unhealthy_zones"} <= set(blocklists)
+    assert blocklists["listings"][0]["zone"] == "bl.example.test"
+    assert {"zone", "listed", "codes", "reason"} <= set(blocklists["listings"][0])
 
 
 def test_findings_carry_code_level_message_and_fix(world: ZoneServer) -> None:
@@ -97,7 +119,13 @@ def test_exit_codes_follow_the_monitoring_plugin_convention(
 def test_a_servfail_is_reported_as_error_with_the_failing_name(world: ZoneServer) -> None:
     result = run_check(world, "broken.example.test", "--format", "json")
     checks = result.json()[0]["checks"]
-    assert {c["status"] for c in checks.values()} == {"error"}
+    assert {name: c["status"] for name, c in checks.items()} == {
+        "spf": "error",
+        "dmarc": "error",
+        "dkim": "error",
+        "mx": "error",
+        "blocklists": "pass",
+    }
     assert "broken.example.test" in checks["spf"]["findings"][0]["message"]
     assert "SERVFAIL" in checks["spf"]["findings"][0]["message"]
 
@@ -115,7 +143,13 @@ def test_an_ipv6_nameserver_works(dns_server: ZoneServer) -> None:
     with ZoneServer({"example.test.": zone('open TXT "v=spf1 +all"')}, host="::1") as server:
         assert server.nameserver.startswith("[::1]:")
         result = postwarden(
-            "check", "open.example.test", "--nameserver", server.nameserver, "--format", "json"
+            "check",
+            "open.example.test",
+            "--nameserver",
+            server.nameserver,
+            "--format",
+            "json",
+            "--no-blocklists",
         )
     assert result.json()[0]["checks"]["spf"]["record"] == "v=spf1 +all"
 
@@ -130,6 +164,9 @@ def test_an_ipv6_nameserver_works(dns_server: ZoneServer) -> None:
         (["check"], "Missing argument"),
         (["check", "example.com", "--format", "xml"], "xml"),
         (["check", "192.0.2.1", "--save", "--db", "nosuch://x"], "database error: nosuch://x"),
+        (["check", "192.0.2.1", "--no-blocklists", "--zone", "bl.test"], "cannot be combined"),
+        (["check", "192.0.2.1", "--zone", "abusix-combined"], "only be queried with a key"),
+        (["check", "192.0.2.1", "--zone", "dbl.spamhaus.org"], "give it with --domain-zone"),
         (
             ["check", "192.0.2.1", "--save", "--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x"],
             "postgresql+psycopg://u:***@127.0.0.1:1/x: connection failed",
@@ -159,6 +196,7 @@ def test_the_nameserver_can_come_from_the_environment(world: ZoneServer) -> None
         "open.example.test",
         "--format",
         "json",
+        "--no-blocklists",
         env={"POSTWARDEN_DNS_NAMESERVERS": world.nameserver},
     )
     assert result.json()[0]["checks"]["spf"]["status"] == "fail"
@@ -184,7 +222,9 @@ def test_save_records_history_and_latest_status(world: ZoneServer, tmp_path: Pat
             'select target, "check", status from check_results where run_id = 2 order by 1, 2'
         ).fetchall()
         assert rows == [
+            ("192.0.2.10", "blocklists", "pass"),
             ("192.0.2.10", "ptr", "pass"),
+            ("monitor.example.test", "blocklists", "pass"),
             ("monitor.example.test", "dkim", "pass"),
             ("monitor.example.test", "dmarc", "warn"),
             ("monitor.example.test", "mx", "pass"),

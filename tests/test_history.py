@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
 from checks.findings import finding
 from checks.results import SpfResult, TargetResult
 from monitor.history import record_run
 from store.engine import session_factory, upgrade_database
-from store.models import CheckRecord, TargetStatus
+from store.models import Base, CheckRecord, TargetStatus
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -59,3 +61,10 @@ def test_since_marks_the_first_run_of_a_status(engine: Engine) -> None:
             "pass",
             T0 + timedelta(hours=3),
         )
+
+
+def test_the_migrations_match_the_models(engine: Engine) -> None:
+    upgrade_database(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, Base.metadata) == []
