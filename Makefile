@@ -38,8 +38,11 @@ lint: venv
 test: lint system-deps
 	REQUIRE_POSTGRES=1 $(VENV)/bin/pytest
 
+# Benchmarks against peers (see bench/README.md); the blocklist one needs NSD.
 bench: venv
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m bench.checks
+	$(PY) -m bench.blocklists
 
 clean:
 	rm -rf $(VENV) build *.egg-info

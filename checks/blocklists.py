@@ -34,7 +34,8 @@ from checks.results import BlocklistResult, Listing
 from checks.targets import Target
 
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
-DEFAULT_WINDOW = 256
+# Targets in flight; each asks all its zones at once, within the resolver's own limit.
+DEFAULT_WINDOW = 64
 
 
 @dataclass(frozen=True)
@@ -169,13 +170,17 @@ def _unhealthy(zone: BlocklistZone, why: str) -> Finding:
     )
 
 
+def query_prefix(target: str) -> str:
+    """What a zone is asked about ``target``: a reversed address, or the domain itself."""
+    try:
+        return reverse_address(target)
+    except ValueError:
+        return target
+
+
 def query_name(zone: BlocklistZone, target: str) -> str:
     """The name to look up for ``target`` (an address or a domain) in ``zone``."""
-    try:
-        prefix = reverse_address(target)
-    except ValueError:
-        prefix = target
-    return f"{prefix}.{zone.zone}"
+    return f"{query_prefix(target)}.{zone.zone}"
 
 
 def applies(zone: BlocklistZone, target: Target) -> bool:
@@ -298,9 +303,9 @@ class _Sweep:
             self.health[health.zone.zone] = health
 
     async def reading(
-        self, zone: BlocklistZone, target: str
+        self, zone: BlocklistZone, prefix: str
     ) -> tuple[BlocklistZone, Verdict, str | None]:
-        name = query_name(zone, target)
+        name = f"{prefix}.{zone.zone}"
         verdict = read_answer(zone, await self.ask(zone, name))
         reason = None
         if verdict.state == "listed":
@@ -319,7 +324,8 @@ class _Sweep:
                 asked.append(zone)
             else:
                 unusable.append(health)
-        readings = await asyncio.gather(*(self.reading(z, target.name) for z in asked))
+        prefix = query_prefix(target.name)
+        readings = await asyncio.gather(*(self.reading(z, prefix) for z in asked))
         return evaluate_blocklists(readings, unusable, target.name, reused)
 
 
@@ -330,28 +336,36 @@ async def stream_blocklists(
     *,
     window: int = DEFAULT_WINDOW,
 ) -> AsyncIterator[tuple[Target, BlocklistResult]]:
-    """Check ``targets`` as they come, at most ``window`` at a time.
+    """Check ``targets`` as they come, ``window`` at a time.
 
-    Results are yielded as they complete (not in input order), so memory
-    stays flat however many targets are streamed through.
+    Results are yielded as they complete (not in input order), and targets
+    are drawn from the iterable only as workers free up, so memory stays
+    flat however many targets are streamed through.
     """
     sweep = _Sweep(plan, resolver)
     await sweep.check_health({z.zone: z for z in (*plan.ip_zones, *plan.domain_zones)}.values())
-    running: set[asyncio.Task[tuple[Target, BlocklistResult]]] = set()
+    pending = iter(targets)
+    done: asyncio.Queue[tuple[Target, BlocklistResult] | None] = asyncio.Queue(maxsize=window)
 
-    async def one(target: Target) -> tuple[Target, BlocklistResult]:
-        return target, await sweep.check(target)
+    async def worker() -> None:
+        # One shared iterator: the event loop runs one worker at a time, so
+        # each target is drawn exactly once.
+        for target in pending:
+            await done.put((target, await sweep.check(target)))
 
-    for target in targets:
-        running.add(asyncio.ensure_future(one(target)))
-        if len(running) >= window:
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                yield task.result()
-    while running:
-        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            yield task.result()
+    async def work() -> None:
+        try:
+            await asyncio.gather(*(worker() for _ in range(window)))
+        finally:
+            await done.put(None)
+
+    workers = asyncio.ensure_future(work())
+    try:
+        while (item := await done.get()) is not None:
+            yield item
+        await workers  # re-raises what a worker raised
+    finally:
+        workers.cancel()
 
 
 async def check_blocklists_async(

@@ -21,6 +21,7 @@ move on to the next nameserver, and a lookup nobody could answer returns a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import random
 import socket
@@ -43,6 +44,19 @@ _RD = 0x0100  # recursion desired
 _QR = 0x8000
 _TC = 0x0200
 _RECEIVE_BUFFER = 4 * 1024 * 1024
+# How often outstanding questions are checked for their deadline.
+_EXPIRY_TICK = 0.05
+
+
+class _QuestionTails(dict[int, bytes]):
+    """QTYPE and QCLASS (IN) of a question, by type, packed once."""
+
+    def __missing__(self, rdtype: int) -> bytes:
+        tail = self[rdtype] = struct.pack("!HH", rdtype, 1)
+        return tail
+
+
+_QUESTION_TAIL = _QuestionTails()
 
 
 @dataclass(frozen=True)
@@ -62,80 +76,101 @@ def encode_question(name: str, rdtype: int) -> bytes:
 
     ``name`` must be ASCII (IDNA-encoded); labels of 1-63 octets.
     """
-    wire = bytearray()
-    for label in name.rstrip(".").split("."):
-        raw = label.encode("ascii")
-        if not 0 < len(raw) < 64:
-            raise ValueError(f"{name!r}: a DNS label must be 1-63 characters")
-        wire.append(len(raw))
-        wire += raw
-    wire.append(0)
+    labels = name.rstrip(".").encode("ascii").split(b".")
+    if not all(0 < len(label) < 64 for label in labels):
+        raise ValueError(f"{name!r}: a DNS label must be 1-63 characters")
+    wire = b"".join([bytes((len(label),)) + label for label in labels]) + b"\0"
     if len(wire) > 255:
         raise ValueError(f"{name!r}: longer than 255 octets")
-    return bytes(wire) + struct.pack("!HH", rdtype, 1)
+    return wire + _QUESTION_TAIL[rdtype]
 
 
 @dataclass
 class _Outstanding:
     question: bytes
     future: asyncio.Future[bytes | None]
-    timer: asyncio.TimerHandle | None = None
+    deadline: float
 
 
-class _Channel(asyncio.DatagramProtocol):
-    """One connected UDP socket to one nameserver and its outstanding questions."""
+class _Channel:
+    """One connected UDP socket to one nameserver and its outstanding questions.
 
-    def __init__(self, server: Nameserver) -> None:
+    The socket is read by one reader callback that drains every reply
+    waiting, rather than asyncio's datagram transport, which takes one
+    reply per turn of the event loop. Deadlines are enforced by one periodic
+    tick rather than a timer per question: tens of thousands of timers in
+    the loop's heap cost more than the lookups themselves.
+    """
+
+    def __init__(self, server: Nameserver, loop: asyncio.AbstractEventLoop) -> None:
         self.server = server
-        self.transport: asyncio.DatagramTransport | None = None
         self.outstanding: dict[int, _Outstanding] = {}
+        self._loop = loop
+        self._tick: asyncio.TimerHandle | None = None
+        family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        self._sock.setblocking(False)
+        # Hundreds of replies can arrive between two reads; the kernel drops
+        # what does not fit (it caps the size at net.core.rmem_max).
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+        self._sock.connect((server.host, server.port))
+        loop.add_reader(self._sock.fileno(), self._drain)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            # Hundreds of replies can arrive between two reads; the kernel
-            # drops what does not fit (it caps the size at net.core.rmem_max).
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+    def close(self) -> None:
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
+        if self._tick is not None:
+            self._tick.cancel()
 
-    def datagram_received(self, data: bytes, addr: object) -> None:
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                # ICMP port unreachable and the like: the questions on this
+                # socket then time out, which is reported per lookup.
+                continue
+            self._received(data)
+
+    def _received(self, data: bytes) -> None:
         if len(data) < 12:
             return
-        entry = self.outstanding.get(int.from_bytes(data[:2], "big"))
+        query_id = int.from_bytes(data[:2], "big")
+        entry = self.outstanding.get(query_id)
         # The question must come back as asked (case aside): anything else
         # is a stray or forged reply and is dropped.
         if entry is None or data[12 : 12 + len(entry.question)].lower() != entry.question:
             return
-        del self.outstanding[int.from_bytes(data[:2], "big")]
-        if entry.timer is not None:
-            entry.timer.cancel()
+        del self.outstanding[query_id]
         if not entry.future.done():
             entry.future.set_result(data)
 
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: every question on this
-        # socket then times out, which is reported per lookup.
-        return None
-
     def ask(self, question: bytes, timeout: float) -> asyncio.Future[bytes | None]:
         """Send ``question``; the future gets the reply, or None after ``timeout``."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bytes | None] = loop.create_future()
+        future: asyncio.Future[bytes | None] = self._loop.create_future()
         query_id = random.getrandbits(16)
         while query_id in self.outstanding:
             query_id = random.getrandbits(16)
-        entry = _Outstanding(question.lower(), future)
-        entry.timer = loop.call_later(timeout, self._expire, query_id, entry)
-        self.outstanding[query_id] = entry
-        assert self.transport is not None
-        self.transport.sendto(_HEADER.pack(query_id, _RD, 1, 0, 0, 0) + question)
+        self.outstanding[query_id] = _Outstanding(
+            question.lower(), future, self._loop.time() + timeout
+        )
+        if self._tick is None:
+            self._tick = self._loop.call_later(_EXPIRY_TICK, self._expire)
+        # A question the kernel would not take times out and is asked again.
+        with contextlib.suppress(BlockingIOError, InterruptedError, ConnectionRefusedError):
+            self._sock.send(_HEADER.pack(query_id, _RD, 1, 0, 0, 0) + question)
         return future
 
-    def _expire(self, query_id: int, entry: _Outstanding) -> None:
-        if self.outstanding.get(query_id) is entry:
-            del self.outstanding[query_id]
-        if not entry.future.done():
-            entry.future.set_result(None)
+    def _expire(self) -> None:
+        now = self._loop.time()
+        late = [qid for qid, entry in self.outstanding.items() if entry.deadline <= now]
+        for query_id in late:
+            entry = self.outstanding.pop(query_id)
+            if not entry.future.done():
+                entry.future.set_result(None)
+        self._tick = self._loop.call_later(_EXPIRY_TICK, self._expire) if self.outstanding else None
 
 
 class BulkResolver:
@@ -156,18 +191,12 @@ class BulkResolver:
 
     async def __aenter__(self) -> BulkResolver:
         loop = asyncio.get_running_loop()
-        for server in self.servers:
-            _transport, channel = await loop.create_datagram_endpoint(
-                lambda server=server: _Channel(server),  # type: ignore[misc]
-                remote_addr=(server.host, server.port),
-            )
-            self._channels.append(channel)
+        self._channels = [_Channel(server, loop) for server in self.servers]
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         for channel in self._channels:
-            if channel.transport is not None:
-                channel.transport.close()
+            channel.close()
         self._channels = []
 
     async def lookup(self, name: str, rdtype: int = A) -> BulkAnswer:

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from checks.blocklist_catalogue import CatalogueError
+from checks.blocklist_catalogue import CatalogueError, custom_zone
 from checks.blocklists import BlocklistPlan
 from checks.dns import DnsSettings, parse_nameserver
 from checks.results import TargetResult
@@ -277,7 +277,8 @@ def demo(output_format: str) -> int:
 
     Starts a DNS server on loopback with example zones (a healthy domain, a
     weak DKIM key, DMARC p=none, SPF over the lookup limit, an IP with and
-    one without reverse DNS) and runs the real checks against it.
+    one without reverse DNS, and a blocklist that lists that one) and runs
+    the real checks against it.
     """
     examples = resources.files("monitor") / "examples"
     zones = {
@@ -286,11 +287,15 @@ def demo(output_format: str) -> int:
     }
     domains = ["healthy.example", "weak-dkim.example", "monitoring-only.example"]
     domains.append("spf-overlimit.example")
+    plan = BlocklistPlan(
+        ip_zones=(custom_zone("bl.example", "ip"),),
+        domain_zones=(custom_zone("dbl.example", "domain"),),
+    )
     with ZoneServer(zones) as server:
         settings = DnsSettings((parse_nameserver(server.nameserver),), timeout=2.0)
         targets = [parse_target(d, ("s1",)) for d in domains]
         targets += [parse_target("192.0.2.10"), parse_target("192.0.2.20")]
-        results = check_targets(targets, settings)
+        results = check_targets(targets, settings, blocklists=plan)
     if output_format == "table":
         click.echo(f"Example zones served on {server.host} (loopback); real checks, no network.\n")
     _print(results, output_format)

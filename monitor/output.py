@@ -46,7 +46,8 @@ def headline(check: CheckResult) -> str:
     if findings and findings[0].level != "info":
         return f"{findings[0].code}: {findings[0].message}"
     if isinstance(check, BlocklistResult):
-        return f"not listed on any of {len(check.listings)} zones"
+        count = len(check.listings)
+        return f"not listed ({count} zone{'s' if count != 1 else ''} asked)"
     if isinstance(check, SpfResult) and check.record:
         return f"{check.record}  ({check.dns_lookups} lookups)"
     if isinstance(check, DkimResult) and check.selectors:
@@ -71,7 +72,7 @@ def render_table(results: Sequence[TargetResult]) -> str:
             f"{_label(result.status)} {click.style(result.target, bold=True)} ({result.kind})"
         )
         for name, check in result.checks.items():
-            lines.append(f"  {_label(check.status)} {name:<6} {headline(check)}")
+            lines.append(f"  {_label(check.status)} {name:<10} {headline(check)}")
     return "\n".join(lines)
 
 

@@ -248,6 +248,9 @@ def test_demo_checks_the_bundled_examples_offline() -> None:
         == "SPF_TOO_MANY_LOOKUPS"
     )
     assert by_target["192.0.2.20"]["checks"]["ptr"]["findings"][0]["code"] == "PTR_MISSING"
+    listing = by_target["192.0.2.20"]["checks"]["blocklists"]["listings"][0]
+    assert (listing["zone"], listing["listed"]) == ("bl.example", True)
+    assert by_target["192.0.2.10"]["checks"]["blocklists"]["status"] == "pass"
     assert result.code == 2
 
 
