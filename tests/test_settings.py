@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from checks.dns import Nameserver
-from monitor.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
+from monitor.blocklist_plan import make_plan
+from monitor.settings import DEFAULT_DATABASE_URL, BlocklistSettings, SettingsError, load_settings
 
 
 def test_defaults_are_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,3 +58,44 @@ def test_bad_files_name_the_file_and_key(tmp_path: Path, text: str, message: str
 def test_bad_environment_values_name_the_variable() -> None:
     with pytest.raises(SettingsError, match="POSTWARDEN_DNS_CONCURRENCY: must be at least 1"):
         load_settings(environ={"POSTWARDEN_DNS_CONCURRENCY": "0"})
+
+
+def test_blocklist_settings_come_from_file_and_environment(tmp_path: Path) -> None:
+    config = tmp_path / "pw.toml"
+    config.write_text(
+        '[blocklists]\nzones = ["spamhaus-zen"]\nkeys = { Spamhaus = "k3y" }\n'
+        'queries_per_second = 0\ncatalogue = ["extra.toml"]\n'
+    )
+    settings = load_settings(
+        str(config), environ={"POSTWARDEN_BLOCKLISTS_RECHECK_MINUTES": "15"}
+    ).blocklists
+    assert settings.zones == ("spamhaus-zen",)
+    assert settings.domain_zones is None
+    assert settings.keys == {"spamhaus": "k3y"}
+    assert settings.queries_per_second == 0
+    assert settings.recheck_minutes == 15
+    # a path in a config file is relative to that file
+    assert settings.catalogue == (tmp_path / "extra.toml",)
+
+
+def test_blocklist_keys_from_the_environment() -> None:
+    settings = load_settings(
+        environ={"POSTWARDEN_BLOCKLISTS_KEYS": "spamhaus=abc, abusix=def"}
+    ).blocklists
+    assert settings.keys == {"spamhaus": "abc", "abusix": "def"}
+    with pytest.raises(SettingsError, match="POSTWARDEN_BLOCKLISTS_KEYS: must be name=key"):
+        load_settings(environ={"POSTWARDEN_BLOCKLISTS_KEYS": "spamhaus"})
+
+
+def test_naming_one_kind_of_zone_replaces_the_whole_catalogue() -> None:
+    defaults = make_plan(BlocklistSettings())
+    assert defaults is not None and defaults.ip_zones and defaults.domain_zones
+    only_ip = make_plan(BlocklistSettings(), zones=["bl.example.test"])
+    assert only_ip is not None
+    assert [z.zone for z in only_ip.ip_zones] == ["bl.example.test"]
+    assert only_ip.domain_zones == ()
+    configured = make_plan(BlocklistSettings(domain_zones=("spamhaus-dbl",)))
+    assert configured is not None and configured.ip_zones == ()
+    assert make_plan(BlocklistSettings(enabled=False)) is None
+    unlimited = make_plan(BlocklistSettings(queries_per_second=0))
+    assert unlimited is not None and unlimited.queries_per_second is None
