@@ -10,13 +10,14 @@ the same address more often than its terms allow.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from checks.results import BlocklistResult, Listing
 from store.models import ListingEpisode, ListingState
+from store.timestamps import as_utc
 
 # Verdicts worth reusing: errors and unhealthy zones are asked again.
 _DEFINITE = ("listed", "clear")
@@ -25,14 +26,17 @@ _DEFINITE = ("listed", "clear")
 def recent_listings(
     session: Session, targets: Iterable[str], now: datetime, interval: timedelta
 ) -> dict[tuple[str, str], Listing]:
-    """Definite verdicts checked after ``now - interval``, by (target, zone)."""
+    """Definite verdicts checked after ``now - interval``, by (target, zone).
+
+    Strictly after: a sweep scheduled every ``interval`` asks again.
+    """
     names = list(targets)
     if not names or interval <= timedelta(0):
         return {}
     rows = session.scalars(
         select(ListingState).where(
             ListingState.target.in_(names),
-            ListingState.checked_at >= now - interval,
+            ListingState.checked_at > now - interval,
             ListingState.state.in_(_DEFINITE),
         )
     )
@@ -47,7 +51,7 @@ def recent_listings(
             state=row.state,
             impact=row.impact,
             delist_url=row.delist_url,
-            cached_at=_aware(row.checked_at).isoformat(),
+            cached_at=as_utc(row.checked_at).isoformat(),
         )
         for row in rows
     }
@@ -123,8 +127,3 @@ def listing_history(
     if open_only:
         query = query.where(ListingEpisode.delisted_at.is_(None))
     return list(session.scalars(query))
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time Postwarden stores is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

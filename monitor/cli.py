@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any
 
 import click
 
@@ -24,6 +23,16 @@ from checks.sweep import check_targets
 from checks.targets import Target, parse_target, validate_selector
 from checks.zoneserver import ZoneServer
 from monitor.blocklist_plan import make_plan
+from monitor.cli_alerts import alerts
+from monitor.cli_options import (
+    config_option,
+    database,
+    dns_options,
+    format_option,
+    settings_from,
+)
+from monitor.cli_service import worker
+from monitor.cli_targets import domains, ips
 from monitor.output import (
     exit_code,
     render_catalogue_json,
@@ -33,79 +42,10 @@ from monitor.output import (
     render_listings_table,
     render_table,
 )
-from monitor.settings import Settings, SettingsError, load_settings
+from monitor.settings import Settings, SettingsError
 from store.errors import DatabaseError
 
 EXIT_BAD_INPUT = 3
-
-
-def _settings(
-    config: str | None,
-    db: str | None = None,
-    nameservers: Sequence[str] = (),
-    timeout: float | None = None,
-    concurrency: int | None = None,
-    retries: int | None = None,
-) -> Settings:
-    """Settings from file and environment, with command-line options on top."""
-    settings = load_settings(config)
-    dns = settings.dns
-    if nameservers:
-        try:
-            parsed = tuple(parse_nameserver(ns) for ns in nameservers)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--nameserver") from None
-        dns = replace(dns, nameservers=parsed)
-    if timeout is not None:
-        dns = replace(dns, timeout=timeout)
-    if retries is not None:
-        dns = replace(dns, retries=retries)
-    return replace(
-        settings,
-        dns=dns,
-        database_url=db or settings.database_url,
-        concurrency=concurrency or settings.concurrency,
-    )
-
-
-def _dns_options(func: Any) -> Any:
-    func = click.option(
-        "--retries",
-        type=click.IntRange(min=0),
-        help="Times a lookup that timed out is sent again (default 1).",
-    )(func)
-    func = click.option(
-        "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
-        help="Seconds to wait for one DNS answer (default 2).",
-    )(func)
-    func = click.option(
-        "--nameserver",
-        "nameservers",
-        multiple=True,
-        metavar="HOST[:PORT]",
-        help="Resolver to ask (repeatable; IPv6 as [::1]:5353). Default: config, then system.",
-    )(func)
-    return func
-
-
-def _format_option(func: Any) -> Any:
-    return click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(["table", "json"]),
-        default="table",
-        show_default=True,
-        help="table for people, json for machines.",
-    )(func)
-
-
-def _config_option(func: Any) -> Any:
-    return click.option(
-        "--config",
-        type=click.Path(dir_okay=False),
-        help="Config file (default: $POSTWARDEN_CONFIG, else ./postwarden.toml).",
-    )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,8 +63,8 @@ def cli() -> None:
     metavar="NAME",
     help="DKIM selector to check (repeatable). Without one, selectors are discovered.",
 )
-@_dns_options
-@_format_option
+@dns_options
+@format_option
 @click.option("--concurrency", type=click.IntRange(min=1), help="Probes in flight (default 64).")
 @click.option(
     "--zone",
@@ -148,7 +88,7 @@ def cli() -> None:
     help="With --save: ask every blocklist now, even about pairs within the re-check interval.",
 )
 @click.option("--db", metavar="URL", help="Database URL (with --save).")
-@_config_option
+@config_option
 def check(
     targets: tuple[str, ...],
     selectors: tuple[str, ...],
@@ -170,7 +110,7 @@ def check(
     Domains get SPF, DMARC, DKIM, MX and domain blocklists; IP addresses get
     reverse DNS (PTR with forward confirmation) and IP blocklists.
     """
-    settings = _settings(config, db, nameservers, timeout, concurrency, retries)
+    settings = settings_from(config, db, nameservers, timeout, concurrency, retries)
     try:
         clean_selectors = tuple(validate_selector(s) for s in selectors)
     except ValueError as error:
@@ -234,23 +174,17 @@ def _print(results: Sequence[TargetResult], output_format: str) -> None:
 @click.argument("target", required=False)
 @click.option("--open", "open_only", is_flag=True, help="Only listings that have not ended.")
 @click.option("--db", metavar="URL", help="Database URL.")
-@_format_option
-@_config_option
+@format_option
+@config_option
 def listings(
     target: str | None, open_only: bool, db: str | None, output_format: str, config: str | None
 ) -> int:
     """Blocklist listings recorded by saved runs: when each began, ended and how long it lasted."""
     from monitor.blocklist_history import listing_history
-    from store.engine import open_database, session_factory
 
-    settings = _settings(config, db)
     name = parse_target(target).name if target else None
-    engine = open_database(settings.database_url)
-    try:
-        with session_factory(engine)() as session:
-            episodes = listing_history(session, name, open_only=open_only)
-    finally:
-        engine.dispose()
+    with database(settings_from(config, db)) as sessions, sessions() as session:
+        episodes = listing_history(session, name, open_only=open_only)
     now = datetime.now(UTC)
     if output_format == "json":
         click.echo(render_listings_json(episodes, now))
@@ -260,7 +194,7 @@ def listings(
 
 
 @cli.command("findings")
-@_format_option
+@format_option
 def list_findings(output_format: str) -> int:
     """List every finding code with its level, meaning and default fix."""
     if output_format == "json":
@@ -271,7 +205,7 @@ def list_findings(output_format: str) -> int:
 
 
 @cli.command()
-@_format_option
+@format_option
 def demo(output_format: str) -> int:
     """Check the bundled example domains and IPs, offline.
 
@@ -300,6 +234,12 @@ def demo(output_format: str) -> int:
         click.echo(f"Example zones served on {server.host} (loopback); real checks, no network.\n")
     _print(results, output_format)
     return exit_code(results)
+
+
+cli.add_command(domains)
+cli.add_command(ips)
+cli.add_command(alerts)
+cli.add_command(worker)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -67,7 +67,9 @@ def record_run(
                 )
                 session.add(row)
             elif row.status != status:
-                row.status, row.since = status, finished_at
+                row.status, row.since, row.consecutive = status, finished_at, 1
+            else:
+                row.consecutive += 1
             row.checked_at = finished_at
             row.last_run_id = run.id
     listed = {

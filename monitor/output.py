@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import click
@@ -18,6 +18,7 @@ from checks.results import (
     TargetResult,
     to_json,
 )
+from store.timestamps import as_utc
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
 _LEVEL_RANK = {"info": 0, "warn": 1, "error": 2, "fail": 3}
@@ -114,19 +115,15 @@ class Episode(Protocol):
     reason: str | None
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def listing_json(episode: Episode, now: datetime) -> dict[str, Any]:
     """One listing episode as JSON; an open one lasts until ``now`` so far."""
-    start = _utc(episode.listed_at)
-    end = _utc(episode.delisted_at) if episode.delisted_at else None
+    start = as_utc(episode.listed_at)
+    end = as_utc(episode.delisted_at) if episode.delisted_at else None
     return {
         "target": episode.target,
         "zone": episode.zone,
         "listed_at": start.isoformat(),
-        "last_seen_at": _utc(episode.last_seen_at).isoformat(),
+        "last_seen_at": as_utc(episode.last_seen_at).isoformat(),
         "delisted_at": end.isoformat() if end else None,
         "duration_seconds": int(((end or now) - start).total_seconds()),
         "codes": list(episode.codes),

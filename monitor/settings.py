@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,54 @@ class BlocklistSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Where alert mail goes; no host means no e-mail channel."""
+
+    host: str | None = None
+    port: int | None = None
+    # starttls | ssl | none
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "postwarden@localhost"
+    recipients: tuple[str, ...] = ()
+    timeout: float = 30.0
+    # CA bundle to verify the server with (a private CA); default: the system's.
+    ca_file: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host and self.recipients)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """How alerts open and where they are sent."""
+
+    confirmations: int = 2
+    alert_on_warn: bool = False
+    cannot_check_hours: float = 6.0
+    dashboard_url: str | None = None
+    digest: bool = False
+    webhook_urls: tuple[str, ...] = ()
+    # json | slack
+    webhook_format: str = "json"
+    webhook_secret: str | None = None
+    apprise_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """How often each job runs."""
+
+    auth_minutes: float = 30.0
+    blocklist_minutes: float = 60.0
+    deliver_seconds: float = 30.0
+    purge_hours: float = 24.0
+    history_days: int = 400
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -61,6 +109,9 @@ class Settings:
     dns: DnsSettings = field(default_factory=DnsSettings)
     concurrency: int = DEFAULT_CONCURRENCY
     blocklists: BlocklistSettings = field(default_factory=BlocklistSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     source: str = "defaults"
 
 
@@ -140,6 +191,42 @@ def _keys(value: Any) -> dict[str, str]:
     return {str(name).lower(): key for name, key in value.items()}
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return text
+
+    return convert
+
+
+def _port(value: Any) -> int:
+    number = _whole_number(value)
+    if not 0 < number < 65536:
+        raise ValueError("must be 1-65535")
+    return number
+
+
+def _secret_file(value: Any) -> str:
+    path = Path(str(value))
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _url(value: Any) -> str:
+    text = str(value).strip()
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return text
+
+
+def _urls(value: Any) -> tuple[str, ...]:
+    return tuple(_url(item) for item in _strings(value))
+
+
 def _paths(value: Any) -> tuple[Path, ...]:
     return tuple(Path(item) for item in _strings(value))
 
@@ -158,6 +245,31 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("blocklists", "queries_per_second"): _non_negative_float,
     ("blocklists", "recheck_minutes"): _count,
     ("blocklists", "catalogue"): _paths,
+    ("smtp", "host"): str,
+    ("smtp", "port"): _port,
+    ("smtp", "security"): _choice("starttls", "ssl", "none"),
+    ("smtp", "username"): str,
+    ("smtp", "password"): str,
+    # Secrets may come from a file (Docker/systemd credentials) instead.
+    ("smtp", "password_file"): _secret_file,
+    ("smtp", "sender"): str,
+    ("smtp", "recipients"): _strings,
+    ("smtp", "timeout"): _positive_float,
+    ("smtp", "ca_file"): str,
+    ("alerts", "confirmations"): _positive_int,
+    ("alerts", "alert_on_warn"): _boolean,
+    ("alerts", "cannot_check_hours"): _positive_float,
+    ("alerts", "dashboard_url"): _url,
+    ("alerts", "digest"): _boolean,
+    ("alerts", "webhook_urls"): _urls,
+    ("alerts", "webhook_format"): _choice("json", "slack"),
+    ("alerts", "webhook_secret"): str,
+    ("alerts", "apprise_urls"): _strings,
+    ("schedule", "auth_minutes"): _positive_float,
+    ("schedule", "blocklist_minutes"): _positive_float,
+    ("schedule", "deliver_seconds"): _positive_float,
+    ("schedule", "purge_hours"): _positive_float,
+    ("schedule", "history_days"): _positive_int,
 }
 
 
@@ -234,5 +346,28 @@ def load_settings(
             recheck_minutes=merged.get(("blocklists", "recheck_minutes"), 60),
             catalogue=merged.get(("blocklists", "catalogue"), ()),
         ),
+        smtp=_section(SmtpSettings, "smtp", merged, password=("password", "password_file")),
+        alerts=_section(AlertSettings, "alerts", merged),
+        schedule=_section(ScheduleSettings, "schedule", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
+
+
+def _section(
+    kind: type[Any],
+    name: str,
+    merged: Mapping[tuple[str, str], Any],
+    **aliases: tuple[str, ...],
+) -> Any:
+    """A settings dataclass from the merged values of section ``name``.
+
+    ``aliases`` map a field to the keys that may set it, the first given
+    winning (``password`` from ``password`` or ``password_file``).
+    """
+    values: dict[str, Any] = {}
+    for item in fields(kind):
+        for key in aliases.get(item.name, (item.name,)):
+            if (name, key) in merged:
+                values[item.name] = merged[(name, key)]
+                break
+    return kind(**values)

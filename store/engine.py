@@ -7,6 +7,7 @@ and PostgreSQL databases are built by the same migrations.
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,22 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_database(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creating it if empty)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest migration (creating it if empty).
+
+    Concurrent callers are serialised (PostgreSQL: an advisory lock in the
+    migration's transaction; SQLite: a lock file beside the database).
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate.lock")
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

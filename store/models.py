@@ -1,11 +1,20 @@
-"""Tables: monitored targets, check runs, their results (history) and latest status."""
+"""Tables: monitored targets, check runs, their results (history), latest status, listings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -21,6 +30,10 @@ class Domain(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(253), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # None: the [alerts] alert_on_warn setting decides.
+    alert_on_warn: Mapped[bool | None]
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    note: Mapped[str | None] = mapped_column(Text)
     selectors: Mapped[list[DkimSelector]] = relationship(
         back_populates="domain", cascade="all, delete-orphan", order_by="DkimSelector.selector"
     )
@@ -46,6 +59,9 @@ class SendingIp(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(String(45), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    alert_on_warn: Mapped[bool | None]
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class CheckRun(Base):
@@ -93,6 +109,8 @@ class TargetStatus(Base):
     check: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(8))
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Runs in a row that gave ``status`` (alerts wait for `confirmations`).
+    consecutive: Mapped[int] = mapped_column(default=1, server_default="1")
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id"))
 

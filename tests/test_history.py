@@ -12,7 +12,8 @@ from checks.findings import finding
 from checks.results import SpfResult, TargetResult
 from monitor.history import record_run
 from store.engine import session_factory, upgrade_database
-from store.models import Base, CheckRecord, TargetStatus
+from store.models import CheckRecord, TargetStatus
+from store.schema import metadata
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -67,4 +68,4 @@ def test_the_migrations_match_the_models(engine: Engine) -> None:
     upgrade_database(engine)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, metadata) == []

@@ -1,0 +1,104 @@
+"""Options and helpers shared by the ``postwarden`` commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from checks.dns import parse_nameserver
+from monitor.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+
+def settings_from(
+    config: str | None,
+    db: str | None = None,
+    nameservers: Sequence[str] = (),
+    timeout: float | None = None,
+    concurrency: int | None = None,
+    retries: int | None = None,
+) -> Settings:
+    """Settings from file and environment, with command-line options on top."""
+    settings = load_settings(config)
+    dns = settings.dns
+    if nameservers:
+        try:
+            parsed = tuple(parse_nameserver(ns) for ns in nameservers)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--nameserver") from None
+        dns = replace(dns, nameservers=parsed)
+    if timeout is not None:
+        dns = replace(dns, timeout=timeout)
+    if retries is not None:
+        dns = replace(dns, retries=retries)
+    return replace(
+        settings,
+        dns=dns,
+        database_url=db or settings.database_url,
+        concurrency=concurrency or settings.concurrency,
+    )
+
+
+def dns_options(func: Any) -> Any:
+    func = click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        help="Times a lookup that timed out is sent again (default 1).",
+    )(func)
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        help="Seconds to wait for one DNS answer (default 2).",
+    )(func)
+    func = click.option(
+        "--nameserver",
+        "nameservers",
+        multiple=True,
+        metavar="HOST[:PORT]",
+        help="Resolver to ask (repeatable; IPv6 as [::1]:5353). Default: config, then system.",
+    )(func)
+    return func
+
+
+def format_option(func: Any) -> Any:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="table for people, json for machines.",
+    )(func)
+
+
+def config_option(func: Any) -> Any:
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        help="Config file (default: $POSTWARDEN_CONFIG, else ./postwarden.toml).",
+    )(func)
+
+
+def db_option(func: Any) -> Any:
+    return click.option(
+        "--db", metavar="URL", help="Database URL (default: config, else ./postwarden.db)."
+    )(func)
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database, its schema brought up to date."""
+    # Imported here so commands that need no database never pay for SQLAlchemy and Alembic.
+    from store.engine import open_database, session_factory
+
+    engine = open_database(settings.database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()

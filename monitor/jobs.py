@@ -1,0 +1,191 @@
+"""Scheduled jobs: plain functions ``(session, now) -> outcome`` that the scheduler only wires.
+
+Each job is written as ``job(session, now, settings)``; :func:`make_jobs`
+binds the settings. Sweeps commit before they go to DNS, so no transaction
+is held open while thousands of lookups run, and record their results,
+alerts and notifications in one transaction afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from checks.blocklists import check_blocklists
+from checks.results import TargetResult
+from checks.sweep import check_targets
+from monitor.alert_rules import AlertPolicy
+from monitor.alerting import list_alerts, update_alerts
+from monitor.blocklist_history import recent_listings
+from monitor.blocklist_plan import make_plan
+from monitor.channels import build_transports, channel_names
+from monitor.history import record_run
+from monitor.outbox import deliver_due, enqueue
+from monitor.settings import Settings
+from monitor.targets import MonitoredTarget, list_targets
+from store.alerting import Notification
+from store.models import CheckRecord, CheckRun
+from store.scheduling import JobRun
+from store.timestamps import as_utc
+
+Job = Callable[[Session, datetime], str]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job and how often it runs."""
+
+    name: str
+    run: Job
+    interval: timedelta
+
+
+def policy_of(settings: Settings) -> AlertPolicy:
+    """The alert policy the settings describe."""
+    alerts = settings.alerts
+    return AlertPolicy(
+        confirmations=alerts.confirmations,
+        alert_on_warn=alerts.alert_on_warn,
+        cannot_check_after=timedelta(hours=alerts.cannot_check_hours),
+    )
+
+
+def _active_targets(session: Session) -> list[MonitoredTarget]:
+    targets = [target for target in list_targets(session) if not target.paused]
+    # Nothing is held open while the sweep is out on DNS.
+    session.commit()
+    return targets
+
+
+def _record(
+    session: Session,
+    results: Sequence[TargetResult],
+    targets: Sequence[MonitoredTarget],
+    now: datetime,
+    settings: Settings,
+    trigger: str,
+) -> str:
+    record_run(session, results, started_at=now, finished_at=now, trigger=trigger)
+    events = update_alerts(
+        session,
+        results,
+        now,
+        policy_of(settings),
+        channels=channel_names(settings),
+        dashboard_url=settings.alerts.dashboard_url,
+        alert_on_warn={target.name: target.alert_on_warn for target in targets},
+    )
+    session.commit()
+    return f"{len(results)} targets checked, {len(events)} alert transitions"
+
+
+def sweep_authentication(session: Session, now: datetime, settings: Settings) -> str:
+    """SPF, DMARC, DKIM and MX of every domain, PTR of every IP; then alerts."""
+    targets = _active_targets(session)
+    if not targets:
+        return "no targets"
+    results = check_targets(
+        [target.as_target() for target in targets],
+        settings.dns,
+        concurrency=settings.concurrency,
+    )
+    return _record(session, results, targets, now, settings, "auth_sweep")
+
+
+def sweep_blocklists(session: Session, now: datetime, settings: Settings) -> str:
+    """Every domain and IP against the blocklists, within the query budget; then alerts."""
+    plan = make_plan(settings.blocklists)
+    if plan is None:
+        return "blocklists are disabled"
+    targets = _active_targets(session)
+    if not targets:
+        return "no targets"
+    interval = timedelta(minutes=settings.blocklists.recheck_minutes)
+    reuse = recent_listings(session, [t.name for t in targets], now, interval)
+    session.commit()
+    plan = replace(plan, reuse=reuse)
+    checked = [target.as_target() for target in targets]
+    found = check_blocklists(checked, plan, settings.dns)
+    results = [
+        TargetResult(target.name, target.kind, {"blocklists": found[target.name]})
+        for target in checked
+        if target.name in found
+    ]
+    return _record(session, results, targets, now, settings, "blocklist_sweep")
+
+
+def deliver_notifications(session: Session, now: datetime, settings: Settings) -> str:
+    """Send what the outbox holds that is due."""
+    return str(deliver_due(session, now, build_transports(settings)))
+
+
+def purge_history(session: Session, now: datetime, settings: Settings) -> str:
+    """Drop check results, delivered notifications and job runs older than the history."""
+    cutoff = now - timedelta(days=settings.schedule.history_days)
+    old_runs = select(CheckRun.id).where(CheckRun.started_at < cutoff)
+    results = session.execute(delete(CheckRecord).where(CheckRecord.run_id.in_(old_runs)))
+    session.execute(delete(CheckRun).where(CheckRun.started_at < cutoff))
+    sent = session.execute(
+        delete(Notification).where(
+            Notification.state.in_(("sent", "failed")), Notification.created_at < cutoff
+        )
+    )
+    session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
+    session.commit()
+    return (
+        f"{results.rowcount} check results and {sent.rowcount} notifications "  # type: ignore[attr-defined]
+        f"older than {cutoff.date()} removed"
+    )
+
+
+def send_digest(session: Session, now: datetime, settings: Settings) -> str:
+    """One message a day listing the open alerts (if [alerts] digest is on)."""
+    if not settings.alerts.digest:
+        return "digest is off"
+    open_alerts = list_alerts(session, state="open")
+    payload = {
+        "event": "digest",
+        "time": now.isoformat(),
+        "alert_id": None,
+        "link": settings.alerts.dashboard_url,
+        "alerts": [
+            {
+                "target": alert.target,
+                "check": alert.check,
+                "severity": alert.severity,
+                "summary": alert.summary,
+                "opened_at": as_utc(alert.opened_at).isoformat(),
+            }
+            for alert in open_alerts
+        ],
+    }
+    enqueue(session, None, "digest", payload, channel_names(settings), now)
+    session.commit()
+    return f"digest of {len(open_alerts)} open alerts queued"
+
+
+def make_jobs(settings: Settings) -> dict[str, ScheduledJob]:
+    """Every job, its settings bound, with the interval the settings give it."""
+    schedule = settings.schedule
+
+    def bind(job: Callable[[Session, datetime, Settings], str]) -> Job:
+        return lambda session, now: job(session, now, settings)
+
+    jobs = [
+        ScheduledJob(
+            "auth_sweep", bind(sweep_authentication), timedelta(minutes=schedule.auth_minutes)
+        ),
+        ScheduledJob(
+            "blocklist_sweep", bind(sweep_blocklists), timedelta(minutes=schedule.blocklist_minutes)
+        ),
+        ScheduledJob(
+            "deliver", bind(deliver_notifications), timedelta(seconds=schedule.deliver_seconds)
+        ),
+        ScheduledJob("purge", bind(purge_history), timedelta(hours=schedule.purge_hours)),
+        ScheduledJob("digest", bind(send_digest), timedelta(days=1)),
+    ]
+    return {job.name: job for job in jobs}

@@ -1,0 +1,181 @@
+"""The scheduler: APScheduler, its jobs persisted in Postwarden's database, one leader per database.
+
+APScheduler 3 stores a job as a reference to a module-level function and
+its arguments, so the stored jobs are ``run_scheduled("auth_sweep")`` and
+carry no settings or secrets; ``_Active.runtime`` is how that function reaches
+the settings and sessions of the scheduler this process runs. It is set
+while this process leads and cleared when it stops.
+
+Persisted next-run times make missed runs after a restart coalesce into one
+(``coalesce``, no misfire grace limit); a job that raises is logged with its
+traceback and recorded in ``job_runs``, and runs again at its next time;
+stopping waits for running jobs, so SIGTERM stops between jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.jobs import ScheduledJob, make_jobs
+from monitor.leader import Leadership, SchedulerConflict, leadership_for
+from monitor.settings import Settings
+from store.engine import open_database, session_factory
+from store.scheduling import JobRun
+
+logger = logging.getLogger(__name__)
+
+STANDBY_POLL = 5.0
+HEARTBEAT = 5.0
+
+
+@dataclass
+class Runtime:
+    """What scheduled jobs run with in this process."""
+
+    jobs: dict[str, ScheduledJob]
+    sessions: sessionmaker[Session]
+    leadership: Leadership
+    runner: str
+    clock: Callable[[], datetime]
+
+    def run(self, name: str) -> None:
+        """Run job ``name`` once, recording it; never raises."""
+        job = self.jobs.get(name)
+        if job is None:
+            logger.error("scheduled job %r is not known to this version", name)
+            return
+        if not self.leadership.still_held():
+            logger.warning("not running %s: this scheduler is no longer the leader", name)
+            return
+        now = self.clock()
+        with self.sessions.begin() as session:
+            record = JobRun(job=name, runner=self.runner, started_at=now, outcome="running")
+            session.add(record)
+            session.flush()
+            record_id = record.id
+        outcome, detail = "ok", ""
+        try:
+            with self.sessions() as session:
+                detail = job.run(session, now)
+                session.commit()
+        except Exception:
+            # A failing job must never stop the scheduler: log it, keep the
+            # traceback with the run, and let it run again next time.
+            logger.exception("job %s failed", name)
+            outcome, detail = "failed", traceback.format_exc(limit=8)
+        with self.sessions.begin() as session:
+            stored = session.get(JobRun, record_id)
+            if stored is not None:
+                stored.outcome, stored.detail = outcome, detail
+                stored.finished_at = self.clock()
+        logger.info("job %s %s: %s", name, outcome, detail.strip().splitlines()[-1:] or "")
+
+
+class _Active:
+    """The runtime of the scheduler this process leads (see the module docstring)."""
+
+    runtime: Runtime | None = None
+
+
+def run_scheduled(name: str) -> None:
+    """What APScheduler calls (by reference) for the job ``name``."""
+    runtime = _Active.runtime
+    if runtime is None:
+        logger.error("job %s fired with no scheduler runtime in this process", name)
+        return
+    runtime.run(name)
+
+
+def _start(runtime: Runtime, engine: Engine) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=UTC,
+    )
+    scheduler.start(paused=True)
+    now = runtime.clock()
+    for job in runtime.jobs.values():
+        stored = scheduler.get_job(job.name)
+        if stored is not None and getattr(stored.trigger, "interval", None) == job.interval:
+            # Keep its persisted next run: if that is past, it runs once now.
+            continue
+        scheduler.add_job(
+            run_scheduled,
+            trigger=IntervalTrigger(seconds=job.interval.total_seconds(), timezone=UTC),
+            args=[job.name],
+            id=job.name,
+            name=job.name,
+            replace_existing=True,
+            # A new job starts at once; a changed interval starts afresh.
+            next_run_time=now if stored is None else now + job.interval,
+        )
+    for stored in scheduler.get_jobs():
+        if stored.id not in runtime.jobs:
+            scheduler.remove_job(stored.id)
+    scheduler.resume()
+    return scheduler
+
+
+def run_worker(
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    """Lead the schedule until ``stop`` is set, or stand by until the leader goes.
+
+    Raises :class:`SchedulerConflict` when another scheduler runs a SQLite
+    database's schedule.
+    """
+    engine = open_database(settings.database_url)
+    leadership = leadership_for(engine)
+    runner = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        announced = False
+        while not stop.is_set():
+            if not leadership.try_acquire():
+                if not announced:
+                    logger.info("%s: another scheduler leads; standing by", runner)
+                    announced = True
+                stop.wait(STANDBY_POLL)
+                continue
+            announced = False
+            runtime = Runtime(
+                jobs=make_jobs(settings),
+                sessions=session_factory(engine),
+                leadership=leadership,
+                runner=runner,
+                clock=clock or (lambda: datetime.now(UTC)),
+            )
+            _Active.runtime = runtime
+            scheduler = _start(runtime, engine)
+            logger.info("%s leads the schedule: %s", runner, ", ".join(runtime.jobs))
+            try:
+                while not stop.wait(HEARTBEAT):
+                    if not leadership.still_held():
+                        logger.error("%s lost the scheduler lock; standing by", runner)
+                        break
+            finally:
+                scheduler.shutdown(wait=True)
+                _Active.runtime = None
+                leadership.release()
+    finally:
+        engine.dispose()
+
+
+__all__ = ["SchedulerConflict", "run_scheduled", "run_worker"]

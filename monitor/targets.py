@@ -1,0 +1,145 @@
+"""Monitored targets: the domains (with their DKIM selectors) and sending IPs a sweep checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from checks.targets import Target, normalize_domain, parse_target, validate_selector
+from store.models import DkimSelector, Domain, SendingIp
+
+
+class TargetError(ValueError):
+    """A target cannot be added or removed as asked."""
+
+
+@dataclass(frozen=True)
+class MonitoredTarget:
+    """A target as stored, with its options."""
+
+    name: str
+    kind: str
+    selectors: tuple[str, ...]
+    alert_on_warn: bool | None
+    paused: bool
+    note: str | None
+    created_at: datetime
+
+    def as_target(self) -> Target:
+        return Target(self.name, "domain" if self.kind == "domain" else "ip", self.selectors)
+
+
+def add_domain(
+    session: Session,
+    name: str,
+    now: datetime,
+    *,
+    selectors: Sequence[str] = (),
+    alert_on_warn: bool | None = None,
+    note: str | None = None,
+) -> MonitoredTarget:
+    """Monitor ``name``; adding it again updates its selectors and options."""
+    try:
+        domain_name = normalize_domain(name)
+        wanted = sorted({validate_selector(s) for s in selectors})
+    except ValueError as error:
+        raise TargetError(str(error)) from None
+    domain = session.scalars(
+        select(Domain).where(Domain.name == domain_name).options(selectinload(Domain.selectors))
+    ).one_or_none()
+    if domain is None:
+        domain = Domain(name=domain_name, created_at=now, paused=False)
+        session.add(domain)
+    if selectors:
+        domain.selectors = [DkimSelector(selector=s) for s in wanted]
+    if alert_on_warn is not None:
+        domain.alert_on_warn = alert_on_warn
+    if note is not None:
+        domain.note = note
+    session.flush()
+    return _domain_view(domain)
+
+
+def add_ip(
+    session: Session,
+    address: str,
+    now: datetime,
+    *,
+    alert_on_warn: bool | None = None,
+    note: str | None = None,
+) -> MonitoredTarget:
+    """Monitor a sending IP; adding it again updates its options."""
+    try:
+        target = parse_target(address)
+    except ValueError as error:
+        raise TargetError(str(error)) from None
+    if target.kind != "ip":
+        raise TargetError(f"{address!r} is not an IP address")
+    row = session.scalars(select(SendingIp).where(SendingIp.address == target.name)).one_or_none()
+    if row is None:
+        row = SendingIp(address=target.name, created_at=now, paused=False)
+        session.add(row)
+    if alert_on_warn is not None:
+        row.alert_on_warn = alert_on_warn
+    if note is not None:
+        row.note = note
+    session.flush()
+    return _ip_view(row)
+
+
+def remove_target(session: Session, kind: str, name: str) -> None:
+    """Stop monitoring a domain or IP (its history stays)."""
+    try:
+        key = normalize_domain(name) if kind == "domain" else parse_target(name).name
+    except ValueError as error:
+        raise TargetError(str(error)) from None
+    model: type[Domain] | type[SendingIp] = Domain if kind == "domain" else SendingIp
+    column = Domain.name if kind == "domain" else SendingIp.address
+    row = session.scalars(select(model).where(column == key)).one_or_none()
+    if row is None:
+        raise TargetError(f"{key} is not monitored")
+    session.delete(row)
+    session.flush()
+
+
+def list_targets(session: Session, kind: str | None = None) -> list[MonitoredTarget]:
+    """Monitored targets, domains first, each kind by name."""
+    found: list[MonitoredTarget] = []
+    if kind in (None, "domain"):
+        domains = session.scalars(
+            select(Domain).options(selectinload(Domain.selectors)).order_by(Domain.name)
+        )
+        found += [_domain_view(d) for d in domains]
+    if kind in (None, "ip"):
+        found += [
+            _ip_view(i) for i in session.scalars(select(SendingIp).order_by(SendingIp.address))
+        ]
+    return found
+
+
+def _domain_view(domain: Domain) -> MonitoredTarget:
+    return MonitoredTarget(
+        name=domain.name,
+        kind="domain",
+        selectors=tuple(s.selector for s in domain.selectors),
+        alert_on_warn=domain.alert_on_warn,
+        paused=domain.paused,
+        note=domain.note,
+        created_at=domain.created_at,
+    )
+
+
+def _ip_view(row: SendingIp) -> MonitoredTarget:
+    return MonitoredTarget(
+        name=row.address,
+        kind="ip",
+        selectors=(),
+        alert_on_warn=row.alert_on_warn,
+        paused=row.paused,
+        note=row.note,
+        created_at=row.created_at,
+    )
