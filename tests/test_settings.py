@@ -99,3 +99,34 @@ def test_naming_one_kind_of_zone_replaces_the_whole_catalogue() -> None:
     assert make_plan(BlocklistSettings(enabled=False)) is None
     unlimited = make_plan(BlocklistSettings(queries_per_second=0))
     assert unlimited is not None and unlimited.queries_per_second is None
+
+
+def test_the_smtp_password_can_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret\n")
+    settings = load_settings(
+        environ={
+            "POSTWARDEN_SMTP_HOST": "smtp.example.test",
+            "POSTWARDEN_SMTP_PASSWORD_FILE": str(secret),
+            "POSTWARDEN_SMTP_RECIPIENTS": "a@example.test,b@example.test",
+        }
+    )
+    assert settings.smtp.password == "s3cret"
+    assert settings.smtp.recipients == ("a@example.test", "b@example.test")
+    assert settings.smtp.configured
+    with pytest.raises(SettingsError, match="POSTWARDEN_SMTP_PASSWORD_FILE: cannot read"):
+        load_settings(environ={"POSTWARDEN_SMTP_PASSWORD_FILE": str(tmp_path / "missing")})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("POSTWARDEN_SMTP_SECURITY", "tls", "must be one of starttls, ssl, none"),
+        ("POSTWARDEN_ALERTS_WEBHOOK_URLS", "ftp://x", "must be an http:// or https:// URL"),
+        ("POSTWARDEN_ALERTS_CONFIRMATIONS", "0", "must be at least 1"),
+        ("POSTWARDEN_SCHEDULE_AUTH_MINUTES", "-5", "must be greater than 0"),
+    ],
+)
+def test_bad_alert_settings_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"{name}: {message}"):
+        load_settings(environ={name: value})

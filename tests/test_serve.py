@@ -1,0 +1,49 @@
+"""`postwarden serve`: the web app and the scheduler in one process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.servers import free_port
+
+
+def test_serve_answers_health_checks_runs_the_schedule_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
+    script = Path(sys.executable).with_name("postwarden")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(script), "serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'pw.db'}"],
+            stderr=sink,
+            env=env,
+        )
+    try:
+        health: dict[str, object] = {}
+        deadline = time.monotonic() + 30
+        while "auth_sweep" not in health.get("jobs", {}):  # type: ignore[operator]
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            except httpx.TransportError:
+                continue
+            assert response.status_code == 200
+            health = response.json()
+        assert health["status"] == "ok"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert f"serving on http://127.0.0.1:{port}/" in log.read_text()

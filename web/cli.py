@@ -1,0 +1,77 @@
+"""The ``postwarden`` console script: monitor's commands plus ``serve``.
+
+``web`` is the top layer: it adds the command that needs the web app to the
+command group of :mod:`monitor.cli`, so nothing below imports ``web``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import click
+
+from monitor.cli import cli
+from monitor.cli import main as run_cli
+from monitor.cli_options import config_option, db_option, settings_from
+from monitor.cli_service import configure_logging, stop_on_signals
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8025, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-scheduler", is_flag=True, help="Serve the web app only (run `worker` apart).")
+@db_option
+@config_option
+def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str | None) -> int:
+    """Dashboard, API and scheduler in one process, served by waitress."""
+    from waitress.server import create_server
+
+    from monitor.scheduler import SchedulerConflict, run_worker
+    from store.engine import open_database, session_factory
+    from web.app import create_app
+
+    settings = settings_from(config, db)
+    configure_logging()
+    engine = open_database(settings.database_url)
+    stop = threading.Event()
+    server = create_server(create_app(settings, session_factory(engine)), host=host, port=port)
+    failure: list[SchedulerConflict] = []
+
+    def schedule() -> None:
+        try:
+            run_worker(settings, stop)
+        except SchedulerConflict as error:
+            failure.append(error)
+            server.close()
+
+    def shut_down(stop: threading.Event = stop) -> None:
+        stop.wait()
+        server.close()
+
+    stop_on_signals(stop)
+    threads = [threading.Thread(target=shut_down, name="shutdown", daemon=True)]
+    if not no_scheduler:
+        threads.append(threading.Thread(target=schedule, name="scheduler"))
+    for thread in threads:
+        thread.start()
+    click.echo(f"postwarden: serving on http://{host}:{server.effective_port}/", err=True)
+    try:
+        server.run()
+    except OSError:
+        # waitress ends its loop by closing the listening socket under it.
+        if not stop.is_set() and not failure:
+            raise
+    finally:
+        stop.set()
+        for thread in threads[1:]:
+            thread.join()
+        engine.dispose()
+    if failure:
+        raise click.ClickException(str(failure[0]))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    run_cli(argv)
