@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.dns import DnsSettings, parse_nameserver
 from checks.zoneserver import ZoneServer
-from monitor.jobs import deliver_notifications, sweep_authentication, sweep_blocklists
+from monitor.jobs import (
+    deliver_notifications,
+    send_digest,
+    sweep_authentication,
+    sweep_blocklists,
+)
 from monitor.settings import AlertSettings, BlocklistSettings, Settings, SmtpSettings
 from monitor.targets import add_domain, add_ip
 from store.alerting import Alert, Notification
@@ -264,3 +269,22 @@ def test_a_rejected_webhook_is_not_retried_a_failing_one_is(
         states = session.scalars(select(Notification.state).order_by(Notification.id)).all()
         assert states == ["sent", "failed"]
         assert session.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+def test_the_daily_digest_lists_the_open_alerts(
+    world: ZoneServer, mail: SmtpServer, sessions: sessionmaker[Session]
+) -> None:
+    settings = make_settings(world, mail.port)
+    assert run(send_digest, sessions, settings, T0) == "digest is off"
+    settings = replace(settings, alerts=replace(settings.alerts, digest=True))
+    with sessions.begin() as session:
+        add_domain(session, "shop.example.test", T0, selectors=["s1"])
+    world.set_zone("example.test.", zone(SHOP.replace("-all", "+all")))
+    run(sweep_authentication, sessions, settings, T0)
+    run(sweep_authentication, sessions, settings, T0 + STEP)
+    assert run(send_digest, sessions, settings, T0 + STEP) == "digest of 1 open alerts queued"
+    run(deliver_notifications, sessions, settings, T0 + STEP)
+    digest = mail.mailbox.messages[-1]
+    assert digest["Subject"] == "[Postwarden] Daily digest: 1 open alert"
+    body = digest.get_body(preferencelist=("plain",))
+    assert body is not None and "FAIL spf of shop.example.test" in body.get_content()
