@@ -321,3 +321,38 @@ CATALOGUE.update(
         ),
     }
 )
+
+CATALOGUE.update(
+    {
+        # -- Rates against limit profiles ------------------------------------------
+        "RATE_OVER_FAIL": FindingSpec(
+            "fail",
+            "A rate is at or over the provider's fail line",
+            "Stop mailing the addresses that bounce or complain (suppress hard bounces and "
+            "complainers at once), re-confirm old segments, and check where the traffic "
+            "came from before sending again.",
+        ),
+        "RATE_OVER_WARN": FindingSpec(
+            "warn",
+            "A rate is at or over the provider's warning line",
+            "Suppress bounced and complaining addresses, mail engaged recipients first, and "
+            "watch the next sends.",
+        ),
+        "RATES_LOW_VOLUME": FindingSpec(
+            "error",
+            "Too little traffic to judge a rate",
+            "Widen the window (--days) or wait for more delivery events; no rate is claimed "
+            "on a handful of messages.",
+        ),
+        "RATES_NOT_PUBLISHED": FindingSpec(
+            "info",
+            "The provider publishes no threshold",
+            "Nothing to do: the traffic is judged by the baseline profile instead.",
+        ),
+        "RATE_TREND_TO_FAIL": FindingSpec(
+            "info",
+            "At its current trend a rate will reach the fail line",
+            "Act before it does: suppress complainers and bounces, slow down cold segments.",
+        ),
+    }
+)

@@ -29,6 +29,11 @@ def render_json(results: Sequence[TargetResult]) -> str:
     return json.dumps([to_json(r) for r in results], indent=2)
 
 
+def status_label(status: str) -> str:
+    """A status as a fixed-width, coloured word."""
+    return _label(status)
+
+
 def _label(status: str) -> str:
     return click.style(f"{status.upper():<5}", fg=_COLOURS[status], bold=status != "pass")
 

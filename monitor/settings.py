@@ -102,6 +102,15 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class RatesSettings:
+    """How rates are judged."""
+
+    min_delivered: int = 100
+    days: int = 30
+    profiles_dir: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -112,6 +121,7 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    rates: RatesSettings = field(default_factory=RatesSettings)
     source: str = "defaults"
 
 
@@ -227,6 +237,10 @@ def _urls(value: Any) -> tuple[str, ...]:
     return tuple(_url(item) for item in _strings(value))
 
 
+def _path(value: Any) -> Path:
+    return Path(str(value))
+
+
 def _paths(value: Any) -> tuple[Path, ...]:
     return tuple(Path(item) for item in _strings(value))
 
@@ -270,6 +284,9 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("schedule", "deliver_seconds"): _positive_float,
     ("schedule", "purge_hours"): _positive_float,
     ("schedule", "history_days"): _positive_int,
+    ("rates", "min_delivered"): _positive_int,
+    ("rates", "days"): _positive_int,
+    ("rates", "profiles_dir"): _path,
 }
 
 
@@ -324,10 +341,12 @@ def load_settings(
                 value = _KEYS[(section, key)](raw)
             except (TypeError, ValueError) as error:
                 raise SettingsError(f"{where}: {error}") from None
+            # Paths in a file are relative to that file.
+            base = Path(origin).parent if origin != "environment" else Path()
             if isinstance(value, tuple) and value and isinstance(value[0], Path):
-                # Paths in a file are relative to that file.
-                base = Path(origin).parent if origin != "environment" else Path()
                 value = tuple(base / path for path in value)
+            elif isinstance(value, Path):
+                value = base / value
             merged[(section, key)] = value
     return Settings(
         database_url=merged.get(("database", "url"), DEFAULT_DATABASE_URL),
@@ -349,6 +368,7 @@ def load_settings(
         smtp=_section(SmtpSettings, "smtp", merged, password=("password", "password_file")),
         alerts=_section(AlertSettings, "alerts", merged),
         schedule=_section(ScheduleSettings, "schedule", merged),
+        rates=_section(RatesSettings, "rates", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

@@ -1,0 +1,87 @@
+"""The normalised delivery event every format is turned into, and what may be wrong with a record.
+
+Formats (``compliance.event_formats``) turn one record of an ESP's payload
+into zero or more :class:`DeliveryEvent` (an SES bounce names several
+recipients) and :class:`Ignored` markers for event types Postwarden does not
+count (deferrals, drops); a record that cannot be read raises
+:class:`RecordError` naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+EVENT_TYPES = ("sent", "delivered", "bounce", "complaint", "unsubscribe", "open", "click")
+BOUNCE_TYPES = ("hard", "soft")
+
+
+class RecordError(ValueError):
+    """A record that cannot be read; the message names the field and its value."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryEvent:
+    """One event of one message to one recipient."""
+
+    source: str
+    event_id: str
+    type: str
+    recipient: str
+    time: datetime
+    bounce_type: str | None = None
+    campaign: str = ""
+    message_id: str | None = None
+    reason: str | None = None
+    url: str | None = None
+    machine: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """An event of a type that does not count (a deferral, a drop, …), by its ESP's name."""
+
+    type: str
+
+
+def normalise_recipient(value: object, field: str = "recipient") -> str:
+    """A lower-cased address, or RecordError."""
+    text = str(value or "").strip().lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        raise RecordError(f"{field} {value!r} is not an e-mail address")
+    return text
+
+
+def parse_time(value: object, field: str = "time") -> datetime:
+    """An ISO 8601 time with its zone, or Unix seconds, as an aware UTC datetime."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), UTC)
+    text = str(value or "").strip()
+    if text.replace(".", "", 1).isdigit():
+        return datetime.fromtimestamp(float(text), UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise RecordError(f"{field} {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise RecordError(f"{field} {value!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def derived_id(*parts: object) -> str:
+    """A stable id from what identifies an event, for sources that send none.
+
+    Re-importing the same record gives the same id, so it still deduplicates.
+    """
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return f"derived:{digest[:40]}"
+
+
+def check_type(value: object) -> str:
+    """One of EVENT_TYPES, or RecordError."""
+    text = str(value or "").strip().lower()
+    if text not in EVENT_TYPES:
+        raise RecordError(f"type {value!r} is not one of {', '.join(EVENT_TYPES)}")
+    return text

@@ -1,0 +1,313 @@
+"""Bounce and complaint rates over a window, judged against limit profiles.
+
+All sums come from ``event_days`` (kept at import), so a 30-day rate costs a
+few dozen rows whatever the number of events. Definitions (DESIGN.md):
+``bounce_rate`` = bounces / sent, ``hard_bounce_rate`` = hard bounces /
+sent, ``complaint_rate`` = complaints / delivered. ``sent`` is the number of
+``sent`` events; for sources that report no sending (Postmark, Mailjet send
+only outcomes) it is delivered + bounced over the window instead.
+
+A profile judges only with ``min_delivered`` delivered messages in its scope
+and window; below that its status is ``error`` with a finding, and its
+metrics carry no value: an invented rate is worse than none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from checks.findings import Finding, finding, worst
+from compliance.limit_profiles import METRICS, LimitProfile
+from compliance.providers import PROVIDERS
+from store.events import COUNTERS, EventDay
+
+DEFAULT_DAYS = 30
+DEFAULT_MIN_DELIVERED = 100
+# Fewest days with traffic a trend is fitted on.
+TREND_MIN_DAYS = 5
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Event counts of some traffic."""
+
+    sent: int = 0
+    delivered: int = 0
+    bounced_hard: int = 0
+    bounced_soft: int = 0
+    complaints: int = 0
+    unsubscribes: int = 0
+    opens: int = 0
+    machine_opens: int = 0
+    clicks: int = 0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    @property
+    def bounced(self) -> int:
+        return self.bounced_hard + self.bounced_soft
+
+    @property
+    def sent_base(self) -> int:
+        """What rates divide by: sent events, else every outcome of a sending."""
+        return self.sent or self.delivered + self.bounced
+
+    def rate(self, metric: str) -> float | None:
+        """``metric`` of this traffic; None when nothing was sent (or delivered)."""
+        if metric == "complaint_rate":
+            return self.complaints / self.delivered if self.delivered else None
+        if not self.sent_base:
+            return None
+        bounces = self.bounced_hard if metric == "hard_bounce_rate" else self.bounced
+        return bounces / self.sent_base
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["sent"] = self.sent_base
+        out.update({metric: _round(self.rate(metric)) for metric in METRICS})
+        return out
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def sums(session: Session, first: date, last: date, *by: str) -> dict[tuple[Any, ...], Totals]:
+    """Totals of the days ``first``..``last`` grouped by columns of ``event_days``."""
+    columns = [getattr(EventDay, name) for name in by]
+    query = (
+        select(*columns, *(func.sum(getattr(EventDay, name)) for name in COUNTERS))
+        .where(EventDay.day >= first, EventDay.day <= last)
+        .group_by(*columns)
+    )
+    result: dict[tuple[Any, ...], Totals] = {}
+    for row in session.execute(query):
+        key, counts = tuple(row[: len(by)]), row[len(by) :]
+        result[key] = Totals(*(int(count or 0) for count in counts))
+    return result
+
+
+def scoped(by_provider: Mapping[str, Totals], scope: str) -> Totals:
+    """The traffic a profile is judged on: all of it, or one provider's."""
+    if scope == "all":
+        return sum(by_provider.values(), Totals())
+    return by_provider.get(scope, Totals())
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A straight line through a metric's daily values, and where it meets the fail line."""
+
+    slope_per_day: float
+    crosses_fail_on: date | None
+
+
+def fit_trend(daily: Sequence[tuple[int, float]], fail: float | None, today: int) -> Trend | None:
+    """Least squares through (day index, value); None with too few days (pure)."""
+    if len(daily) < TREND_MIN_DAYS:
+        return None
+    count = len(daily)
+    mean_x = sum(x for x, _ in daily) / count
+    mean_y = sum(y for _, y in daily) / count
+    spread = sum((x - mean_x) ** 2 for x, _ in daily)
+    if spread == 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in daily) / spread
+    intercept = mean_y - slope * mean_x
+    fitted_today = intercept + slope * today
+    if fail is None or slope <= 0 or fitted_today >= fail:
+        return Trend(slope, None)
+    return Trend(slope, date.fromordinal(math.ceil(today + (fail - fitted_today) / slope)))
+
+
+def judge(
+    profile: LimitProfile, traffic: Totals, min_delivered: int
+) -> tuple[str, dict[str, Any], list[Finding]]:
+    """Status, metrics and findings of one profile on its traffic (pure)."""
+    needed = profile.min_delivered or min_delivered
+    metrics: dict[str, Any] = {}
+    findings: list[Finding] = []
+    if traffic.delivered < needed:
+        for metric, line in profile.metrics.items():
+            metrics[metric] = {
+                "value": None,
+                "warn": line.warn,
+                "fail": line.fail,
+                "status": "error",
+            }
+        findings.append(
+            finding(
+                "RATES_LOW_VOLUME",
+                f"{profile.title}: {traffic.delivered} delivered messages in scope "
+                f"'{profile.scope}'; at least {needed} are needed to judge.",
+            )
+        )
+        return "error", metrics, findings
+    for metric, line in profile.metrics.items():
+        value = traffic.rate(metric)
+        status = "pass" if value is None else line.status(value)
+        metrics[metric] = {
+            "value": _round(value),
+            "warn": line.warn,
+            "fail": line.fail,
+            "status": status,
+        }
+        if status in ("warn", "fail"):
+            limit = line.fail if status == "fail" else line.warn
+            counted, base = _parts(metric, traffic)
+            findings.append(
+                finding(
+                    "RATE_OVER_FAIL" if status == "fail" else "RATE_OVER_WARN",
+                    f"{profile.title}: {metric} is {value:.4%} ({counted} of {base}), at or "
+                    f"over the {status} line of {limit:.2%}.",
+                )
+            )
+    return worst(m["status"] for m in metrics.values()), metrics, findings
+
+
+def _parts(metric: str, traffic: Totals) -> tuple[int, int]:
+    """The numerator and denominator of ``metric`` for ``traffic``."""
+    if metric == "complaint_rate":
+        return traffic.complaints, traffic.delivered
+    bounces = traffic.bounced_hard if metric == "hard_bounce_rate" else traffic.bounced
+    return bounces, traffic.sent_base
+
+
+def rates_report(
+    session: Session,
+    profiles: Mapping[str, LimitProfile],
+    *,
+    as_of: date,
+    days: int = DEFAULT_DAYS,
+    min_delivered: int = DEFAULT_MIN_DELIVERED,
+) -> dict[str, Any]:
+    """The ``rates`` JSON of the contract, with per-provider, campaign and daily detail."""
+    first = as_of - timedelta(days=days - 1)
+    by_provider = {key[0]: value for key, value in sums(session, first, as_of, "provider").items()}
+    daily_rows = sums(session, first, as_of, "day", "provider")
+    total = scoped(by_provider, "all")
+    report: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "days": days,
+        "from": first.isoformat(),
+        **total.as_json(),
+        "providers": {p: by_provider.get(p, Totals()).as_json() for p in PROVIDERS},
+        "profiles": {},
+    }
+    judged: dict[str, dict[str, Any]] = {}
+    for profile in profiles.values():
+        if not profile.metrics and profile.judged_by:
+            continue
+        traffic = scoped(by_provider, profile.scope)
+        status, metrics, findings = judge(profile, traffic, min_delivered)
+        trends = _trends(profile, daily_rows, first, as_of) if status != "error" else {}
+        for metric, trend in trends.items():
+            if trend["crosses_fail_on"]:
+                findings.append(
+                    finding(
+                        "RATE_TREND_TO_FAIL",
+                        f"{profile.title}: at its trend over {days} days, {metric} reaches "
+                        f"the fail line on {trend['crosses_fail_on']}.",
+                    )
+                )
+        judged[profile.name] = {
+            "status": status,
+            "scope": profile.scope,
+            "title": profile.title,
+            "kind": profile.kind,
+            "published": profile.published,
+            "delivered": traffic.delivered,
+            "metrics": metrics,
+            "trends": trends,
+            "findings": [asdict(f) for f in findings],
+            "sources": list(profile.sources),
+            "requirements": list(profile.requirements),
+        }
+    for profile in profiles.values():
+        if profile.metrics or not profile.judged_by:
+            continue
+        basis = judged.get(profile.judged_by, {})
+        judged[profile.name] = {
+            "status": basis.get("status", "error"),
+            "scope": profile.scope,
+            "title": profile.title,
+            "kind": profile.kind,
+            "published": False,
+            "judged_by": profile.judged_by,
+            "metrics": {},
+            "findings": [
+                asdict(
+                    finding(
+                        "RATES_NOT_PUBLISHED",
+                        f"{profile.title} publishes no bounce or complaint threshold; judged by "
+                        f"'{profile.judged_by}'.",
+                    )
+                )
+            ],
+            "sources": list(profile.sources),
+        }
+    report["profiles"] = {name: judged[name] for name in profiles if name in judged}
+    report["status"] = worst(p["status"] for p in report["profiles"].values())
+    report["daily"] = _daily(daily_rows, first, as_of)
+    return report
+
+
+def _series(daily_rows: Mapping[tuple[Any, ...], Totals], scope: str) -> dict[date, Totals]:
+    series: dict[date, Totals] = {}
+    for (day, provider), totals in daily_rows.items():
+        if scope in ("all", provider):
+            series[day] = series.get(day, Totals()) + totals
+    return series
+
+
+def _trends(
+    profile: LimitProfile, daily_rows: Mapping[tuple[Any, ...], Totals], first: date, last: date
+) -> dict[str, dict[str, Any]]:
+    series = _series(daily_rows, profile.scope)
+    trends: dict[str, dict[str, Any]] = {}
+    for metric, line in profile.metrics.items():
+        points = [
+            (day.toordinal(), value)
+            for day, totals in sorted(series.items())
+            if (value := totals.rate(metric)) is not None
+        ]
+        trend = fit_trend(points, line.fail, last.toordinal())
+        if trend is not None:
+            trends[metric] = {
+                "slope_per_day": round(trend.slope_per_day, 8),
+                "crosses_fail_on": trend.crosses_fail_on.isoformat()
+                if trend.crosses_fail_on
+                else None,
+            }
+    return trends
+
+
+def _daily(
+    daily_rows: Mapping[tuple[Any, ...], Totals], first: date, last: date
+) -> list[dict[str, Any]]:
+    series = _series(daily_rows, "all")
+    out = []
+    day = first
+    while day <= last:
+        out.append({"day": day.isoformat(), **series.get(day, Totals()).as_json()})
+        day += timedelta(days=1)
+    return out
+
+
+def campaign_rates(
+    session: Session, *, as_of: date, days: int = DEFAULT_DAYS
+) -> dict[str, dict[str, Any]]:
+    """Counts and rates per campaign over the window (from the daily aggregates)."""
+    first = as_of - timedelta(days=days - 1)
+    return {
+        key[0] or "(none)": totals.as_json()
+        for key, totals in sorted(sums(session, first, as_of, "campaign").items())
+    }

@@ -1,0 +1,208 @@
+"""``postwarden import events``, ``postwarden rates`` and ``postwarden campaigns``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checks.findings import EXIT_CODES, worst
+from monitor.cli_options import config_option, database, db_option, format_option, settings_from
+from monitor.output import status_label
+
+SOURCES = ("auto", "csv", "ses", "sendgrid", "mailjet", "postmark", "mailgun")
+
+
+def as_of_option(func: Any) -> Any:
+    return click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Last day of the window, YYYY-MM-DD (default: today, UTC).",
+    )(func)
+
+
+def days_option(func: Any) -> Any:
+    return click.option(
+        "--days", type=click.IntRange(min=1), help="Length of the window (default 30)."
+    )(func)
+
+
+def _day(as_of: datetime | None) -> date:
+    return as_of.date() if as_of else datetime.now(UTC).date()
+
+
+@click.group("import")
+def import_group() -> None:
+    """Load data exported from an ESP or list manager."""
+
+
+@import_group.command("events")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="Format of the files; auto tells CSV and each ESP's JSON apart.",
+)
+@db_option
+@config_option
+def import_events_command(
+    files: tuple[Path, ...], source: str, db: str | None, config: str | None
+) -> int:
+    """Import delivery events (CSV, JSON, JSON lines; gzip too), each file all or nothing.
+
+    Events already stored (same source and event id) are skipped, so a
+    file can be imported again safely.
+    """
+    from compliance.event_import import ImportFailed, import_file
+
+    with database(settings_from(config, db)) as sessions:
+        for path in files:
+            if not path.is_file():
+                raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
+            with sessions() as session:
+                try:
+                    report = _import_with_progress(session, path, source, import_file)
+                except ImportFailed as error:
+                    session.rollback()
+                    raise click.ClickException(str(error)) from None
+                session.commit()
+            click.echo(str(report))
+    return 0
+
+
+def _import_with_progress(session: Any, path: Path, source: str, import_file: Any) -> Any:
+    now = datetime.now(UTC)
+    if not sys.stderr.isatty():
+        return import_file(session, path, source=source, now=now)
+    size = path.stat().st_size
+    with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
+        seen = [0]
+
+        def advance(done: int) -> None:
+            bar.update(done - seen[0])
+            seen[0] = done
+
+        return import_file(session, path, source=source, now=now, progress=advance)
+
+
+@click.command()
+@as_of_option
+@days_option
+@click.option(
+    "--profile", "profile_names", multiple=True, metavar="NAME", help="Only these profiles."
+)
+@click.option("--min-delivered", type=click.IntRange(min=1), help="Volume needed to judge (100).")
+@db_option
+@format_option
+@config_option
+def rates(
+    as_of: datetime | None,
+    days: int | None,
+    profile_names: tuple[str, ...],
+    min_delivered: int | None,
+    db: str | None,
+    output_format: str,
+    config: str | None,
+) -> int:
+    """Bounce and complaint rates against provider and ESP limits; exits like a check."""
+    from compliance.limit_profiles import ProfileError, load_profiles
+    from compliance.rates import rates_report
+
+    settings = settings_from(config, db)
+    try:
+        profiles = load_profiles(settings.rates.profiles_dir)
+    except ProfileError as error:
+        raise click.ClickException(str(error)) from None
+    unknown = [name for name in profile_names if name not in profiles]
+    if unknown:
+        raise click.BadParameter(
+            f"no profile {', '.join(unknown)} (known: {', '.join(profiles)})",
+            param_hint="--profile",
+        )
+    with database(settings) as sessions, sessions() as session:
+        report = rates_report(
+            session,
+            profiles,
+            as_of=_day(as_of),
+            days=days or settings.rates.days,
+            min_delivered=min_delivered or settings.rates.min_delivered,
+        )
+    if profile_names:
+        report["profiles"] = {n: p for n, p in report["profiles"].items() if n in profile_names}
+        report["status"] = worst(p["status"] for p in report["profiles"].values())
+    click.echo(json.dumps(report, indent=2) if output_format == "json" else _rates_table(report))
+    return EXIT_CODES[report["status"]]
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def _rates_table(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['from']} .. {report['as_of']} ({report['days']} days): {report['sent']} sent, "
+        f"{report['delivered']} delivered, bounce rate {_percent(report['bounce_rate'])} "
+        f"(hard {_percent(report['hard_bounce_rate'])}), complaint rate "
+        f"{_percent(report['complaint_rate'])}",
+    ]
+    for name, profile in report["profiles"].items():
+        if not profile["metrics"]:
+            detail = f"not published; judged by {profile.get('judged_by', '—')}"
+        else:
+            detail = "; ".join(
+                f"{metric} {_percent(m['value'])} (warn {_percent(m['warn'])}, "
+                f"fail {_percent(m['fail'])})"
+                for metric, m in profile["metrics"].items()
+            )
+        scope = "" if profile["scope"] == "all" else f" [{profile['scope']} only]"
+        lines.append(f"  {status_label(profile['status'])} {name:<10}{scope} {detail}")
+        for item in profile["findings"]:
+            if item["level"] in ("error", "fail", "warn") or item["code"] == "RATE_TREND_TO_FAIL":
+                lines.append(f"        {item['code']}: {item['message']}")
+    return "\n".join(lines)
+
+
+@click.command()
+@as_of_option
+@days_option
+@click.option("--campaign", help="Only this campaign.")
+@db_option
+@format_option
+@config_option
+def campaigns(
+    as_of: datetime | None,
+    days: int | None,
+    campaign: str | None,
+    db: str | None,
+    output_format: str,
+    config: str | None,
+) -> int:
+    """Engagement per campaign: unique opens and clicks, clicks per link, unsubscribes."""
+    from compliance.campaigns import campaign_stats
+
+    settings = settings_from(config, db)
+    with database(settings) as sessions, sessions() as session:
+        stats = campaign_stats(
+            session, as_of=_day(as_of), days=days or settings.rates.days, campaign=campaign
+        )
+    if output_format == "json":
+        click.echo(json.dumps(stats, indent=2))
+        return 0
+    if not stats:
+        click.echo("No events in the window.")
+    for item in stats:
+        click.echo(
+            f"{item['campaign']:<30} {item['delivered']:>8} delivered, opens "
+            f"{_percent(item['unique_open_rate'])} (+{item['machine_opens']} machine), clicks "
+            f"{_percent(item['unique_click_rate'])}, unsubscribes "
+            f"{_percent(item['unsubscribe_rate'])}"
+        )
+        for link in item["links"][:5]:
+            click.echo(f"    {link['clicks']:>6} clicks  {link['url']}")
+    return 0
