@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from compliance.event_formats import FORMATS, EventFormat, detect
-from compliance.event_formats.generic_csv import check_header
+from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_reader import EventFile, FileError
 from compliance.events import DeliveryEvent, Ignored, RecordError
 from compliance.providers import provider_of_address
@@ -101,8 +101,13 @@ def _insert_sql(dialect: str) -> str:
     )
 
 
-def _aggregate(session: Session, import_id: int) -> None:
-    """Add this import's inserted events to the daily aggregates, in one statement."""
+def _aggregate(session: Session, import_id: int, after_id: int) -> None:
+    """Add this import's inserted events to the daily aggregates, in one statement.
+
+    The import's rows all have ids above ``after_id`` (the largest before it
+    began), so they are found by the primary key, without an index on
+    ``import_id``.
+    """
     conditions = {
         "sent": Event.type == "sent",
         "delivered": Event.type == "delivered",
@@ -121,7 +126,7 @@ def _aggregate(session: Session, import_id: int) -> None:
             Event.provider,
             *(func.sum(case((conditions[name], 1), else_=0)).label(name) for name in COUNTERS),
         )
-        .where(Event.import_id == import_id)
+        .where(Event.id > after_id, Event.import_id == import_id)
         .group_by(Event.day, Event.campaign, Event.provider)
     )
     dialect = session.get_bind().dialect.name
@@ -152,23 +157,15 @@ def import_events(
     dialect = session.get_bind().dialect.name
     to_row, sql = _row_writer(dialect), _insert_sql(dialect)
     connection = session.connection()
+    after_id = session.scalar(select(func.max(Event.id))) or 0
     events = _counted(items, report)
     while batch := [to_row(event, record.id) for event in islice(events, BATCH)]:
         connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
-    _aggregate(session, record.id)
-    report.inserted = (
-        session.scalar(select(func.count()).select_from(Event).where(Event.import_id == record.id))
-        or 0
-    )
-    report.duplicates = report.events - report.inserted
     report.records = report.records or report.events + sum(report.ignored.values())
-    record.records, record.inserted, record.duplicates = (
-        report.records,
-        report.inserted,
-        report.duplicates,
-    )
-    record.ignored, record.finished_at = dict(report.ignored), now
-    session.flush()
+    _aggregate(session, record.id, after_id)
+    mine = (Event.id > after_id) & (Event.import_id == record.id)
+    inserted = session.scalar(select(func.count()).select_from(Event).where(mine)) or 0
+    _finish(session, record, report, inserted, now)
     return report
 
 
@@ -183,28 +180,143 @@ def _counted(
             yield item
 
 
-def read_file(
+def read_json(
     file: EventFile, source: str, report: ImportReport
 ) -> Iterator[DeliveryEvent | Ignored]:
-    """The events of ``file`` in ``source``'s format (``auto``: detected per record)."""
+    """The events of a JSON file in ``source``'s format (``auto``: detected per record)."""
     chosen: EventFormat | None = None if source == "auto" else FORMATS[source]
-    checked_header = False
     for record in file:
         report.records += 1
         try:
-            if record.csv:
-                if not checked_header:
-                    check_header(list(record.data))
-                    checked_header = True
-                event_format = FORMATS["csv"]
-            else:
-                if chosen is FORMATS["csv"]:
-                    raise RecordError("is JSON, but --source csv expects CSV")
-                event_format = chosen or detect(record.data)
-            yield from event_format.parse(record.data)
+            yield from (chosen or detect(record.data)).parse(record.data)
         except RecordError as error:
-            where = f"{file.name}:1" if record.csv and not checked_header else record.where
-            raise ImportFailed(f"{where}: {error}") from None
+            raise ImportFailed(f"{record.where}: {error}") from None
+
+
+# Which aggregate counter an event adds to, by (type, bounce type, machine).
+_COUNTER_OF = {
+    ("sent", None, False): "sent",
+    ("delivered", None, False): "delivered",
+    ("bounce", "hard", False): "bounced_hard",
+    ("bounce", "soft", False): "bounced_soft",
+    ("complaint", None, False): "complaints",
+    ("unsubscribe", None, False): "unsubscribes",
+    ("open", None, False): "opens",
+    ("open", None, True): "machine_opens",
+    ("click", None, False): "clicks",
+}
+
+
+def import_csv(
+    session: Session,
+    file: EventFile,
+    *,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a CSV file of events in the caller's transaction (the bulk path).
+
+    The daily aggregates are counted while the rows go by; they are used if
+    the insert skipped no row as a duplicate, and the SQL aggregation over
+    the rows actually inserted is used otherwise.
+    """
+    record = EventImport(source="csv", name=str(file.path)[:500], started_at=now, ignored={})
+    session.add(record)
+    session.flush()
+    report = ImportReport(name=file.name, import_id=record.id)
+    rows = file.csv_rows()
+    try:
+        _line, header = next(rows)
+        layout = Layout.from_header(header)
+    except StopIteration:
+        raise ImportFailed(f"{file.name}: empty file, expected a header line") from None
+    except RecordError as error:
+        raise ImportFailed(f"{file.name}:1: {error}") from None
+    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    after_id = session.scalar(select(func.max(Event.id))) or 0
+    import_id = record.id
+    zoned = dialect != "sqlite"
+    counted: Counter[tuple[Any, ...]] = Counter()
+
+    def values() -> Iterator[tuple[Any, ...]]:
+        for line, row in rows:
+            if not row:
+                continue
+            try:
+                (event_id, kind, bounce, recipient, provider, stamp, day, campaign, message_id,
+                 reason, url, machine) = row_values(row, layout)  # fmt: skip
+            except RecordError as error:
+                raise ImportFailed(f"{file.name}:{line}: {error}") from None
+            report.records += 1
+            if progress is not None and report.records % 50_000 == 0:
+                progress(file.bytes_read)
+            counter = _COUNTER_OF.get((kind, bounce, machine and kind == "open"))
+            counted[(day, campaign, provider, counter)] += 1
+            if zoned:
+                stamp += "+00:00"  # PostgreSQL would read a bare time in the session's zone
+            yield (
+                "csv", event_id, kind, bounce, recipient, provider, stamp, day,
+                campaign, message_id, reason, url, machine, import_id,
+            )  # fmt: skip
+
+    sql = _insert_sql(dialect)
+    pending = values()
+    while batch := list(islice(pending, BATCH)):
+        connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+    if progress is not None:
+        progress(file.bytes_read)
+    report.events = report.records
+    mine = (Event.id > after_id) & (Event.import_id == import_id)
+    inserted = session.scalar(select(func.count()).select_from(Event).where(mine)) or 0
+    if inserted == report.events:
+        _add_to_days(session, counted)
+    else:
+        _aggregate(session, import_id, after_id)
+    _finish(session, record, report, inserted, now)
+    return report
+
+
+def _add_to_days(session: Session, counted: Counter[tuple[Any, ...]]) -> None:
+    """Upsert counts by (day, campaign, provider, counter) into the daily aggregates."""
+    days: dict[tuple[Any, ...], dict[str, int]] = {}
+    for (day, campaign, provider, counter), count in counted.items():
+        row = days.setdefault(
+            (date.fromisoformat(day), campaign, provider), dict.fromkeys(COUNTERS, 0)
+        )
+        if counter is not None:
+            row[counter] += count
+    if not days:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(EventDay)
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "campaign", "provider"],
+        set_={name: getattr(EventDay, name) + statement.excluded[name] for name in COUNTERS},
+    )
+    session.execute(
+        statement,
+        [
+            {"day": day, "campaign": campaign, "provider": provider, **counts}
+            for (day, campaign, provider), counts in days.items()
+        ],
+    )
+
+
+def _finish(
+    session: Session, record: EventImport, report: ImportReport, inserted: int, now: datetime
+) -> None:
+    """Write down what the import did."""
+    report.inserted = inserted
+    report.duplicates = report.events - inserted
+    record.records, record.inserted, record.duplicates = (
+        report.records,
+        report.inserted,
+        report.duplicates,
+    )
+    record.ignored, record.finished_at = dict(report.ignored), now
+    session.flush()
 
 
 def import_file(
@@ -218,8 +330,14 @@ def import_file(
     """Import one file, all or nothing (the caller commits or rolls back)."""
     try:
         with EventFile(path) as file:
+            if file.kind == "csv":
+                if source not in ("auto", "csv"):
+                    raise ImportFailed(f"{file.name}: is CSV, but --source {source} expects JSON")
+                return import_csv(session, file, now=now, progress=progress)
+            if source == "csv":
+                raise ImportFailed(f"{file.name}: is JSON, but --source csv expects CSV")
             report = ImportReport(name=path.name)
-            items = read_file(file, source, report)
+            items = read_json(file, source, report)
             if progress is not None:
                 items = _reporting(items, file, progress)
             return import_events(

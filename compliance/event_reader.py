@@ -35,7 +35,6 @@ class Record:
 
     where: str
     data: Mapping[str, Any]
-    csv: bool = False
 
 
 class _Counted(io.RawIOBase):
@@ -70,6 +69,7 @@ class EventFile:
         if buffered.peek(2)[:2] == b"\x1f\x8b":
             stream = gzip.GzipFile(fileobj=buffered)  # type: ignore[assignment]
         self._stream = io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[type-var]
+        self.kind = self._detect()
 
     @property
     def bytes_read(self) -> int:
@@ -84,38 +84,47 @@ class EventFile:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __iter__(self) -> Iterator[Record]:
+    def _detect(self) -> str:
+        """csv, json-array, json-lines or json (one document)."""
         try:
             head = self._stream.peek(_PEEK)[:_PEEK].lstrip(b"\xef\xbb\xbf \t\r\n")
         except (OSError, EOFError) as error:
+            self.close()
             raise FileError(f"{self.name}: cannot read: {error}") from None
         if head.startswith(b"["):
-            yield from self._json_array()
-        elif head.startswith(b"{"):
-            first_line = head.split(b"\n", 1)[0]
+            return "json-array"
+        if head.startswith(b"{"):
             try:
-                json.loads(first_line)
+                json.loads(head.split(b"\n", 1)[0])
             except ValueError:
-                yield from self._json_document()
-            else:
-                yield from self._json_lines()
+                return "json"
+            return "json-lines"
+        return "csv"
+
+    def __iter__(self) -> Iterator[Record]:
+        """The records of a JSON file (array, lines or one document)."""
+        if self.kind == "json-array":
+            yield from self._json_array()
+        elif self.kind == "json":
+            yield from self._json_document()
+        elif self.kind == "json-lines":
+            yield from self._json_lines()
         else:
-            yield from self._csv()
+            raise FileError(f"{self.name}: a CSV file is read with csv_rows()")
 
-    def _text(self) -> io.TextIOWrapper:
-        return io.TextIOWrapper(self._stream, encoding="utf-8-sig", newline="")
-
-    def _csv(self) -> Iterator[Record]:
-        reader = csv.DictReader(self._text())
+    def csv_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """The rows of a CSV file as lists, with their line numbers (the header first)."""
+        reader = csv.reader(self._text())
         try:
             for row in reader:
-                if None in row:
-                    raise FileError(f"{self.name}:{reader.line_num}: more fields than the header")
-                yield Record(f"{self.name}:{reader.line_num}", row, csv=True)
+                yield reader.line_num, row
         except csv.Error as error:
             raise FileError(f"{self.name}:{reader.line_num}: {error}") from None
         except UnicodeDecodeError:
             raise FileError(f"{self.name}:{reader.line_num}: not UTF-8 text") from None
+
+    def _text(self) -> io.TextIOWrapper:
+        return io.TextIOWrapper(self._stream, encoding="utf-8-sig", newline="")
 
     def _json_lines(self) -> Iterator[Record]:
         for number, line in enumerate(self._text(), start=1):

@@ -10,6 +10,7 @@ count (deferrals, drops); a record that cannot be read raises
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,11 +46,15 @@ class Ignored:
     type: str
 
 
+# One @, something before it, a dot in the domain, no spaces: what every
+# address Postwarden stores must look like (not a full RFC 5321 parser).
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def normalise_recipient(value: object, field: str = "recipient") -> str:
     """A lower-cased address, or RecordError."""
     text = str(value or "").strip().lower()
-    local, at, domain = text.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+    if not _ADDRESS.fullmatch(text):
         raise RecordError(f"{field} {value!r} is not an e-mail address")
     return text
 

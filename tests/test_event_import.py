@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from compliance.event_formats.generic_csv import Layout, row_values
 from store.engine import session_factory, upgrade_database
 from store.events import Event, EventDay
 from tests.conftest import postwarden
@@ -43,6 +44,12 @@ def count(engine: Engine) -> int:
          "events.csv:2: time '2026-11-01 10:00' has no time zone"),
         (HEADER + "x,sent,,a@b.example,yesterday,,\n",
          "events.csv:2: time 'yesterday' is not an ISO 8601 time"),
+        (HEADER + "x,sent,,a@b.example,2026-11-01T24:00:00Z,,\n",
+         "events.csv:2: time '2026-11-01T24:00:00Z' is not an ISO 8601 time"),
+        (HEADER + "x,sent,,a@b.example,2026-02-30T10:00:00Z,,\n",
+         "events.csv:2: time '2026-02-30T10:00:00Z' is not a real date and time"),
+        (HEADER + "x,sent,,a@b.example,2026-02-30T10:00:00+01:00,,\n",
+         "events.csv:2: time '2026-02-30T10:00:00+01:00' is not a real date and time"),
         ("id,type,recipient,time\nx,sent,a@b.example,2026-11-01T00:00:00Z\n",
          "events.csv:1: header has unknown column(s) id; "
          "expected event_id,type,bounce_type,recipient,time,campaign,message_id"),
@@ -60,6 +67,26 @@ def test_bad_records_are_refused_in_one_line_naming_the_place(
     result = postwarden("import", "events", str(path), "--db", f"sqlite:///{tmp_path / 'pw.db'}")
     assert result.code == 3
     assert result.stderr.strip() == f"postwarden: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("time", "stamp", "day"),
+    [
+        ("2026-11-01T10:00:00Z", "2026-11-01 10:00:00.000000", "2026-11-01"),
+        ("2026-11-01 10:00+00:00", "2026-11-01 10:00:00.000000", "2026-11-01"),
+        ("2026-11-01T10:00:00.25Z", "2026-11-01 10:00:00.250000", "2026-11-01"),
+        ("2026-11-01T23:30:00-02:00", "2026-11-02 01:30:00.000000", "2026-11-02"),
+        ("2026-11-01T00:30:00+01:00", "2026-10-31 23:30:00.000000", "2026-10-31"),
+    ],
+)
+def test_row_values_store_times_in_utc_and_count_them_on_the_utc_day(
+    time: str, stamp: str, day: str
+) -> None:
+    layout = Layout.from_header(HEADER.strip().split(","))
+    values = row_values(["e1", "Sent", "", " A@Example.org", time, "nov", "m1"], layout)
+    assert values == (
+        "e1", "sent", None, "a@example.org", "other", stamp, day, "nov", "m1", None, None, False,
+    )  # fmt: skip
 
 
 def test_an_error_late_in_a_file_leaves_nothing_behind(tmp_path: Path, engine: Engine) -> None:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compliance.event_formats import generic_csv
 from compliance.events import DeliveryEvent, Ignored, RecordError
 
 
@@ -25,9 +24,8 @@ class EventFormat:
     looks_like: Callable[[Mapping[str, Any]], bool]
 
 
-FORMATS: dict[str, EventFormat] = {
-    "csv": EventFormat("csv", generic_csv.parse_row, lambda record: False),
-}
+# JSON formats by source name (CSV files take the bulk path of the importer).
+FORMATS: dict[str, EventFormat] = {}
 
 
 def register(module: Any) -> None:

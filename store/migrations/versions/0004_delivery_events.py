@@ -63,9 +63,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source", "event_id", name="uq_events_source_event_id"),
     )
-    op.create_index("ix_events_campaign_day", "events", ["campaign", "day"])
-    op.create_index("ix_events_recipient", "events", ["recipient"])
-    op.create_index("ix_events_import_id", "events", ["import_id"])
     op.create_table(
         "event_days",
         sa.Column("day", sa.Date(), nullable=False),
@@ -78,8 +75,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("event_days")
-    op.drop_index("ix_events_import_id", table_name="events")
-    op.drop_index("ix_events_recipient", table_name="events")
-    op.drop_index("ix_events_campaign_day", table_name="events")
     op.drop_table("events")
     op.drop_table("event_imports")
