@@ -40,3 +40,12 @@ def detect(record: Mapping[str, Any]) -> EventFormat:
             return event_format
     keys = ", ".join(sorted(record)[:6])
     raise RecordError(f"not a payload of a known ESP (keys: {keys}); give --source")
+
+
+# Imported here, after FORMATS exists, so that importing the package
+# registers every format. Order matters only to --source auto: the most
+# specific markers first.
+from compliance.event_formats import mailgun, mailjet, postmark, sendgrid, ses  # noqa: E402
+
+for _module in (ses, postmark, mailgun, sendgrid, mailjet):
+    register(_module)
