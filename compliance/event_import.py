@@ -31,6 +31,7 @@ from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_reader import EventFile, FileError
 from compliance.events import DeliveryEvent, Ignored, RecordError
 from compliance.providers import provider_of_address
+from store.contacts import RecipientActivity
 from store.events import COUNTERS, Event, EventDay, EventImport
 
 BATCH = 5000
@@ -139,6 +140,44 @@ def _aggregate(session: Session, import_id: int, after_id: int) -> None:
     session.execute(statement)
 
 
+def _record_activity(session: Session, import_id: int, after_id: int) -> None:
+    """Move each recipient's latest sent/engaged/unsubscribe/bounce/complaint forward.
+
+    One statement over the rows this import inserted; the list audit reads
+    the result instead of the events. A message delivered or bounced was
+    mailed, whether or not the ESP also reported it sent.
+    """
+    latest = {
+        "last_sent": Event.type.in_(("sent", "delivered", "bounce")),
+        "last_engaged": Event.type.in_(("open", "click")) & ~Event.machine,
+        "last_unsubscribe": Event.type == "unsubscribe",
+        "last_hard_bounce": (Event.type == "bounce") & (Event.bounce_type == "hard"),
+        "last_complaint": Event.type == "complaint",
+    }
+    rows = (
+        select(
+            Event.recipient,
+            *(func.max(case((condition, Event.time))).label(n) for n, condition in latest.items()),
+        )
+        .where(Event.id > after_id, Event.import_id == import_id)
+        .group_by(Event.recipient)
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(RecipientActivity).from_select(["address", *latest], rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["address"],
+        set_={name: _later(getattr(RecipientActivity, name), statement.excluded[name])
+              for name in latest},
+    )  # fmt: skip
+    session.execute(statement)
+
+
+def _later(stored: Any, new: Any) -> Any:
+    """The later of two times, either of which may be NULL (SQL's max() would give NULL)."""
+    return case((new.is_(None), stored), (stored.is_(None) | (new > stored), new), else_=stored)
+
+
 def import_events(
     session: Session,
     items: Iterable[DeliveryEvent | Ignored],
@@ -163,6 +202,7 @@ def import_events(
         connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
     report.records = report.records or report.events + sum(report.ignored.values())
     _aggregate(session, record.id, after_id)
+    _record_activity(session, record.id, after_id)
     mine = (Event.id > after_id) & (Event.import_id == record.id)
     inserted = session.scalar(select(func.count()).select_from(Event).where(mine)) or 0
     _finish(session, record, report, inserted, now)
@@ -273,6 +313,7 @@ def import_csv(
         _add_to_days(session, counted)
     else:
         _aggregate(session, import_id, after_id)
+    _record_activity(session, import_id, after_id)
     _finish(session, record, report, inserted, now)
     return report
 

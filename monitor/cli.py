@@ -24,6 +24,7 @@ from checks.targets import Target, parse_target, validate_selector
 from checks.zoneserver import ZoneServer
 from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
+from monitor.cli_contacts import audit, contacts
 from monitor.cli_events import campaigns, import_group, rates
 from monitor.cli_options import (
     config_option,
@@ -244,6 +245,8 @@ cli.add_command(worker)
 cli.add_command(import_group)
 cli.add_command(rates)
 cli.add_command(campaigns)
+cli.add_command(audit)
+cli.add_command(contacts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -111,6 +111,17 @@ class RatesSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """Thresholds of the list audit (days), as DESIGN.md's compliance rules."""
+
+    consent_stale_days: int = 540
+    dormant_days: int = 90
+    inactive_days: int = 365
+    unsubscribe_grace_days: int = 2
+    retention_days: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -122,6 +133,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     rates: RatesSettings = field(default_factory=RatesSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     source: str = "defaults"
 
 
@@ -287,6 +299,11 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("rates", "min_delivered"): _positive_int,
     ("rates", "days"): _positive_int,
     ("rates", "profiles_dir"): _path,
+    ("audit", "consent_stale_days"): _positive_int,
+    ("audit", "dormant_days"): _positive_int,
+    ("audit", "inactive_days"): _positive_int,
+    ("audit", "unsubscribe_grace_days"): _count,
+    ("audit", "retention_days"): _positive_int,
 }
 
 
@@ -369,6 +386,7 @@ def load_settings(
         alerts=_section(AlertSettings, "alerts", merged),
         schedule=_section(ScheduleSettings, "schedule", merged),
         rates=_section(RatesSettings, "rates", merged),
+        audit=_section(AuditSettings, "audit", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

@@ -1,0 +1,136 @@
+"""The list-compliance audit: every rule counted in one SQL pass, offenders listed by the same SQL.
+
+``run_audit`` returns the contract's JSON shape (``as_of``, ``contacts``,
+``subscribed``, ``status``, ``rules``) with each rule's level, threshold and
+a few example addresses, plus hygiene findings and the previous stored
+audit's counts for the trend. ``store_audit`` keeps the run (counts only:
+examples are addresses, which may later be erased).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from checks.findings import worst
+from compliance.audit_rules import RULES, Thresholds, activity, conditions, joined_contacts
+from compliance.hygiene import dead_domain_findings, hygiene_findings
+from store.contacts import AuditRun, Contact
+from store.events import EventDay
+
+EXAMPLES = 5
+
+
+def _rule_conditions(session: Session, as_of: date, thresholds: Thresholds) -> tuple[Any, dict]:
+    latest_day = session.scalar(select(func.max(EventDay.day)))
+    act = activity(as_of, latest_day)
+    dialect = session.get_bind().dialect.name
+    return act, conditions(act, as_of, thresholds, dialect)
+
+
+def run_audit(
+    session: Session,
+    as_of: date,
+    thresholds: Thresholds | None = None,
+    *,
+    resolve_domains: Callable[[Iterable[str]], dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The audit of every contact as of the end of ``as_of``."""
+    thresholds = thresholds or Thresholds()
+    act, rule_sql = _rule_conditions(session, as_of, thresholds)
+    counts = session.execute(
+        select(
+            func.count().label("contacts"),
+            func.sum(case((Contact.status == "subscribed", 1), else_=0)).label("subscribed"),
+            *(func.sum(case((condition, 1), else_=0)).label(name)
+              for name, condition in rule_sql.items()),
+        ).select_from(joined_contacts(act))
+    ).one()  # fmt: skip
+    rules: dict[str, Any] = {}
+    for name, (level, description) in RULES.items():
+        count = int(getattr(counts, name) or 0)
+        examples: list[str] = []
+        if count:
+            examples = list(
+                session.scalars(
+                    select(Contact.address)
+                    .select_from(joined_contacts(act))
+                    .where(rule_sql[name])
+                    .order_by(Contact.id)
+                    .limit(EXAMPLES)
+                )
+            )
+        rules[name] = {
+            "status": level if count else "pass",
+            "count": count,
+            "examples": examples,
+            "level": level,
+            "description": description,
+            "threshold_days": thresholds.of(name),
+        }
+    hygiene = hygiene_findings(session)
+    if resolve_domains is not None:
+        hygiene += dead_domain_findings(session, resolve_domains)
+    previous = session.scalars(
+        select(AuditRun).where(AuditRun.as_of <= as_of).order_by(
+            AuditRun.as_of.desc(), AuditRun.id.desc()
+        ).limit(1)
+    ).first()  # fmt: skip
+    return {
+        "as_of": as_of.isoformat(),
+        "contacts": int(counts.contacts or 0),
+        "subscribed": int(counts.subscribed or 0),
+        "status": worst(rule["status"] for rule in rules.values()),
+        "rules": rules,
+        "hygiene": hygiene,
+        "previous": None
+        if previous is None
+        else {
+            "as_of": previous.as_of.isoformat(),
+            "ran_at": previous.ran_at.isoformat(),
+            "status": previous.status,
+            "counts": {name: rule["count"] for name, rule in previous.rules.items()},
+        },
+    }
+
+
+def store_audit(session: Session, report: dict[str, Any], now: datetime) -> AuditRun:
+    """Keep an audit's date, status and counts (no addresses)."""
+    run = AuditRun(
+        as_of=date.fromisoformat(report["as_of"]),
+        ran_at=now,
+        status=report["status"],
+        contacts=report["contacts"],
+        subscribed=report["subscribed"],
+        rules={n: {"status": r["status"], "count": r["count"]} for n, r in report["rules"].items()},
+        hygiene={item["code"]: item["count"] for item in report["hygiene"]},
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+OFFENDER_COLUMNS = (
+    "list_name", "address", "status", "legal_basis", "optin_time", "confirm_time",
+    "last_mailed_at", "last_engaged_at", "unsubscribed_at", "bounced_at", "complained_at",
+)  # fmt: skip
+
+
+def offenders(
+    session: Session, rule: str, as_of: date, thresholds: Thresholds | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Every contact a rule flags, as :data:`OFFENDER_COLUMNS` (streamed)."""
+    act, rule_sql = _rule_conditions(session, as_of, thresholds or Thresholds())
+    query = (
+        select(*(getattr(Contact, name) for name in OFFENDER_COLUMNS))
+        .select_from(joined_contacts(act))
+        .where(rule_sql[rule])
+        .order_by(Contact.id)
+        .execution_options(yield_per=10_000)
+    )
+    for row in session.execute(query):
+        yield tuple(row)

@@ -1,0 +1,315 @@
+"""Importing contact exports: streamed, checked, upserted, all or nothing.
+
+A row becomes the values of one ``INSERT … ON CONFLICT (list_name,
+address) DO UPDATE``, so importing the same export again (or a newer one)
+updates contacts instead of adding them twice; a value the new file leaves
+empty keeps the stored one. Addresses on the suppression list (erased)
+are skipped and counted, never stored again. The caller's transaction
+covers the whole file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from compliance.contact_formats import FORMATS, ContactFormat, detect
+from compliance.contacts import (
+    FIELDS,
+    FLAG_FIELDS,
+    TIME_FIELDS,
+    address_of,
+    address_problem,
+    check_flag,
+    check_legal_basis,
+    check_status,
+    is_role,
+    stamp_of,
+)
+from compliance.events import RecordError
+from compliance.suppression import address_hash, salt, suppressed_hashes
+from store.contacts import Contact, ContactImport
+
+BATCH = 5000
+_COLUMNS = (
+    "address", "list_name", "domain", "address_problem", "role_account", "status",
+    "legal_basis", "subscribed_at", "opted_in", "optin_time", "optin_ip", "confirmed",
+    "confirm_time", "confirm_ip", "consent_source", "consent_version", "last_mailed_at",
+    "last_engaged_at", "unsubscribed_at", "bounced_at", "complained_at", "first_seen_at",
+    "updated_at",
+)  # fmt: skip
+# Replaced on every import; the rest keep the stored value when the file has none.
+_REPLACED = ("domain", "address_problem", "role_account", "status", "updated_at")
+_FLAGS = ("opted_in", "confirmed")
+
+
+class ContactImportFailed(ValueError):
+    """The import was refused; nothing was written. The message names file, line and column."""
+
+
+@dataclass
+class ContactImportReport:
+    """What a contact import brought."""
+
+    name: str
+    source: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    suppressed: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name} ({self.source}): {self.rows} rows, {self.inserted} contacts added, "
+            f"{self.updated} updated, {self.suppressed} skipped as erased"
+        )
+
+
+def _lines(path: Path, encoding: str) -> Iterator[str]:
+    """The file's lines as text, decoded one by one so a bad byte names its line."""
+    with path.open("rb") as raw:
+        head = raw.read(4)
+        raw.seek(0)
+        stream: Any = gzip.GzipFile(fileobj=raw) if head[:2] == b"\x1f\x8b" else raw
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise ContactImportFailed(f"{path.name}: is UTF-16 text; save it as UTF-8")
+        for number, line in enumerate(io.BufferedReader(stream, 1 << 20), start=1):
+            try:
+                text = line.decode(encoding)
+            except UnicodeDecodeError:
+                raise ContactImportFailed(
+                    f"{path.name}:{number}: not {encoding} text (if it is Latin-1, give "
+                    "--encoding latin-1)"
+                ) from None
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            yield text
+
+
+def _header_format(
+    header_line: str, source: str, delimiter: str | None
+) -> tuple[ContactFormat, str]:
+    """The format and delimiter of a file from its first line."""
+    if source != "auto":
+        chosen = FORMATS[source]
+        return chosen, delimiter or chosen.delimiter
+    for candidate in [delimiter] if delimiter else [",", ";", "\t"]:
+        found = detect(next(csv.reader([header_line], delimiter=candidate)))
+        if found is not None:
+            return found, candidate
+    return FORMATS["generic"], delimiter or ","
+
+
+@dataclass(frozen=True)
+class _Column:
+    field: str
+    index: int
+    name: str
+
+
+def _layout(
+    header: list[str], contact_format: ContactFormat, mapping: Mapping[str, str], name: str
+) -> list[_Column]:
+    """Where each field is in the rows, or ContactImportFailed naming what is missing."""
+    where = {column.strip().lower(): i for i, column in enumerate(header)}
+    columns = []
+    for field in FIELDS:
+        names = (mapping[field],) if field in mapping else contact_format.columns.get(field, ())
+        for column in names:
+            if column.strip().lower() in where:
+                columns.append(_Column(field, where[column.strip().lower()], column))
+                break
+        else:
+            if field in mapping:
+                raise ContactImportFailed(
+                    f"{name}:1: --map {field}={mapping[field]}: the header has no such column"
+                )
+    if not any(column.field == "address" for column in columns):
+        expected = " or ".join(repr(c) for c in contact_format.columns["address"])
+        hint = ""
+        if len(header) == 1 and any(mark in header[0] for mark in ";\t,"):
+            hint = (
+                "; the header reads as one column: is the file delimited otherwise? (--delimiter)"
+            )
+        raise ContactImportFailed(
+            f"{name}:1: no column for the address (expected {expected}){hint}"
+        )
+    return columns
+
+
+def import_contacts(
+    session: Session,
+    path: Path,
+    *,
+    now: datetime,
+    source: str = "auto",
+    list_name: str = "default",
+    mapping: Mapping[str, str] | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    progress: Callable[[int], None] | None = None,
+) -> ContactImportReport:
+    """Import one contact export in the caller's transaction (it commits or rolls back)."""
+    mapping = dict(mapping or {})
+    unknown = sorted(set(mapping) - set(FIELDS))
+    if unknown:
+        raise ContactImportFailed(
+            f"--map {unknown[0]}=…: no such field; fields are {', '.join(FIELDS)}"
+        )
+    lines = _lines(path, encoding)
+    try:
+        first = next(lines)
+    except StopIteration:
+        raise ContactImportFailed(f"{path.name}: empty file, expected a header line") from None
+    contact_format, separator = _header_format(first, source, delimiter)
+    reader = csv.reader(_chain(first, lines), delimiter=separator)
+    header = next(reader)
+    columns = _layout(header, contact_format, mapping, path.name)
+    file_status = contact_format.file_status({c.strip().lower() for c in header})
+    flags = [
+        (where[name.lower()], status)
+        for name, status in contact_format.status_flags
+        for where in [{c.strip().lower(): i for i, c in enumerate(header)}]
+        if name.lower() in where
+    ]
+    report = ContactImportReport(name=path.name, source=contact_format.name)
+    record = ContactImport(
+        source=contact_format.name, name=str(path)[:500], list_name=list_name, started_at=now
+    )
+    session.add(record)
+    session.flush()
+    dialect = session.get_bind().dialect.name
+    suppressed = suppressed_hashes(session)
+    key = salt(session) if suppressed else b""
+    stamp_now = now.replace(tzinfo=None).isoformat(" ", "microseconds")
+    zone = "" if dialect == "sqlite" else "+00:00"
+    before = session.scalar(select(func.count()).select_from(Contact)) or 0
+    width = len(header)
+
+    def values() -> Iterator[tuple[Any, ...]]:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            line = reader.line_num
+            try:
+                if len(row) > width:
+                    raise RecordError("more fields than the header")
+                fields = _row_fields(row, columns, contact_format, file_status, flags, list_name)
+            except RecordError as error:
+                raise ContactImportFailed(f"{path.name}:{line}: {error}") from None
+            report.rows += 1
+            if progress is not None and report.rows % 50_000 == 0:
+                progress(report.rows)
+            address = fields["address"]
+            if suppressed and address_hash(key, address) in suppressed:
+                report.suppressed += 1
+                continue
+            fields["domain"] = address.rpartition("@")[2]
+            fields["address_problem"] = address_problem(address)
+            fields["role_account"] = is_role(address)
+            fields["first_seen_at"] = fields["updated_at"] = stamp_now
+            for name in TIME_FIELDS | {"first_seen_at", "updated_at"}:
+                if zone and fields.get(name):
+                    fields[name] += zone
+            yield tuple(fields.get(name) for name in _COLUMNS)
+
+    connection = session.connection()
+    sql = _upsert_sql(dialect)
+    pending = values()
+    while batch := list(islice(pending, BATCH)):
+        connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+    after = session.scalar(select(func.count()).select_from(Contact)) or 0
+    report.inserted = after - before
+    report.updated = report.rows - report.suppressed - report.inserted
+    record.rows, record.inserted, record.updated, record.suppressed = (
+        report.rows, report.inserted, report.updated, report.suppressed,
+    )  # fmt: skip
+    record.finished_at = now
+    session.flush()
+    return report
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _row_fields(
+    row: list[str],
+    columns: list[_Column],
+    contact_format: ContactFormat,
+    file_status: str | None,
+    flags: list[tuple[int, str]],
+    list_name: str,
+) -> dict[str, Any]:
+    """The checked fields of one row, by field name."""
+    width = len(row)
+    fields: dict[str, Any] = {"list_name": list_name, "opted_in": False, "confirmed": False}
+    status_text = None
+    for column in columns:
+        raw = row[column.index] if column.index < width else ""
+        field = column.field
+        if field == "address":
+            fields["address"] = address_of(raw, column.name)
+        elif field in TIME_FIELDS:
+            fields[field] = stamp_of(raw, column.name, day_first=contact_format.day_first)
+        elif field in FLAG_FIELDS:
+            fields[field] = check_flag(raw, column.name)
+        elif field == "status":
+            status_text = raw
+        elif field == "legal_basis":
+            fields[field] = check_legal_basis(raw, column.name)
+        elif field == "list_name":
+            fields[field] = raw.strip() or list_name
+        else:
+            fields[field] = raw.strip() or None
+    if file_status is not None:
+        fields["status"] = file_status
+    elif flags:
+        fields["status"] = next(
+            (status for index, status in flags if index < width and _yes(row[index])),
+            "subscribed",
+        )
+    elif status_text is not None and status_text.strip():
+        status_column = next(c.name for c in columns if c.field == "status")
+        known = contact_format.statuses.get(status_text.strip().lower())
+        fields["status"] = known or check_status(status_text, status_column)
+    else:
+        fields["status"] = "subscribed"
+    fields["confirmed"] = fields["confirmed"] or fields.get("confirm_time") is not None
+    return fields
+
+
+def _yes(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "y")
+
+
+def _upsert_sql(dialect: str) -> str:
+    mark = "?" if dialect == "sqlite" else "%s"
+    updates = []
+    for name in _COLUMNS:
+        if name in ("address", "list_name", "first_seen_at"):
+            continue
+        if name in _REPLACED:
+            updates.append(f"{name} = excluded.{name}")
+        elif name in _FLAGS:
+            updates.append(
+                f"{name} = CASE WHEN excluded.{name} THEN excluded.{name} ELSE contacts.{name} END"
+            )
+        else:
+            updates.append(f"{name} = COALESCE(excluded.{name}, contacts.{name})")
+    return (
+        f"INSERT INTO contacts ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_COLUMNS))}) "
+        f"ON CONFLICT (list_name, address) DO UPDATE SET {', '.join(updates)}"
+    )

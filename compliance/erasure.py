@@ -1,0 +1,105 @@
+"""Right to erasure and the retention purge: personal data goes, a salted hash stays.
+
+Erasing an address deletes its contacts on every list and its activity
+row, replaces it in stored events by an opaque token (the same for all
+events of the address, so campaign figures still count people once), and
+puts its salted hash on the suppression list, so no later import stores
+it again. Nothing else is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from compliance.audit_rules import Thresholds, activity, conditions, joined_contacts
+from compliance.suppression import address_hash, salt
+from store.contacts import Contact, RecipientActivity, Suppression
+from store.events import EventDay
+
+
+def erase(session: Session, addresses: Iterable[str], reason: str, now: datetime) -> int:
+    """Erase every contact of ``addresses``; the number of contact rows deleted."""
+    key = salt(session)
+    tokens = {
+        address.strip().lower(): address_hash(key, address) for address in addresses if address
+    }
+    if not tokens:
+        return 0
+    deleted = 0
+    names = list(tokens)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        result = session.execute(delete(Contact).where(Contact.address.in_(chunk)))
+        deleted += result.rowcount  # type: ignore[attr-defined]
+        session.execute(delete(RecipientActivity).where(RecipientActivity.address.in_(chunk)))
+    _scrub_events(session, tokens)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Suppression).on_conflict_do_nothing(index_elements=["address_hash"]),
+        [{"address_hash": h, "reason": reason, "created_at": now} for h in tokens.values()],
+    )
+    session.flush()
+    return deleted
+
+
+def _scrub_events(session: Session, tokens: dict[str, str]) -> None:
+    """Replace the addresses in events by their tokens, in one pass over the events.
+
+    The events have no index on the recipient (it would slow every
+    import), so the addresses go to a temporary table the update joins.
+    """
+    connection = session.connection()
+    connection.execute(text("DROP TABLE IF EXISTS erase_map"))
+    connection.execute(
+        text("CREATE TEMPORARY TABLE erase_map (address VARCHAR(320) PRIMARY KEY, token TEXT)")
+    )
+    connection.execute(
+        text("INSERT INTO erase_map (address, token) VALUES (:address, :token)"),
+        [{"address": a, "token": f"erased:{h[:24]}"} for a, h in tokens.items()],
+    )
+    connection.execute(
+        text(
+            "UPDATE events SET recipient = (SELECT token FROM erase_map "
+            "WHERE erase_map.address = events.recipient) "
+            "WHERE recipient IN (SELECT address FROM erase_map)"
+        )
+    )
+    connection.execute(text("DROP TABLE erase_map"))
+
+
+def purge_retention(
+    session: Session, as_of: date, now: datetime, thresholds: Thresholds | None = None
+) -> int:
+    """Erase contacts past the retention period; the number of contact rows removed.
+
+    A contact kept elsewhere on another list (still subscribed there) only
+    loses the expired row: the person is not erased from the other list.
+    """
+    thresholds = thresholds or Thresholds()
+    act = activity(as_of, session.scalar(select(func.max(EventDay.day))))
+    rule = conditions(act, as_of, thresholds, session.get_bind().dialect.name)
+    expired = session.execute(
+        select(Contact.id, Contact.address)
+        .select_from(joined_contacts(act))
+        .where(rule["retention_exceeded"])
+    ).all()
+    if not expired:
+        return 0
+    ids = [row.id for row in expired]
+    for start in range(0, len(ids), 500):
+        session.execute(delete(Contact).where(Contact.id.in_(ids[start : start + 500])))
+    addresses = sorted({row.address for row in expired})
+    still_kept: set[str] = set()
+    for start in range(0, len(addresses), 500):
+        chunk = addresses[start : start + 500]
+        still_kept.update(
+            session.scalars(select(Contact.address).where(Contact.address.in_(chunk)))
+        )
+    erase(session, [a for a in addresses if a not in still_kept], "retention", now)
+    return len(ids)

@@ -1,0 +1,227 @@
+"""``postwarden import contacts``, ``postwarden audit`` and ``postwarden contacts erase``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checks.findings import EXIT_CODES
+from monitor.cli_events import _day, as_of_option, import_group
+from monitor.cli_options import (
+    config_option,
+    database,
+    db_option,
+    dns_options,
+    format_option,
+    settings_from,
+)
+from monitor.output import status_label
+from monitor.settings import Settings
+
+CONTACT_SOURCES = ("auto", "mailchimp", "mailjet", "brevo", "generic")
+RULE_NAMES = (
+    "consent_missing", "optin_unconfirmed", "optin_evidence_incomplete", "consent_stale",
+    "dormant", "inactive", "mailed_after_unsubscribe", "mailed_after_hard_bounce",
+    "mailed_after_complaint", "retention_exceeded",
+)  # fmt: skip
+
+
+def thresholds_of(settings: Settings) -> Any:
+    """The audit thresholds of the configuration."""
+    from compliance.audit_rules import Thresholds
+
+    audit = settings.audit
+    return Thresholds(
+        consent_stale_days=audit.consent_stale_days,
+        dormant_days=audit.dormant_days,
+        inactive_days=audit.inactive_days,
+        unsubscribe_grace_days=audit.unsubscribe_grace_days,
+        retention_days=audit.retention_days,
+    )
+
+
+def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        field, equals, column = pair.partition("=")
+        if not equals or not field.strip() or not column.strip():
+            raise click.BadParameter(f"{pair!r} is not FIELD=COLUMN", param_hint="--map")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@import_group.command("contacts")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    type=click.Choice(CONTACT_SOURCES),
+    default="auto",
+    show_default=True,
+    help="Export format; auto tells them apart by the header.",
+)
+@click.option("--list", "list_name", default="default", show_default=True, help="List name.")
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read FIELD from COLUMN (repeatable), e.g. --map address=E-Mail.",
+)
+@click.option("--delimiter", help="Field separator (default: the format's, else detected).")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding.")
+@db_option
+@config_option
+def import_contacts_command(
+    files: tuple[Path, ...],
+    source: str,
+    list_name: str,
+    mapping: tuple[str, ...],
+    delimiter: str | None,
+    encoding: str,
+    db: str | None,
+    config: str | None,
+) -> int:
+    """Import contact exports (Mailchimp, Mailjet, Brevo, generic CSV), each all or nothing.
+
+    Contacts already stored (same list and address) are updated, not added
+    again; erased addresses are skipped.
+    """
+    from compliance.contact_import import ContactImportFailed, import_contacts
+
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise click.BadParameter(
+            f"unknown encoding {encoding!r}", param_hint="--encoding"
+        ) from None
+    fields = _mapping(mapping)
+    with database(settings_from(config, db)) as sessions:
+        for path in files:
+            if not path.is_file():
+                raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
+            with sessions() as session:
+                try:
+                    report = import_contacts(
+                        session,
+                        path,
+                        now=datetime.now(UTC),
+                        source=source,
+                        list_name=list_name,
+                        mapping=fields,
+                        delimiter=delimiter,
+                        encoding=encoding,
+                    )
+                except ContactImportFailed as error:
+                    session.rollback()
+                    raise click.ClickException(str(error)) from None
+                session.commit()
+            click.echo(str(report))
+    return 0
+
+
+@click.command()
+@as_of_option
+@click.option("--rule", type=click.Choice(RULE_NAMES), help="With --list: the rule to list.")
+@click.option("--list", "list_all", is_flag=True, help="Print every offender of --rule as CSV.")
+@click.option(
+    "--resolve-domains",
+    is_flag=True,
+    help="Also resolve each recipient domain (MX, else A) and report those that take no mail.",
+)
+@dns_options
+@click.option("--no-save", is_flag=True, help="Do not keep this run in the audit history.")
+@db_option
+@format_option
+@config_option
+def audit(
+    as_of: datetime | None,
+    rule: str | None,
+    list_all: bool,
+    resolve_domains: bool,
+    nameservers: tuple[str, ...],
+    timeout: float | None,
+    retries: int | None,
+    no_save: bool,
+    db: str | None,
+    output_format: str,
+    config: str | None,
+) -> int:
+    """List-compliance audit over stored contacts and events; exits by the worst rule."""
+    from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit, store_audit
+
+    settings = settings_from(config, db, nameservers, timeout, None, retries)
+    day = _day(as_of)
+    thresholds = thresholds_of(settings)
+    if list_all or rule:
+        if not (list_all and rule):
+            raise click.UsageError("--list and --rule go together: --rule RULE --list")
+        with database(settings) as sessions, sessions() as session:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(OFFENDER_COLUMNS)
+            for row in offenders(session, rule, day, thresholds):
+                writer.writerow(["" if value is None else value for value in row])
+        return 0
+    resolver = None
+    if resolve_domains:
+        from checks.mail_domains import mail_domain_verdicts
+
+        def resolver(domains: Any) -> dict[str, str]:
+            return mail_domain_verdicts(domains, settings.dns, settings.concurrency)
+
+    with database(settings) as sessions, sessions() as session:
+        report = run_audit(session, day, thresholds, resolve_domains=resolver)
+        if not no_save:
+            store_audit(session, report, datetime.now(UTC))
+            session.commit()
+    click.echo(json.dumps(report, indent=2) if output_format == "json" else _audit_table(report))
+    return EXIT_CODES[report["status"]]
+
+
+def _audit_table(report: dict[str, Any]) -> str:
+    previous = report["previous"]
+    since = f" (change since the audit as of {previous['as_of']})" if previous else ""
+    lines = [
+        f"Audit as of {report['as_of']}: {report['contacts']} contacts, "
+        f"{report['subscribed']} subscribed{since}"
+    ]
+    for name, rule in report["rules"].items():
+        change = ""
+        if previous and name in previous["counts"]:
+            delta = rule["count"] - previous["counts"][name]
+            change = f" ({delta:+d})"
+        days = f" > {rule['threshold_days']} days" if rule["threshold_days"] is not None else ""
+        examples = f"  e.g. {', '.join(rule['examples'][:3])}" if rule["examples"] else ""
+        label = status_label(rule["status"])
+        lines.append(f"  {label} {name:<26} {rule['count']:>8}{change}{days}{examples}")
+    for finding in report["hygiene"]:
+        lines.append(f"  hygiene {finding['code']}: {finding['message']}")
+    return "\n".join(lines)
+
+
+@click.group()
+def contacts() -> None:
+    """Data-protection actions on stored contacts."""
+
+
+@contacts.command("erase")
+@click.argument("addresses", nargs=-1, required=True)
+@db_option
+@config_option
+def erase_command(addresses: tuple[str, ...], db: str | None, config: str | None) -> int:
+    """Erase addresses (right to erasure): personal data removed, a salted hash suppressed."""
+    from compliance.erasure import erase
+
+    with database(settings_from(config, db)) as sessions, sessions() as session:
+        removed = erase(session, addresses, "erased", datetime.now(UTC))
+        session.commit()
+    click.echo(
+        f"{len(addresses)} address(es) erased: {removed} contact record(s) removed, "
+        "events anonymised, suppressed from future imports"
+    )
+    return 0
