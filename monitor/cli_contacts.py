@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,7 @@ def thresholds_of(settings: Settings) -> Any:
     """The audit thresholds of the configuration."""
     from compliance.audit_rules import Thresholds
 
-    audit = settings.audit
-    return Thresholds(
-        consent_stale_days=audit.consent_stale_days,
-        dormant_days=audit.dormant_days,
-        inactive_days=audit.inactive_days,
-        unsubscribe_grace_days=audit.unsubscribe_grace_days,
-        retention_days=audit.retention_days,
-    )
+    return Thresholds(**asdict(settings.audit))
 
 
 def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:

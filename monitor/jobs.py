@@ -9,7 +9,7 @@ alerts and notifications in one transaction afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 from checks.blocklists import check_blocklists
 from checks.results import TargetResult
 from checks.sweep import check_targets
+from compliance.audit import run_audit, store_audit
+from compliance.audit_rules import Thresholds
+from compliance.erasure import purge_retention
 from monitor.alert_rules import AlertPolicy
 from monitor.alerting import list_alerts, update_alerts
 from monitor.blocklist_history import recent_listings
@@ -135,10 +138,23 @@ def purge_history(session: Session, now: datetime, settings: Settings) -> str:
         )
     )
     session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
+    # Contacts past the retention period: erased, their hashes suppressed.
+    erased = purge_retention(session, now.date(), now, Thresholds(**asdict(settings.audit)))
     session.commit()
     return (
         f"{results.rowcount} check results and {sent.rowcount} notifications "  # type: ignore[attr-defined]
-        f"older than {cutoff.date()} removed"
+        f"older than {cutoff.date()} removed; {erased} contacts past retention erased"
+    )
+
+
+def audit_list(session: Session, now: datetime, settings: Settings) -> str:
+    """The daily list audit, kept in the audit history."""
+    report = run_audit(session, now.date(), Thresholds(**asdict(settings.audit)))
+    store_audit(session, report, now)
+    session.commit()
+    failing = [name for name, rule in report["rules"].items() if rule["count"]]
+    return (
+        f"audit {report['status']}: {report['contacts']} contacts; flagged by {failing or 'none'}"
     )
 
 
@@ -187,5 +203,6 @@ def make_jobs(settings: Settings) -> dict[str, ScheduledJob]:
         ),
         ScheduledJob("purge", bind(purge_history), timedelta(hours=schedule.purge_hours)),
         ScheduledJob("digest", bind(send_digest), timedelta(days=1)),
+        ScheduledJob("audit", bind(audit_list), timedelta(days=1)),
     ]
     return {job.name: job for job in jobs}
