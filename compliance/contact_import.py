@@ -75,8 +75,11 @@ class ContactImportReport:
         )
 
 
-def _lines(path: Path, encoding: str) -> Iterator[str]:
-    """The file's lines as text, decoded one by one so a bad byte names its line."""
+def _lines(path: Path, encoding: str, read: list[int]) -> Iterator[str]:
+    """The file's lines as text, decoded one by one so a bad byte names its line.
+
+    ``read[0]`` follows the bytes read (of the file, compressed or not).
+    """
     with path.open("rb") as raw:
         head = raw.read(4)
         raw.seek(0)
@@ -84,6 +87,8 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raise ContactImportFailed(f"{path.name}: is UTF-16 text; save it as UTF-8")
         for number, line in enumerate(io.BufferedReader(stream, 1 << 20), start=1):
+            if number % 10_000 == 0:
+                read[0] = raw.tell()
             try:
                 text = line.decode(encoding)
             except UnicodeDecodeError:
@@ -166,7 +171,8 @@ def import_contacts(
         raise ContactImportFailed(
             f"--map {unknown[0]}=…: no such field; fields are {', '.join(FIELDS)}"
         )
-    lines = _lines(path, encoding)
+    read = [0]
+    lines = _lines(path, encoding, read)
     try:
         first = next(lines)
     except StopIteration:
@@ -209,7 +215,7 @@ def import_contacts(
                 raise ContactImportFailed(f"{path.name}:{line}: {error}") from None
             report.rows += 1
             if progress is not None and report.rows % 50_000 == 0:
-                progress(report.rows)
+                progress(read[0])
             address = fields["address"]
             if suppressed and address_hash(key, address) in suppressed:
                 report.suppressed += 1
@@ -228,6 +234,8 @@ def import_contacts(
     pending = values()
     while batch := list(islice(pending, BATCH)):
         connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+    if progress is not None:
+        progress(path.stat().st_size)
     after = session.scalar(select(func.count()).select_from(Contact)) or 0
     report.inserted = after - before
     report.updated = report.rows - report.suppressed - report.inserted

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from compliance.audit_rules import Thresholds, activity, conditions, joined_contacts
-from compliance.suppression import address_hash, salt
+from compliance.suppression import address_hash, salt, suppressed_hashes
 from store.contacts import Contact, RecipientActivity, Suppression
 from store.events import EventDay
 
@@ -46,6 +46,27 @@ def erase(session: Session, addresses: Iterable[str], reason: str, now: datetime
     )
     session.flush()
     return deleted
+
+
+def forget_suppressed(session: Session, addresses: Iterable[str]) -> int:
+    """Anonymise, in events just imported, the addresses that were erased before.
+
+    Called by the event import with the recipients it stored: an erased
+    address that comes back in a webhook or an export is not kept. The
+    number of addresses anonymised.
+    """
+    suppressed = suppressed_hashes(session)
+    if not suppressed:
+        return 0
+    key = salt(session)
+    tokens = {a: h for a in addresses if (h := address_hash(key, a)) in suppressed}
+    if tokens:
+        _scrub_events(session, tokens)
+        names = list(tokens)
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            session.execute(delete(RecipientActivity).where(RecipientActivity.address.in_(chunk)))
+    return len(tokens)
 
 
 def _scrub_events(session: Session, tokens: dict[str, str]) -> None:

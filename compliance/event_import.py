@@ -26,12 +26,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from compliance.erasure import forget_suppressed
 from compliance.event_formats import FORMATS, EventFormat, detect
 from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_reader import EventFile, FileError
 from compliance.events import DeliveryEvent, Ignored, RecordError
 from compliance.providers import provider_of_address
-from store.contacts import RecipientActivity
+from store.contacts import RecipientActivity, Suppression
 from store.events import COUNTERS, Event, EventDay, EventImport
 
 BATCH = 5000
@@ -171,6 +172,13 @@ def _record_activity(session: Session, import_id: int, after_id: int) -> None:
               for name in latest},
     )  # fmt: skip
     session.execute(statement)
+    if session.scalar(select(func.count()).select_from(Suppression)):
+        recipients = session.scalars(
+            select(Event.recipient)
+            .where(Event.id > after_id, Event.import_id == import_id)
+            .distinct()
+        )
+        forget_suppressed(session, list(recipients))
 
 
 def _later(stored: Any, new: Any) -> Any:

@@ -100,17 +100,28 @@ def import_contacts_command(
             if not path.is_file():
                 raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
             with sessions() as session:
+                options: dict[str, Any] = {
+                    "now": datetime.now(UTC),
+                    "source": source,
+                    "list_name": list_name,
+                    "mapping": fields,
+                    "delimiter": delimiter,
+                    "encoding": encoding,
+                }
                 try:
-                    report = import_contacts(
-                        session,
-                        path,
-                        now=datetime.now(UTC),
-                        source=source,
-                        list_name=list_name,
-                        mapping=fields,
-                        delimiter=delimiter,
-                        encoding=encoding,
-                    )
+                    if sys.stderr.isatty():
+                        with click.progressbar(
+                            length=path.stat().st_size, label=path.name, file=sys.stderr
+                        ) as bar:
+                            seen = [0]
+
+                            def advance(done: int, bar: Any = bar, seen: list[int] = seen) -> None:
+                                bar.update(done - seen[0])
+                                seen[0] = done
+
+                            report = import_contacts(session, path, progress=advance, **options)
+                    else:
+                        report = import_contacts(session, path, **options)
                 except ContactImportFailed as error:
                     session.rollback()
                     raise click.ClickException(str(error)) from None

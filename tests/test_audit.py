@@ -259,8 +259,19 @@ def test_erasure_keeps_only_a_hash_and_a_reimport_stays_suppressed(
     again = postwarden("import", "contacts", str(FIXTURES / "mailchimp_subscribed.csv"),
                        "--db", db)  # fmt: skip
     assert "5 rows, 0 contacts added, 4 updated, 1 skipped as erased" in again.stdout
+    # A webhook about her, after the erasure: stored, but not her address.
+    late = tmp_path / "late.csv"
+    late.write_text(
+        "event_id,type,bounce_type,recipient,time,campaign,message_id\n"
+        "3,click,,ada.lovelace@example.com,2026-11-12T09:00:00Z,nov,m1\n"
+        "4,click,,grace.hopper@example.org,2026-11-12T09:00:00Z,nov,m1\n"
+    )
+    assert "2 events imported" in postwarden("import", "events", str(late), "--db", db).stdout
     with session_factory(engine)() as session:
         assert "ada.lovelace@example.com" not in set(session.scalars(select(Contact.address)))
+        recipients = set(session.scalars(select(Event.recipient)))
+        assert len(recipients) == 2 and "ada.lovelace@example.com" not in recipients
+        assert session.get(RecipientActivity, "ada.lovelace@example.com") is None
 
 
 def test_the_retention_purge_erases_only_expired_contacts(tmp_path: Path, engine: Engine) -> None:
