@@ -201,6 +201,7 @@ def import_contacts(
     zone = "" if dialect == "sqlite" else "+00:00"
     before = session.scalar(select(func.count()).select_from(Contact)) or 0
     width = len(header)
+    zoned = (*TIME_FIELDS, "first_seen_at", "updated_at")
 
     def values() -> Iterator[tuple[Any, ...]]:
         for row in reader:
@@ -224,10 +225,11 @@ def import_contacts(
             fields["address_problem"] = address_problem(address)
             fields["role_account"] = is_role(address)
             fields["first_seen_at"] = fields["updated_at"] = stamp_now
-            for name in TIME_FIELDS | {"first_seen_at", "updated_at"}:
-                if zone and fields.get(name):
-                    fields[name] += zone
-            yield tuple(fields.get(name) for name in _COLUMNS)
+            if zone:  # PostgreSQL would read a bare time in the session's zone
+                for name in zoned:
+                    if fields.get(name):
+                        fields[name] += zone
+            yield tuple(map(fields.get, _COLUMNS))
 
     connection = session.connection()
     sql = _upsert_sql(dialect)

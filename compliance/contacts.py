@@ -50,6 +50,8 @@ _TIME = re.compile(
     r"(?::(?P<second>[0-5]\d)(?:\.(?P<fraction>\d{1,6})\d*)?)?"
     r"\s?(?P<zone>Z|[+-]\d\d:?\d\d)?)?"
 )
+# The common shape of exports (Mailchimp's): read by slicing, no groups.
+_PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\d[ T](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ?")
 _UTC_ZONES = frozenset((None, "Z", "+00:00", "-00:00", "+0000", "-0000"))
 
 
@@ -91,6 +93,8 @@ def stamp_of(value: str, field: str, *, day_first: bool = False) -> str | None:
     text = value.strip()
     if not text:
         return None
+    if _PLAIN_TIME.fullmatch(text) and _real_day(text[:10]):
+        return f"{text[:10]} {text[11:19]}.000000"
     if day_first and len(text) >= 10 and text[2] in "-/" and text[5] in "-/":
         text = f"{text[6:10]}-{text[3:5]}-{text[0:2]}{text[10:]}"
     shape = _TIME.fullmatch(text)
