@@ -181,12 +181,12 @@ def import_contacts(
     reader = csv.reader(_chain(first, lines), delimiter=separator)
     header = next(reader)
     columns = _layout(header, contact_format, mapping, path.name)
-    file_status = contact_format.file_status({c.strip().lower() for c in header})
+    positions = {column.strip().lower(): i for i, column in enumerate(header)}
+    file_status = contact_format.file_status(set(positions))
     flags = [
-        (where[name.lower()], status)
+        (positions[name.lower()], status)
         for name, status in contact_format.status_flags
-        for where in [{c.strip().lower(): i for i, c in enumerate(header)}]
-        if name.lower() in where
+        if name.lower() in positions
     ]
     report = ContactImportReport(name=path.name, source=contact_format.name)
     record = ContactImport(
