@@ -8,6 +8,7 @@ unpublished).
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,11 @@ from tests.conftest import postwarden
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contacts"
 GENERIC = "email,status,optin_time,confirm_time,confirm_ip\n"
+
+
+def day(moment: datetime | None, shape: str = "%Y-%m-%d") -> str | None:
+    """A stored time as text (None stays None)."""
+    return None if moment is None else moment.strftime(shape)
 
 
 def contacts(engine: Engine) -> dict[tuple[str, str], Contact]:
@@ -47,14 +53,14 @@ def test_the_three_mailchimp_files_import_with_their_statuses(
     assert (ada.status, ada.optin_ip, ada.confirm_ip, ada.confirmed) == (
         "subscribed", "203.0.113.10", "203.0.113.10", True,
     )  # fmt: skip
-    assert ada.confirm_time.strftime("%Y-%m-%d %H:%M:%S") == "2022-03-14 09:17:45"
+    assert day(ada.confirm_time, "%Y-%m-%d %H:%M:%S") == "2022-03-14 09:17:45"
     katherine = stored[("default", "katherine.johnson@example.com")]
     assert (katherine.confirmed, katherine.confirm_time) == (False, None)
     barbara = stored[("default", "barbara.liskov@example.com")]
     assert barbara.status == "unsubscribed"
-    assert barbara.unsubscribed_at.strftime("%Y-%m-%d %H:%M") == "2024-03-05 14:22"
+    assert day(barbara.unsubscribed_at, "%Y-%m-%d %H:%M") == "2024-03-05 14:22"
     niklaus = stored[("default", "niklaus.wirth@example.com")]
-    assert niklaus.status == "bounced" and niklaus.bounced_at.year == 2023
+    assert niklaus.status == "bounced" and day(niklaus.bounced_at, "%Y") == "2023"
     again = postwarden("import", "contacts", files[0], "--db", database_url)
     assert "5 rows, 0 contacts added, 5 updated" in again.stdout
     assert len(contacts(engine)) == 14
@@ -70,7 +76,7 @@ def test_brevo_and_mailjet_exports(engine: Engine) -> None:
     stored = contacts(engine)
     ada = stored[("main", "ada.lovelace@example.com")]
     assert (ada.confirmed, ada.opted_in, ada.confirm_time) == (True, True, None)
-    assert ada.subscribed_at.strftime("%Y-%m-%d") == "2022-03-14"  # DD-MM-YYYY read right
+    assert day(ada.subscribed_at) == "2022-03-14"  # DD-MM-YYYY read right
     alan = stored[("main", "alan.turing@example.net")]
     assert (alan.confirmed, alan.opted_in) == (False, False)
     # Mailjet rows name their own list; statuses from the Is… flags.
@@ -91,7 +97,7 @@ def test_a_generic_file_with_other_column_names_reads_through_map(
     )  # fmt: skip
     assert result.code == 0, result.stderr
     ann = contacts(engine)[("default", "ann@example.org")]
-    assert ann.status == "unsubscribed" and ann.optin_time.strftime("%Y-%m-%d") == "2024-05-01"
+    assert ann.status == "unsubscribed" and day(ann.optin_time) == "2024-05-01"
 
 
 @pytest.mark.parametrize(
