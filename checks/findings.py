@@ -356,3 +356,127 @@ CATALOGUE.update(
         ),
     }
 )
+
+CATALOGUE.update(
+    {
+        # -- Sent messages (audit-message) ------------------------------------------
+        "LIST_UNSUBSCRIBE_MISSING": FindingSpec(
+            "fail",
+            "No List-Unsubscribe header",
+            "Add List-Unsubscribe (RFC 2369) with an https URI and a mailto URI in angle "
+            "brackets; Gmail and Yahoo require it of bulk mail.",
+        ),
+        "LIST_UNSUBSCRIBE_MALFORMED": FindingSpec(
+            "fail",
+            "List-Unsubscribe is not a list of <URI>s",
+            "Write each URI in angle brackets, comma-separated, with no whitespace inside: "
+            "List-Unsubscribe: <https://example.com/u/123>, <mailto:u@example.com>",
+        ),
+        "LIST_UNSUBSCRIBE_NO_HTTPS_OR_MAILTO": FindingSpec(
+            "fail",
+            "List-Unsubscribe has no https or mailto URI",
+            "Offer an https URI (needed for one-click) and a mailto URI; plain http is not "
+            "accepted by mailbox providers.",
+        ),
+        "ONE_CLICK_POST_MISSING": FindingSpec(
+            "fail",
+            "No List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Add the header exactly as RFC 8058 writes it and have the https URI accept a "
+            "POST that unsubscribes without further steps.",
+        ),
+        "ONE_CLICK_NO_HTTPS": FindingSpec(
+            "fail",
+            "One-click needs an https URI in List-Unsubscribe",
+            "Put an https URI in List-Unsubscribe; RFC 8058 one-click works only over https.",
+        ),
+        "ONE_CLICK_NOT_SIGNED": FindingSpec(
+            "fail",
+            "The unsubscribe headers are not covered by a valid DKIM signature",
+            "Sign List-Unsubscribe and List-Unsubscribe-Post (list both in the signature's "
+            "h= tag) with a key whose signature verifies.",
+        ),
+        "ONE_CLICK_PROBE_FAILED": FindingSpec(
+            "fail",
+            "The one-click URI did not accept the POST",
+            "The URI must answer a POST of 'List-Unsubscribe=One-Click' with 2xx, without "
+            "a redirect, a login or a confirmation page.",
+        ),
+        "ONE_CLICK_PROBE_ERROR": FindingSpec(
+            "error",
+            "The one-click URI could not be probed",
+            "Check that the URI is reachable from here; the probe refuses private "
+            "addresses unless --allow-private.",
+        ),
+        "DKIM_UNSIGNED": FindingSpec(
+            "fail",
+            "The message has no DKIM signature",
+            "Sign outgoing mail with DKIM (a 2048-bit RSA or an ed25519 key) on the From "
+            "domain or its organisational domain.",
+        ),
+        "DKIM_SIGNATURE_INVALID": FindingSpec(
+            "fail",
+            "A DKIM signature does not verify",
+            "The message changed after signing (a footer added by a relay, re-encoding) or "
+            "the published key does not match the signing key.",
+        ),
+        "DKIM_KEY_UNAVAILABLE": FindingSpec(
+            "error",
+            "The DKIM key could not be fetched",
+            _DNS_FIX,
+        ),
+        "DKIM_NOT_ALIGNED": FindingSpec(
+            "warn",
+            "No verified signature is aligned with the From domain",
+            "Sign with d= the From domain (strict) or its organisational domain (relaxed), "
+            "so DMARC passes on DKIM.",
+        ),
+        "BODY_UNSUBSCRIBE_MISSING": FindingSpec(
+            "fail",
+            "No visible unsubscribe link in the body",
+            "Put a visible unsubscribe link in the footer of every part (HTML and text).",
+        ),
+        "BODY_UNSUBSCRIBE_HIDDEN": FindingSpec(
+            "fail",
+            "The unsubscribe link is hidden",
+            "Show the link: no display:none, visibility:hidden, zero font size or zero size.",
+        ),
+        "POSTAL_ADDRESS_MISSING": FindingSpec(
+            "warn",
+            "No postal address found in the body",
+            "CAN-SPAM requires the sender's valid physical postal address in commercial "
+            "mail; put it in the footer.",
+        ),
+        "WHY_RECEIVED_MISSING": FindingSpec(
+            "info",
+            "No line saying why the recipient gets this mail",
+            "Add a line such as 'You receive this because you subscribed at example.com'.",
+        ),
+        "FEEDBACK_ID_MISSING": FindingSpec(
+            "info",
+            "No Feedback-ID header",
+            "Add Feedback-ID (campaign:customer:type:sender) so Gmail's feedback loop "
+            "reports complaints per campaign.",
+        ),
+        "NOREPLY_SENDER": FindingSpec(
+            "warn",
+            "From or Reply-To is a no-reply address",
+            "Use an address that reaches a person; replies are engagement and a way to "
+            "ask to be removed.",
+        ),
+        "MESSAGE_UNREADABLE": FindingSpec(
+            "error",
+            "The message could not be read as MIME",
+            "Check the file is a whole RFC 5322 message (headers, blank line, body).",
+        ),
+        "MESSAGE_TOO_LARGE": FindingSpec(
+            "error",
+            "The message is over the size limit and was not read",
+            "Raise [messages] max_bytes (or --max-bytes) if such messages are really sent.",
+        ),
+        "MESSAGE_DEFECTS": FindingSpec(
+            "warn",
+            "The message has MIME defects",
+            "Fix the generator: broken boundaries or encodings make filters suspicious.",
+        ),
+    }
+)

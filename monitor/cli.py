@@ -26,6 +26,7 @@ from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
 from monitor.cli_contacts import audit, contacts
 from monitor.cli_events import campaigns, import_group, rates
+from monitor.cli_messages import audit_message_command
 from monitor.cli_options import (
     config_option,
     database,
@@ -247,6 +248,7 @@ cli.add_command(rates)
 cli.add_command(campaigns)
 cli.add_command(audit)
 cli.add_command(contacts)
+cli.add_command(audit_message_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

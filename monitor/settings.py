@@ -122,6 +122,14 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class MessageSettings:
+    """How sent messages are audited."""
+
+    max_bytes: int = 25 * 1024 * 1024
+    probe_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -134,6 +142,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     rates: RatesSettings = field(default_factory=RatesSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    messages: MessageSettings = field(default_factory=MessageSettings)
     source: str = "defaults"
 
 
@@ -304,6 +313,8 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("audit", "inactive_days"): _positive_int,
     ("audit", "unsubscribe_grace_days"): _count,
     ("audit", "retention_days"): _positive_int,
+    ("messages", "max_bytes"): _positive_int,
+    ("messages", "probe_timeout"): _positive_float,
 }
 
 
@@ -387,6 +398,7 @@ def load_settings(
         schedule=_section(ScheduleSettings, "schedule", merged),
         rates=_section(RatesSettings, "rates", merged),
         audit=_section(AuditSettings, "audit", merged),
+        messages=_section(MessageSettings, "messages", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

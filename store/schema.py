@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from store import alerting, contacts, events, models, scheduling
+from store import alerting, contacts, events, messages, models, scheduling
 
 metadata = models.Base.metadata
 
-__all__ = ["alerting", "contacts", "events", "metadata", "models", "scheduling"]
+__all__ = ["alerting", "contacts", "events", "messages", "metadata", "models", "scheduling"]
