@@ -36,6 +36,7 @@ from monitor.cli_options import (
 )
 from monitor.cli_service import worker
 from monitor.cli_targets import domains, ips
+from monitor.cli_users import users
 from monitor.output import (
     exit_code,
     render_catalogue_json,
@@ -249,6 +250,7 @@ cli.add_command(campaigns)
 cli.add_command(audit)
 cli.add_command(contacts)
 cli.add_command(audit_message_command)
+cli.add_command(users)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

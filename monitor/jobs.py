@@ -99,6 +99,17 @@ def sweep_authentication(session: Session, now: datetime, settings: Settings) ->
     return _record(session, results, targets, now, settings, "auth_sweep")
 
 
+def check_now(session: Session, name: str, kind: str, now: datetime, settings: Settings) -> str:
+    """One target's authentication checks now (the dashboard's "check now"), recorded
+    and alerted like a sweep."""
+    targets = [t for t in list_targets(session, kind) if t.name == name]
+    session.commit()
+    if not targets:
+        return f"{name} is not monitored"
+    results = check_targets([targets[0].as_target()], settings.dns, concurrency=8)
+    return _record(session, results, targets, now, settings, "check_now")
+
+
 def sweep_blocklists(session: Session, now: datetime, settings: Settings) -> str:
     """Every domain and IP against the blocklists, within the query budget; then alerts."""
     plan = make_plan(settings.blocklists)

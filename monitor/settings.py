@@ -130,6 +130,14 @@ class MessageSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The dashboard: cookie signing key (else one kept in the database), cookie security."""
+
+    secret_key: str | None = None
+    secure_cookies: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -143,6 +151,7 @@ class Settings:
     rates: RatesSettings = field(default_factory=RatesSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     messages: MessageSettings = field(default_factory=MessageSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     source: str = "defaults"
 
 
@@ -315,6 +324,8 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("audit", "retention_days"): _positive_int,
     ("messages", "max_bytes"): _positive_int,
     ("messages", "probe_timeout"): _positive_float,
+    ("web", "secret_key"): str,
+    ("web", "secure_cookies"): _boolean,
 }
 
 
@@ -399,6 +410,7 @@ def load_settings(
         rates=_section(RatesSettings, "rates", merged),
         audit=_section(AuditSettings, "audit", merged),
         messages=_section(MessageSettings, "messages", merged),
+        web=_section(WebSettings, "web", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

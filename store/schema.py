@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from store import alerting, contacts, events, messages, models, scheduling
+from store import alerting, contacts, events, messages, models, scheduling, users
 
 metadata = models.Base.metadata
 
-__all__ = ["alerting", "contacts", "events", "messages", "metadata", "models", "scheduling"]
+__all__ = [
+    "alerting",
+    "contacts",
+    "events",
+    "messages",
+    "metadata",
+    "models",
+    "scheduling",
+    "users",
+]

@@ -66,8 +66,13 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def postwarden(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
-    """Run the installed ``postwarden`` console script."""
+def postwarden(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+) -> CliResult:
+    """Run the installed ``postwarden`` console script (``input_text`` on its stdin)."""
     script = Path(sys.executable).with_name("postwarden")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
     full_env.update(env or {})
@@ -77,6 +82,7 @@ def postwarden(*args: str, cwd: Path | None = None, env: dict[str, str] | None =
         text=True,
         cwd=cwd,
         env=full_env,
+        input=input_text,
         timeout=120,
         check=False,
     )

@@ -1,23 +1,93 @@
-"""The Flask application factory (the dashboard, API and webhooks grow here)."""
+"""The Flask application factory: dashboard pages, JSON API, metrics and health.
+
+Extensions are created unbound in their modules and bound here; each
+request gets its own database session (web/database.py). Every route needs
+a signed-in user of the right role except ``/login``, ``/healthz`` and the
+token-authenticated API and metrics.
+"""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
 
 from monitor.settings import Settings
+from store.contacts import InstallationSecret
 from store.scheduling import JobRun
 from store.timestamps import as_utc
+from web import api, auth, compliance_pages, metrics, pages
+from web.database import close_db
+
+csrf = CSRFProtect()
+
+SECURITY_HEADERS = {
+    # Pygal's SVG is inlined without scripts; styles come from our stylesheet and
+    # the charts' own <style> elements.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _secret_key(settings: Settings, sessions: sessionmaker[Session]) -> str:
+    """The configured key, else one generated once and kept in the database (shared by workers)."""
+    if settings.web.secret_key:
+        return settings.web.secret_key
+    with sessions() as session:
+        stored = session.get(InstallationSecret, "web_secret_key")
+        if stored is None:
+            stored = InstallationSecret(name="web_secret_key", value=secrets.token_hex(32))
+            session.add(stored)
+            session.commit()
+        return stored.value
 
 
 def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
     """A Flask app reading the database behind ``sessions``."""
-    app = Flask("postwarden")
-    app.config["POSTWARDEN_SETTINGS"] = settings
+    app = Flask("postwarden", template_folder="templates", static_folder="static",
+                root_path=__file__.rsplit("/", 1)[0])  # fmt: skip
+    app.config.update(
+        POSTWARDEN_SETTINGS=settings,
+        POSTWARDEN_SESSIONS=sessions,
+        SECRET_KEY=_secret_key(settings, sessions),
+        SESSION_COOKIE_SECURE=settings.web.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.web.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    csrf.init_app(app)
+    auth.login_manager.init_app(app)
+    app.teardown_appcontext(close_db)
+    for blueprint in (auth.blueprint, pages.blueprint, compliance_pages.blueprint):
+        app.register_blueprint(blueprint)
+    # The API and metrics authenticate by token, not by cookie: no CSRF to guard.
+    csrf.exempt(api.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(metrics.blueprint)
+
+    @app.after_request
+    def secure(response: Any) -> Any:
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> Any:
+        return _error(400, "The form expired or did not come from this site; try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        return _error(error.code or 500, error.description or error.name)
 
     @app.get("/healthz")
     def health() -> Any:
@@ -37,3 +107,12 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         )
 
     return app
+
+
+def _error(code: int, message: str) -> Any:
+    """An error as JSON for API clients and as a page for browsers (by Accept)."""
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(error=message)
+        response.status_code = code
+        return response
+    return render_template("error.html", code=code, message=message), code

@@ -1,0 +1,259 @@
+"""The dashboard, API and metrics through Flask's test client: every route per role,
+CSRF, security headers, the OpenAPI document against the routes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from checks.findings import finding
+from checks.results import DmarcResult, SpfResult, TargetResult
+from monitor.alert_rules import AlertPolicy
+from monitor.alerting import update_alerts
+from monitor.history import record_run
+from monitor.settings import Settings, WebSettings
+from monitor.targets import add_domain
+from monitor.users import add_token, add_user
+from store.contacts import Contact
+from store.engine import open_database, session_factory
+from web.api import ROUTES
+from web.app import create_app
+
+NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "postmaster", "compliance")
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        for role in ROLES:
+            add_user(session, role, PASSWORD, role, NOW)
+        add_domain(session, "broken.example", NOW, selectors=["s1"])
+        add_domain(session, "fine.example", NOW)
+        failing = TargetResult("broken.example", "domain", {
+            "dmarc": DmarcResult(findings=(finding("DMARC_MISSING", "No DMARC record."),)),
+            "spf": SpfResult(record="v=spf1 -all"),
+        })  # fmt: skip
+        fine = TargetResult("fine.example", "domain", {"spf": SpfResult(record="v=spf1 -all")})
+        for minutes in (0, 30):
+            at = NOW + timedelta(minutes=minutes)
+            record_run(session, [failing, fine], started_at=at, finished_at=at)
+            update_alerts(session, [failing, fine], at, AlertPolicy(), channels=[])
+        session.add(Contact(list_name="default", address="ann@example.org", domain="example.org",
+                            status="subscribed", first_seen_at=NOW, updated_at=NOW))  # fmt: skip
+        session.commit()
+    settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"))
+    flask_app = create_app(settings, sessions)
+    flask_app.config["POSTWARDEN_TOKENS"] = {}
+    with sessions() as session:
+        from sqlalchemy import select
+
+        from store.users import User
+
+        for user in session.scalars(select(User)):
+            flask_app.config["POSTWARDEN_TOKENS"][user.role] = add_token(session, user, "t", NOW)
+        session.commit()
+    yield flask_app
+    engine.dispose()
+
+
+class HttpsClient(FlaskClient):
+    """Session cookies are Secure: the test client speaks https like a real deployment."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("base_url", "https://localhost")
+        # Over https, Flask-WTF also wants a same-site Referer, as browsers send.
+        kwargs.setdefault("headers", {}).setdefault("Referer", "https://localhost/")
+        return super().open(*args, **kwargs)
+
+
+def client(app: Flask) -> FlaskClient:
+    app.test_client_class = HttpsClient
+    return app.test_client()
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def logged_in(app: Flask, role: str) -> FlaskClient:
+    browser = client(app)
+    token = csrf_of(browser.get("/login").get_data(as_text=True))
+    response = browser.post("/login", data={"username": role, "password": PASSWORD,
+                                            "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302
+    return browser
+
+
+PAGES = ["/", "/domains/broken.example", "/alerts", "/alerts?state=open", "/rates",
+         "/compliance/", "/messages", "/settings/targets",
+         "/compliance/offenders/consent_missing.csv"]  # fmt: skip
+# Which roles may open which page (admin: all).
+ALLOWED = {
+    "/settings/targets": {"admin", "postmaster"},
+    "/compliance/offenders/consent_missing.csv": {"admin", "compliance"},
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_an_outsider_is_sent_to_the_login_page(app: Flask, page: str) -> None:
+    response = client(app).get(page)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", PAGES)
+def test_each_role_sees_its_pages_and_only_those(app: Flask, role: str, page: str) -> None:
+    response = logged_in(app, role).get(page)
+    expected = 200 if role in ALLOWED.get(page, set(ROLES)) else 403
+    assert response.status_code == expected
+
+
+def test_the_overview_shows_the_failing_domain_and_its_alert(app: Flask) -> None:
+    page = logged_in(app, "postmaster").get("/").get_data(as_text=True)
+    assert "broken.example" in page and "fine.example" in page
+    assert page.index("broken.example") < page.index("fine.example")  # worst first
+    assert "Gmail bulk-sender requirements" in page
+    assert "dmarc" in page and "Acknowledge" not in page  # acknowledging is on the alert pages
+    detail = logged_in(app, "postmaster").get("/domains/broken.example").get_data(as_text=True)
+    assert "DMARC_MISSING" in detail and "Fix:" in detail
+    assert "first seen" in detail  # the timeline shows changes, not every run
+
+
+def test_acknowledging_an_alert_needs_csrf_and_the_role(app: Flask) -> None:
+    browser = logged_in(app, "postmaster")
+    page = browser.get("/alerts?state=open").get_data(as_text=True)
+    alert_id = re.search(r"/alerts/(\d+)/acknowledge", page).group(1)  # type: ignore[union-attr]
+    refused = browser.post(f"/alerts/{alert_id}/acknowledge", data={})
+    assert refused.status_code == 400  # no CSRF token
+    done = browser.post(f"/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 302
+    assert "acknowledged by postmaster" in browser.get("/alerts").get_data(as_text=True)
+    reader = logged_in(app, "compliance")
+    token = csrf_of(reader.get("/alerts").get_data(as_text=True))
+    assert reader.post(f"/alerts/{alert_id}/acknowledge",
+                       data={"csrf_token": token}).status_code == 403  # fmt: skip
+
+
+def test_erasure_is_for_admins_and_must_be_confirmed(app: Flask) -> None:
+    compliance = logged_in(app, "compliance")
+    token = csrf_of(compliance.get("/compliance/").get_data(as_text=True))
+    data = {"address": "ann@example.org", "confirm": "ann@example.org", "csrf_token": token}
+    assert compliance.post("/compliance/erase", data=data).status_code == 403
+    admin = logged_in(app, "admin")
+    token = csrf_of(admin.get("/compliance/").get_data(as_text=True))
+    unconfirmed = admin.post(
+        "/compliance/erase",
+        follow_redirects=True,
+        data={"address": "ann@example.org", "confirm": "bob@example.org", "csrf_token": token},
+    )
+    assert "Type the address twice" in unconfirmed.get_data(as_text=True)
+    erased = admin.post("/compliance/erase", data={**data, "csrf_token": token},
+                        follow_redirects=True)  # fmt: skip
+    assert "Erased ann@example.org: 1 contact record(s) removed" in erased.get_data(as_text=True)
+
+
+def test_the_offenders_csv(app: Flask) -> None:
+    response = logged_in(app, "compliance").get("/compliance/offenders/consent_missing.csv")
+    assert response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("list_name,address,status") and lines[1].startswith(
+        "default,ann@example.org,subscribed"
+    )
+
+
+def test_wrong_passwords_and_foreign_redirects(app: Flask) -> None:
+    browser = client(app)
+    token = csrf_of(browser.get("/login").get_data(as_text=True))
+    wrong = browser.post("/login", data={"username": "admin", "password": "nope",
+                                         "csrf_token": token})  # fmt: skip
+    assert wrong.status_code == 200 and "Wrong user name or password" in wrong.get_data(True)
+    away = browser.post("/login?next=https://evil.example/", data={
+        "username": "admin", "password": PASSWORD, "csrf_token": token})  # fmt: skip
+    assert away.headers["Location"] == "/"
+
+
+def test_security_headers_and_cookie_flags(app: Flask) -> None:
+    browser = client(app)
+    response = browser.get("/login")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    token = csrf_of(response.get_data(as_text=True))
+    login = browser.post("/login", data={"username": "admin", "password": PASSWORD,
+                                         "csrf_token": token})  # fmt: skip
+    cookie = login.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_api_needs_a_token_and_answers_json(app: Flask) -> None:
+    api = client(app)
+    assert api.get("/api/v1/targets").status_code == 401
+    assert (
+        api.get("/api/v1/targets", headers={"Authorization": "Bearer pw_wrong"}).status_code == 401
+    )
+    token = app.config["POSTWARDEN_TOKENS"]["compliance"]
+    headers = {"Authorization": f"Bearer {token}"}
+    targets = api.get("/api/v1/targets", headers=headers).get_json()
+    assert [t["target"] for t in targets] == ["broken.example", "fine.example"]
+    assert targets[0]["status"] == "fail" and targets[0]["checks"]["dmarc"] == "fail"
+    detail = api.get("/api/v1/targets/broken.example", headers=headers).get_json()
+    assert detail["checks"]["dmarc"]["findings"][0]["code"] == "DMARC_MISSING"
+    assert api.get("/api/v1/targets/nowhere.example", headers=headers).status_code == 404
+    alerts = api.get("/api/v1/alerts?state=open", headers=headers).get_json()
+    assert [(a["target"], a["check"]) for a in alerts] == [("broken.example", "dmarc")]
+    assert "profiles" in api.get("/api/v1/rates", headers=headers).get_json()
+    assert api.get("/api/v1/audits", headers=headers).get_json() == []
+    history = api.get("/api/v1/targets/broken.example/history", headers=headers).get_json()
+    assert {(h["check"], h["status"]) for h in history} == {("dmarc", "fail"), ("spf", "pass")}
+
+
+def test_the_openapi_document_matches_the_routes(app: Flask) -> None:
+    document = client(app).get("/api/v1/openapi.json").get_json()
+    registered = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi"
+    }
+    assert set(document["paths"]) == registered
+    assert len(ROUTES) == len(registered)
+
+
+def test_metrics_in_prometheus_text(app: Flask) -> None:
+    assert client(app).get("/metrics").status_code == 401
+    token = app.config["POSTWARDEN_TOKENS"]["postmaster"]
+    text = client(app).get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(True)
+    assert 'postwarden_check_status{check="dmarc",target="broken.example"} 3.0' in text
+    assert 'postwarden_check_status{check="spf",target="fine.example"} 0.0' in text
+
+
+def test_health_needs_no_login(app: Flask) -> None:
+    assert client(app).get("/healthz").get_json()["status"] == "ok"
+
+
+def test_users_are_added_on_the_command_line(tmp_path: Path) -> None:
+    from tests.conftest import postwarden
+
+    db = f"sqlite:///{tmp_path / 'u.db'}"
+    short = postwarden("users", "add", "ada", "--role", "admin", "--password-stdin", "--db", db,
+                       input_text="short\n")  # fmt: skip
+    assert short.code == 3
+    assert "at least 12 characters" in short.stderr
+    added = postwarden("users", "add", "ada", "--role", "admin", "--password-stdin", "--db", db,
+                       input_text=PASSWORD + "\n")  # fmt: skip
+    assert added.code == 0 and added.stdout.strip() == "user ada added (admin)"
+    assert postwarden("users", "list", "--db", db).stdout.split() == ["ada", "admin"]
+    token = postwarden("users", "token", "ada", "--db", db).stdout.strip()
+    assert token.startswith("pw_") and len(token) > 40

@@ -1,0 +1,163 @@
+"""``/api/v1``: JSON for targets, results, history, alerts, rates and audits; token auth.
+
+Every call needs ``Authorization: Bearer <token>`` (``postwarden users
+token NAME``) and acts with the token's user's role. The OpenAPI document
+at ``/api/v1/openapi.json`` is built from :data:`ROUTES`, the same table
+the routes are registered from, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, g, jsonify, request
+from sqlalchemy import select
+
+from compliance.limit_profiles import load_profiles
+from compliance.rates import rates_report
+from monitor.alerting import list_alerts
+from monitor.dashboard_data import latest_details, target_rows, timeline
+from monitor.users import user_for_token
+from store.alerting import Alert
+from store.contacts import AuditRun
+from store.timestamps import as_utc
+from web.database import db
+from web.settings import settings
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+READERS = ("admin", "postmaster", "compliance")
+
+
+def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Only a valid bearer token of a user in ``roles`` (admin always) may call the view."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            user = None
+            if scheme.lower() == "bearer" and token:
+                user = user_for_token(db(), token.strip(), datetime.now(UTC))
+            if user is None:
+                response = jsonify(error="a valid API token is required")
+                response.status_code = 401
+                response.headers["WWW-Authenticate"] = 'Bearer realm="postwarden"'
+                return response
+            if user.role != "admin" and user.role not in roles:
+                abort(403)
+            db().commit()  # the token's last use
+            g.api_user = user.username
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def _alert(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id, "target": alert.target, "check": alert.check, "state": alert.state,
+        "severity": alert.severity, "problem": alert.problem, "summary": alert.summary,
+        "codes": alert.codes, "opened_at": as_utc(alert.opened_at).isoformat(),
+        "resolved_at": as_utc(alert.resolved_at).isoformat() if alert.resolved_at else None,
+        "acknowledged_by": alert.acknowledged_by,
+    }  # fmt: skip
+
+
+def targets() -> Any:
+    return jsonify([
+        {"target": r.target.name, "kind": r.target.kind, "status": r.status, "checks": r.checks,
+         "paused": r.target.paused}
+        for r in target_rows(db())
+    ])  # fmt: skip
+
+
+def target(name: str) -> Any:
+    details = latest_details(db(), name)
+    if not details:
+        abort(404)
+    return jsonify({"target": name, "checks": details})
+
+
+def history(name: str) -> Any:
+    changes = timeline(db(), name, limit=request.args.get("limit", 200, type=int))
+    return jsonify([{**c, "at": c["at"].isoformat()} for c in changes])
+
+
+def alerts() -> Any:
+    state = request.args.get("state") or None
+    if state not in (None, "open", "resolved"):
+        abort(400)
+    return jsonify([_alert(a) for a in list_alerts(db(), state=state)])
+
+
+def rates() -> Any:
+    config = settings()
+    days = max(1, min(request.args.get("days", config.rates.days, type=int), 366))
+    report = rates_report(db(), load_profiles(config.rates.profiles_dir),
+                          as_of=datetime.now(UTC).date(), days=days,
+                          min_delivered=config.rates.min_delivered)  # fmt: skip
+    return jsonify(report)
+
+
+def audits() -> Any:
+    runs = db().scalars(select(AuditRun).order_by(AuditRun.as_of.desc(), AuditRun.id.desc()))
+    return jsonify([
+        {"as_of": run.as_of.isoformat(), "ran_at": as_utc(run.ran_at).isoformat(),
+         "status": run.status, "contacts": run.contacts, "subscribed": run.subscribed,
+         "rules": run.rules, "hygiene": run.hygiene}
+        for run in runs
+    ])  # fmt: skip
+
+
+# path, view, roles, summary, path parameters
+ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...]]] = [
+    ("/targets", targets, READERS, "Monitored targets and their latest status per check", ()),
+    ("/targets/<name>", target, READERS, "The latest result of each check of a target",
+     ("name",)),
+    ("/targets/<name>/history", history, READERS, "Status changes of a target's checks",
+     ("name",)),
+    ("/alerts", alerts, READERS, "Alerts (?state=open|resolved)", ()),
+    ("/rates", rates, READERS, "Bounce and complaint rates against limit profiles (?days=N)", ()),
+    ("/audits", audits, READERS, "Stored list audits (counts per rule)", ()),
+]  # fmt: skip
+
+for path, view, roles, _summary, _parameters in ROUTES:
+    blueprint.add_url_rule(path, view.__name__, token_required(*roles)(view), methods=["GET"])
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of :data:`ROUTES`."""
+    paths: dict[str, Any] = {}
+    for path, view, _roles, summary, parameters in ROUTES:
+        openapi_path = "/api/v1" + path.replace("<", "{").replace(">", "}")
+        paths[openapi_path] = {
+            "get": {
+                "operationId": view.__name__,
+                "summary": summary,
+                "parameters": [
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in parameters
+                ],
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {"description": "OK", "content": {"application/json": {}}},
+                    "401": {"description": "No or invalid token"},
+                    "403": {"description": "The token's user may not read this"},
+                },
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Postwarden API", "version": "1"},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())

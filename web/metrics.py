@@ -1,0 +1,54 @@
+"""``/metrics``: Prometheus text of check statuses, listings, rates and job runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from sqlalchemy import func, select
+
+from compliance.limit_profiles import load_profiles
+from compliance.rates import rates_report
+from store.models import ListingState, TargetStatus
+from store.scheduling import JobRun
+from store.timestamps import as_utc
+from web.api import READERS, token_required
+from web.database import db
+from web.settings import settings
+
+blueprint = Blueprint("metrics", __name__)
+STATUS_VALUES = {"pass": 0, "warn": 1, "error": 2, "fail": 3}
+
+
+@blueprint.get("/metrics")
+@token_required(*READERS)
+def metrics() -> Any:
+    """Read-only figures for scrapers (no personal data), with an API token as bearer."""
+    registry = CollectorRegistry()
+    check = Gauge("postwarden_check_status", "Latest status of a check (0 pass, 1 warn, "
+                  "2 error, 3 fail)", ["target", "check"], registry=registry)  # fmt: skip
+    for row in db().scalars(select(TargetStatus)):
+        check.labels(row.target, row.check).set(STATUS_VALUES[row.status])
+    listed = Gauge("postwarden_blocklist_listed", "1 while a target is listed on a zone",
+                   ["target", "zone"], registry=registry)  # fmt: skip
+    for state in db().scalars(select(ListingState).where(ListingState.state == "listed")):
+        listed.labels(state.target, state.zone).set(1)
+    config = settings()
+    report = rates_report(db(), load_profiles(config.rates.profiles_dir),
+                          as_of=datetime.now(UTC).date(), days=config.rates.days,
+                          min_delivered=config.rates.min_delivered)  # fmt: skip
+    rate = Gauge("postwarden_rate", "Rate over the configured window, per profile and metric",
+                 ["profile", "metric"], registry=registry)  # fmt: skip
+    for name, profile in report["profiles"].items():
+        for metric, judged in profile["metrics"].items():
+            if judged.get("value") is not None:
+                rate.labels(name, metric).set(judged["value"])
+    last = Gauge("postwarden_job_last_run_timestamp_seconds", "When each job last started",
+                 ["job"], registry=registry)  # fmt: skip
+    for job, started in db().execute(
+        select(JobRun.job, func.max(JobRun.started_at)).group_by(JobRun.job)
+    ):
+        last.labels(job).set(as_utc(started).timestamp())
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,197 @@
+"""The dashboard's pages: overview, targets, alerts, rates, messages, settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from compliance.limit_profiles import load_profiles
+from compliance.rates import rates_report
+from monitor.alerting import acknowledge, list_alerts
+from monitor.dashboard_data import (
+    latest_audit,
+    latest_details,
+    listings,
+    open_alerts,
+    target_rows,
+    timeline,
+)
+from monitor.targets import TargetError, add_domain, add_ip, list_targets, remove_target
+from store.messages import MessageAudit
+from web.auth import ANY_ROLE, roles_required
+from web.charts import rate_chart
+from web.database import db
+from web.settings import settings
+
+blueprint = Blueprint("pages", __name__)
+
+# The provider requirements card: which checks and profiles each joins.
+PROVIDERS = {"gmail": "Gmail", "yahoo": "Yahoo", "microsoft": "Microsoft"}
+
+
+def _rates(days: int = 30) -> dict[str, Any]:
+    config = settings()
+    profiles = load_profiles(config.rates.profiles_dir)
+    return rates_report(db(), profiles, as_of=datetime.now(UTC).date(), days=days,
+                        min_delivered=config.rates.min_delivered)  # fmt: skip
+
+
+def _requirements(rows: list[Any], rates: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per mailbox provider: authentication, PTR, one-click and its complaint rate."""
+    domains = [r for r in rows if r.target.kind == "domain"]
+    ips = [r for r in rows if r.target.kind == "ip"]
+    latest = db().scalars(select(MessageAudit).order_by(MessageAudit.id.desc()).limit(50))
+    one_click = [m.checks.get("one_click") for m in latest]
+
+    def all_pass(items: list[Any], check: str) -> str:
+        statuses = [r.checks.get(check) for r in items if r.checks.get(check)]
+        if not statuses:
+            return "error"
+        return "pass" if all(s == "pass" for s in statuses) else "fail"
+
+    cards = []
+    for name, title in PROVIDERS.items():
+        profile = rates["profiles"].get(name, {})
+        cards.append({
+            "title": title,
+            "items": [
+                ("SPF", all_pass(domains, "spf")), ("DKIM", all_pass(domains, "dkim")),
+                ("DMARC", all_pass(domains, "dmarc")), ("PTR (FCrDNS)", all_pass(ips, "ptr")),
+                ("One-click unsubscribe", "error" if not one_click else
+                 ("pass" if all(s == "pass" for s in one_click) else "fail")),
+                ("Complaint rate", profile.get("status", "error")),
+            ],
+        })  # fmt: skip
+    return cards
+
+
+@blueprint.get("/")
+@roles_required(*ANY_ROLE)
+def overview() -> Any:
+    rows = target_rows(db())
+    rates = _rates()
+    return render_template(
+        "overview.html",
+        rows=rows,
+        alerts=open_alerts(db()),
+        rates=rates,
+        audit=latest_audit(db()),
+        requirements=_requirements(rows, rates),
+    )
+
+
+def _target_page(kind: str, name: str) -> Any:
+    known = {t.name: t for t in list_targets(db(), kind)}
+    if name not in known:
+        abort(404)
+    states, episodes = listings(db(), name)
+    return render_template(
+        "target.html",
+        target=known[name],
+        details=latest_details(db(), name),
+        history=timeline(db(), name),
+        states=states,
+        episodes=episodes,
+        alerts=list_alerts(db(), target=name)[:20],
+    )
+
+
+@blueprint.get("/domains/<name>")
+@roles_required(*ANY_ROLE)
+def domain(name: str) -> Any:
+    return _target_page("domain", name)
+
+
+@blueprint.get("/ips/<name>")
+@roles_required(*ANY_ROLE)
+def ip(name: str) -> Any:
+    return _target_page("ip", name)
+
+
+@blueprint.post("/targets/<kind>/<name>/check")
+@roles_required("postmaster")
+def check_now(kind: str, name: str) -> Any:
+    """Run the checks of one target now and record them like a sweep."""
+    from monitor.jobs import check_now as run_check
+
+    if kind not in ("domain", "ip"):
+        abort(404)
+    run_check(db(), name, kind, datetime.now(UTC), settings())
+    flash(f"Checked {name}.")
+    return redirect(url_for(f"pages.{kind}", name=name))
+
+
+@blueprint.get("/alerts")
+@roles_required(*ANY_ROLE)
+def alerts() -> Any:
+    state = request.args.get("state") or None
+    if state not in (None, "open", "resolved"):
+        abort(400)
+    target = request.args.get("target") or None
+    return render_template("alerts.html", alerts=list_alerts(db(), state=state, target=target),
+                           state=state, target=target)  # fmt: skip
+
+
+@blueprint.post("/alerts/<int:alert_id>/acknowledge")
+@roles_required("postmaster")
+def acknowledge_alert(alert_id: int) -> Any:
+    try:
+        acknowledge(db(), alert_id, current_user.username, datetime.now(UTC))
+    except LookupError:
+        abort(404)
+    db().commit()
+    return redirect(request.form.get("back") or url_for("pages.alerts"))
+
+
+@blueprint.get("/rates")
+@roles_required(*ANY_ROLE)
+def rates() -> Any:
+    days = request.args.get("days", default=30, type=int)
+    report = _rates(max(1, min(days, 366)))
+    labels = [row["day"] for row in report["daily"]]
+    charts = []
+    for profile in report["profiles"].values():
+        for metric, judged in profile["metrics"].items():
+            values = [row.get(metric) for row in report["daily"]]
+            charts.append(Markup(rate_chart(f"{profile['title']}: {metric}", labels, values,
+                                            judged["warn"], judged["fail"])))  # fmt: skip
+    return render_template("rates.html", report=report, charts=charts)
+
+
+@blueprint.get("/messages")
+@roles_required(*ANY_ROLE)
+def messages() -> Any:
+    rows = db().scalars(select(MessageAudit).order_by(MessageAudit.id.desc()).limit(200))
+    return render_template("messages.html", rows=list(rows))
+
+
+@blueprint.route("/settings/targets", methods=["GET", "POST"])
+@roles_required("postmaster")
+def targets() -> Any:
+    if request.method == "POST":
+        action = request.form.get("action")
+        name = request.form.get("name", "").strip()
+        kind = request.form.get("kind", "domain")
+        now = datetime.now(UTC)
+        try:
+            if action == "add" and kind == "domain":
+                selectors = request.form.get("selectors", "").replace(",", " ").split()
+                add_domain(db(), name, now, selectors=selectors)
+            elif action == "add":
+                add_ip(db(), name, now)
+            elif action == "remove":
+                remove_target(db(), kind, name)
+            else:
+                abort(400)
+        except TargetError as error:
+            flash(str(error))
+            return redirect(url_for("pages.targets"))
+        db().commit()
+        flash(f"{'Added' if action == 'add' else 'Removed'} {name}.")
+        return redirect(url_for("pages.targets"))
+    return render_template("targets.html", targets=list_targets(db()))
