@@ -17,9 +17,18 @@ venv: $(VENV)/.installed
 run: venv
 	$(VENV)/bin/postwarden demo
 
-# The tests run a real PostgreSQL server (initdb in a temporary directory);
-# as root, a missing server is installed from Debian's packages.
+# The tests run a real PostgreSQL server (initdb in a temporary directory)
+# and a headless Chromium; as root, missing ones are installed from Debian's packages.
 system-deps:
+	@if ! [ -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Chromium from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "the tests need Chromium: apt-get install chromium (as root)"; exit 1; \
+	  fi; \
+	fi
 	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing PostgreSQL from Debian's packages"; \
@@ -36,7 +45,7 @@ lint: venv
 	$(VENV)/bin/mypy checks store monitor compliance reports web tests bench
 
 test: lint system-deps
-	REQUIRE_POSTGRES=1 $(VENV)/bin/pytest
+	REQUIRE_POSTGRES=1 REQUIRE_BROWSER=1 $(VENV)/bin/pytest
 
 # Benchmarks against peers (see bench/README.md); the blocklist one needs NSD.
 bench: venv

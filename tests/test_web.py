@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +12,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from checks.findings import finding
-from checks.results import DmarcResult, SpfResult, TargetResult
-from monitor.alert_rules import AlertPolicy
-from monitor.alerting import update_alerts
-from monitor.history import record_run
 from monitor.settings import Settings, WebSettings
-from monitor.targets import add_domain
-from monitor.users import add_token, add_user
-from store.contacts import Contact
 from store.engine import open_database, session_factory
+from tests.dashboard_data import PASSWORD, ROLES, populate
 from web.api import ROUTES
 from web.app import create_app
-
-NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
-PASSWORD = "correct horse battery"
-ROLES = ("admin", "postmaster", "compliance")
 
 
 @pytest.fixture
@@ -36,34 +24,10 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     url = f"sqlite:///{tmp_path / 'pw.db'}"
     engine = open_database(url)
     sessions = session_factory(engine)
-    with sessions() as session:
-        for role in ROLES:
-            add_user(session, role, PASSWORD, role, NOW)
-        add_domain(session, "broken.example", NOW, selectors=["s1"])
-        add_domain(session, "fine.example", NOW)
-        failing = TargetResult("broken.example", "domain", {
-            "dmarc": DmarcResult(findings=(finding("DMARC_MISSING", "No DMARC record."),)),
-            "spf": SpfResult(record="v=spf1 -all"),
-        })  # fmt: skip
-        fine = TargetResult("fine.example", "domain", {"spf": SpfResult(record="v=spf1 -all")})
-        for minutes in (0, 30):
-            at = NOW + timedelta(minutes=minutes)
-            record_run(session, [failing, fine], started_at=at, finished_at=at)
-            update_alerts(session, [failing, fine], at, AlertPolicy(), channels=[])
-        session.add(Contact(list_name="default", address="ann@example.org", domain="example.org",
-                            status="subscribed", first_seen_at=NOW, updated_at=NOW))  # fmt: skip
-        session.commit()
+    tokens = populate(sessions)
     settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"))
     flask_app = create_app(settings, sessions)
-    flask_app.config["POSTWARDEN_TOKENS"] = {}
-    with sessions() as session:
-        from sqlalchemy import select
-
-        from store.users import User
-
-        for user in session.scalars(select(User)):
-            flask_app.config["POSTWARDEN_TOKENS"][user.role] = add_token(session, user, "t", NOW)
-        session.commit()
+    flask_app.config["POSTWARDEN_TOKENS"] = tokens
     yield flask_app
     engine.dispose()
 
