@@ -10,6 +10,7 @@ network it runs in).
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,7 +50,7 @@ def probe_one_click(
     if not allow_private and any(_private(a) for a in addresses):
         refused = f"{host} is a private or loopback address; give --allow-private to probe it"
         return "error", [finding("ONE_CLICK_PROBE_ERROR", f"{refused}.")], None
-    verify: bool | str = str(ca_file) if ca_file else True
+    verify = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     try:
         response = httpx.post(
             uri,

@@ -138,6 +138,26 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class HookSettings:
+    """ESP webhooks: what each one's requests must be signed or authenticated with.
+
+    A hook whose secret is not configured refuses every request.
+    """
+
+    sendgrid_public_key: str | None = None
+    mailgun_signing_key: str | None = None
+    # "user:password" the ESP sends as HTTP basic auth (set in its webhook URL).
+    postmark_credentials: str | None = None
+    mailjet_credentials: str | None = None
+    # SES through SNS: accept these topics only (empty: any validly signed topic).
+    sns_topics: tuple[str, ...] = ()
+    # Hosts SNS signing certificates may be fetched from, and a CA file to trust.
+    sns_cert_hosts: str = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
+    sns_ca_file: Path | None = None
+    ses_enabled: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -152,6 +172,7 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
     messages: MessageSettings = field(default_factory=MessageSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    hooks: HookSettings = field(default_factory=HookSettings)
     source: str = "defaults"
 
 
@@ -326,6 +347,14 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("messages", "probe_timeout"): _positive_float,
     ("web", "secret_key"): str,
     ("web", "secure_cookies"): _boolean,
+    ("hooks", "sendgrid_public_key"): str,
+    ("hooks", "mailgun_signing_key"): str,
+    ("hooks", "postmark_credentials"): str,
+    ("hooks", "mailjet_credentials"): str,
+    ("hooks", "sns_topics"): _strings,
+    ("hooks", "sns_cert_hosts"): str,
+    ("hooks", "sns_ca_file"): _path,
+    ("hooks", "ses_enabled"): _boolean,
 }
 
 
@@ -411,6 +440,7 @@ def load_settings(
         audit=_section(AuditSettings, "audit", merged),
         messages=_section(MessageSettings, "messages", merged),
         web=_section(WebSettings, "web", merged),
+        hooks=_section(HookSettings, "hooks", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

@@ -2,8 +2,8 @@
 
 Extensions are created unbound in their modules and bound here; each
 request gets its own database session (web/database.py). Every route needs
-a signed-in user of the right role except ``/login``, ``/healthz`` and the
-token-authenticated API and metrics.
+a signed-in user of the right role except ``/login``, ``/healthz``, the
+token-authenticated API and metrics, and the ESP hooks (signed by the ESP).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from monitor.settings import Settings
 from store.contacts import InstallationSecret
 from store.scheduling import JobRun
 from store.timestamps import as_utc
-from web import api, auth, compliance_pages, metrics, pages
+from web import api, auth, compliance_pages, hooks, metrics, pages
 from web.database import close_db
 
 csrf = CSRFProtect()
@@ -73,7 +73,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         app.register_blueprint(blueprint)
     # The API and metrics authenticate by token, not by cookie: no CSRF to guard.
     csrf.exempt(api.blueprint)
+    csrf.exempt(hooks.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(hooks.blueprint)
     app.register_blueprint(metrics.blueprint)
 
     @app.after_request
@@ -111,7 +113,10 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
 
 def _error(code: int, message: str) -> Any:
     """An error as JSON for API clients and as a page for browsers (by Accept)."""
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if (
+        request.path.startswith(("/api/", "/hooks/"))
+        or request.accept_mimetypes.best == "application/json"
+    ):
         response = jsonify(error=message)
         response.status_code = code
         return response
