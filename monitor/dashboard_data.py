@@ -7,14 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from checks.findings import worst
-from monitor.targets import MonitoredTarget, list_targets
+from monitor.targets import MonitoredTarget, list_targets, list_targets_named
 from store.alerting import Alert
 from store.contacts import AuditRun
-from store.models import CheckRecord, CheckRun, ListingEpisode, ListingState, TargetStatus
+from store.models import (
+    CheckRecord,
+    CheckRun,
+    Domain,
+    ListingEpisode,
+    ListingState,
+    SendingIp,
+    TargetStatus,
+)
 from store.timestamps import as_utc
 
 DOMAIN_CHECKS = ("spf", "dmarc", "dkim", "mx", "blocklists")
@@ -50,35 +58,133 @@ def target_rows(session: Session) -> list[TargetRow]:
     return sorted(rows, key=lambda r: (rank[r.status], r.target.kind, r.target.name))
 
 
+@dataclass(frozen=True)
+class TargetPage:
+    """One page of the overview's target table, and the counts of all targets by status."""
+
+    rows: list[TargetRow]
+    counts: dict[str, int]
+    total: int
+
+
+_RANK = {"fail": 3, "error": 2, "warn": 1, "pass": 0}
+_STATUS_OF_RANK = {rank: status for status, rank in _RANK.items()}
+
+
+def _monitored() -> Any:
+    return union_all(
+        select(Domain.name.label("name"), literal("domain").label("kind")),
+        select(SendingIp.address.label("name"), literal("ip").label("kind")),
+    ).subquery()
+
+
+def check_verdicts(session: Session) -> dict[str, str]:
+    """Per check, over every monitored target: pass if all pass, fail if any does not,
+    error if none was checked (what the bulk-sender requirement cards show)."""
+    monitored = _monitored()
+    rows = session.execute(
+        select(TargetStatus.check, TargetStatus.status, func.count())
+        .join(monitored, monitored.c.name == TargetStatus.target)
+        .group_by(TargetStatus.check, TargetStatus.status)
+    ).all()
+    seen: dict[str, set[str]] = defaultdict(set)
+    for check, status, _count in rows:
+        seen[check].add(status)
+    return {check: "pass" if statuses == {"pass"} else "fail" for check, statuses in seen.items()}
+
+
+def target_page(session: Session, offset: int, limit: int) -> TargetPage:
+    """Monitored targets worst first (never checked counts as error), one page of them.
+
+    The worst status per target is computed in SQL over ``target_status``;
+    only the page's targets are read into Python.
+    """
+    rank = func.max(
+        case(*((TargetStatus.status == s, r) for s, r in _RANK.items()), else_=0)
+    ).label("rank")
+    since = func.min(case((TargetStatus.status != "pass", TargetStatus.since))).label("since")
+    worst_of = select(TargetStatus.target, rank, since).group_by(TargetStatus.target).subquery()
+    monitored = _monitored()
+    effective = func.coalesce(worst_of.c.rank, _RANK["error"])
+    ranked = (
+        select(monitored.c.name, monitored.c.kind, effective.label("rank"), worst_of.c.since).join(
+            worst_of, worst_of.c.target == monitored.c.name, isouter=True
+        )
+    ).subquery()
+    counts = {
+        _STATUS_OF_RANK[int(r)]: int(n)
+        for r, n in session.execute(
+            select(ranked.c.rank, func.count()).group_by(ranked.c.rank)
+        ).all()
+    }
+    page = session.execute(
+        select(ranked).order_by(ranked.c.rank.desc(), ranked.c.kind, ranked.c.name)
+        .offset(offset).limit(limit)
+    ).all()  # fmt: skip
+    names = [row.name for row in page]
+    statuses: dict[str, dict[str, str]] = defaultdict(dict)
+    for target, check, status in session.execute(
+        select(TargetStatus.target, TargetStatus.check, TargetStatus.status).where(
+            TargetStatus.target.in_(names)
+        )
+    ):
+        statuses[target][check] = status
+    targets = {t.name: t for t in list_targets_named(session, names)}
+    rows = [
+        TargetRow(targets[row.name], statuses.get(row.name, {}),
+                  as_utc(row.since) if row.since else None)
+        for row in page
+        if row.name in targets
+    ]  # fmt: skip
+    return TargetPage(rows, counts, sum(counts.values()))
+
+
 def latest_details(session: Session, target: str) -> dict[str, dict[str, Any]]:
-    """The latest stored result of each check of ``target`` (its JSON as `check` prints it)."""
-    latest: dict[str, dict[str, Any]] = {}
-    rows = session.scalars(
-        select(CheckRecord).where(CheckRecord.target == target).order_by(CheckRecord.id.desc())
-    )
-    for row in rows:
-        latest.setdefault(row.check, row.detail)
-        if len(latest) >= len(DOMAIN_CHECKS):
-            break
-    return latest
+    """The latest stored result of each check of ``target`` (its JSON as `check` prints it).
+
+    Found through each check's latest run in ``target_status``, by the
+    (target, check, run_id) index: no scan of the target's history.
+    """
+    rows = session.execute(
+        select(CheckRecord.check, CheckRecord.detail)
+        .join(
+            TargetStatus,
+            (TargetStatus.target == CheckRecord.target)
+            & (TargetStatus.check == CheckRecord.check)
+            & (TargetStatus.last_run_id == CheckRecord.run_id),
+        )
+        .where(CheckRecord.target == target)
+    ).all()
+    return {str(check): dict(detail) for check, detail in rows}
 
 
 def timeline(session: Session, target: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Status changes of each check of ``target``, newest first (not every run)."""
-    changes: list[dict[str, Any]] = []
-    previous: dict[str, str] = {}
-    rows = session.execute(
-        select(CheckRecord.check, CheckRecord.status, CheckRun.started_at)
-        .join(CheckRun, CheckRun.id == CheckRecord.run_id)
+    """Status changes of each check of ``target``, newest first (not every run).
+
+    The changes are picked in SQL (``LAG`` over each check's runs, in the
+    order of the index), so a year of half-hourly runs never reaches Python.
+    """
+    previous = (
+        func.lag(CheckRecord.status)
+        .over(partition_by=CheckRecord.check, order_by=CheckRecord.run_id)
+        .label("previous")
+    )
+    runs = (
+        select(CheckRecord.check, CheckRecord.status, CheckRecord.run_id, previous)
         .where(CheckRecord.target == target)
-        .order_by(CheckRecord.run_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(runs.c.check, runs.c.status, runs.c.previous, CheckRun.started_at)
+        .join(CheckRun, CheckRun.id == runs.c.run_id)
+        .where(runs.c.previous.is_(None) | (runs.c.previous != runs.c.status))
+        .order_by(runs.c.run_id.desc(), runs.c.check)
+        .limit(limit)
     ).all()
-    for check, status, started_at in rows:
-        if previous.get(check) != status:
-            changes.append({"check": check, "status": status, "at": as_utc(started_at),
-                            "from": previous.get(check)})  # fmt: skip
-            previous[check] = status
-    return list(reversed(changes))[:limit]
+    return [
+        {"check": check, "status": status, "from": before, "at": as_utc(started_at)}
+        for check, status, before, started_at in rows
+    ]
 
 
 def listings(session: Session, target: str) -> tuple[list[ListingState], list[ListingEpisode]]:

@@ -121,6 +121,17 @@ def list_targets(session: Session, kind: str | None = None) -> list[MonitoredTar
     return found
 
 
+def list_targets_named(session: Session, names: Sequence[str]) -> list[MonitoredTarget]:
+    """The monitored targets among ``names`` (a page of the dashboard)."""
+    if not names:
+        return []
+    domains = session.scalars(
+        select(Domain).where(Domain.name.in_(names)).options(selectinload(Domain.selectors))
+    )
+    ips = session.scalars(select(SendingIp).where(SendingIp.address.in_(names)))
+    return [_domain_view(d) for d in domains] + [_ip_view(i) for i in ips]
+
+
 def _domain_view(domain: Domain) -> MonitoredTarget:
     return MonitoredTarget(
         name=domain.name,

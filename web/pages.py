@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -14,16 +16,25 @@ from compliance.limit_profiles import load_profiles
 from compliance.rates import rates_report
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (
+    check_verdicts,
     latest_audit,
     latest_details,
     listings,
     open_alerts,
-    target_rows,
+    target_page,
     timeline,
 )
-from monitor.targets import TargetError, add_domain, add_ip, list_targets, remove_target
+from monitor.targets import (
+    TargetError,
+    add_domain,
+    add_ip,
+    list_targets,
+    list_targets_named,
+    remove_target,
+)
 from store.messages import MessageAudit
 from web.auth import ANY_ROLE, roles_required
+from web.cache import cached, clear
 from web.charts import rate_chart
 from web.database import db
 from web.settings import settings
@@ -34,36 +45,43 @@ blueprint = Blueprint("pages", __name__)
 PROVIDERS = {"gmail": "Gmail", "yahoo": "Yahoo", "microsoft": "Microsoft"}
 
 
+PAGE_SIZE = 50
+
+
+@functools.cache
+def _profiles(directory: Path | None) -> dict[str, Any]:
+    return load_profiles(directory)
+
+
 def _rates(days: int = 30) -> dict[str, Any]:
     config = settings()
-    profiles = load_profiles(config.rates.profiles_dir)
-    return rates_report(db(), profiles, as_of=datetime.now(UTC).date(), days=days,
-                        min_delivered=config.rates.min_delivered)  # fmt: skip
+
+    def compute() -> dict[str, Any]:
+        return rates_report(db(), _profiles(config.rates.profiles_dir),
+                            as_of=datetime.now(UTC).date(), days=days,
+                            min_delivered=config.rates.min_delivered)  # fmt: skip
+
+    return cached(("rates", days, datetime.now(UTC).date()), compute)
 
 
-def _requirements(rows: list[Any], rates: dict[str, Any]) -> list[dict[str, Any]]:
+def _requirements(rates: dict[str, Any]) -> list[dict[str, Any]]:
     """Per mailbox provider: authentication, PTR, one-click and its complaint rate."""
-    domains = [r for r in rows if r.target.kind == "domain"]
-    ips = [r for r in rows if r.target.kind == "ip"]
+    verdicts = cached("verdicts", lambda: check_verdicts(db()))
     latest = db().scalars(select(MessageAudit).order_by(MessageAudit.id.desc()).limit(50))
     one_click = [m.checks.get("one_click") for m in latest]
-
-    def all_pass(items: list[Any], check: str) -> str:
-        statuses = [r.checks.get(check) for r in items if r.checks.get(check)]
-        if not statuses:
-            return "error"
-        return "pass" if all(s == "pass" for s in statuses) else "fail"
-
+    one_click_status = (
+        "error" if not one_click else "pass" if all(s == "pass" for s in one_click) else "fail"
+    )
     cards = []
     for name, title in PROVIDERS.items():
         profile = rates["profiles"].get(name, {})
         cards.append({
             "title": title,
             "items": [
-                ("SPF", all_pass(domains, "spf")), ("DKIM", all_pass(domains, "dkim")),
-                ("DMARC", all_pass(domains, "dmarc")), ("PTR (FCrDNS)", all_pass(ips, "ptr")),
-                ("One-click unsubscribe", "error" if not one_click else
-                 ("pass" if all(s == "pass" for s in one_click) else "fail")),
+                ("SPF", verdicts.get("spf", "error")), ("DKIM", verdicts.get("dkim", "error")),
+                ("DMARC", verdicts.get("dmarc", "error")),
+                ("PTR (FCrDNS)", verdicts.get("ptr", "error")),
+                ("One-click unsubscribe", one_click_status),
                 ("Complaint rate", profile.get("status", "error")),
             ],
         })  # fmt: skip
@@ -73,20 +91,24 @@ def _requirements(rows: list[Any], rates: dict[str, Any]) -> list[dict[str, Any]
 @blueprint.get("/")
 @roles_required(*ANY_ROLE)
 def overview() -> Any:
-    rows = target_rows(db())
+    page = max(1, request.args.get("page", default=1, type=int))
+    targets = cached(("targets", page),
+                     lambda: target_page(db(), (page - 1) * PAGE_SIZE, PAGE_SIZE))  # fmt: skip
     rates = _rates()
     return render_template(
         "overview.html",
-        rows=rows,
+        targets=targets,
+        page=page,
+        pages=max(1, -(-targets.total // PAGE_SIZE)),
         alerts=open_alerts(db()),
         rates=rates,
         audit=latest_audit(db()),
-        requirements=_requirements(rows, rates),
+        requirements=_requirements(rates),
     )
 
 
 def _target_page(kind: str, name: str) -> Any:
-    known = {t.name: t for t in list_targets(db(), kind)}
+    known = {t.name: t for t in list_targets_named(db(), [name]) if t.kind == kind}
     if name not in known:
         abort(404)
     states, episodes = listings(db(), name)
@@ -122,6 +144,7 @@ def check_now(kind: str, name: str) -> Any:
     if kind not in ("domain", "ip"):
         abort(404)
     run_check(db(), name, kind, datetime.now(UTC), settings())
+    clear()
     flash(f"Checked {name}.")
     return redirect(url_for(f"pages.{kind}", name=name))
 
@@ -192,6 +215,7 @@ def targets() -> Any:
             flash(str(error))
             return redirect(url_for("pages.targets"))
         db().commit()
+        clear()
         flash(f"{'Added' if action == 'add' else 'Removed'} {name}.")
         return redirect(url_for("pages.targets"))
     return render_template("targets.html", targets=list_targets(db()))
