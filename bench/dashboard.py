@@ -44,7 +44,7 @@ def stamp(moment: datetime) -> str:
 
 
 def fill(db_path: Path, domains: int, ips: int, days: int) -> int:
-    """Targets, runs and results as the scheduler would have written them; rows written."""
+    """Targets, runs, results and status changes as the scheduler writes them; results written."""
     generator = random.Random(5)
     start = datetime(2026, 11, 25, tzinfo=UTC) - timedelta(days=days)
     runs = days * 48
@@ -75,6 +75,7 @@ def fill(db_path: Path, domains: int, ips: int, days: int) -> int:
     )
     written = 0
     state: dict[tuple[str, str], str] = {}
+    changes: list[tuple[str, str, str, str | None, str, int]] = []
     for run in range(1, runs + 1):
         at = stamp(start + timedelta(minutes=30 * run))
         connection.execute(
@@ -86,10 +87,13 @@ def fill(db_path: Path, domains: int, ips: int, days: int) -> int:
         for name, kind, checks in targets:
             for check in checks:
                 status = "pass"
-                if name in flapping and check == checks[0] and generator.random() < 0.02:
-                    status = "fail" if state.get((name, check)) == "pass" else "pass"
-                elif name in flapping and check == checks[0]:
+                if name in flapping and check == checks[0]:
                     status = state.get((name, check), "pass")
+                    if generator.random() < 0.02:
+                        status = "fail" if status == "pass" else "pass"
+                before = state.get((name, check))
+                if before != status:
+                    changes.append((name, check, status, before, at, run))
                 state[(name, check)] = status
                 rows.append((run, name, kind, check, status,
                              failing if status == "fail" else detail[check]))  # fmt: skip
@@ -99,6 +103,11 @@ def fill(db_path: Path, domains: int, ips: int, days: int) -> int:
             rows,
         )
         written += len(rows)
+    connection.executemany(
+        'INSERT INTO status_changes (target, "check", status, previous, at, run_id) '
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        changes,
+    )
     last = stamp(start + timedelta(minutes=30 * runs))
     connection.executemany(
         'INSERT INTO target_status (target, kind, "check", status, since, consecutive, '

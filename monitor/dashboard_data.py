@@ -16,11 +16,11 @@ from store.alerting import Alert
 from store.contacts import AuditRun
 from store.models import (
     CheckRecord,
-    CheckRun,
     Domain,
     ListingEpisode,
     ListingState,
     SendingIp,
+    StatusChange,
     TargetStatus,
 )
 from store.timestamps import as_utc
@@ -159,31 +159,16 @@ def latest_details(session: Session, target: str) -> dict[str, dict[str, Any]]:
 
 
 def timeline(session: Session, target: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Status changes of each check of ``target``, newest first (not every run).
-
-    The changes are picked in SQL (``LAG`` over each check's runs, in the
-    order of the index), so a year of half-hourly runs never reaches Python.
-    """
-    previous = (
-        func.lag(CheckRecord.status)
-        .over(partition_by=CheckRecord.check, order_by=CheckRecord.run_id)
-        .label("previous")
-    )
-    runs = (
-        select(CheckRecord.check, CheckRecord.status, CheckRecord.run_id, previous)
-        .where(CheckRecord.target == target)
-        .subquery()
-    )
-    rows = session.execute(
-        select(runs.c.check, runs.c.status, runs.c.previous, CheckRun.started_at)
-        .join(CheckRun, CheckRun.id == runs.c.run_id)
-        .where(runs.c.previous.is_(None) | (runs.c.previous != runs.c.status))
-        .order_by(runs.c.run_id.desc(), runs.c.check)
+    """Status changes of each check of ``target``, newest first (not every run)."""
+    rows = session.scalars(
+        select(StatusChange)
+        .where(StatusChange.target == target)
+        .order_by(StatusChange.at.desc(), StatusChange.id.desc())
         .limit(limit)
-    ).all()
+    )
     return [
-        {"check": check, "status": status, "from": before, "at": as_utc(started_at)}
-        for check, status, before, started_at in rows
+        {"check": row.check, "status": row.status, "from": row.previous, "at": as_utc(row.at)}
+        for row in rows
     ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from checks.findings import worst
 from checks.results import BlocklistResult, TargetResult, to_json
 from monitor.blocklist_history import record_listings
-from store.models import CheckRecord, CheckRun, TargetStatus
+from store.models import CheckRecord, CheckRun, StatusChange, TargetStatus
 
 
 def record_run(
@@ -57,6 +57,17 @@ def record_run(
                 )
             )
             row = latest.get((result.target, name))
+            if row is None or row.status != status:
+                session.add(
+                    StatusChange(
+                        target=result.target,
+                        check=name,
+                        status=status,
+                        previous=None if row is None else row.status,
+                        at=finished_at,
+                        run_id=run.id,
+                    )
+                )
             if row is None:
                 row = TargetStatus(
                     target=result.target,

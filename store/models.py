@@ -115,6 +115,25 @@ class TargetStatus(Base):
     last_run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id"))
 
 
+class StatusChange(Base):
+    """A check of a target changing status (or first seen): the history the dashboard shows.
+
+    Written with the run that saw the change, so a timeline reads a handful
+    of rows instead of every half-hourly run of the year.
+    """
+
+    __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_target_at", "target", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(253))
+    check: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8))
+    previous: Mapped[str | None] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id", ondelete="CASCADE"))
+
+
 class ListingEpisode(Base):
     """One stretch of time a target was listed on a blocklist zone.
 
