@@ -92,18 +92,25 @@ def _requirements(rates: dict[str, Any]) -> list[dict[str, Any]]:
 @roles_required(*ANY_ROLE)
 def overview() -> Any:
     page = max(1, request.args.get("page", default=1, type=int))
-    targets = cached(("targets", page),
-                     lambda: target_page(db(), (page - 1) * PAGE_SIZE, PAGE_SIZE))  # fmt: skip
-    rates = _rates()
+
+    def figures() -> Markup:
+        # The same for every user: rendered once per page and cache period.
+        targets = target_page(db(), (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        rates = _rates()
+        return Markup(
+            render_template(
+                "overview_figures.html",
+                targets=targets,
+                page=page,
+                pages=max(1, -(-targets.total // PAGE_SIZE)),
+                rates=rates,
+                audit=latest_audit(db()),
+                requirements=_requirements(rates),
+            )
+        )
+
     return render_template(
-        "overview.html",
-        targets=targets,
-        page=page,
-        pages=max(1, -(-targets.total // PAGE_SIZE)),
-        alerts=open_alerts(db()),
-        rates=rates,
-        audit=latest_audit(db()),
-        requirements=_requirements(rates),
+        "overview.html", figures=cached(("overview", page), figures), alerts=open_alerts(db())
     )
 
 
