@@ -63,11 +63,12 @@ def logged_in(app: Flask, role: str) -> FlaskClient:
 
 
 PAGES = ["/", "/domains/broken.example", "/alerts", "/alerts?state=open", "/rates",
-         "/compliance/", "/messages", "/settings/targets",
+         "/compliance/", "/messages", "/settings/targets", "/settings/",
          "/compliance/offenders/consent_missing.csv"]  # fmt: skip
 # Which roles may open which page (admin: all).
 ALLOWED = {
     "/settings/targets": {"admin", "postmaster"},
+    "/settings/": {"admin"},
     "/compliance/offenders/consent_missing.csv": {"admin", "compliance"},
 }
 
@@ -221,3 +222,53 @@ def test_users_are_added_on_the_command_line(tmp_path: Path) -> None:
     assert postwarden("users", "list", "--db", db).stdout.split() == ["ada", "admin"]
     token = postwarden("users", "token", "ada", "--db", db).stdout.strip()
     assert token.startswith("pw_") and len(token) > 40
+
+
+def test_settings_send_a_test_and_manage_users_and_tokens(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from monitor.settings import AlertSettings
+    from tests.servers import webhook_server
+
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    populate(sessions)
+    with webhook_server() as hook:
+        settings = Settings(database_url=url, web=WebSettings(secret_key="k"),
+                            alerts=replace(AlertSettings(), webhook_urls=(hook.url,)))  # fmt: skip
+        app = create_app(settings, sessions)
+        admin = logged_in(app, "admin")
+        page = admin.get("/settings/").get_data(as_text=True)
+        assert "webhook:0" in page
+        token = csrf_of(page)
+        sent = admin.post("/settings/channels/webhook:0/test", data={"csrf_token": token},
+                          follow_redirects=True)  # fmt: skip
+        assert "webhook:0: test sent." in sent.get_data(as_text=True)
+        assert hook.received[0].json()["event"] == "test"
+    added = admin.post(
+        "/settings/users",
+        follow_redirects=True,
+        data={"csrf_token": token, "username": "grace", "password": PASSWORD, "role": "compliance"},
+    )
+    assert "User grace added." in added.get_data(as_text=True)
+    made = admin.post(
+        "/settings/tokens",
+        follow_redirects=True,
+        data={"csrf_token": token, "username": "grace", "name": "grafana"},
+    )
+    value = re.search(r"not shown again: (pw_[\w-]+)", made.get_data(as_text=True))
+    assert value is not None
+    api = client(app)
+    headers = {"Authorization": f"Bearer {value.group(1)}"}
+    assert api.get("/api/v1/alerts", headers=headers).status_code == 200
+    with session_factory(engine)() as session:
+        from sqlalchemy import select
+
+        from store.users import ApiToken
+
+        grafana = session.scalar(select(ApiToken).where(ApiToken.name == "grafana"))
+        assert grafana is not None and grafana.last_used_at is not None
+    admin.post(f"/settings/tokens/{grafana.id}/revoke", data={"csrf_token": token})
+    assert api.get("/api/v1/alerts", headers=headers).status_code == 401
+    engine.dispose()

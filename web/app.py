@@ -22,7 +22,7 @@ from monitor.settings import Settings
 from store.contacts import InstallationSecret
 from store.scheduling import JobRun
 from store.timestamps import as_utc
-from web import api, auth, compliance_pages, hooks, metrics, pages
+from web import api, auth, compliance_pages, hooks, metrics, pages, settings_pages
 from web.database import close_db
 
 csrf = CSRFProtect()
@@ -69,7 +69,12 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     app.teardown_appcontext(close_db)
-    for blueprint in (auth.blueprint, pages.blueprint, compliance_pages.blueprint):
+    for blueprint in (
+        auth.blueprint,
+        pages.blueprint,
+        compliance_pages.blueprint,
+        settings_pages.blueprint,
+    ):
         app.register_blueprint(blueprint)
     # The API and metrics authenticate by token, not by cookie: no CSRF to guard.
     csrf.exempt(api.blueprint)
