@@ -257,6 +257,10 @@ def rates_report(
     report["profiles"] = {name: judged[name] for name in profiles if name in judged}
     report["status"] = worst(p["status"] for p in report["profiles"].values())
     report["daily"] = _daily(daily_rows, first, as_of)
+    # The same series on each mailbox provider's traffic alone (what its profile judges).
+    report["daily_by_provider"] = {
+        provider: _daily(daily_rows, first, as_of, provider) for provider in PROVIDERS
+    }
     return report
 
 
@@ -291,9 +295,9 @@ def _trends(
 
 
 def _daily(
-    daily_rows: Mapping[tuple[Any, ...], Totals], first: date, last: date
+    daily_rows: Mapping[tuple[Any, ...], Totals], first: date, last: date, scope: str = "all"
 ) -> list[dict[str, Any]]:
-    series = _series(daily_rows, "all")
+    series = _series(daily_rows, scope)
     out = []
     day = first
     while day <= last:

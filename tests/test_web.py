@@ -272,3 +272,29 @@ def test_settings_send_a_test_and_manage_users_and_tokens(tmp_path: Path) -> Non
     admin.post(f"/settings/tokens/{grafana.id}/revoke", data={"csrf_token": token})
     assert api.get("/api/v1/alerts", headers=headers).status_code == 401
     engine.dispose()
+
+
+def test_the_rates_page_draws_each_profile_on_its_own_traffic(app: Flask, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from compliance.event_import import import_file
+    from store.engine import session_factory as sessions_of
+
+    today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    rows = ["event_id,type,bounce_type,recipient,time,campaign,message_id"]
+    for n in range(300):
+        domain = "gmail.com" if n % 2 else "example.org"
+        at = (today - timedelta(days=n % 5)).isoformat()
+        rows.append(f"d{n},delivered,,u{n}@{domain},{at},autumn,m{n}")
+        if domain == "gmail.com" and n % 10 == 1:
+            rows.append(f"c{n},complaint,,u{n}@{domain},{at},autumn,m{n}")
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(rows) + "\n")
+    engine = app.config["POSTWARDEN_SESSIONS"].kw["bind"]
+    with sessions_of(engine)() as session:
+        import_file(session, path, source="csv", now=datetime.now(UTC))
+        session.commit()
+    page = logged_in(app, "compliance").get("/rates").get_data(as_text=True)
+    assert page.count("<svg") >= 6 and "Gmail: complaint_rate" in page
+    campaigns = page[page.index("<h2>Campaigns</h2>") : page.index("<h2>Daily")]
+    assert "<td>autumn</td><td>300</td><td>300</td><td>0.00%</td><td>10.00%</td>" in campaigns

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
-from compliance.rates import rates_report
+from compliance.rates import campaign_rates, rates_report
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (
     check_verdicts,
@@ -186,11 +186,14 @@ def rates() -> Any:
     labels = [row["day"] for row in report["daily"]]
     charts = []
     for profile in report["profiles"].values():
+        # A mailbox provider's profile is drawn on that provider's traffic only.
+        series = report["daily_by_provider"].get(profile["scope"], report["daily"])
         for metric, judged in profile["metrics"].items():
-            values = [row.get(metric) for row in report["daily"]]
+            values = [row.get(metric) for row in series]
             charts.append(Markup(rate_chart(f"{profile['title']}: {metric}", labels, values,
                                             judged["warn"], judged["fail"])))  # fmt: skip
-    return render_template("rates.html", report=report, charts=charts)
+    campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report["days"])
+    return render_template("rates.html", report=report, charts=charts, campaigns=campaigns)
 
 
 @blueprint.get("/messages")
