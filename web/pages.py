@@ -46,6 +46,7 @@ PROVIDERS = {"gmail": "Gmail", "yahoo": "Yahoo", "microsoft": "Microsoft"}
 
 
 PAGE_SIZE = 50
+ALERTS_PAGE = 100
 
 
 @functools.cache
@@ -163,8 +164,11 @@ def alerts() -> Any:
     if state not in (None, "open", "resolved"):
         abort(400)
     target = request.args.get("target") or None
-    return render_template("alerts.html", alerts=list_alerts(db(), state=state, target=target),
-                           state=state, target=target)  # fmt: skip
+    page = max(1, request.args.get("page", default=1, type=int))
+    found = list_alerts(db(), state=state, target=target)
+    shown = found[(page - 1) * ALERTS_PAGE : page * ALERTS_PAGE]
+    return render_template("alerts.html", alerts=shown, state=state, target=target, page=page,
+                           pages=max(1, -(-len(found) // ALERTS_PAGE)))  # fmt: skip
 
 
 @blueprint.post("/alerts/<int:alert_id>/acknowledge")
