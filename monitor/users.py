@@ -51,6 +51,17 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 _DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
 
 
+def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+    """Replace a user's password, given the current one."""
+    user = session.get(User, user_id)
+    if user is None or not check_password_hash(user.password_hash, current):
+        raise UserError("the current password is wrong")
+    if len(new) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    user.password_hash = generate_password_hash(new, method="scrypt")
+    session.flush()
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

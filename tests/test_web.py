@@ -63,7 +63,7 @@ def logged_in(app: Flask, role: str) -> FlaskClient:
 
 
 PAGES = ["/", "/domains/broken.example", "/alerts", "/alerts?state=open", "/rates",
-         "/compliance/", "/messages", "/settings/targets", "/settings/",
+         "/compliance/", "/messages", "/settings/targets", "/settings/", "/account",
          "/compliance/offenders/consent_missing.csv"]  # fmt: skip
 # Which roles may open which page (admin: all).
 ALLOWED = {
@@ -298,3 +298,19 @@ def test_the_rates_page_draws_each_profile_on_its_own_traffic(app: Flask, tmp_pa
     assert page.count("<svg") >= 6 and "Gmail: complaint_rate" in page
     campaigns = page[page.index("<h2>Campaigns</h2>") : page.index("<h2>Daily")]
     assert "<td>autumn</td><td>300</td><td>300</td><td>0.00%</td><td>10.00%</td>" in campaigns
+
+
+def test_a_user_changes_their_password(app: Flask) -> None:
+    browser = logged_in(app, "compliance")
+    token = csrf_of(browser.get("/account").get_data(as_text=True))
+    attempt = {"csrf_token": token, "current": "nope", "new": "x" * 12}
+    wrong = browser.post("/account", follow_redirects=True, data=attempt)
+    assert "the current password is wrong" in wrong.get_data(as_text=True)
+    done = browser.post("/account", follow_redirects=True, data={
+        "csrf_token": token, "current": PASSWORD, "new": "a much longer secret"})  # fmt: skip
+    assert "Password changed." in done.get_data(as_text=True)
+    fresh = client(app)
+    token = csrf_of(fresh.get("/login").get_data(as_text=True))
+    credentials = {"username": "compliance", "password": "a much longer secret"}
+    login = fresh.post("/login", data={**credentials, "csrf_token": token})
+    assert login.status_code == 302

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from monitor.users import authenticate
+from monitor.users import UserError, authenticate, change_password
 from store.users import User
 from web.database import db
 
@@ -78,3 +78,20 @@ def login() -> Any:
 def logout() -> Any:
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+@blueprint.route("/account", methods=["GET", "POST"])
+@roles_required(*ANY_ROLE)
+def account() -> Any:
+    """Change one's own password."""
+    if request.method == "POST":
+        try:
+            change_password(db(), current_user.id, request.form.get("current", ""),
+                            request.form.get("new", ""))  # fmt: skip
+        except UserError as error:
+            flash(str(error))
+        else:
+            db().commit()
+            flash("Password changed.")
+        return redirect(url_for("auth.account"))
+    return render_template("account.html")
