@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,15 +42,13 @@ blueprint = Blueprint("pages", __name__)
 
 # The provider requirements card: which checks and profiles each joins.
 PROVIDERS = {"gmail": "Gmail", "yahoo": "Yahoo", "microsoft": "Microsoft"}
-
-
 PAGE_SIZE = 50
 ALERTS_PAGE = 100
 
 
-@functools.cache
 def _profiles(directory: Path | None) -> dict[str, Any]:
-    return load_profiles(directory)
+    """The limit profiles (TOML files), read again every few minutes, not every request."""
+    return cached(("profiles", directory), lambda: load_profiles(directory), seconds=300)
 
 
 def _rates(days: int = 30) -> dict[str, Any]:
