@@ -142,20 +142,24 @@ def target_page(session: Session, offset: int, limit: int) -> TargetPage:
 def latest_details(session: Session, target: str) -> dict[str, dict[str, Any]]:
     """The latest stored result of each check of ``target`` (its JSON as `check` prints it).
 
-    Found through each check's latest run in ``target_status``, by the
-    (target, check, run_id) index: no scan of the target's history.
+    Each check's latest run comes from ``target_status``; the results are
+    then fetched by the exact (target, check, run_id) index keys, never by
+    scanning the target's history (a year of half-hourly runs).
     """
-    rows = session.execute(
-        select(CheckRecord.check, CheckRecord.detail)
-        .join(
-            TargetStatus,
-            (TargetStatus.target == CheckRecord.target)
-            & (TargetStatus.check == CheckRecord.check)
-            & (TargetStatus.last_run_id == CheckRecord.run_id),
-        )
-        .where(CheckRecord.target == target)
+    latest = session.execute(
+        select(TargetStatus.check, TargetStatus.last_run_id).where(TargetStatus.target == target)
     ).all()
-    return {str(check): dict(detail) for check, detail in rows}
+    if not latest:
+        return {}
+    rows = session.execute(
+        select(CheckRecord.check, CheckRecord.run_id, CheckRecord.detail).where(
+            CheckRecord.target == target,
+            CheckRecord.check.in_([check for check, _ in latest]),
+            CheckRecord.run_id.in_({run_id for _, run_id in latest}),
+        )
+    ).all()
+    wanted = set(latest)
+    return {str(check): dict(detail) for check, run_id, detail in rows if (check, run_id) in wanted}
 
 
 def timeline(session: Session, target: str, limit: int = 50) -> list[dict[str, Any]]:
