@@ -18,7 +18,8 @@ run: venv
 	$(VENV)/bin/postwarden demo
 
 # The tests run a real PostgreSQL server (initdb in a temporary directory)
-# and a headless Chromium; as root, missing ones are installed from Debian's packages.
+# a headless Chromium and Pango (WeasyPrint); as root, missing ones are installed from
+# Debian's packages.
 system-deps:
 	@if ! [ -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -27,6 +28,16 @@ system-deps:
 	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	  else \
 	    echo "the tests need Chromium: apt-get install chromium (as root)"; exit 1; \
+	  fi; \
+	fi
+	@if ! ldconfig -p | grep -q libpangoft2-1.0; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Pango (for WeasyPrint's PDFs) from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+	      fonts-dejavu-core >/dev/null; \
+	  else \
+	    echo "the tests need Pango: apt-get install libpangoft2-1.0-0 (as root)"; exit 1; \
 	  fi; \
 	fi
 	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \

@@ -15,6 +15,7 @@ from monitor.cli import cli
 from monitor.cli import main as run_cli
 from monitor.cli_options import config_option, db_option, settings_from
 from monitor.cli_service import configure_logging, stop_on_signals
+from web import cli_reports  # noqa: F401  (registers `postwarden report`)
 
 
 @cli.command()

@@ -1,0 +1,173 @@
+"""The compliance report's figures: gathered once, rendered as HTML/PDF and CSV.
+
+Every figure comes from the same functions the CLI and dashboard use
+(``run_audit``, ``offenders``, ``rates_report``), so the report and an audit
+of the same date cannot disagree.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit
+from compliance.audit_rules import RULES, Thresholds
+from compliance.limit_profiles import LimitProfile
+from compliance.rates import rates_report
+from reports.masking import mask
+from store.contacts import AuditRun, Contact, Suppression
+from store.messages import MessageAudit
+
+# What each rule means for the organisation, in one plain sentence.
+MEANINGS = {
+    "consent_missing": "Mailing without any record of consent or another legal basis is "
+    "unlawful marketing under GDPR Art. 6 and the ePrivacy rules.",
+    "optin_unconfirmed": "Single opt-in does not prove that the address owner consented; "
+    "German courts require double opt-in as evidence.",
+    "optin_evidence_incomplete": "Consent that was confirmed but cannot be shown in full "
+    "(time, IP, order) may not stand as proof (GDPR Art. 7(1)).",
+    "consent_stale": "Consent left unused this long has been held to lapse "
+    "(LG München I, 17 HK O 138/10).",
+    "dormant": "Addresses not mailed for months bounce and complain more when mailed again.",
+    "inactive": "Recipients who never engage hurt inbox placement and may no longer want the mail.",
+    "mailed_after_unsubscribe": "An objection must be honoured: Gmail and Yahoo require "
+    "it within 2 days, CAN-SPAM within 10 business days, GDPR Art. 21(3) at once.",
+    "mailed_after_hard_bounce": "Mailing addresses known not to exist damages the sender's "
+    "reputation and may hit spam traps.",
+    "mailed_after_complaint": "Mailing people who reported spam ignores an objection and "
+    "drives complaint rates over providers' limits.",
+    "retention_exceeded": "Personal data kept without a purpose breaches storage limitation "
+    "(GDPR Art. 5(1)(e)); keep only a suppression hash.",
+}
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A file belonging to a report, named and hashed in the PDF."""
+
+    name: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def offenders_csv(session: Session, as_of: date, thresholds: Thresholds, *, masked: bool) -> bytes:
+    """Every offender of every rule, one row per rule and contact."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("rule", *OFFENDER_COLUMNS))
+    address_at = OFFENDER_COLUMNS.index("address")
+    for rule in RULES:
+        for row in offenders(session, rule, as_of, thresholds):
+            values = ["" if value is None else value for value in row]
+            if masked:
+                values[address_at] = mask(str(values[address_at]))
+            writer.writerow((rule, *values))
+    return buffer.getvalue().encode("utf-8")
+
+
+def compliance_report(
+    session: Session,
+    *,
+    period_from: date,
+    period_to: date,
+    as_of: date,
+    organisation: str,
+    generated_by: str,
+    profiles: dict[str, LimitProfile],
+    thresholds: Thresholds | None = None,
+    masked: bool = True,
+    appendix_rows: int = 25,
+) -> dict[str, Any]:
+    """The figures of the compliance report (a dict the templates render)."""
+    thresholds = thresholds or Thresholds()
+    audit = run_audit(session, as_of, thresholds)
+    start, end = _day_start(period_from), _day_start(period_to + timedelta(days=1))
+    trend = list(
+        session.scalars(
+            select(AuditRun)
+            .where(AuditRun.as_of >= period_from, AuditRun.as_of <= period_to)
+            .order_by(AuditRun.as_of, AuditRun.id)
+        )
+    )
+    subscribed = Contact.status == "subscribed"
+    full_evidence = (
+        Contact.optin_time.is_not(None)
+        & Contact.confirm_time.is_not(None)
+        & Contact.confirm_ip.is_not(None)
+    )
+    evidence = session.execute(
+        select(func.count(), func.sum(case((full_evidence, 1), else_=0))).where(subscribed)
+    ).one()
+    messages = session.execute(
+        select(MessageAudit.checks).where(
+            MessageAudit.audited_at >= start, MessageAudit.audited_at < end
+        )
+    ).scalars()
+    one_click = [checks.get("one_click") for checks in messages]
+    erasures = dict(
+        session.execute(
+            select(Suppression.reason, func.count())
+            .where(Suppression.created_at >= start, Suppression.created_at < end)
+            .group_by(Suppression.reason)
+        ).all()
+    )
+    rates = rates_report(session, profiles, as_of=period_to,
+                         days=max(1, (period_to - period_from).days + 1))  # fmt: skip
+    appendix = {}
+    for rule, figures in audit["rules"].items():
+        if figures["count"]:
+            rows = []
+            for row in offenders(session, rule, as_of, thresholds):
+                rows.append(mask(row[1]) if masked else row[1])
+                if len(rows) >= appendix_rows:
+                    break
+            appendix[rule] = rows
+    contacts_total, confirmed_full = evidence
+    trend_rows = [
+        {
+            "as_of": run.as_of.isoformat(),
+            "status": run.status,
+            "counts": {name: rule.get("count", 0) for name, rule in run.rules.items()},
+        }
+        for run in trend
+    ]
+    return {
+        "organisation": organisation,
+        "period_from": period_from.isoformat(),
+        "period_to": period_to.isoformat(),
+        "as_of": as_of.isoformat(),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_by": generated_by,
+        "masked": masked,
+        "audit": audit,
+        "meanings": MEANINGS,
+        "thresholds": asdict(thresholds),
+        "trend": trend_rows,
+        "evidence": {
+            "subscribed": int(contacts_total or 0),
+            "full_double_optin": int(confirmed_full or 0),
+        },
+        "messages": {
+            "audited": len(one_click),
+            "one_click_pass": sum(1 for status in one_click if status == "pass"),
+        },
+        "erasures": {str(reason): int(count) for reason, count in erasures.items()},
+        "rates": rates,
+        "appendix": appendix,
+        "appendix_rows": appendix_rows,
+        "has_data": bool(audit["contacts"] or rates["sent"] or one_click),
+    }
