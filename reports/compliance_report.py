@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit
-from compliance.audit_rules import RULES, Thresholds
+from compliance.audit import OFFENDER_COLUMNS, all_offenders, offenders, run_audit
+from compliance.audit_rules import Thresholds
 from compliance.limit_profiles import LimitProfile
 from compliance.rates import rates_report
 from reports.masking import mask
@@ -53,30 +53,26 @@ class ReportFile:
     """A file belonging to a report, named and hashed in the PDF."""
 
     name: str
-    content: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+    sha256: str
 
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
 
-def offenders_csv(session: Session, as_of: date, thresholds: Thresholds, *, masked: bool) -> bytes:
-    """Every offender of every rule, one row per rule and contact."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("rule", *OFFENDER_COLUMNS))
-    address_at = OFFENDER_COLUMNS.index("address")
-    for rule in RULES:
-        for row in offenders(session, rule, as_of, thresholds):
-            values = ["" if value is None else value for value in row]
-            if masked:
-                values[address_at] = mask(str(values[address_at]))
-            writer.writerow((rule, *values))
-    return buffer.getvalue().encode("utf-8")
+def write_offenders_csv(
+    session: Session, as_of: date, thresholds: Thresholds, path: Path, *, masked: bool
+) -> ReportFile:
+    """Every offender of every rule into ``path`` (streamed), with the file's SHA-256."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("rule", *OFFENDER_COLUMNS))
+        writer.writerows(all_offenders(session, as_of, thresholds, masked=masked))
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return ReportFile(path.name, digest.hexdigest())
 
 
 def compliance_report(

@@ -65,7 +65,7 @@ def compliance_command(
 
     from compliance.audit_rules import Thresholds
     from compliance.limit_profiles import load_profiles
-    from reports.compliance_report import ReportFile, compliance_report, offenders_csv
+    from reports.compliance_report import compliance_report, write_offenders_csv
     from reports.render import render_html, render_pdf
     from reports.trail import record_report
     from store.users import User
@@ -89,21 +89,22 @@ def compliance_command(
                 raise click.UsageError(
                     "--unmasked needs --user NAME of an active compliance or admin user"
                 )
-        csv_bytes = offenders_csv(session, audit_day, thresholds, masked=not unmasked)
         written = []
         if kind == ".csv":
-            output.write_bytes(csv_bytes)
+            write_offenders_csv(session, audit_day, thresholds, output, masked=not unmasked)
             written.append(output)
         else:
             csv_path = output.with_name(f"{output.stem}-offenders.csv")
-            csv_path.write_bytes(csv_bytes)
+            csv_file = write_offenders_csv(
+                session, audit_day, thresholds, csv_path, masked=not unmasked
+            )
             data = compliance_report(
                 session, period_from=first, period_to=last, as_of=audit_day,
                 organisation=organisation, generated_by=generated_by,
                 profiles=load_profiles(settings.rates.profiles_dir), thresholds=thresholds,
                 masked=not unmasked, appendix_rows=appendix_rows,
             )  # fmt: skip
-            data["csv_file"] = ReportFile(csv_path.name, csv_bytes)
+            data["csv_file"] = csv_file
             html = render_html("compliance.html", data)
             output.write_bytes(render_pdf(html) if kind == ".pdf" else html.encode("utf-8"))
             written += [output, csv_path]
