@@ -463,6 +463,32 @@ CATALOGUE.update(
             "Use an address that reaches a person; replies are engagement and a way to "
             "ask to be removed.",
         ),
+        # -- List hygiene (the audit) -------------------------------------------------
+        "ADDRESS_INVALID": FindingSpec(
+            "warn",
+            "Subscribed addresses that are not valid",
+            "Correct them from the source, or remove them.",
+        ),
+        "ROLE_ACCOUNT": FindingSpec(
+            "warn",
+            "Subscribed role accounts",
+            "Keep a role account only if a person there opted in and confirmed.",
+        ),
+        "DOMAIN_TYPO": FindingSpec(
+            "warn",
+            "Subscribed addresses at misspelt domains",
+            "Ask the subscriber to confirm the corrected address; never correct it silently.",
+        ),
+        "DOMAIN_NO_MAIL": FindingSpec(
+            "warn",
+            "Subscribed addresses at domains that take no mail",
+            "Remove them: every message to them bounces hard.",
+        ),
+        "DOMAIN_UNRESOLVED": FindingSpec(
+            "error",
+            "Recipient domains whose DNS could not be read",
+            "Run the audit again later; these domains were not judged.",
+        ),
         "MESSAGE_UNREADABLE": FindingSpec(
             "error",
             "The message could not be read as MIME",

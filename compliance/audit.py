@@ -17,8 +17,9 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from checks.findings import worst
-from compliance.audit_rules import RULES, Thresholds, activity, conditions, joined_contacts
+from compliance.audit_rules import RULES, activity, conditions, joined_contacts
 from compliance.hygiene import dead_domain_findings, hygiene_findings
+from compliance.thresholds import Thresholds
 from store.contacts import AuditRun, Contact
 from store.events import EventDay
 

@@ -10,13 +10,13 @@ address; the later of the two wins. Day thresholds are calendar days:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.sql import Subquery
 
+from compliance.thresholds import Thresholds
 from store.contacts import Contact, RecipientActivity
 from store.events import Event
 
@@ -38,30 +38,26 @@ RULES: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Days of each time-bound rule (defaults as DESIGN.md)."""
-
-    consent_stale_days: int = 540
-    dormant_days: int = 90
-    inactive_days: int = 365
-    unsubscribe_grace_days: int = 2
-    retention_days: int = 30
-
-    def of(self, rule: str) -> int | None:
-        """The threshold a rule is judged by, if it has one."""
-        return {
-            "consent_stale": self.consent_stale_days,
-            "dormant": self.dormant_days,
-            "inactive": self.inactive_days,
-            "mailed_after_unsubscribe": self.unsubscribe_grace_days,
-            "retention_exceeded": self.retention_days,
-        }.get(rule)
-
-
 def end_of(as_of: date) -> datetime:
     """The first instant after the as-of day (UTC): the audit's clock."""
     return datetime.combine(as_of + timedelta(days=1), time(), UTC)
+
+
+def activity_maxima() -> list[Any]:
+    """Per recipient (in a ``GROUP BY recipient`` over events), the latest time of each
+    kind of activity, labelled as the columns of ``recipient_activity``.
+
+    A message delivered or bounced was mailed, whether or not the ESP also
+    reported it sent; machine opens are not engagement.
+    """
+    latest = {
+        "last_sent": Event.type.in_(("sent", "delivered", "bounce")),
+        "last_engaged": Event.type.in_(("open", "click")) & ~Event.machine,
+        "last_unsubscribe": Event.type == "unsubscribe",
+        "last_hard_bounce": (Event.type == "bounce") & (Event.bounce_type == "hard"),
+        "last_complaint": Event.type == "complaint",
+    }
+    return [func.max(case((condition, Event.time))).label(n) for n, condition in latest.items()]
 
 
 def activity(as_of: date, latest_event_day: date | None) -> Any:
@@ -74,19 +70,8 @@ def activity(as_of: date, latest_event_day: date | None) -> Any:
     """
     if latest_event_day is None or latest_event_day <= as_of:
         return RecipientActivity.__table__
-    mailed = Event.type.in_(("sent", "delivered", "bounce"))
-    latest = {
-        "last_sent": mailed,
-        "last_engaged": Event.type.in_(("open", "click")) & ~Event.machine,
-        "last_unsubscribe": Event.type == "unsubscribe",
-        "last_hard_bounce": (Event.type == "bounce") & (Event.bounce_type == "hard"),
-        "last_complaint": Event.type == "complaint",
-    }
     return (
-        select(
-            Event.recipient.label("address"),
-            *(func.max(case((condition, Event.time))).label(n) for n, condition in latest.items()),
-        )
+        select(Event.recipient.label("address"), *activity_maxima())
         .where(Event.time < end_of(as_of))
         .group_by(Event.recipient)
         .subquery("activity")

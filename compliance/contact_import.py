@@ -16,7 +16,7 @@ import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +178,7 @@ def import_contacts(
     except StopIteration:
         raise ContactImportFailed(f"{path.name}: empty file, expected a header line") from None
     contact_format, separator = _header_format(first, source, delimiter)
-    reader = csv.reader(_chain(first, lines), delimiter=separator)
+    reader = csv.reader(chain([first], lines), delimiter=separator)
     header = next(reader)
     columns = _layout(header, contact_format, mapping, path.name)
     positions = {column.strip().lower(): i for i, column in enumerate(header)}
@@ -247,11 +247,6 @@ def import_contacts(
     record.finished_at = now
     session.flush()
     return report
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 def _row_fields(

@@ -8,13 +8,12 @@ exports).
 
 from __future__ import annotations
 
-import functools
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
 
-from compliance.events import RecordError
+from compliance.events import RecordError, is_real_day
 from store.contacts import CONTACT_STATUSES, LEGAL_BASES
 
 # The fields of a contact an export can give, in the order of the insert.
@@ -93,7 +92,7 @@ def stamp_of(value: str, field: str, *, day_first: bool = False) -> str | None:
     text = value.strip()
     if not text:
         return None
-    if _PLAIN_TIME.fullmatch(text) and _real_day(text[:10]):
+    if _PLAIN_TIME.fullmatch(text) and is_real_day(text[:10]):
         return f"{text[:10]} {text[11:19]}.000000"
     if day_first and len(text) >= 10 and text[2] in "-/" and text[5] in "-/":
         text = f"{text[6:10]}-{text[3:5]}-{text[0:2]}{text[10:]}"
@@ -101,7 +100,7 @@ def stamp_of(value: str, field: str, *, day_first: bool = False) -> str | None:
     if shape is None:
         raise RecordError(f"{field} {value.strip()!r} is not a date and time")
     day = shape.group("day")
-    if shape.group("zone") in _UTC_ZONES and _real_day(day):
+    if shape.group("zone") in _UTC_ZONES and is_real_day(day):
         return (
             f"{day} {shape.group('clock') or '00'}:{shape.group('minute') or '00'}:"
             f"{shape.group('second') or '00'}.{(shape.group('fraction') or '').ljust(6, '0')}"
@@ -113,15 +112,6 @@ def stamp_of(value: str, field: str, *, day_first: bool = False) -> str | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(" ", "microseconds")
-
-
-@functools.cache
-def _real_day(day: str) -> bool:
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        return False
-    return True
 
 
 def check_status(value: str, field: str = "status") -> str:

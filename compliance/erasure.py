@@ -16,8 +16,9 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from compliance.audit_rules import Thresholds, activity, conditions, joined_contacts
+from compliance.audit_rules import activity, conditions, joined_contacts
 from compliance.suppression import address_hash, salt, suppressed_hashes
+from compliance.thresholds import Thresholds
 from store.contacts import Contact, RecipientActivity, Suppression
 from store.events import EventDay
 

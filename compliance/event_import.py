@@ -26,13 +26,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from compliance.audit_rules import activity_maxima
 from compliance.erasure import forget_suppressed
 from compliance.event_formats import FORMATS, EventFormat, detect
 from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_reader import EventFile, FileError
 from compliance.events import DeliveryEvent, Ignored, RecordError
 from compliance.providers import provider_of_address
-from store.contacts import RecipientActivity, Suppression
+from store.contacts import ACTIVITY_COLUMNS, RecipientActivity, Suppression
 from store.events import COUNTERS, Event, EventDay, EventImport
 
 BATCH = 5000
@@ -145,31 +146,20 @@ def _record_activity(session: Session, import_id: int, after_id: int) -> None:
     """Move each recipient's latest sent/engaged/unsubscribe/bounce/complaint forward.
 
     One statement over the rows this import inserted; the list audit reads
-    the result instead of the events. A message delivered or bounced was
-    mailed, whether or not the ESP also reported it sent.
+    the result instead of the events.
     """
-    latest = {
-        "last_sent": Event.type.in_(("sent", "delivered", "bounce")),
-        "last_engaged": Event.type.in_(("open", "click")) & ~Event.machine,
-        "last_unsubscribe": Event.type == "unsubscribe",
-        "last_hard_bounce": (Event.type == "bounce") & (Event.bounce_type == "hard"),
-        "last_complaint": Event.type == "complaint",
-    }
     rows = (
-        select(
-            Event.recipient,
-            *(func.max(case((condition, Event.time))).label(n) for n, condition in latest.items()),
-        )
+        select(Event.recipient, *activity_maxima())
         .where(Event.id > after_id, Event.import_id == import_id)
         .group_by(Event.recipient)
     )
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(RecipientActivity).from_select(["address", *latest], rows)
+    statement = insert(RecipientActivity).from_select(["address", *ACTIVITY_COLUMNS], rows)
     statement = statement.on_conflict_do_update(
         index_elements=["address"],
         set_={name: _later(getattr(RecipientActivity, name), statement.excluded[name])
-              for name in latest},
+              for name in ACTIVITY_COLUMNS},
     )  # fmt: skip
     session.execute(statement)
     if session.scalar(select(func.count()).select_from(Suppression)):

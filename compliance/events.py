@@ -9,10 +9,11 @@ count (deferrals, drops); a record that cannot be read raises
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 EVENT_TYPES = ("sent", "delivered", "bounce", "complaint", "unsubscribe", "open", "click")
 BOUNCE_TYPES = ("hard", "soft")
@@ -73,6 +74,16 @@ def parse_time(value: object, field: str = "time") -> datetime:
     if moment.tzinfo is None:
         raise RecordError(f"{field} {value!r} has no time zone")
     return moment.astimezone(UTC)
+
+
+@functools.cache
+def is_real_day(day: str) -> bool:
+    """Whether ``YYYY-MM-DD`` is a date of the calendar (cached: files have few days)."""
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return False
+    return True
 
 
 def derived_id(*parts: object) -> str:

@@ -9,11 +9,13 @@ record, resolved once per domain through the shared resolver.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from checks.findings import finding
 from store.contacts import Contact
 
 # Misspelt domain -> the one meant. Common typos of the largest mailbox
@@ -35,27 +37,11 @@ TYPO_DOMAINS = {
 EXAMPLES = 5
 
 
-FIXES = {
-    "ADDRESS_INVALID": "Correct them from the source, or remove them.",
-    "ROLE_ACCOUNT": "Keep a role account only if a person there opted in and confirmed.",
-    "DOMAIN_TYPO": "Ask the subscriber to confirm the corrected address; never correct silently.",
-    "DOMAIN_NO_MAIL": "Remove them: every message to them bounces hard.",
-    "DOMAIN_UNRESOLVED": "Run the audit again later; these domains were not judged.",
-}
-
-
 def _finding(
     code: str, message: str, count: int, examples: list[str], **more: Any
 ) -> dict[str, Any]:
-    return {
-        "code": code,
-        "level": "warn",
-        "message": message,
-        "fix": FIXES[code],
-        "count": count,
-        "examples": examples,
-        **more,
-    }
+    """A catalogued finding (level and fix from checks.findings) with its count and examples."""
+    return {**asdict(finding(code, message)), "count": count, "examples": examples, **more}
 
 
 def hygiene_findings(session: Session) -> list[dict[str, Any]]:
@@ -125,8 +111,7 @@ def dead_domain_findings(
                          key=lambda d: (-counts[d], d))  # fmt: skip
         if domains:
             total = sum(counts[d] for d in domains)
-            level = "warn" if verdict == "none" else "error"
-            finding = _finding(
+            item = _finding(
                 code,
                 f"{total} subscribed addresses {text}: {', '.join(domains[:10])}"
                 + (" …" if len(domains) > 10 else "") + ".",
@@ -134,6 +119,5 @@ def dead_domain_findings(
                 domains[:EXAMPLES],
                 domains=len(domains),
             )  # fmt: skip
-            finding["level"] = level
-            findings.append(finding)
+            findings.append(item)
     return findings

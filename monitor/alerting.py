@@ -229,3 +229,27 @@ def list_alerts(
     if target is not None:
         query = query.where(Alert.target == target)
     return list(session.scalars(query))
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """An alert as the CLI's and the API's JSON."""
+
+    def when(moment: datetime | None) -> str | None:
+        return as_utc(moment).isoformat() if moment else None
+
+    return {
+        "id": alert.id,
+        "target": alert.target,
+        "kind": alert.kind,
+        "check": alert.check,
+        "problem": alert.problem,
+        "severity": alert.severity,
+        "state": alert.state,
+        "summary": alert.summary,
+        "codes": list(alert.codes),
+        "opened_at": when(alert.opened_at),
+        "escalated_at": when(alert.escalated_at),
+        "resolved_at": when(alert.resolved_at),
+        "acknowledged_at": when(alert.acknowledged_at),
+        "acknowledged_by": alert.acknowledged_by,
+    }

@@ -4,35 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import click
 
 from checks.findings import EXIT_CODES, worst
 from monitor.cli_options import config_option, database, db_option, format_option, settings_from
-from store.timestamps import as_utc
-
-
-def _alert_json(alert: Any) -> dict[str, Any]:
-    def when(moment: datetime | None) -> str | None:
-        return as_utc(moment).isoformat() if moment else None
-
-    return {
-        "id": alert.id,
-        "target": alert.target,
-        "kind": alert.kind,
-        "check": alert.check,
-        "problem": alert.problem,
-        "severity": alert.severity,
-        "state": alert.state,
-        "summary": alert.summary,
-        "codes": list(alert.codes),
-        "opened_at": when(alert.opened_at),
-        "escalated_at": when(alert.escalated_at),
-        "resolved_at": when(alert.resolved_at),
-        "acknowledged_at": when(alert.acknowledged_at),
-        "acknowledged_by": alert.acknowledged_by,
-    }
 
 
 @click.group()
@@ -50,11 +26,11 @@ def list_command(
     show_all: bool, target: str | None, db: str | None, output_format: str, config: str | None
 ) -> int:
     """Open alerts, newest first; exits like a check (2 if any is fail, 1 if warn)."""
-    from monitor.alerting import list_alerts
+    from monitor.alerting import alert_json, list_alerts
 
     with database(settings_from(config, db)) as sessions, sessions() as session:
         found = [
-            _alert_json(a)
+            alert_json(a)
             for a in list_alerts(session, state=None if show_all else "open", target=target)
         ]
     if output_format == "json":

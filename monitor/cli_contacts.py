@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ from monitor.cli_options import (
     dns_options,
     format_option,
     settings_from,
+    with_file_progress,
 )
 from monitor.output import status_label
-from monitor.settings import Settings
 
 CONTACT_SOURCES = ("auto", "mailchimp", "mailjet", "brevo", "generic")
 RULE_NAMES = (
@@ -31,13 +31,6 @@ RULE_NAMES = (
     "dormant", "inactive", "mailed_after_unsubscribe", "mailed_after_hard_bounce",
     "mailed_after_complaint", "retention_exceeded",
 )  # fmt: skip
-
-
-def thresholds_of(settings: Settings) -> Any:
-    """The audit thresholds of the configuration."""
-    from compliance.audit_rules import Thresholds
-
-    return Thresholds(**asdict(settings.audit))
 
 
 def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -100,28 +93,13 @@ def import_contacts_command(
             if not path.is_file():
                 raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
             with sessions() as session:
-                options: dict[str, Any] = {
-                    "now": datetime.now(UTC),
-                    "source": source,
-                    "list_name": list_name,
-                    "mapping": fields,
-                    "delimiter": delimiter,
-                    "encoding": encoding,
-                }
                 try:
-                    if sys.stderr.isatty():
-                        with click.progressbar(
-                            length=path.stat().st_size, label=path.name, file=sys.stderr
-                        ) as bar:
-                            seen = [0]
-
-                            def advance(done: int, bar: Any = bar, seen: list[int] = seen) -> None:
-                                bar.update(done - seen[0])
-                                seen[0] = done
-
-                            report = import_contacts(session, path, progress=advance, **options)
-                    else:
-                        report = import_contacts(session, path, **options)
+                    run = partial(
+                        import_contacts, session, path, now=datetime.now(UTC), source=source,
+                        list_name=list_name, mapping=fields, delimiter=delimiter,
+                        encoding=encoding,
+                    )  # fmt: skip
+                    report = with_file_progress(path, run)
                 except ContactImportFailed as error:
                     session.rollback()
                     raise click.ClickException(str(error)) from None
@@ -162,7 +140,7 @@ def audit(
 
     settings = settings_from(config, db, nameservers, timeout, None, retries)
     day = _day(as_of)
-    thresholds = thresholds_of(settings)
+    thresholds = settings.audit
     if list_all or rule:
         if not (list_all and rule):
             raise click.UsageError("--list and --rule go together: --rule RULE --list")

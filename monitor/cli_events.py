@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
 from checks.findings import EXIT_CODES, worst
-from monitor.cli_options import config_option, database, db_option, format_option, settings_from
+from monitor.cli_options import (
+    config_option,
+    database,
+    db_option,
+    format_option,
+    settings_from,
+    with_file_progress,
+)
 from monitor.output import status_label
 
 SOURCES = ("auto", "csv", "ses", "sendgrid", "mailjet", "postmark", "mailgun")
@@ -67,28 +74,14 @@ def import_events_command(
                 raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
             with sessions() as session:
                 try:
-                    report = _import_with_progress(session, path, source, import_file)
+                    run = partial(import_file, session, path, source=source, now=datetime.now(UTC))
+                    report = with_file_progress(path, run)
                 except ImportFailed as error:
                     session.rollback()
                     raise click.ClickException(str(error)) from None
                 session.commit()
             click.echo(str(report))
     return 0
-
-
-def _import_with_progress(session: Any, path: Path, source: str, import_file: Any) -> Any:
-    now = datetime.now(UTC)
-    if not sys.stderr.isatty():
-        return import_file(session, path, source=source, now=now)
-    size = path.stat().st_size
-    with click.progressbar(length=size, label=path.name, file=sys.stderr) as bar:
-        seen = [0]
-
-        def advance(done: int) -> None:
-            bar.update(done - seen[0])
-            seen[0] = done
-
-        return import_file(session, path, source=source, now=now, progress=advance)
 
 
 @click.command()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,6 +16,8 @@ from monitor.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def settings_from(
@@ -89,6 +93,20 @@ def db_option(func: Any) -> Any:
     return click.option(
         "--db", metavar="URL", help="Database URL (default: config, else ./postwarden.db)."
     )(func)
+
+
+def with_file_progress(path: Path, run: Callable[..., T]) -> T:
+    """``run(progress=…)``: on a terminal ``progress(bytes_done)`` moves a bar over the file."""
+    if not sys.stderr.isatty():
+        return run(progress=None)
+    with click.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr) as bar:
+        seen = [0]
+
+        def advance(done: int) -> None:
+            bar.update(done - seen[0])
+            seen[0] = done
+
+        return run(progress=advance)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from checks.findings import worst
-from monitor.targets import MonitoredTarget, list_targets, list_targets_named
+from monitor.targets import MonitoredTarget, list_targets_named
 from store.alerting import Alert
 from store.contacts import AuditRun
 from store.models import (
@@ -40,22 +40,6 @@ class TargetRow:
     @property
     def status(self) -> str:
         return worst(self.checks.values()) if self.checks else "error"
-
-
-def target_rows(session: Session) -> list[TargetRow]:
-    """Every monitored target, worst first, with its checks' latest statuses."""
-    statuses: dict[str, dict[str, str]] = defaultdict(dict)
-    since: dict[str, datetime] = {}
-    for row in session.scalars(select(TargetStatus)):
-        statuses[row.target][row.check] = row.status
-        moment = as_utc(row.since)
-        if row.status != "pass" and (row.target not in since or moment < since[row.target]):
-            since[row.target] = moment
-    rows = [
-        TargetRow(t, statuses.get(t.name, {}), since.get(t.name)) for t in list_targets(session)
-    ]
-    rank = {"fail": 0, "error": 1, "warn": 2, "pass": 3}
-    return sorted(rows, key=lambda r: (rank[r.status], r.target.kind, r.target.name))
 
 
 @dataclass(frozen=True)
@@ -93,8 +77,9 @@ def check_verdicts(session: Session) -> dict[str, str]:
     return {check: "pass" if statuses == {"pass"} else "fail" for check, statuses in seen.items()}
 
 
-def target_page(session: Session, offset: int, limit: int) -> TargetPage:
-    """Monitored targets worst first (never checked counts as error), one page of them.
+def target_page(session: Session, offset: int = 0, limit: int | None = None) -> TargetPage:
+    """Monitored targets worst first (never checked counts as error), one page of them
+    (all of them without ``limit``).
 
     The worst status per target is computed in SQL over ``target_status``;
     only the page's targets are read into Python.

@@ -9,7 +9,7 @@ alerts and notifications in one transaction afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -19,7 +19,6 @@ from checks.blocklists import check_blocklists
 from checks.results import TargetResult
 from checks.sweep import check_targets
 from compliance.audit import run_audit, store_audit
-from compliance.audit_rules import Thresholds
 from compliance.erasure import purge_retention
 from monitor.alert_rules import AlertPolicy
 from monitor.alerting import list_alerts, update_alerts
@@ -29,7 +28,7 @@ from monitor.channels import build_transports, channel_names
 from monitor.history import record_run
 from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
-from monitor.targets import MonitoredTarget, list_targets
+from monitor.targets import MonitoredTarget, list_targets, list_targets_named
 from store.alerting import Notification
 from store.models import CheckRecord, CheckRun
 from store.scheduling import JobRun
@@ -102,7 +101,7 @@ def sweep_authentication(session: Session, now: datetime, settings: Settings) ->
 def check_now(session: Session, name: str, kind: str, now: datetime, settings: Settings) -> str:
     """One target's authentication checks now (the dashboard's "check now"), recorded
     and alerted like a sweep."""
-    targets = [t for t in list_targets(session, kind) if t.name == name]
+    targets = [t for t in list_targets_named(session, [name]) if t.kind == kind]
     session.commit()
     if not targets:
         return f"{name} is not monitored"
@@ -150,7 +149,7 @@ def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     )
     session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
     # Contacts past the retention period: erased, their hashes suppressed.
-    erased = purge_retention(session, now.date(), now, Thresholds(**asdict(settings.audit)))
+    erased = purge_retention(session, now.date(), now, settings.audit)
     session.commit()
     return (
         f"{results.rowcount} check results and {sent.rowcount} notifications "  # type: ignore[attr-defined]
@@ -160,7 +159,7 @@ def purge_history(session: Session, now: datetime, settings: Settings) -> str:
 
 def audit_list(session: Session, now: datetime, settings: Settings) -> str:
     """The daily list audit, kept in the audit history."""
-    report = run_audit(session, now.date(), Thresholds(**asdict(settings.audit)))
+    report = run_audit(session, now.date(), settings.audit)
     store_audit(session, report, now)
     session.commit()
     failing = [name for name, rule in report["rules"].items() if rule["count"]]

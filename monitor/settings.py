@@ -24,6 +24,7 @@ from checks.dns import (
     parse_nameserver,
 )
 from checks.sweep import DEFAULT_CONCURRENCY
+from compliance.thresholds import Thresholds
 
 DEFAULT_CONFIG_FILE = "postwarden.toml"
 DEFAULT_DATABASE_URL = "sqlite:///postwarden.db"
@@ -111,17 +112,6 @@ class RatesSettings:
 
 
 @dataclass(frozen=True)
-class AuditSettings:
-    """Thresholds of the list audit (days), as DESIGN.md's compliance rules."""
-
-    consent_stale_days: int = 540
-    dormant_days: int = 90
-    inactive_days: int = 365
-    unsubscribe_grace_days: int = 2
-    retention_days: int = 30
-
-
-@dataclass(frozen=True)
 class MessageSettings:
     """How sent messages are audited."""
 
@@ -169,7 +159,8 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     rates: RatesSettings = field(default_factory=RatesSettings)
-    audit: AuditSettings = field(default_factory=AuditSettings)
+    # The list audit's day thresholds ([audit]).
+    audit: Thresholds = field(default_factory=Thresholds)
     messages: MessageSettings = field(default_factory=MessageSettings)
     web: WebSettings = field(default_factory=WebSettings)
     hooks: HookSettings = field(default_factory=HookSettings)
@@ -437,7 +428,7 @@ def load_settings(
         alerts=_section(AlertSettings, "alerts", merged),
         schedule=_section(ScheduleSettings, "schedule", merged),
         rates=_section(RatesSettings, "rates", merged),
-        audit=_section(AuditSettings, "audit", merged),
+        audit=_section(Thresholds, "audit", merged),
         messages=_section(MessageSettings, "messages", merged),
         web=_section(WebSettings, "web", merged),
         hooks=_section(HookSettings, "hooks", merged),

@@ -18,9 +18,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from compliance.audit import OFFENDER_COLUMNS, all_offenders, offenders, run_audit
-from compliance.audit_rules import Thresholds
 from compliance.limit_profiles import LimitProfile
 from compliance.rates import rates_report
+from compliance.thresholds import Thresholds
 from reports.masking import mask
 from store.contacts import AuditRun, Contact, Suppression
 from store.messages import MessageAudit

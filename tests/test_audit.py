@@ -14,8 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from checks.zoneserver import ZoneServer
 from compliance.audit import run_audit
-from compliance.audit_rules import RULES, Thresholds
+from compliance.audit_rules import RULES
 from compliance.erasure import purge_retention
+from compliance.thresholds import Thresholds
 from store.contacts import Contact, RecipientActivity, Suppression
 from store.engine import session_factory
 from store.events import Event

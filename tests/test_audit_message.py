@@ -4,8 +4,6 @@ server, one-click URIs probed on a loopback HTTPS server."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import ipaddress
 import json
 import ssl
 import threading
@@ -17,10 +15,8 @@ from typing import Any
 
 import dkim
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from checks.zoneserver import ZoneServer
@@ -28,6 +24,7 @@ from store.engine import make_engine, session_factory
 from store.messages import MessageAudit
 from tests.conftest import postwarden, zone
 from tests.keys import txt
+from tests.servers import make_certificate
 
 KEY = rsa.generate_private_key(65537, 2048)
 PRIVATE = KEY.private_bytes(
@@ -279,27 +276,6 @@ def test_bad_input_gives_findings_or_one_line(tmp_path: Path, mail_dns: ZoneServ
     )
 
 
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(65537, 2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))  # fmt: skip
-    return cert_path, key_path
-
-
 @pytest.fixture
 def unsubscribe_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[bytes]]]:
     bodies: list[bytes] = []
@@ -320,7 +296,7 @@ def unsubscribe_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[bytes]]
         def log_message(self, *args: object) -> None:
             return
 
-    cert, key = _certificate(tmp_path)
+    cert, key = make_certificate(tmp_path)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,10 @@ import pytest
 
 from store.engine import open_database, session_factory
 from tests.dashboard_data import PASSWORD, populate
+from tests.servers import free_port
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     engine = open_database(url)
     populate(session_factory(engine))
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("postwarden")), "serve", "--no-scheduler",

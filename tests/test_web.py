@@ -314,3 +314,29 @@ def test_a_user_changes_their_password(app: Flask) -> None:
     credentials = {"username": "compliance", "password": "a much longer secret"}
     login = fresh.post("/login", data={**credentials, "csrf_token": token})
     assert login.status_code == 302
+
+
+def test_check_now_runs_the_real_checks_and_records_them(tmp_path: Path) -> None:
+    from checks.dns import DnsSettings, parse_nameserver
+    from checks.zoneserver import ZoneServer
+    from tests.conftest import zone
+
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    populate(sessions)
+    records = zone(
+        '@ TXT "v=spf1 -all"\n_dmarc TXT "v=DMARC1; p=reject"\n@ MX 10 mx\nmx A 192.0.2.25\n'
+    )
+    with ZoneServer({"broken.example.": records}) as server:
+        dns = DnsSettings((parse_nameserver(server.nameserver),), timeout=0.5, retries=0)
+        app = create_app(Settings(database_url=url, dns=dns, web=WebSettings(secret_key="k")),
+                         sessions)  # fmt: skip
+        browser = logged_in(app, "postmaster")
+        page = browser.get("/domains/broken.example").get_data(as_text=True)
+        done = browser.post("/targets/domain/broken.example/check",
+                            data={"csrf_token": csrf_of(page)}, follow_redirects=True)  # fmt: skip
+    text = done.get_data(as_text=True)
+    assert "Checked broken.example." in text
+    assert "fail → " in text and "PASS</span>" in text  # dmarc's change shows in the history
+    engine.dispose()

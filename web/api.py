@@ -18,10 +18,9 @@ from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
 from compliance.rates import rates_report
-from monitor.alerting import list_alerts
-from monitor.dashboard_data import latest_details, target_rows, timeline
+from monitor.alerting import alert_json, list_alerts
+from monitor.dashboard_data import latest_details, target_page, timeline
 from monitor.users import user_for_token
-from store.alerting import Alert
 from store.contacts import AuditRun
 from store.timestamps import as_utc
 from web.database import db
@@ -57,21 +56,11 @@ def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorate
 
 
-def _alert(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": alert.id, "target": alert.target, "check": alert.check, "state": alert.state,
-        "severity": alert.severity, "problem": alert.problem, "summary": alert.summary,
-        "codes": alert.codes, "opened_at": as_utc(alert.opened_at).isoformat(),
-        "resolved_at": as_utc(alert.resolved_at).isoformat() if alert.resolved_at else None,
-        "acknowledged_by": alert.acknowledged_by,
-    }  # fmt: skip
-
-
 def targets() -> Any:
     return jsonify([
         {"target": r.target.name, "kind": r.target.kind, "status": r.status, "checks": r.checks,
          "paused": r.target.paused}
-        for r in target_rows(db())
+        for r in target_page(db()).rows
     ])  # fmt: skip
 
 
@@ -91,7 +80,7 @@ def alerts() -> Any:
     state = request.args.get("state") or None
     if state not in (None, "open", "resolved"):
         abort(400)
-    return jsonify([_alert(a) for a in list_alerts(db(), state=state)])
+    return jsonify([alert_json(a) for a in list_alerts(db(), state=state)])
 
 
 def rates() -> Any:

@@ -6,7 +6,6 @@ Registered on the console script by ``web.cli`` (reports sit above monitor).
 from __future__ import annotations
 
 import getpass
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +18,6 @@ from monitor.cli_options import config_option, database, db_option, settings_fro
 @cli.group()
 def report() -> None:
     """Reports for compliance officers and postmasters."""
-
-
-def _day(value: datetime | None, default: datetime) -> datetime:
-    return value or default
 
 
 @report.command("compliance")
@@ -63,7 +58,6 @@ def compliance_command(
     """The compliance report: verdict, rules, evidence, unsubscribes, retention, rates, method."""
     from sqlalchemy import select
 
-    from compliance.audit_rules import Thresholds
     from compliance.limit_profiles import load_profiles
     from reports.compliance_report import compliance_report, write_offenders_csv
     from reports.render import render_html, render_pdf
@@ -74,13 +68,13 @@ def compliance_command(
     if kind not in (".pdf", ".html", ".csv"):
         raise click.BadParameter("the file must end in .pdf, .html or .csv", param_hint="-o")
     now = datetime.now(UTC)
-    last = _day(period_to, now).date()
-    first = _day(period_from, now).date() if period_from else last.replace(day=1)
+    last = (period_to or now).date()
+    first = period_from.date() if period_from else last.replace(day=1)
     if first > last:
         raise click.BadParameter("--from is after --to", param_hint="--from")
     audit_day = as_of.date() if as_of else last
     settings = settings_from(config, db)
-    thresholds = Thresholds(**asdict(settings.audit))
+    thresholds = settings.audit
     with database(settings) as sessions, sessions() as session:
         generated_by = username or getpass.getuser()
         if unmasked:

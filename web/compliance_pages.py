@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from markupsafe import Markup
 
 from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit
-from compliance.audit_rules import RULES, Thresholds
+from compliance.audit_rules import RULES
 from compliance.erasure import erase
 from monitor.dashboard_data import audit_trend
 from web.auth import ANY_ROLE, roles_required
@@ -24,14 +23,10 @@ from web.settings import settings
 blueprint = Blueprint("compliance", __name__, url_prefix="/compliance")
 
 
-def _thresholds() -> Thresholds:
-    return Thresholds(**asdict(settings().audit))
-
-
 @blueprint.get("/")
 @roles_required(*ANY_ROLE)
 def audit() -> Any:
-    report = run_audit(db(), datetime.now(UTC).date(), _thresholds())
+    report = run_audit(db(), datetime.now(UTC).date(), settings().audit)
     trend = audit_trend(db())
     chart = None
     if len(trend) > 1:
@@ -49,7 +44,7 @@ def offenders_csv(rule: str) -> Any:
     if rule not in RULES:
         abort(404)
     day = datetime.now(UTC).date()
-    rows = list(offenders(db(), rule, day, _thresholds()))
+    rows = list(offenders(db(), rule, day, settings().audit))
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()

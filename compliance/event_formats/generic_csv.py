@@ -15,14 +15,13 @@ list, without building objects.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from compliance.events import EVENT_TYPES, RecordError, derived_id
+from compliance.events import EVENT_TYPES, RecordError, derived_id, is_real_day
 from compliance.providers import provider_of
 
 SOURCE = "csv"
@@ -105,7 +104,7 @@ def row_values(row: list[str], layout: Layout) -> tuple[Any, ...]:
     if shape.group("zone") is None:
         raise RecordError(f"time {when!r} has no time zone")
     day = shape.group("day")
-    if shape.group("zone") in _UTC_ZONES and _real_day(day):
+    if shape.group("zone") in _UTC_ZONES and is_real_day(day):
         # Most exports are in UTC already: the stored text is cut from the
         # input, without building a datetime per row.
         stamp = (
@@ -138,16 +137,6 @@ def row_values(row: list[str], layout: Layout) -> tuple[Any, ...]:
         row[layout.url].strip() or None,
         row[layout.machine].strip().lower() in _TRUE,
     )
-
-
-@functools.cache
-def _real_day(day: str) -> bool:
-    """Whether ``YYYY-MM-DD`` is a date of the calendar (cached: files have few days)."""
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        return False
-    return True
 
 
 def looks_like(record: object) -> bool:

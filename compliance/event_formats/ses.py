@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from compliance.event_formats.fields import (
@@ -99,22 +100,10 @@ def _bounces(record: Mapping[str, Any], common: dict[str, Any]) -> Iterator[Deli
             f"bounce.bounceType {bounce_type!r} is not one of Permanent, Transient, Undetermined"
         )
     severity = "hard" if bounce_type == "Permanent" else "soft"
-    time = time_at(record, "bounce.timestamp")
-    feedback = text(record, "bounce.feedbackId")
-    for number, item in enumerate(listed(record, "bounce.bouncedRecipients")):
-        recipient = normalise_recipient(
-            get(item, "emailAddress"), f"bounce.bouncedRecipients[{number}].emailAddress"
-        )
-        yield DeliveryEvent(
-            source=SOURCE,
-            event_id=_id(feedback, "bounce", recipient, time.isoformat(), common["message_id"]),
-            type="bounce",
-            bounce_type=severity,
-            recipient=recipient,
-            time=time,
-            reason=text(item, "diagnosticCode") or text(record, "bounce.bounceSubType") or None,
-            **common,
-        )
+    subtype = text(record, "bounce.bounceSubType")
+    for item, event in _feedback_events(record, "bounce", "bouncedRecipients", common):
+        reason = text(item, "diagnosticCode") or subtype or None
+        yield replace(event, bounce_type=severity, reason=reason)
 
 
 def _complaints(
@@ -125,20 +114,32 @@ def _complaints(
         # earlier complaint, which was counted when it came.
         yield Ignored("ses/Complaint OnAccountSuppressionList")
         return
-    time = time_at(record, "complaint.timestamp")
-    feedback = text(record, "complaint.feedbackId")
-    for number, item in enumerate(listed(record, "complaint.complainedRecipients")):
+    feedback_type = text(record, "complaint.complaintFeedbackType") or None
+    for _item, event in _feedback_events(record, "complaint", "complainedRecipients", common):
+        yield replace(event, reason=feedback_type)
+
+
+def _feedback_events(
+    record: Mapping[str, Any], kind: str, recipients: str, common: dict[str, Any]
+) -> Iterator[tuple[Mapping[str, Any], DeliveryEvent]]:
+    """One event per recipient of a bounce or complaint, with the recipient's item."""
+    time = time_at(record, f"{kind}.timestamp")
+    feedback = text(record, f"{kind}.feedbackId")
+    for number, item in enumerate(listed(record, f"{kind}.{recipients}")):
         recipient = normalise_recipient(
-            get(item, "emailAddress"), f"complaint.complainedRecipients[{number}].emailAddress"
+            get(item, "emailAddress"), f"{kind}.{recipients}[{number}].emailAddress"
         )
-        yield DeliveryEvent(
-            source=SOURCE,
-            event_id=_id(feedback, "complaint", recipient, time.isoformat(), common["message_id"]),
-            type="complaint",
-            recipient=recipient,
-            time=time,
-            reason=text(record, "complaint.complaintFeedbackType") or None,
-            **common,
+        event_id = _id(feedback, kind, recipient, time.isoformat(), common["message_id"])
+        yield (
+            item,
+            DeliveryEvent(
+                source=SOURCE,
+                event_id=event_id,
+                type=kind,
+                recipient=recipient,
+                time=time,
+                **common,
+            ),
         )
 
 
