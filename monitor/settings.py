@@ -148,6 +148,23 @@ class HookSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Where generated reports are kept and which ones are mailed on a schedule."""
+
+    # Files of reports rendered in the background (dashboard, schedule); with
+    # several hosts it must be shared storage.
+    directory: Path = Path("postwarden-reports")
+    # Report kinds mailed through the alert channels: weekly (Mondays, the
+    # week before) and monthly (the 1st, the month before).
+    weekly: tuple[str, ...] = ()
+    monthly: tuple[str, ...] = ()
+    organisation: str = ""
+    appendix_rows: int = 25
+    # Larger PDFs are linked, not attached.
+    attach_max_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -164,6 +181,7 @@ class Settings:
     messages: MessageSettings = field(default_factory=MessageSettings)
     web: WebSettings = field(default_factory=WebSettings)
     hooks: HookSettings = field(default_factory=HookSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     source: str = "defaults"
 
 
@@ -287,6 +305,17 @@ def _paths(value: Any) -> tuple[Path, ...]:
     return tuple(Path(item) for item in _strings(value))
 
 
+REPORT_KINDS = ("compliance", "deliverability")
+
+
+def _report_kinds(value: Any) -> tuple[str, ...]:
+    kinds = _strings(value)
+    for kind in kinds:
+        if kind not in REPORT_KINDS:
+            raise ValueError(f"{kind!r} is not a report (one of {', '.join(REPORT_KINDS)})")
+    return kinds
+
+
 # (section, key) -> converter. The registry is the list of valid keys.
 _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("database", "url"): str,
@@ -346,6 +375,12 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("hooks", "sns_cert_hosts"): str,
     ("hooks", "sns_ca_file"): _path,
     ("hooks", "ses_enabled"): _boolean,
+    ("reports", "directory"): _path,
+    ("reports", "weekly"): _report_kinds,
+    ("reports", "monthly"): _report_kinds,
+    ("reports", "organisation"): str,
+    ("reports", "appendix_rows"): _count,
+    ("reports", "attach_max_bytes"): _positive_int,
 }
 
 
@@ -432,6 +467,7 @@ def load_settings(
         messages=_section(MessageSettings, "messages", merged),
         web=_section(WebSettings, "web", merged),
         hooks=_section(HookSettings, "hooks", merged),
+        reports=_section(ReportSettings, "reports", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

@@ -8,7 +8,6 @@ of the same date cannot disagree.
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -19,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from compliance.audit import OFFENDER_COLUMNS, all_offenders, offenders, run_audit
 from compliance.limit_profiles import LimitProfile
-from compliance.rates import rates_report
+from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
 from compliance.thresholds import Thresholds
+from reports.charts import count_chart, profile_rate_charts
 from reports.masking import mask
+from reports.trail import sha256_of
 from store.contacts import AuditRun, Contact, Suppression
 from store.messages import MessageAudit
 
@@ -68,11 +69,7 @@ def write_offenders_csv(
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("rule", *OFFENDER_COLUMNS))
         writer.writerows(all_offenders(session, as_of, thresholds, masked=masked))
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return ReportFile(path.name, digest.hexdigest())
+    return ReportFile(path.name, sha256_of(path))
 
 
 def compliance_report(
@@ -87,6 +84,7 @@ def compliance_report(
     thresholds: Thresholds | None = None,
     masked: bool = True,
     appendix_rows: int = 25,
+    min_delivered: int = DEFAULT_MIN_DELIVERED,
 ) -> dict[str, Any]:
     """The figures of the compliance report (a dict the templates render)."""
     thresholds = thresholds or Thresholds()
@@ -121,7 +119,7 @@ def compliance_report(
             .group_by(Suppression.reason)
         ).all()
     )
-    rates = rates_report(session, profiles, as_of=period_to,
+    rates = rates_report(session, profiles, as_of=period_to, min_delivered=min_delivered,
                          days=max(1, (period_to - period_from).days + 1))  # fmt: skip
     appendix = {}
     for rule, figures in audit["rules"].items():
@@ -133,7 +131,7 @@ def compliance_report(
                     break
             appendix[rule] = rows
     contacts_total, confirmed_full = evidence
-    trend_rows = [
+    trend_rows: list[dict[str, Any]] = [
         {
             "as_of": run.as_of.isoformat(),
             "status": run.status,
@@ -166,4 +164,15 @@ def compliance_report(
         "appendix": appendix,
         "appendix_rows": appendix_rows,
         "has_data": bool(audit["contacts"] or rates["sent"] or one_click),
+        "charts": {
+            # Rule counts across the period's stored audits (two points make a trend).
+            "trend": count_chart(
+                "Contacts flagged per rule, by audit",
+                [row["as_of"] for row in trend_rows],
+                {name: [row["counts"].get(name, 0) for row in trend_rows] for name in MEANINGS},
+            )
+            if len(trend_rows) > 1
+            else None,
+            "rates": profile_rate_charts(rates) if rates["sent"] else [],
+        },
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store import alerting, contacts, events, messages, models, scheduling, users
+from store import alerting, contacts, events, messages, models, reports, scheduling, users
 
 metadata = models.Base.metadata
 
@@ -13,6 +13,7 @@ __all__ = [
     "messages",
     "metadata",
     "models",
+    "reports",
     "scheduling",
     "users",
 ]

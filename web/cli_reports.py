@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,95 +21,107 @@ def report() -> None:
     """Reports for compliance officers and postmasters."""
 
 
-@report.command("compliance")
-@click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), help="First day.")
-@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day (today).")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Audit date (default --to).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="FILE.pdf, FILE.html or FILE.csv (a PDF or HTML gets its CSV beside it).",
-)
-@click.option("--organisation", default="", help="Name on the cover.")
-@click.option("--unmasked", is_flag=True, help="Show addresses in full (needs --user).")
-@click.option("--user", "username", help="Who generates it (a compliance or admin user).")
-@click.option(
-    "--appendix-rows",
-    type=click.IntRange(0, 1000),
-    default=25,
-    show_default=True,
-    help="Offender samples per rule in the PDF (the CSV has them all).",
-)
-@db_option
-@config_option
-def compliance_command(
+def _report_options(command: Any) -> Any:
+    """The options both reports take."""
+    options = [
+        click.option("--from", "period_from", type=click.DateTime(["%Y-%m-%d"]),
+                     help="First day (default: the first of --to's month)."),
+        click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]),
+                     help="Last day (default: today)."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     required=True,
+                     help="FILE.pdf, FILE.html or FILE.csv (PDF and HTML get a CSV beside)."),
+        click.option("--organisation", default=None,
+                     help="Name on the cover (default: [reports] organisation)."),
+        click.option("--user", "username", help="Who generates it (recorded in the audit trail)."),
+        db_option,
+        config_option,
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _generate(
+    kind: str,
+    *,
     period_from: datetime | None,
     period_to: datetime | None,
     as_of: datetime | None,
     output: Path,
-    organisation: str,
+    organisation: str | None,
     unmasked: bool,
     username: str | None,
-    appendix_rows: int,
+    appendix_rows: int | None,
     db: str | None,
     config: str | None,
 ) -> int:
-    """The compliance report: verdict, rules, evidence, unsubscribes, retention, rates, method."""
     from sqlalchemy import select
 
-    from compliance.limit_profiles import load_profiles
-    from reports.compliance_report import compliance_report, write_offenders_csv
-    from reports.render import render_html, render_pdf
-    from reports.trail import record_report
+    from reports.generate import ReportError, ReportRequest, generate_report
     from store.users import User
 
-    kind = output.suffix.lower()
-    if kind not in (".pdf", ".html", ".csv"):
+    kind_of_file = output.suffix.lower().lstrip(".")
+    if kind_of_file not in ("pdf", "html", "csv"):
         raise click.BadParameter("the file must end in .pdf, .html or .csv", param_hint="-o")
     now = datetime.now(UTC)
     last = (period_to or now).date()
     first = period_from.date() if period_from else last.replace(day=1)
-    if first > last:
-        raise click.BadParameter("--from is after --to", param_hint="--from")
-    audit_day = as_of.date() if as_of else last
     settings = settings_from(config, db)
-    thresholds = settings.audit
+    rows = settings.reports.appendix_rows if appendix_rows is None else appendix_rows
+    try:
+        request = ReportRequest(
+            kind=kind, period_from=first, period_to=last,
+            as_of=as_of.date() if as_of else last, format=kind_of_file,
+            organisation=settings.reports.organisation if organisation is None else organisation,
+            masked=not unmasked,
+            appendix_rows=rows,
+        )  # fmt: skip
+    except ReportError as error:
+        raise click.UsageError(str(error)) from None
     with database(settings) as sessions, sessions() as session:
-        generated_by = username or getpass.getuser()
         if unmasked:
             user = session.scalar(select(User).where(User.username == (username or "")))
             if user is None or user.role not in ("compliance", "admin") or not user.active:
                 raise click.UsageError(
                     "--unmasked needs --user NAME of an active compliance or admin user"
                 )
-        written = []
-        if kind == ".csv":
-            write_offenders_csv(session, audit_day, thresholds, output, masked=not unmasked)
-            written.append(output)
-        else:
-            csv_path = output.with_name(f"{output.stem}-offenders.csv")
-            csv_file = write_offenders_csv(
-                session, audit_day, thresholds, csv_path, masked=not unmasked
-            )
-            data = compliance_report(
-                session, period_from=first, period_to=last, as_of=audit_day,
-                organisation=organisation, generated_by=generated_by,
-                profiles=load_profiles(settings.rates.profiles_dir), thresholds=thresholds,
-                masked=not unmasked, appendix_rows=appendix_rows,
-            )  # fmt: skip
-            data["csv_file"] = csv_file
-            html = render_html("compliance.html", data)
-            output.write_bytes(render_pdf(html) if kind == ".pdf" else html.encode("utf-8"))
-            written += [output, csv_path]
-        record_report(
-            session, "compliance",
-            {"from": first.isoformat(), "to": last.isoformat(), "as_of": audit_day.isoformat(),
-             "masked": not unmasked, "format": kind.lstrip(".")},
-            generated_by, written, now,
-        )  # fmt: skip
+        run = generate_report(
+            session, settings, request, output, username or getpass.getuser(), now
+        )
         session.commit()
-    for path in written:
-        click.echo(f"wrote {path}")
+        names = [entry["name"] for entry in run.files]
+    for name in names:
+        click.echo(f"wrote {output.with_name(name)}")
     return 0
+
+
+@report.command("compliance")
+@_report_options
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Audit date (default --to).")
+@click.option("--unmasked", is_flag=True, help="Show addresses in full (needs --user).")
+@click.option(
+    "--appendix-rows",
+    type=click.IntRange(0, 1000),
+    default=None,
+    help="Offender samples per rule in the PDF (the CSV has them all; default 25).",
+)
+def compliance_command(as_of: datetime | None, unmasked: bool, appendix_rows: int | None,
+                       **options: Any) -> int:  # fmt: skip
+    """The compliance report: verdict, rules, evidence, unsubscribes, retention, rates, method.
+
+    Its CSV lists every offender of every rule (masked unless --unmasked).
+    """
+    return _generate("compliance", as_of=as_of, unmasked=unmasked,
+                     appendix_rows=appendix_rows, **options)  # fmt: skip
+
+
+@report.command("deliverability")
+@_report_options
+def deliverability_command(**options: Any) -> int:
+    """The deliverability report: per domain and IP, status changes, listings with their
+    durations, alerts with time to resolve, and rates per provider with charts.
+
+    Its CSV lists every status change, listing and alert of the period.
+    """
+    return _generate("deliverability", as_of=None, unmasked=False, appendix_rows=None, **options)

@@ -15,8 +15,8 @@ from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit
 from compliance.audit_rules import RULES
 from compliance.erasure import erase
 from monitor.dashboard_data import audit_trend
+from reports.charts import count_chart
 from web.auth import ANY_ROLE, roles_required
-from web.charts import count_chart
 from web.database import db
 from web.settings import settings
 

@@ -6,7 +6,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -31,10 +41,10 @@ from monitor.targets import (
     list_targets_named,
     remove_target,
 )
+from reports.charts import profile_rate_charts
 from store.messages import MessageAudit
 from web.auth import ANY_ROLE, roles_required
 from web.cache import cached, clear
-from web.charts import rate_chart
 from web.database import db
 from web.settings import settings
 
@@ -86,10 +96,8 @@ def _requirements(rates: dict[str, Any]) -> list[dict[str, Any]]:
     return cards
 
 
-@blueprint.get("/")
-@roles_required(*ANY_ROLE)
-def overview() -> Any:
-    page = max(1, request.args.get("page", default=1, type=int))
+def _overview_live(page: int) -> dict[str, Any]:
+    """What changes on the overview: the cached figures and the (always live) open alerts."""
 
     def figures() -> Markup:
         # The same for every user: rendered once per page and cache period.
@@ -107,9 +115,30 @@ def overview() -> Any:
             )
         )
 
-    return render_template(
-        "overview.html", figures=cached(("overview", page), figures), alerts=open_alerts(db())
-    )
+    return {"figures": cached(("overview", page), figures), "alerts": open_alerts(db())}
+
+
+def _fragment(template: str, **context: Any) -> Response:
+    """A part of a page for live refresh (the header tells live.js it is not a login page)."""
+    response = make_response(render_template(template, **context))
+    response.headers["X-Postwarden-Fragment"] = template
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/")
+@roles_required(*ANY_ROLE)
+def overview() -> Any:
+    page = max(1, request.args.get("page", default=1, type=int))
+    return render_template("overview.html", page=page, **_overview_live(page))
+
+
+@blueprint.get("/fragments/overview")
+@roles_required(*ANY_ROLE)
+def overview_fragment() -> Any:
+    """The overview's changing parts alone, fetched by live.js every half minute."""
+    page = max(1, request.args.get("page", default=1, type=int))
+    return _fragment("overview_live.html", **_overview_live(page))
 
 
 def _target_page(kind: str, name: str) -> Any:
@@ -154,9 +183,8 @@ def check_now(kind: str, name: str) -> Any:
     return redirect(url_for(f"pages.{kind}", name=name))
 
 
-@blueprint.get("/alerts")
-@roles_required(*ANY_ROLE)
-def alerts() -> Any:
+def _alerts_context() -> dict[str, Any]:
+    """The alerts page's filters, page and its alerts, from the query string."""
     state = request.args.get("state") or None
     if state not in (None, "open", "resolved"):
         abort(400)
@@ -164,8 +192,21 @@ def alerts() -> Any:
     page = max(1, request.args.get("page", default=1, type=int))
     found = list_alerts(db(), state=state, target=target)
     shown = found[(page - 1) * ALERTS_PAGE : page * ALERTS_PAGE]
-    return render_template("alerts.html", alerts=shown, state=state, target=target, page=page,
-                           pages=max(1, -(-len(found) // ALERTS_PAGE)))  # fmt: skip
+    return {"alerts": shown, "state": state, "target": target, "page": page,
+            "pages": max(1, -(-len(found) // ALERTS_PAGE))}  # fmt: skip
+
+
+@blueprint.get("/alerts")
+@roles_required(*ANY_ROLE)
+def alerts() -> Any:
+    return render_template("alerts.html", **_alerts_context())
+
+
+@blueprint.get("/fragments/alerts")
+@roles_required(*ANY_ROLE)
+def alerts_fragment() -> Any:
+    """The alerts table alone (same filters), fetched by live.js."""
+    return _fragment("alerts_live.html", **_alerts_context())
 
 
 @blueprint.post("/alerts/<int:alert_id>/acknowledge")
@@ -184,15 +225,7 @@ def acknowledge_alert(alert_id: int) -> Any:
 def rates() -> Any:
     days = request.args.get("days", default=30, type=int)
     report = _rates(max(1, min(days, 366)))
-    labels = [row["day"] for row in report["daily"]]
-    charts = []
-    for profile in report["profiles"].values():
-        # A mailbox provider's profile is drawn on that provider's traffic only.
-        series = report["daily_by_provider"].get(profile["scope"], report["daily"])
-        for metric, judged in profile["metrics"].items():
-            values = [row.get(metric) for row in series]
-            charts.append(Markup(rate_chart(f"{profile['title']}: {metric}", labels, values,
-                                            judged["warn"], judged["fail"])))  # fmt: skip
+    charts = [Markup(chart) for chart in profile_rate_charts(report)]
     campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report["days"])
     return render_template("rates.html", report=report, charts=charts, campaigns=campaigns)
 

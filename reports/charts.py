@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pygal
 from pygal.style import Style
@@ -48,3 +50,22 @@ def count_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence
     for name, values in series.items():
         chart.add(name, list(values))
     return str(chart.render(is_unicode=True))
+
+
+def profile_rate_charts(report: Mapping[str, Any]) -> list[str]:
+    """One chart per judged metric of each profile in a ``rates_report``, drawn on the
+    traffic that profile judges (a mailbox provider's own recipients)."""
+    labels = [row["day"] for row in report["daily"]]
+    charts = []
+    for profile in report["profiles"].values():
+        series = report["daily_by_provider"].get(profile["scope"], report["daily"])
+        for metric, judged in profile["metrics"].items():
+            values = [row.get(metric) for row in series]
+            title = f"{profile['title']}: {metric}"
+            charts.append(rate_chart(title, labels, values, judged["warn"], judged["fail"]))
+    return charts
+
+
+def as_image(svg: str) -> str:
+    """The SVG as a ``data:`` URI for an <img> (what WeasyPrint draws most faithfully)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")

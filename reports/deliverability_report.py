@@ -1,0 +1,226 @@
+"""The deliverability report's figures: per domain and IP, what changed in a period.
+
+For the postmaster and whoever they answer to: each target's checks now and
+their status changes in the period, blocklist listings with how long they
+lasted, alerts with how long they took to resolve, and the bounce and
+complaint rates against every profile, drawn per provider. The figures come
+from what the sweeps recorded (``target_status``, ``status_changes``,
+``listing_episodes``, ``alerts``) and from ``rates_report``.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from checks.findings import worst
+from compliance.limit_profiles import LimitProfile
+from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
+from monitor.targets import list_targets
+from reports.charts import profile_rate_charts
+from reports.compliance_report import ReportFile
+from reports.trail import sha256_of
+from store.alerting import Alert
+from store.models import ListingEpisode, StatusChange, TargetStatus
+from store.timestamps import as_utc
+
+CSV_COLUMNS = ("kind", "target", "subject", "status", "started", "ended", "hours", "detail")
+
+
+def _bounds(period_from: date, period_to: date) -> tuple[datetime, datetime]:
+    """The period as [start, end) in UTC: from the first day's start to the day after the last."""
+    return (
+        datetime.combine(period_from, time(), UTC),
+        datetime.combine(period_to + timedelta(days=1), time(), UTC),
+    )
+
+
+def _hours(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else round((end - start).total_seconds() / 3600, 1)
+
+
+def _listings(session: Session, start: datetime, end: datetime) -> list[ListingEpisode]:
+    """Listing episodes that overlap the period, oldest first."""
+    return list(
+        session.scalars(
+            select(ListingEpisode)
+            .where(
+                ListingEpisode.listed_at < end,
+                or_(ListingEpisode.delisted_at.is_(None), ListingEpisode.delisted_at >= start),
+            )
+            .order_by(ListingEpisode.listed_at, ListingEpisode.id)
+        )
+    )
+
+
+def _alerts(session: Session, start: datetime, end: datetime) -> list[Alert]:
+    """Alerts open at any time in the period, oldest first."""
+    return list(
+        session.scalars(
+            select(Alert)
+            .where(
+                Alert.opened_at < end,
+                or_(Alert.resolved_at.is_(None), Alert.resolved_at >= start),
+            )
+            .order_by(Alert.opened_at, Alert.id)
+        )
+    )
+
+
+def _changes(session: Session, start: datetime, end: datetime) -> list[StatusChange]:
+    """Status changes in the period (not first sightings), oldest first."""
+    return list(
+        session.scalars(
+            select(StatusChange)
+            .where(StatusChange.at >= start, StatusChange.at < end)
+            .where(StatusChange.previous.is_not(None))
+            .order_by(StatusChange.at, StatusChange.id)
+        )
+    )
+
+
+def deliverability_report(
+    session: Session,
+    *,
+    period_from: date,
+    period_to: date,
+    organisation: str,
+    generated_by: str,
+    profiles: dict[str, LimitProfile],
+    min_delivered: int = DEFAULT_MIN_DELIVERED,
+) -> dict[str, Any]:
+    """The figures of the deliverability report (a dict the templates render)."""
+    start, end = _bounds(period_from, period_to)
+    # An episode still open at the report's end is measured to the period's
+    # end (or to now, if the period has not ended), and says so.
+    cutoff = min(end, datetime.now(UTC))
+    current: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in session.scalars(select(TargetStatus)):
+        current[row.target][row.check] = row.status
+    changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for change in _changes(session, start, end):
+        changes[change.target].append(
+            {
+                "check": change.check,
+                "from": change.previous,
+                "to": change.status,
+                "at": as_utc(change.at).isoformat(timespec="minutes"),
+            }
+        )
+    listings: list[dict[str, Any]] = [
+        {
+            "target": episode.target,
+            "zone": episode.zone,
+            "listed_at": as_utc(episode.listed_at).isoformat(timespec="minutes"),
+            "delisted_at": as_utc(episode.delisted_at).isoformat(timespec="minutes")
+            if episode.delisted_at
+            else None,
+            "hours": _hours(
+                max(as_utc(episode.listed_at), start),
+                min(as_utc(episode.delisted_at), cutoff) if episode.delisted_at else cutoff,
+            ),
+            "reason": episode.reason,
+        }
+        for episode in _listings(session, start, end)
+    ]
+    alerts: list[dict[str, Any]] = [
+        {
+            "id": alert.id,
+            "target": alert.target,
+            "check": alert.check,
+            "severity": alert.severity,
+            "summary": alert.summary,
+            "opened_at": as_utc(alert.opened_at).isoformat(timespec="minutes"),
+            "opened_in_period": as_utc(alert.opened_at) >= start,
+            "resolved_at": as_utc(alert.resolved_at).isoformat(timespec="minutes")
+            if alert.resolved_at
+            else None,
+            "hours_to_resolve": _hours(
+                as_utc(alert.opened_at), as_utc(alert.resolved_at) if alert.resolved_at else None
+            ),
+        }
+        for alert in _alerts(session, start, end)
+    ]
+    resolve_times: list[float] = [
+        a["hours_to_resolve"] for a in alerts if a["hours_to_resolve"] is not None
+    ]
+    targets: list[dict[str, Any]] = []
+    for target in list_targets(session):
+        checks = current.get(target.name, {})
+        targets.append(
+            {
+                "name": target.name,
+                "kind": target.kind,
+                "status": worst(checks.values()) if checks else "error",
+                "checks": dict(sorted(checks.items())),
+                "changes": changes.get(target.name, []),
+                "listings": [row for row in listings if row["target"] == target.name],
+                "alerts": sum(1 for row in alerts if row["target"] == target.name),
+            }
+        )
+    rates = rates_report(session, profiles, as_of=period_to, min_delivered=min_delivered,
+                         days=max(1, (period_to - period_from).days + 1))  # fmt: skip
+    return {
+        "organisation": organisation,
+        "period_from": period_from.isoformat(),
+        "period_to": period_to.isoformat(),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_by": generated_by,
+        "targets": targets,
+        "status": worst(t["status"] for t in targets) if targets else "error",
+        "listings": listings,
+        "alerts": alerts,
+        "alert_summary": {
+            "opened": sum(1 for a in alerts if a["opened_in_period"]),
+            "resolved": len(resolve_times),
+            "still_open": sum(1 for a in alerts if a["resolved_at"] is None),
+            "median_hours_to_resolve": round(statistics.median(resolve_times), 1)
+            if resolve_times
+            else None,
+            "longest_hours_to_resolve": max(resolve_times, default=None),
+        },
+        "rates": rates,
+        "charts": {"rates": profile_rate_charts(rates) if rates["sent"] else []},
+        "has_data": bool(targets or rates["sent"]),
+    }
+
+
+def _csv_rows(session: Session, start: datetime, end: datetime) -> Iterator[tuple[Any, ...]]:
+    cutoff = min(end, datetime.now(UTC))
+    for change in _changes(session, start, end):
+        at = as_utc(change.at).isoformat()
+        yield ("status_change", change.target, change.check, change.status, at, "", "",
+               f"from {change.previous}")  # fmt: skip
+    for episode in _listings(session, start, end):
+        listed = as_utc(episode.listed_at)
+        delisted = as_utc(episode.delisted_at) if episode.delisted_at else None
+        hours = _hours(max(listed, start), min(delisted, cutoff) if delisted else cutoff)
+        state = "listed" if delisted is None else "delisted"
+        yield ("listing", episode.target, episode.zone, state, listed.isoformat(),
+               delisted.isoformat() if delisted else "", hours, episode.reason or "")  # fmt: skip
+    for alert in _alerts(session, start, end):
+        opened = as_utc(alert.opened_at)
+        resolved = as_utc(alert.resolved_at) if alert.resolved_at else None
+        yield ("alert", alert.target, alert.check, alert.severity, opened.isoformat(),
+               resolved.isoformat() if resolved else "", _hours(opened, resolved),
+               alert.summary)  # fmt: skip
+
+
+def write_deliverability_csv(
+    session: Session, period_from: date, period_to: date, path: Path
+) -> ReportFile:
+    """Every status change, listing and alert of the period into ``path``, with its SHA-256."""
+    start, end = _bounds(period_from, period_to)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(_csv_rows(session, start, end))
+    return ReportFile(path.name, sha256_of(path))
