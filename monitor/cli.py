@@ -34,7 +34,6 @@ from monitor.cli_options import (
     format_option,
     settings_from,
 )
-from monitor.cli_service import worker
 from monitor.cli_targets import domains, ips
 from monitor.cli_users import users
 from monitor.output import (
@@ -243,7 +242,6 @@ def demo(output_format: str) -> int:
 cli.add_command(domains)
 cli.add_command(ips)
 cli.add_command(alerts)
-cli.add_command(worker)
 cli.add_command(import_group)
 cli.add_command(rates)
 cli.add_command(campaigns)

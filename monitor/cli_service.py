@@ -1,4 +1,8 @@
-"""``postwarden worker``: the scheduler alone (``serve`` adds the web app)."""
+"""What the long-running commands share: logging to stderr and stopping on signals.
+
+``worker`` and ``serve`` themselves are in ``web.cli``: they run the reports'
+jobs too, which sit above monitor.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,6 @@ import logging
 import signal
 import threading
 from types import FrameType
-
-import click
-
-from monitor.cli_options import config_option, db_option, settings_from
 
 
 def stop_on_signals(stop: threading.Event) -> None:
@@ -34,25 +34,3 @@ def configure_logging() -> None:
     # those), Alembic every migration step at every start.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-@click.command()
-@db_option
-@config_option
-def worker(db: str | None, config: str | None) -> int:
-    """Run the schedule (sweeps, alerts, deliveries) until SIGTERM.
-
-    With PostgreSQL several workers may run: one leads, the others stand by
-    and take over when it stops. With SQLite a second one refuses to start.
-    """
-    from monitor.scheduler import SchedulerConflict, run_worker
-
-    settings = settings_from(config, db)
-    configure_logging()
-    stop = threading.Event()
-    stop_on_signals(stop)
-    try:
-        run_worker(settings, stop)
-    except SchedulerConflict as error:
-        raise click.ClickException(str(error)) from None
-    return 0

@@ -8,7 +8,7 @@ alerts and notifications in one transaction afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -194,25 +194,25 @@ def send_digest(session: Session, now: datetime, settings: Settings) -> str:
     return f"digest of {len(open_alerts)} open alerts queued"
 
 
-def make_jobs(settings: Settings) -> dict[str, ScheduledJob]:
-    """Every job, its settings bound, with the interval the settings give it."""
+def bind(job: Callable[[Session, datetime, Settings], str], settings: Settings) -> Job:
+    """``job`` with its settings bound, as the scheduler calls it."""
+    return lambda session, now: job(session, now, settings)
+
+
+def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[str, ScheduledJob]:
+    """Every job (and ``extra`` ones), its settings bound, at the interval the settings give."""
     schedule = settings.schedule
 
-    def bind(job: Callable[[Session, datetime, Settings], str]) -> Job:
-        return lambda session, now: job(session, now, settings)
-
     jobs = [
-        ScheduledJob(
-            "auth_sweep", bind(sweep_authentication), timedelta(minutes=schedule.auth_minutes)
-        ),
-        ScheduledJob(
-            "blocklist_sweep", bind(sweep_blocklists), timedelta(minutes=schedule.blocklist_minutes)
-        ),
-        ScheduledJob(
-            "deliver", bind(deliver_notifications), timedelta(seconds=schedule.deliver_seconds)
-        ),
-        ScheduledJob("purge", bind(purge_history), timedelta(hours=schedule.purge_hours)),
-        ScheduledJob("digest", bind(send_digest), timedelta(days=1)),
-        ScheduledJob("audit", bind(audit_list), timedelta(days=1)),
-    ]
-    return {job.name: job for job in jobs}
+        ScheduledJob("auth_sweep", bind(sweep_authentication, settings),
+                     timedelta(minutes=schedule.auth_minutes)),
+        ScheduledJob("blocklist_sweep", bind(sweep_blocklists, settings),
+                     timedelta(minutes=schedule.blocklist_minutes)),
+        ScheduledJob("deliver", bind(deliver_notifications, settings),
+                     timedelta(seconds=schedule.deliver_seconds)),
+        ScheduledJob("purge", bind(purge_history, settings),
+                     timedelta(hours=schedule.purge_hours)),
+        ScheduledJob("digest", bind(send_digest, settings), timedelta(days=1)),
+        ScheduledJob("audit", bind(audit_list, settings), timedelta(days=1)),
+    ]  # fmt: skip
+    return {job.name: job for job in [*jobs, *extra]}

@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -136,8 +136,12 @@ def run_worker(
     stop: threading.Event,
     *,
     clock: Callable[[], datetime] | None = None,
+    extra_jobs: Callable[[Settings], Iterable[ScheduledJob]] | None = None,
 ) -> None:
     """Lead the schedule until ``stop`` is set, or stand by until the leader goes.
+
+    ``extra_jobs`` adds the jobs of layers above monitor (the reports'
+    rendering and mailing), which monitor cannot import.
 
     Raises :class:`SchedulerConflict` when another scheduler runs a SQLite
     database's schedule.
@@ -156,7 +160,7 @@ def run_worker(
                 continue
             announced = False
             runtime = Runtime(
-                jobs=make_jobs(settings),
+                jobs=make_jobs(settings, extra_jobs(settings) if extra_jobs else ()),
                 sessions=session_factory(engine),
                 leadership=leadership,
                 runner=runner,

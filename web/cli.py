@@ -1,6 +1,6 @@
-"""The ``postwarden`` console script: monitor's commands plus ``serve``.
+"""The ``postwarden`` console script: monitor's commands plus ``serve``, ``worker``, ``report``.
 
-``web`` is the top layer: it adds the command that needs the web app to the
+``web`` is the top layer: it adds the commands that need the web app or the reports to the
 command group of :mod:`monitor.cli`, so nothing below imports ``web``.
 """
 
@@ -15,7 +15,30 @@ from monitor.cli import cli
 from monitor.cli import main as run_cli
 from monitor.cli_options import config_option, db_option, settings_from
 from monitor.cli_service import configure_logging, stop_on_signals
+from reports.jobs import report_jobs
 from web import cli_reports  # noqa: F401  (registers `postwarden report`)
+
+
+@cli.command()
+@db_option
+@config_option
+def worker(db: str | None, config: str | None) -> int:
+    """Run the schedule (sweeps, alerts, deliveries, reports) until SIGTERM.
+
+    With PostgreSQL several workers may run: one leads, the others stand by
+    and take over when it stops. With SQLite a second one refuses to start.
+    """
+    from monitor.scheduler import SchedulerConflict, run_worker
+
+    settings = settings_from(config, db)
+    configure_logging()
+    stop = threading.Event()
+    stop_on_signals(stop)
+    try:
+        run_worker(settings, stop, extra_jobs=report_jobs)
+    except SchedulerConflict as error:
+        raise click.ClickException(str(error)) from None
+    return 0
 
 
 @cli.command()
@@ -41,7 +64,7 @@ def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str 
 
     def schedule() -> None:
         try:
-            run_worker(settings, stop)
+            run_worker(settings, stop, extra_jobs=report_jobs)
         except SchedulerConflict as error:
             failure.append(error)
             server.close()

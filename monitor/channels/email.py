@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import mimetypes
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 
 from monitor.channels.render import render_html, render_text, subject
 from monitor.outbox import Message, TransportError
@@ -30,7 +32,20 @@ def build_email(message: Message, settings: SmtpSettings) -> EmailMessage:
     mail["X-Postwarden-Event"] = message.event
     mail.set_content(render_text(message.payload))
     mail.add_alternative(render_html(message.payload), subtype="html")
+    for attachment in message.payload.get("attachments", ()):
+        _attach(mail, Path(attachment))
     return mail
+
+
+def _attach(mail: EmailMessage, path: Path) -> None:
+    """Attach a report file; one that is gone is a permanent failure (it will not come back)."""
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise TransportError(f"cannot attach {path}: {error.strerror}", permanent=True) from None
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    maintype, subtype = kind.split("/", 1)
+    mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=path.name)
 
 
 class EmailTransport:

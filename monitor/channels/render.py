@@ -28,6 +28,9 @@ def subject(payload: Mapping[str, Any]) -> str:
     event = payload["event"]
     if event == "test":
         return "[Postwarden] Test notification"
+    if event == "report":
+        kind = str(payload["kind"]).capitalize()
+        return f"[Postwarden] {kind} report, {payload['period_from']} to {payload['period_to']}"
     if event == "digest":
         count = len(payload["alerts"])
         return f"[Postwarden] Daily digest: {count} open alert{'s' if count != 1 else ''}"

@@ -19,7 +19,9 @@ def webhook_body(message: Message, style: str) -> dict[str, Any]:
     """The JSON document posted: the notification itself, or Slack's ``text``."""
     if style == "slack":
         return {"text": f"*{subject(message.payload)}*\n{render_text(message.payload)}"}
-    return {"notification_id": message.id, "subject": subject(message.payload), **message.payload}
+    # Attachments are paths on this server: the receiver gets the files' names and hashes.
+    fields = {key: value for key, value in message.payload.items() if key != "attachments"}
+    return {"notification_id": message.id, "subject": subject(message.payload), **fields}
 
 
 class WebhookTransport:
