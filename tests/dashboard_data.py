@@ -15,6 +15,7 @@ from monitor.alerting import update_alerts
 from monitor.history import record_run
 from monitor.targets import add_domain
 from monitor.users import add_token, add_user
+from store.alerting import Alert
 from store.contacts import Contact
 from store.users import User
 
@@ -45,3 +46,14 @@ def populate(sessions: sessionmaker[Session]) -> dict[str, str]:
                   for user in session.scalars(select(User))}  # fmt: skip
         session.commit()
     return tokens
+
+
+def open_alert(sessions: sessionmaker[Session], target: str, check: str, summary: str) -> int:
+    """Insert an open alert directly, as another process (the scheduler) would; its id."""
+    with sessions() as session:
+        alert = Alert(target=target, kind="domain", check=check, problem="fail",
+                      severity="fail", state="open", summary=summary, codes=[],
+                      opened_at=datetime.now(UTC))  # fmt: skip
+        session.add(alert)
+        session.commit()
+        return alert.id

@@ -7,26 +7,46 @@ Screenshots of each step go to test-artifacts/ for people to look at.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from store.engine import open_database, session_factory
-from tests.dashboard_data import PASSWORD, populate
+from tests.dashboard_data import PASSWORD, open_alert, populate
 from tests.servers import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Headless tabs are always visible: the test says otherwise, as a browser would on a tab switch.
+SET_VISIBILITY = """state => {
+    Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running `postwarden serve` and the database behind it."""
+
+    base: str
+    database_url: str
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def served(tmp_path: Path) -> Iterator[Served]:
     url = f"sqlite:///{tmp_path / 'pw.db'}"
     engine = open_database(url)
     populate(session_factory(engine))
@@ -46,28 +66,47 @@ def server(tmp_path: Path) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield base
+        yield Served(base, url)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def test_a_postmaster_finds_and_acknowledges_a_failing_domain(server: str) -> None:
+@pytest.fixture
+def server(served: Served) -> str:
+    return served.base
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless system Chromium (the test is skipped without one, unless REQUIRE_BROWSER=1)."""
     if not Path(CHROMIUM).exists() and os.environ.get("REQUIRE_BROWSER") != "1":
         pytest.skip("no Chromium installed (make test installs it)")
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=["--no-sandbox"])  # fmt: skip
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/")
+    assert "/login" in page.url
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_a_postmaster_finds_and_acknowledges_a_failing_domain(server: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium() as browser:
         page = browser.new_page(accept_downloads=True)
-        page.goto(f"{server}/")
-        assert "/login" in page.url
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/")
+        sign_in(page, server, "admin")
         page.screenshot(path=str(ARTIFACTS / "1-overview.png"), full_page=True)
         first_row = page.locator("table tbody tr").first
         assert "broken.example" in first_row.inner_text()
@@ -88,4 +127,38 @@ def test_a_postmaster_finds_and_acknowledges_a_failing_domain(server: str) -> No
         download.value.save_as(saved)
         assert "ann@example.org" in saved.read_text()
         page.screenshot(path=str(ARTIFACTS / "4-compliance.png"), full_page=True)
-        browser.close()
+
+
+def test_the_overview_refreshes_itself_and_pauses_in_a_hidden_tab(served: Served) -> None:
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        page = browser.new_page()
+        # A fake clock: half a minute passes at once, not in real time.
+        page.clock.install()
+        sign_in(page, served.base, "compliance")
+        status = page.locator("[data-live-status]")
+        expect(status).to_have_text(re.compile(r"^updated \d\d:\d\d:\d\d$"))
+        live = page.locator("#live")
+        expect(live).not_to_contain_text("DKIM key revoked")
+        page.evaluate("window.notReloaded = true")  # gone if the page were reloaded
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url))
+        engine = open_database(served.database_url)
+        open_alert(session_factory(engine), "fine.example", "dkim", "DKIM key revoked")
+        engine.dispose()
+
+        page.clock.run_for(31_000)
+        expect(live).to_contain_text("DKIM key revoked")
+        assert fetched == [f"{served.base}/fragments/overview?page=1"]
+        assert page.evaluate("window.notReloaded") is True
+
+        # A hidden tab asks nothing however long it stays hidden (half a second of real
+        # time lets a fetch the fake minutes started show up); shown again, it refreshes at once.
+        page.evaluate(SET_VISIBILITY, "hidden")
+        page.clock.run_for(120_000)
+        page.wait_for_timeout(500)
+        assert len(fetched) == 1
+        with page.expect_response(lambda response: "/fragments/overview" in response.url):
+            page.evaluate(SET_VISIBILITY, "visible")
+        assert len(fetched) == 2

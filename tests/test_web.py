@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from monitor.settings import Settings, WebSettings
 from store.engine import open_database, session_factory
-from tests.dashboard_data import PASSWORD, ROLES, populate
+from tests.dashboard_data import PASSWORD, ROLES, open_alert, populate
 from web.api import ROUTES
 from web.app import create_app
 
@@ -64,7 +64,8 @@ def logged_in(app: Flask, role: str) -> FlaskClient:
 
 PAGES = ["/", "/domains/broken.example", "/alerts", "/alerts?state=open", "/rates",
          "/compliance/", "/messages", "/settings/targets", "/settings/", "/account",
-         "/compliance/offenders/consent_missing.csv"]  # fmt: skip
+         "/compliance/offenders/consent_missing.csv", "/fragments/overview",
+         "/fragments/alerts?state=open"]  # fmt: skip
 # Which roles may open which page (admin: all).
 ALLOWED = {
     "/settings/targets": {"admin", "postmaster"},
@@ -340,3 +341,42 @@ def test_check_now_runs_the_real_checks_and_records_them(tmp_path: Path) -> None
     assert "Checked broken.example." in text
     assert "fail → " in text and "PASS</span>" in text  # dmarc's change shows in the history
     engine.dispose()
+
+
+def test_the_overview_fragment_is_the_live_part_of_the_page_and_shows_new_alerts(
+    app: Flask,
+) -> None:
+    browser = logged_in(app, "compliance")
+    page = browser.get("/").get_data(as_text=True)
+    assert 'data-live-url="/fragments/overview?page=1"' in page
+    assert '<script src="/static/live.js" defer></script>' in page
+    before = browser.get("/fragments/overview?page=1")
+    assert before.headers["X-Postwarden-Fragment"] and before.headers["Cache-Control"] == "no-store"
+    fragment = before.get_data(as_text=True)
+    assert "<nav>" not in fragment and "<html" not in fragment  # a part, not a page
+    assert "broken.example" in fragment and "Gmail bulk-sender requirements" in fragment
+    assert "DKIM key revoked" not in fragment
+    open_alert(app.config["POSTWARDEN_SESSIONS"], "fine.example", "dkim", "DKIM key revoked")
+    after = browser.get("/fragments/overview?page=1").get_data(as_text=True)
+    assert "DKIM key revoked" in after  # alerts are live, not cached with the figures
+
+
+def test_the_alerts_fragment_keeps_the_filters(app: Flask) -> None:
+    browser = logged_in(app, "postmaster")
+    page = browser.get("/alerts?state=resolved").get_data(as_text=True)
+    assert 'data-live-url="/fragments/alerts?state=resolved&amp;page=1"' in page
+    open_alert(app.config["POSTWARDEN_SESSIONS"], "fine.example", "dkim", "DKIM key revoked")
+    resolved = browser.get("/fragments/alerts?state=resolved").get_data(as_text=True)
+    assert "DKIM key revoked" not in resolved and "No alerts." in resolved
+    opened = browser.get("/fragments/alerts?state=open").get_data(as_text=True)
+    assert "DKIM key revoked" in opened and "Acknowledge" in opened  # postmaster may
+    assert browser.get("/fragments/alerts?state=bogus").status_code == 400
+
+
+def test_the_live_refresh_script_is_served_under_the_csp(app: Flask) -> None:
+    with client(app).get("/static/live.js") as script:  # a file response: closed after
+        assert script.status_code == 200 and "javascript" in str(script.mimetype)
+        source = script.get_data(as_text=True)
+        csp = script.headers["Content-Security-Policy"]
+    assert "X-Postwarden-Fragment" in source and "visibilitychange" in source
+    assert "script-src 'self'" in csp
