@@ -65,12 +65,15 @@ def logged_in(app: Flask, role: str) -> FlaskClient:
 PAGES = ["/", "/domains/broken.example", "/alerts", "/alerts?state=open", "/rates",
          "/compliance/", "/messages", "/settings/targets", "/settings/", "/account",
          "/compliance/offenders/consent_missing.csv", "/fragments/overview",
-         "/fragments/alerts?state=open"]  # fmt: skip
+         "/fragments/alerts?state=open", "/compliance/offenders/consent_missing",
+         "/compliance/offenders/consent_missing?addresses=full"]  # fmt: skip
 # Which roles may open which page (admin: all).
 ALLOWED = {
     "/settings/targets": {"admin", "postmaster"},
     "/settings/": {"admin"},
     "/compliance/offenders/consent_missing.csv": {"admin", "compliance"},
+    "/compliance/offenders/consent_missing": {"admin", "compliance"},
+    "/compliance/offenders/consent_missing?addresses=full": {"admin", "compliance"},
 }
 
 
@@ -380,3 +383,54 @@ def test_the_live_refresh_script_is_served_under_the_csp(app: Flask) -> None:
         csp = script.headers["Content-Security-Policy"]
     assert "X-Postwarden-Fragment" in source and "visibilitychange" in source
     assert "script-src 'self'" in csp
+
+
+def add_unconsented_contacts(app: Flask, count: int) -> None:
+    """``count`` subscribed contacts without consent (consent_missing), after ann's."""
+    from store.contacts import Contact
+    from tests.dashboard_data import NOW
+
+    with app.config["POSTWARDEN_SESSIONS"]() as session:
+        for n in range(count):
+            session.add(Contact(list_name="default", address=f"user{n:02}@example.net",
+                                domain="example.net", status="subscribed", first_seen_at=NOW,
+                                updated_at=NOW))  # fmt: skip
+        session.commit()
+
+
+def offender_addresses(page: str) -> list[str]:
+    return re.findall(r"<tr><td>default</td><td>([^<]+)</td>", page)
+
+
+def test_the_offenders_table_is_paged_in_sql_with_masked_addresses(app: Flask) -> None:
+    add_unconsented_contacts(app, 60)  # 61 offenders with ann: two pages of 50
+    officer = logged_in(app, "compliance")
+    first = officer.get("/compliance/offenders/consent_missing").get_data(as_text=True)
+    shown = offender_addresses(first)
+    assert len(shown) == 50 and shown[0] == "a***@example.org" and shown[1] == "u***@example.net"
+    assert "ann@example.org" not in first and "user00@example.net" not in first
+    assert "61 contact(s)" in first and "offenders CSV" in first and "previous" not in first
+    following = re.search(r'href="(/compliance/offenders/consent_missing\?after=\d+)"', first)
+    assert following is not None
+    second = officer.get(following.group(1)).get_data(as_text=True)
+    assert len(offender_addresses(second)) == 11 and "next →" not in second
+    back = re.search(r'href="(/compliance/offenders/consent_missing\?before=\d+)"', second)
+    assert back is not None
+    assert offender_addresses(officer.get(back.group(1)).get_data(as_text=True)) == shown
+    full = officer.get("/compliance/offenders/consent_missing?addresses=full").get_data(True)
+    assert offender_addresses(full)[:2] == ["ann@example.org", "user00@example.net"]
+    assert "addresses=full" in re.search(r'href="([^"]*after=[^"]*)"', full).group(1)  # type: ignore[union-attr]
+    assert officer.get("/compliance/offenders/no_such_rule").status_code == 404
+    none = officer.get("/compliance/offenders/mailed_after_complaint").get_data(as_text=True)
+    assert offender_addresses(none) == [] and "No offenders." in none
+
+
+def test_a_postmaster_sees_rule_counts_but_no_offender_addresses(app: Flask) -> None:
+    postmaster = logged_in(app, "postmaster")
+    summary = postmaster.get("/compliance/").get_data(as_text=True)
+    assert "consent_missing" in summary and "a***@example.org" in summary
+    assert "ann@example.org" not in summary and "/compliance/offenders/" not in summary
+    for url in ("/compliance/offenders/consent_missing?addresses=full",
+                "/compliance/offenders/consent_missing?after=0"):  # fmt: skip
+        response = postmaster.get(url)
+        assert response.status_code == 403 and "example.org" not in response.get_data(True)

@@ -1,4 +1,8 @@
-"""The compliance pages: the latest audit, its trend, offenders as CSV, erasure."""
+"""The compliance pages: the latest audit, its trend, offenders (a paged table and CSV), erasure.
+
+Addresses are masked on pages (``j***@example.com``) unless a compliance officer
+asks for them; the CSV, a deliberate export, carries them in full.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,30 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit
+from compliance.audit import (
+    OFFENDER_COLUMNS,
+    offender_count,
+    offender_page,
+    offenders,
+    run_audit,
+)
 from compliance.audit_rules import RULES
 from compliance.erasure import erase
 from monitor.dashboard_data import audit_trend
 from reports.charts import count_chart
+from reports.masking import mask
 from web.auth import ANY_ROLE, roles_required
 from web.database import db
 from web.settings import settings
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/compliance")
+OFFENDERS_PAGE = 50
+
+
+@blueprint.app_template_filter("masked")
+def masked(address: str | None) -> str:
+    """An address as pages show it by default (reports.masking.mask)."""
+    return mask(address) if address else ""
 
 
 @blueprint.get("/")
@@ -35,6 +53,37 @@ def audit() -> Any:
                   for name in RULES if report["rules"][name]["count"]}  # fmt: skip
         chart = Markup(count_chart("Offenders per rule, audit by audit", labels, series))
     return render_template("compliance.html", report=report, chart=chart)
+
+
+@blueprint.get("/offenders/<rule>")
+@roles_required("compliance")
+def offenders_table(rule: str) -> Any:
+    """A rule's offenders, a page at a time (keyset on the contact id), addresses masked
+    unless ``addresses=full``."""
+    if rule not in RULES:
+        abort(404)
+    after = request.args.get("after", type=int)
+    before = request.args.get("before", type=int) if after is None else None
+    full = request.args.get("addresses") == "full"
+    day = datetime.now(UTC).date()
+    thresholds = settings().audit
+    page = offender_page(db(), rule, day, thresholds, after=after, before=before,
+                         size=OFFENDERS_PAGE)  # fmt: skip
+    rows = [dict(zip(OFFENDER_COLUMNS, row, strict=True)) for row in page.rows]
+    if not full:
+        for row in rows:
+            row["address"] = masked(row["address"])
+    return render_template(
+        "compliance_offenders.html",
+        rule=rule,
+        level=RULES[rule][0],
+        description=RULES[rule][1],
+        count=offender_count(db(), rule, day, thresholds),
+        page=page,
+        rows=rows,
+        full=full,
+        as_of=day,
+    )
 
 
 @blueprint.get("/offenders/<rule>.csv")
