@@ -241,7 +241,9 @@ def all_offenders(
         .order_by(Contact.id)
     )
     width = len(OFFENDER_COLUMNS)
-    result = session.connection().execution_options(yield_per=20_000).execute(query)
+    # Streamed in batches; the option is given to this statement only (set on the
+    # connection, it would turn every later statement into a server-side cursor).
+    result = session.connection().execute(query, execution_options={"yield_per": 20_000})
     for row in result:
         values = tuple(row[:width])
         for offset, name in enumerate(names):

@@ -22,7 +22,7 @@ from monitor.settings import Settings
 from store.contacts import InstallationSecret
 from store.scheduling import JobRun
 from store.timestamps import as_utc
-from web import api, auth, compliance_pages, hooks, metrics, pages, settings_pages
+from web import api, auth, compliance_pages, hooks, metrics, pages, report_pages, settings_pages
 from web.database import close_db
 
 csrf = CSRFProtect()
@@ -73,6 +73,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         auth.blueprint,
         pages.blueprint,
         compliance_pages.blueprint,
+        report_pages.blueprint,
         settings_pages.blueprint,
     ):
         app.register_blueprint(blueprint)
