@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,12 @@ def test_a_bad_report_request_is_a_usage_error(tmp_path: Path) -> None:
     assert not (tmp_path / "r.pdf").exists() and not (tmp_path / "r.docx").exists()
 
 
+def plain_text(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
 def _app(url: str, sessions: sessionmaker[Session], directory: Path) -> tuple[Flask, Settings]:
     settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"),
                         reports=ReportSettings(directory=directory))  # fmt: skip
@@ -260,15 +267,16 @@ def test_scheduled_reports_are_queued_once_and_mailed_with_their_files(
         assert count == 1
         [mail] = server.mailbox.messages
     assert mail["Subject"] == "[Postwarden] Deliverability report, 2026-10-01 to 2026-10-31"
-    assert "https://postwarden.shop.example/reports/1" in mail.get_body(("plain",)).get_content()
+    body = plain_text(mail)
+    assert "https://postwarden.shop.example/reports/1" in body
     attached = {part.get_filename(): part.get_payload(decode=True)
                 for part in mail.iter_attachments()}  # fmt: skip
     pdf = attached["deliverability-2026-10-01-2026-10-31.pdf"]
-    assert pdf.startswith(b"%PDF")
+    assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
     on_disk = tmp_path / "reports" / "1" / "deliverability-2026-10-01-2026-10-31.pdf"
     assert pdf == on_disk.read_bytes()
     # The mail names each file's hash, so the attachment can be checked against the trail.
-    assert hashlib.sha256(pdf).hexdigest() in mail.get_body(("plain",)).get_content()
+    assert hashlib.sha256(pdf).hexdigest() in body
 
 
 def test_large_files_are_linked_not_attached(
@@ -288,4 +296,4 @@ def test_large_files_are_linked_not_attached(
             deliver_notifications(session, now, settings)
         [mail] = server.mailbox.messages
     assert list(mail.iter_attachments()) == []
-    assert "compliance-2026-10-05-2026-10-11.pdf" in mail.get_body(("plain",)).get_content()
+    assert "compliance-2026-10-05-2026-10-11.pdf" in plain_text(mail)
