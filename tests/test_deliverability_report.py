@@ -27,6 +27,7 @@ from monitor.jobs import deliver_notifications
 from monitor.settings import AlertSettings, ReportSettings, Settings, SmtpSettings, WebSettings
 from monitor.targets import add_domain, add_ip
 from monitor.users import add_user
+from reports.generate import ReportRequest, queue_report
 from reports.jobs import latest_periods, render_reports, schedule_reports
 from store.engine import open_database, session_factory
 from store.reports import ReportRun
@@ -297,3 +298,24 @@ def test_large_files_are_linked_not_attached(
         [mail] = server.mailbox.messages
     assert list(mail.iter_attachments()) == []
     assert "compliance-2026-10-05-2026-10-11.pdf" in plain_text(mail)
+
+
+def test_a_run_left_running_by_a_dead_worker_is_rendered_again_after_the_lease(
+    world: tuple[str, sessionmaker[Session]], tmp_path: Path
+) -> None:
+    _url, sessions = world
+    settings = Settings(reports=ReportSettings(directory=tmp_path / "reports"))
+    now = datetime(2026, 11, 2, 6, tzinfo=UTC)
+    request = ReportRequest(kind="deliverability", period_from=date(2026, 10, 1),
+                            period_to=date(2026, 10, 31), as_of=date(2026, 10, 31),
+                            format="csv")  # fmt: skip
+    with sessions() as session:
+        for claimed in (now - timedelta(minutes=31), now - timedelta(minutes=5)):
+            run = queue_report(session, request, "postmaster", now)
+            run.status, run.claimed_at = "running", claimed
+        session.commit()
+        # The first was claimed past the lease (its worker died); the second is still
+        # being rendered by a live worker and is left alone.
+        assert render_reports(session, now, settings) == "report 1 done"
+        statuses = [run.status for run in session.scalars(select(ReportRun).order_by(ReportRun.id))]
+    assert statuses == ["done", "running"]
