@@ -5,7 +5,9 @@ of user profiles (same format) adds to or overrides them. A profile's
 ``scope`` is ``all`` (ESPs, the baseline) or a mailbox provider, whose
 profile is judged on mail to that provider's recipients only. A profile
 with ``published = false`` and no metrics stands for a provider that
-publishes no number: it invents none and points at ``judged_by``.
+publishes no number: it invents none and points at ``judged_by``. A mailbox
+provider's profile also lists the provider's non-rate ``requirements`` of
+bulk senders, by the names of :data:`REQUIREMENTS`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,18 @@ from compliance.providers import PROVIDERS
 METRICS = ("bounce_rate", "hard_bounce_rate", "complaint_rate")
 SCOPES = ("all", *PROVIDERS)
 _SCOPE_ORDER = {scope: rank for rank, scope in enumerate(SCOPES)}
-_SCOPE_ORDER = {scope: rank for rank, scope in enumerate(SCOPES)}
+# What a profile's `requirements` may name, and how the dashboard labels each.
+REQUIREMENTS: dict[str, str] = {
+    "spf": "SPF",
+    "dkim": "DKIM",
+    "dmarc": "DMARC (p=none at least)",
+    "dmarc_alignment": "DMARC alignment (From aligned with DKIM d=)",
+    "ptr": "PTR (FCrDNS) of sending IPs",
+    "tls": "TLS when sending",
+    "one_click_unsubscribe": "One-click unsubscribe (RFC 8058)",
+    "unsubscribe_link": "Visible unsubscribe link in the body",
+    "unsubscribe_within_2_days": "Unsubscribes honoured within 2 days",
+}
 _KEYS = {
     "name", "title", "kind", "scope", "sources", "requirements", "published", "judged_by",
     "metrics", "min_delivered",
@@ -90,6 +103,14 @@ def parse_profile(data: Mapping[str, Any], where: str) -> LimitProfile:
         if None not in (threshold.warn, threshold.fail) and threshold.warn >= threshold.fail:  # type: ignore[operator]
             raise ProfileError(f"{where}: metrics.{metric}: warn must be below fail")
         metrics[metric] = threshold
+    requirements = data.get("requirements", [])
+    if not isinstance(requirements, list):
+        raise ProfileError(f"{where}: requirements must be a list of names")
+    for requirement in requirements:
+        if requirement not in REQUIREMENTS:
+            raise ProfileError(
+                f"{where}: requirements: {requirement!r} is not one of {', '.join(REQUIREMENTS)}"
+            )
     return LimitProfile(
         name=data["name"],
         title=data.get("title", data["name"]),
@@ -98,7 +119,7 @@ def parse_profile(data: Mapping[str, Any], where: str) -> LimitProfile:
         metrics=metrics,
         published=data.get("published", True),
         judged_by=data.get("judged_by"),
-        requirements=tuple(data.get("requirements", ())),
+        requirements=tuple(requirements),
         sources=tuple(data.get("sources", ())),
         min_delivered=data.get("min_delivered"),
     )

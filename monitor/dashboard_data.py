@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from checks.findings import worst
+from compliance.requirements import Verdict, message_verdicts, unsubscribe_verdict
 from monitor.targets import MonitoredTarget, list_targets_named
 from store.alerting import Alert
 from store.contacts import AuditRun
@@ -27,6 +28,8 @@ from store.timestamps import as_utc
 
 DOMAIN_CHECKS = ("spf", "dmarc", "dkim", "mx", "blocklists")
 IP_CHECKS = ("ptr", "blocklists")
+CHECKS_OF = {"domain": DOMAIN_CHECKS, "ip": IP_CHECKS}
+PLURAL = {"domain": "domains", "ip": "IPs"}
 
 
 @dataclass(frozen=True)
@@ -62,19 +65,56 @@ def _monitored() -> Any:
     ).subquery()
 
 
-def check_verdicts(session: Session) -> dict[str, str]:
-    """Per check, over every monitored target: pass if all pass, fail if any does not,
-    error if none was checked (what the bulk-sender requirement cards show)."""
+def check_verdicts(session: Session) -> dict[str, Verdict]:
+    """Per check, over the monitored targets it applies to: the worst latest status, and
+    ``error`` when a target was never checked or none is monitored (never an empty pass)."""
     monitored = _monitored()
+    targets: dict[str, int] = {
+        str(kind): int(count)
+        for kind, count in session.execute(
+            select(monitored.c.kind, func.count()).group_by(monitored.c.kind)
+        )
+    }
     rows = session.execute(
-        select(TargetStatus.check, TargetStatus.status, func.count())
+        select(monitored.c.kind, TargetStatus.check, TargetStatus.status, func.count())
         .join(monitored, monitored.c.name == TargetStatus.target)
-        .group_by(TargetStatus.check, TargetStatus.status)
+        .group_by(monitored.c.kind, TargetStatus.check, TargetStatus.status)
     ).all()
-    seen: dict[str, set[str]] = defaultdict(set)
-    for check, status, _count in rows:
-        seen[check].add(status)
-    return {check: "pass" if statuses == {"pass"} else "fail" for check, statuses in seen.items()}
+    seen: dict[str, Counter[str]] = defaultdict(Counter)
+    for kind, check, status, count in rows:
+        if check in CHECKS_OF[kind]:
+            seen[check][status] += int(count)
+    verdicts: dict[str, Verdict] = {}
+    for check in {*DOMAIN_CHECKS, *IP_CHECKS}:
+        kinds = [kind for kind, checks in CHECKS_OF.items() if check in checks]
+        applicable = sum(targets.get(kind, 0) for kind in kinds)
+        noun = " or ".join(PLURAL[kind] for kind in kinds)
+        statuses = seen.get(check, Counter())
+        unchecked = applicable - sum(statuses.values())
+        if not applicable:
+            verdicts[check] = Verdict("error", f"no {noun} monitored")
+            continue
+        # A target never checked is undetermined; a known failure elsewhere still ranks above.
+        status = worst([*statuses, "error"] if unchecked > 0 else statuses)
+        parts = [f"{statuses[status]} of {applicable} {noun} {status}"] if statuses[status] else []
+        if unchecked > 0:
+            parts.append(f"{unchecked} of {applicable} never checked")
+        verdicts[check] = Verdict(status, "; ".join(parts))
+    return verdicts
+
+
+def requirement_evidence(
+    session: Session, since: datetime, unsubscribe_grace_days: int
+) -> dict[str, Verdict]:
+    """Evidence for each bulk-sender requirement: latest checks, messages audited since
+    ``since``, the latest list audit (rates come with each provider's profile)."""
+    checks = check_verdicts(session)
+    evidence = {name: checks[name] for name in ("spf", "dkim", "dmarc", "ptr")}
+    evidence.update(message_verdicts(session, since))
+    evidence["unsubscribe_within_2_days"] = unsubscribe_verdict(
+        latest_audit(session), unsubscribe_grace_days
+    )
+    return evidence
 
 
 def target_page(session: Session, offset: int = 0, limit: int | None = None) -> TargetPage:

@@ -85,6 +85,8 @@ def test_a_rising_trend_is_projected_to_the_fail_line() -> None:
             "warn must be below",
         ),
         ({"name": "x", "colour": "red"}, "unknown key 'colour'"),
+        ({"name": "x", "requirements": ["spf", "one_clik"]}, "'one_clik' is not one of"),
+        ({"name": "x", "requirements": "spf"}, "requirements must be a list"),
     ],
 )
 def test_bad_profiles_name_the_file_and_key(data: dict[str, object], message: str) -> None:
@@ -102,6 +104,11 @@ def test_the_shipped_profiles_are_the_designs() -> None:
     assert profiles["brevo"].metrics["complaint_rate"] == Threshold(None, 0.002)
     assert (profiles["sendgrid"].published, profiles["sendgrid"].metrics) == (False, {})
     assert all(p.sources for p in profiles.values())
+    # Each mailbox provider its own list: Microsoft's 2025 rules name no RFC 8058 one-click.
+    assert "one_click_unsubscribe" in profiles["gmail"].requirements
+    assert "one_click_unsubscribe" in profiles["yahoo"].requirements
+    assert "one_click_unsubscribe" not in profiles["microsoft"].requirements
+    assert {"spf", "dkim", "dmarc", "unsubscribe_link"} <= set(profiles["microsoft"].requirements)
 
 
 def write_traffic(path: Path) -> None:

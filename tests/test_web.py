@@ -434,3 +434,100 @@ def test_a_postmaster_sees_rule_counts_but_no_offender_addresses(app: Flask) -> 
                 "/compliance/offenders/consent_missing?after=0"):  # fmt: skip
         response = postmaster.get(url)
         assert response.status_code == 403 and "example.org" not in response.get_data(True)
+
+
+def requirement_cards(page: str) -> dict[str, dict[str, str]]:
+    """{provider: {requirement: status}} as the overview's cards show them."""
+    cards: dict[str, dict[str, str]] = {}
+    for name, body in re.findall(r'id="requirements-(\w+)">(.*?)</div>', page, re.S):
+        items = re.findall(r'data-requirement="(\w+)"><span class="status (\w+)"', body)
+        cards[name] = dict(items)
+    return cards
+
+
+@pytest.fixture
+def compliant_sender(tmp_path: Path) -> Iterator[Flask]:
+    """A sender whose authentication, messages, list and rates meet Microsoft's rules,
+    but whose messages lack RFC 8058 one-click unsubscribe (Gmail and Yahoo require it)."""
+    from datetime import UTC, datetime, timedelta
+
+    from checks.results import (
+        DkimResult,
+        DkimSelectorResult,
+        DmarcResult,
+        PtrResult,
+        SpfResult,
+        TargetResult,
+    )
+    from compliance.audit import run_audit, store_audit
+    from compliance.event_import import import_file
+    from monitor.history import record_run
+    from monitor.targets import add_domain, add_ip
+    from monitor.users import add_user
+    from store.messages import MessageAudit
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    rows = ["event_id,type,bounce_type,recipient,time,campaign,message_id"]
+    for n in range(300):
+        domain = "outlook.com" if n % 2 else "gmail.com"
+        rows.append(f"d{n},delivered,,u{n}@{domain},{(now - timedelta(hours=n)).isoformat()},"
+                    f"winter,m{n}")  # fmt: skip
+    events = tmp_path / "events.csv"
+    events.write_text("\n".join(rows) + "\n")
+    with sessions() as session:
+        add_user(session, "compliance", PASSWORD, "compliance", now)
+        add_domain(session, "sender.example", now, selectors=["s1"])
+        add_ip(session, "192.0.2.25", now)
+        record_run(session, [
+            TargetResult("sender.example", "domain", {
+                "spf": SpfResult(record="v=spf1 ip4:192.0.2.25 -all"),
+                "dmarc": DmarcResult(record="v=DMARC1; p=reject", policy="reject"),
+                "dkim": DkimResult(selectors={"s1": DkimSelectorResult(key_type="rsa",
+                                                                       key_bits=2048)}),
+            }),
+            TargetResult("192.0.2.25", "ip", {"ptr": PtrResult(hostnames=("mx.sender.example",),
+                                                                fcrdns=True)}),
+        ], started_at=now, finished_at=now)  # fmt: skip
+        for n in range(3):
+            session.add(MessageAudit(
+                audited_at=now, source=f"winter-{n}.eml", status="fail", findings=[],
+                checks={"list_unsubscribe": "pass", "one_click": "fail", "dkim": "pass",
+                        "body_unsubscribe": "pass"},
+            ))  # fmt: skip
+        import_file(session, events, source="csv", now=now)
+        store_audit(session, run_audit(session, now.date()), now)
+        session.commit()
+    yield create_app(Settings(database_url=url, web=WebSettings(secret_key="k")), sessions)
+    engine.dispose()
+
+
+def test_each_provider_card_judges_its_own_requirements(compliant_sender: Flask) -> None:
+    page = logged_in(compliant_sender, "compliance").get("/").get_data(as_text=True)
+    cards = requirement_cards(page)
+    assert list(cards) == ["gmail", "yahoo", "microsoft"]
+    # Microsoft names no one-click unsubscribe: everything it asks for holds.
+    assert cards["microsoft"] == {
+        "spf": "pass", "dkim": "pass", "dmarc": "pass", "dmarc_alignment": "pass",
+        "unsubscribe_link": "pass", "rates": "pass",
+    }  # fmt: skip
+    assert cards["gmail"]["one_click_unsubscribe"] == "fail"
+    assert cards["yahoo"]["one_click_unsubscribe"] == "fail"
+    assert cards["gmail"]["ptr"] == "pass" and cards["gmail"]["unsubscribe_within_2_days"] == "pass"
+    assert cards["gmail"]["rates"] == "pass" and cards["gmail"]["unsubscribe_link"] == "pass"
+    assert cards["gmail"]["tls"] == "error"  # not something Postwarden can see: never a pass
+    assert "0 of 3 messages audited since" in page and "no complaints of 150 delivered" in page
+
+
+def test_requirements_without_evidence_are_unknown_never_passed(app: Flask) -> None:
+    # The dashboard world: two domains (one never DKIM-checked), no IP, no audited
+    # message, no events, no stored list audit.
+    cards = requirement_cards(logged_in(app, "postmaster").get("/").get_data(as_text=True))
+    for name in ("gmail", "yahoo"):
+        assert cards[name]["spf"] == "pass" and cards[name]["dmarc"] == "fail"
+        for requirement in ("dkim", "dmarc_alignment", "ptr", "one_click_unsubscribe",
+                            "unsubscribe_within_2_days", "rates"):  # fmt: skip
+            assert cards[name][requirement] == "error", (name, requirement)
+    assert cards["microsoft"]["unsubscribe_link"] == "error" and "ptr" not in cards["microsoft"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,14 @@ from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
 from compliance.rates import campaign_rates, rates_report
+from compliance.requirements import ProviderCard, provider_card
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (
-    check_verdicts,
     latest_audit,
     latest_details,
     listings,
     open_alerts,
+    requirement_evidence,
     target_page,
     timeline,
 )
@@ -50,8 +51,6 @@ from web.settings import settings
 
 blueprint = Blueprint("pages", __name__)
 
-# The provider requirements card: which checks and profiles each joins.
-PROVIDERS = {"gmail": "Gmail", "yahoo": "Yahoo", "microsoft": "Microsoft"}
 PAGE_SIZE = 50
 ALERTS_PAGE = 100
 
@@ -72,28 +71,18 @@ def _rates(days: int = 30) -> dict[str, Any]:
     return cached(("rates", days, datetime.now(UTC).date()), compute)
 
 
-def _requirements(rates: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per mailbox provider: authentication, PTR, one-click and its complaint rate."""
-    verdicts = cached("verdicts", lambda: check_verdicts(db()))
-    latest = db().scalars(select(MessageAudit).order_by(MessageAudit.id.desc()).limit(50))
-    one_click = [m.checks.get("one_click") for m in latest]
-    one_click_status = (
-        "error" if not one_click else "pass" if all(s == "pass" for s in one_click) else "fail"
-    )
-    cards = []
-    for name, title in PROVIDERS.items():
-        profile = rates["profiles"].get(name, {})
-        cards.append({
-            "title": title,
-            "items": [
-                ("SPF", verdicts.get("spf", "error")), ("DKIM", verdicts.get("dkim", "error")),
-                ("DMARC", verdicts.get("dmarc", "error")),
-                ("PTR (FCrDNS)", verdicts.get("ptr", "error")),
-                ("One-click unsubscribe", one_click_status),
-                ("Complaint rate", profile.get("status", "error")),
-            ],
-        })  # fmt: skip
-    return cards
+def _requirements(rates: dict[str, Any]) -> list[ProviderCard]:
+    """A card per mailbox provider, from its own profile's requirements: judged on the
+    checks, messages audited in the rates' window, the latest list audit and the rates of
+    mail to that provider's recipients."""
+    config = settings()
+    since = datetime.now(UTC) - timedelta(days=rates["days"])
+    evidence = requirement_evidence(db(), since, config.audit.unsubscribe_grace_days)
+    return [
+        provider_card(profile, evidence, rates["profiles"].get(name))
+        for name, profile in _profiles(config.rates.profiles_dir).items()
+        if profile.kind == "mailbox-provider" and profile.requirements
+    ]
 
 
 def _overview_live(page: int) -> dict[str, Any]:

@@ -1,0 +1,168 @@
+"""Mailbox providers' bulk-sender requirements beyond rates, each judged from evidence.
+
+A mailbox-provider limit profile names its provider's requirements
+(:data:`compliance.limit_profiles.REQUIREMENTS`); :func:`provider_card` turns them
+into one card: each requirement with a status and a note on what it was
+judged on, plus the provider's complaint rate on mail to its own recipients.
+The evidence, one :class:`Verdict` per requirement name, comes from the latest
+DNS checks of the monitored targets, recent message audits
+(:func:`message_verdicts`) and the latest stored list audit
+(:func:`unsubscribe_verdict`). A requirement without evidence is ``error``
+(could not determine), never ``pass``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from checks.findings import STATUS_RANK, worst
+from compliance.limit_profiles import REQUIREMENTS, LimitProfile
+from store.contacts import AuditRun
+from store.messages import MessageAudit
+
+# How many of the latest audited messages (within the window) speak for current mail.
+RECENT_MESSAGES = 50
+# The requirement is 2 days: an audit run with a longer grace cannot confirm it.
+UNSUBSCRIBE_DAYS = 2
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A requirement's status and what it rests on (or why it could not be judged)."""
+
+    status: str
+    note: str
+
+
+UNMEASURED = Verdict("error", "not measured: Postwarden cannot see this")
+MEASURED_BY: dict[str, str] = {
+    "tls": "not measured: Postwarden does not see your SMTP sessions",
+}
+
+
+@dataclass(frozen=True)
+class RequirementItem:
+    """One line of a provider card."""
+
+    name: str
+    label: str
+    status: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ProviderCard:
+    """A mailbox provider's requirements as judged now, with the profile's sources."""
+
+    name: str
+    title: str
+    items: tuple[RequirementItem, ...]
+    sources: tuple[str, ...]
+
+    @property
+    def status(self) -> str:
+        return worst(item.status for item in self.items)
+
+
+def tally(counts: Mapping[str | None, int], what: str) -> Verdict:
+    """The worst status among counted messages; a missing status (no such check) is error."""
+    total = sum(counts.values())
+    if not total:
+        return Verdict("error", f"no {what}")
+    statuses = [status if status in STATUS_RANK else "error" for status in counts]
+    return Verdict(worst(statuses), f"{counts.get('pass', 0)} of {total} {what} pass")
+
+
+def message_verdicts(
+    session: Session, since: datetime, limit: int = RECENT_MESSAGES
+) -> dict[str, Verdict]:
+    """Requirements judged on the latest ``limit`` messages audited since ``since``.
+
+    One grouped query: each message's stored check statuses are read from
+    its JSON in SQL, so only the distinct combinations reach Python.
+    """
+    names = ("one_click", "body_unsubscribe", "dkim")
+    recent = (
+        select(*(MessageAudit.checks[name].as_string().label(name) for name in names))
+        .where(MessageAudit.audited_at >= since)
+        .order_by(MessageAudit.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(*(recent.c[name] for name in names), func.count()).group_by(
+            *(recent.c[name] for name in names)
+        )
+    ).all()
+    by_check: dict[str, Counter[str | None]] = {name: Counter() for name in names}
+    for row in rows:
+        for offset, name in enumerate(names):
+            by_check[name][row[offset]] += int(row[-1])
+    what = f"messages audited since {since:%Y-%m-%d}"
+    return {
+        "one_click_unsubscribe": tally(by_check["one_click"], what),
+        "unsubscribe_link": tally(by_check["body_unsubscribe"], what),
+        # A DKIM check passes only with a verified signature aligned with From
+        # (DKIM_NOT_ALIGNED warns): what DMARC needs. SPF alignment is not visible in a file.
+        "dmarc_alignment": tally(by_check["dkim"], what),
+    }
+
+
+def unsubscribe_verdict(run: AuditRun | None, grace_days: int) -> Verdict:
+    """Unsubscribes honoured within 2 days, from a stored list audit's mailed_after_unsubscribe."""
+    if run is None:
+        return Verdict("error", "no list audit stored yet")
+    rule = run.rules.get("mailed_after_unsubscribe")
+    if rule is None:
+        return Verdict("error", f"the audit of {run.as_of} did not judge unsubscribes")
+    count = int(rule.get("count", 0))
+    if count:
+        return Verdict(
+            "fail",
+            f"{count} contact(s) mailed more than {grace_days} days after unsubscribing "
+            f"(audit of {run.as_of})",
+        )
+    if grace_days > UNSUBSCRIBE_DAYS:
+        return Verdict(
+            "error",
+            f"the audit allows {grace_days} days of grace; it cannot confirm "
+            f"{UNSUBSCRIBE_DAYS} (audit of {run.as_of})",
+        )
+    return Verdict("pass", f"nobody mailed after unsubscribing (audit of {run.as_of})")
+
+
+def rate_verdict(judged: Mapping[str, Any] | None) -> Verdict:
+    """A provider profile's judgement on its own recipients' traffic (the rates JSON)."""
+    if not judged:
+        return Verdict("error", "no rates judged")
+    if judged["status"] == "error":
+        findings = judged.get("findings") or [{"message": "could not be judged"}]
+        return Verdict("error", findings[0]["message"])
+    value = judged.get("metrics", {}).get("complaint_rate", {}).get("value")
+    rate = "no complaints" if not value else f"complaint rate {value:.3%}"
+    return Verdict(judged["status"], f"{rate} of {judged.get('delivered', 0)} delivered")
+
+
+def provider_card(
+    profile: LimitProfile, evidence: Mapping[str, Verdict], judged: Mapping[str, Any] | None
+) -> ProviderCard:
+    """The card of one mailbox provider: its own requirements, then its rates (pure)."""
+    items = [
+        RequirementItem(name, REQUIREMENTS[name], verdict.status, verdict.note)
+        for name in profile.requirements
+        for verdict in [
+            evidence.get(name) or Verdict("error", MEASURED_BY.get(name, UNMEASURED.note))
+        ]
+    ]
+    if profile.metrics:
+        verdict = rate_verdict(judged)
+        items.append(RequirementItem("rates", "Complaint rate (its recipients)", verdict.status,
+                                     verdict.note))  # fmt: skip
+    return ProviderCard(profile.name, profile.title, tuple(items), profile.sources)
