@@ -162,11 +162,15 @@ def audit(
         if not no_save:
             store_audit(session, report, datetime.now(UTC))
             session.commit()
-    click.echo(json.dumps(report, indent=2) if output_format == "json" else _audit_table(report))
+    if output_format == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(render_audit_table(report))
     return EXIT_CODES[report["status"]]
 
 
-def _audit_table(report: dict[str, Any]) -> str:
+def render_audit_table(report: dict[str, Any]) -> str:
+    """The list audit for people: each rule's count, change and examples; hygiene."""
     previous = report["previous"]
     since = f" (change since the audit as of {previous['as_of']})" if previous else ""
     lines = [

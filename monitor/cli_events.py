@@ -129,7 +129,10 @@ def rates(
     if profile_names:
         report["profiles"] = {n: p for n, p in report["profiles"].items() if n in profile_names}
         report["status"] = worst(p["status"] for p in report["profiles"].values())
-    click.echo(json.dumps(report, indent=2) if output_format == "json" else _rates_table(report))
+    if output_format == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(render_rates_table(report))
     return EXIT_CODES[report["status"]]
 
 
@@ -137,7 +140,8 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
 
-def _rates_table(report: dict[str, Any]) -> str:
+def render_rates_table(report: dict[str, Any]) -> str:
+    """Rates for people: the totals, then each profile's metrics against its lines."""
     lines = [
         f"{report['from']} .. {report['as_of']} ({report['days']} days): {report['sent']} sent, "
         f"{report['delivered']} delivered, bounce rate {_percent(report['bounce_rate'])} "

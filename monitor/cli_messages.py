@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from checks.findings import EXIT_CODES, finding, worst
+from checks.findings import EXIT_CODES, worst
 from monitor.cli_options import (
     config_option,
     database,
@@ -20,47 +19,6 @@ from monitor.cli_options import (
     settings_from,
 )
 from monitor.output import status_label
-from monitor.settings import Settings
-
-
-def _audits(settings: Settings, paths: list[Path], probe: dict[str, Any] | None) -> list[dict]:
-    from checks.dns import DnsError, DnsSweep
-    from compliance.message_audit import KeyUnavailable, audit_message
-    from compliance.message_files import MessageFileError, read_messages
-    from compliance.one_click_probe import probe_one_click
-
-    resolver = DnsSweep(settings.dns).resolver()
-
-    def key(name: str) -> str:
-        try:
-            return "".join(resolver.lookup_txt(name))
-        except DnsError as error:
-            raise KeyUnavailable(str(error)) from None
-
-    def addresses(host: str) -> list[str]:
-        return [str(r) for kind in ("A", "AAAA") for r in resolver.lookup(host, kind)]
-
-    results = []
-    try:
-        for message in read_messages(paths, settings.messages.max_bytes):
-            if message.raw is None:
-                problem = finding("MESSAGE_TOO_LARGE", f"{message.where}: {message.problem}.")
-                result: dict[str, Any] = {
-                    "status": "error", "checks": {}, "findings": [asdict(problem)],
-                }  # fmt: skip
-            else:
-                result = audit_message(message.raw, key)
-                one_click = result["checks"].get("one_click")
-                if probe is not None and one_click and one_click.get("uri"):
-                    status, found, code = probe_one_click(one_click["uri"], addresses, **probe)
-                    one_click["probe"] = {"status": status, "http_status": code}
-                    one_click["findings"] += [asdict(f) for f in found]
-                    one_click["status"] = worst((one_click["status"], status))
-                    result["status"] = worst(c["status"] for c in result["checks"].values())
-            results.append({"file": message.where, **result})
-    except MessageFileError as error:
-        raise click.ClickException(str(error)) from None
-    return results
 
 
 @click.command("audit-message")
@@ -94,6 +52,9 @@ def audit_message_command(
 
     Exits like a check: by the worst status of all messages.
     """
+    from compliance.message_files import MessageFileError
+    from monitor.message_audits import audit_files, save_audits
+
     settings = settings_from(config, db, nameservers, timeout, None, retries)
     if max_bytes:
         from dataclasses import replace
@@ -106,37 +67,23 @@ def audit_message_command(
             "allow_private": allow_private,
             "ca_file": probe_ca,
         }
-    results = _audits(settings, list(paths), options)
+    try:
+        results = audit_files(settings, list(paths), options)
+    except MessageFileError as error:
+        raise click.ClickException(str(error)) from None
     if save:
-        _save(settings, results)
-    click.echo(json.dumps(results, indent=2) if output_format == "json" else _table(results))
+        with database(settings) as sessions, sessions() as session:
+            save_audits(session, results, datetime.now(UTC))
+            session.commit()
+    if output_format == "json":
+        click.echo(json.dumps(results, indent=2))
+    else:
+        click.echo(render_messages_table(results))
     return EXIT_CODES[worst(r["status"] for r in results)]
 
 
-def _save(settings: Settings, results: list[dict[str, Any]]) -> None:
-    from store.messages import MessageAudit
-
-    now = datetime.now(UTC)
-    with database(settings) as sessions, sessions() as session:
-        for result in results:
-            session.add(
-                MessageAudit(
-                    audited_at=now,
-                    source=result["file"][:1000],
-                    message_id=(result.get("message_id") or None),
-                    sent_at=datetime.fromisoformat(result["date"]) if result.get("date") else None,
-                    sender=result.get("from"),
-                    campaign=result.get("campaign"),
-                    subject=(result.get("subject") or "")[:998] or None,
-                    status=result["status"],
-                    checks={name: check["status"] for name, check in result["checks"].items()},
-                    findings=[item["code"] for item in result["findings"]],
-                )
-            )
-        session.commit()
-
-
-def _table(results: list[dict[str, Any]]) -> str:
+def render_messages_table(results: list[dict[str, Any]]) -> str:
+    """Audited messages for people: each check and its findings."""
     lines = []
     for result in results:
         subject = f"  {result['subject']}" if result.get("subject") else ""

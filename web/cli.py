@@ -49,50 +49,27 @@ def worker(db: str | None, config: str | None) -> int:
 @config_option
 def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str | None) -> int:
     """Dashboard, API and scheduler in one process, served by waitress."""
-    from waitress.server import create_server
-
-    from monitor.scheduler import SchedulerConflict, run_worker
-    from store.engine import open_database, session_factory
-    from web.app import create_app
+    from monitor.scheduler import SchedulerConflict
+    from store.engine import open_database
+    from web.serving import serve_until_stopped
 
     settings = settings_from(config, db)
     configure_logging()
     engine = open_database(settings.database_url)
     stop = threading.Event()
-    server = create_server(create_app(settings, session_factory(engine)), host=host, port=port)
-    failure: list[SchedulerConflict] = []
-
-    def schedule() -> None:
-        try:
-            run_worker(settings, stop, extra_jobs=report_jobs)
-        except SchedulerConflict as error:
-            failure.append(error)
-            server.close()
-
-    def shut_down(stop: threading.Event = stop) -> None:
-        stop.wait()
-        server.close()
-
     stop_on_signals(stop)
-    threads = [threading.Thread(target=shut_down, name="shutdown", daemon=True)]
-    if not no_scheduler:
-        threads.append(threading.Thread(target=schedule, name="scheduler"))
-    for thread in threads:
-        thread.start()
-    click.echo(f"postwarden: serving on http://{host}:{server.effective_port}/", err=True)
+
+    def announce(bound: int) -> None:
+        click.echo(f"postwarden: serving on http://{host}:{bound}/", err=True)
+
     try:
-        server.run()
-    except OSError:
-        # waitress ends its loop by closing the listening socket under it.
-        if not stop.is_set() and not failure:
-            raise
+        serve_until_stopped(
+            settings, engine, host, port, stop, scheduler=not no_scheduler, ready=announce
+        )
+    except SchedulerConflict as error:
+        raise click.ClickException(str(error)) from None
     finally:
-        stop.set()
-        for thread in threads[1:]:
-            thread.join()
         engine.dispose()
-    if failure:
-        raise click.ClickException(str(failure[0]))
     return 0
 
 
