@@ -18,11 +18,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -104,12 +105,17 @@ def _insert_sql(dialect: str) -> str:
     )
 
 
-def _aggregate(session: Session, import_id: int, after_id: int) -> None:
-    """Add this import's inserted events to the daily aggregates, in one statement.
+# This import's rows: their ids are above the largest before it began, so they
+# are found by the primary key, without an index on ``import_id``.
+_MINE = (Event.id > bindparam("after_id")) & (Event.import_id == bindparam("import_id"))
 
-    The import's rows all have ids above ``after_id`` (the largest before it
-    began), so they are found by the primary key, without an index on
-    ``import_id``.
+
+@cache
+def _aggregate_statement(dialect: str) -> Any:
+    """Add an import's inserted events to the daily aggregates, in one statement.
+
+    Built once per dialect (a webhook imports one event per request, and
+    building the statement cost more than running it).
     """
     conditions = {
         "sent": Event.type == "sent",
@@ -129,45 +135,37 @@ def _aggregate(session: Session, import_id: int, after_id: int) -> None:
             Event.provider,
             *(func.sum(case((conditions[name], 1), else_=0)).label(name) for name in COUNTERS),
         )
-        .where(Event.id > after_id, Event.import_id == import_id)
+        .where(_MINE)
         .group_by(Event.day, Event.campaign, Event.provider)
     )
-    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(EventDay).from_select(["day", "campaign", "provider", *COUNTERS], counts)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["day", "campaign", "provider"],
         set_={name: getattr(EventDay, name) + statement.excluded[name] for name in COUNTERS},
     )
-    session.execute(statement)
 
 
-def _record_activity(session: Session, import_id: int, after_id: int) -> None:
-    """Move each recipient's latest sent/engaged/unsubscribe/bounce/complaint forward.
-
-    One statement over the rows this import inserted; the list audit reads
-    the result instead of the events.
-    """
-    rows = (
-        select(Event.recipient, *activity_maxima())
-        .where(Event.id > after_id, Event.import_id == import_id)
-        .group_by(Event.recipient)
-    )
-    dialect = session.get_bind().dialect.name
+@cache
+def _activity_statement(dialect: str) -> Any:
+    """Move each recipient's latest sent/engaged/unsubscribe/bounce/complaint forward, in
+    one statement over the rows an import inserted (the list audit reads the result
+    instead of the events). Built once per dialect."""
+    rows = select(Event.recipient, *activity_maxima()).where(_MINE).group_by(Event.recipient)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(RecipientActivity).from_select(["address", *ACTIVITY_COLUMNS], rows)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["address"],
         set_={name: _later(getattr(RecipientActivity, name), statement.excluded[name])
               for name in ACTIVITY_COLUMNS},
     )  # fmt: skip
-    session.execute(statement)
+
+
+def _record_activity(session: Session, dialect: str, mine: dict[str, int]) -> None:
+    # Core, not ORM: given parameters, an ORM INSERT would be taken for a bulk insert.
+    session.connection().execute(_activity_statement(dialect), mine)
     if session.scalar(select(func.count()).select_from(Suppression)):
-        recipients = session.scalars(
-            select(Event.recipient)
-            .where(Event.id > after_id, Event.import_id == import_id)
-            .distinct()
-        )
+        recipients = session.scalars(select(Event.recipient).where(_MINE).distinct(), mine)
         forget_suppressed(session, list(recipients))
 
 
@@ -199,10 +197,10 @@ def import_events(
     while batch := [to_row(event, record.id) for event in islice(events, BATCH)]:
         connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
     report.records = report.records or report.events + sum(report.ignored.values())
-    _aggregate(session, record.id, after_id)
-    _record_activity(session, record.id, after_id)
-    mine = (Event.id > after_id) & (Event.import_id == record.id)
-    inserted = session.scalar(select(func.count()).select_from(Event).where(mine)) or 0
+    mine = {"after_id": after_id, "import_id": record.id}
+    session.connection().execute(_aggregate_statement(dialect), mine)
+    _record_activity(session, dialect, mine)
+    inserted = session.scalar(select(func.count()).select_from(Event).where(_MINE), mine) or 0
     _finish(session, record, report, inserted, now)
     return report
 
@@ -305,13 +303,13 @@ def import_csv(
     if progress is not None:
         progress(file.bytes_read)
     report.events = report.records
-    mine = (Event.id > after_id) & (Event.import_id == import_id)
-    inserted = session.scalar(select(func.count()).select_from(Event).where(mine)) or 0
+    mine = {"after_id": after_id, "import_id": import_id}
+    inserted = session.scalar(select(func.count()).select_from(Event).where(_MINE), mine) or 0
     if inserted == report.events:
         _add_to_days(session, counted)
     else:
-        _aggregate(session, import_id, after_id)
-    _record_activity(session, import_id, after_id)
+        session.connection().execute(_aggregate_statement(dialect), mine)
+    _record_activity(session, dialect, mine)
     _finish(session, record, report, inserted, now)
     return report
 
