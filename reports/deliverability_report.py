@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from checks.findings import worst
 from compliance.limit_profiles import LimitProfile
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.requirements import provider_card
+from monitor.dashboard_data import requirement_evidence
 from monitor.targets import list_targets
 from reports.charts import profile_rate_charts
 from reports.compliance_report import ReportFile
@@ -96,6 +98,7 @@ def deliverability_report(
     generated_by: str,
     profiles: dict[str, LimitProfile],
     min_delivered: int = DEFAULT_MIN_DELIVERED,
+    unsubscribe_grace_days: int = 2,
 ) -> dict[str, Any]:
     """The figures of the deliverability report (a dict the templates render)."""
     start, end = _bounds(period_from, period_to)
@@ -168,10 +171,20 @@ def deliverability_report(
         )
     rates = rates_report(session, profiles, as_of=period_to, min_delivered=min_delivered,
                          days=max(1, (period_to - period_from).days + 1))  # fmt: skip
+    # Each mailbox provider's bulk-sender requirements, as the dashboard's cards judge
+    # them: the checks now, the messages audited in the period, the latest list audit and
+    # the period's rates on that provider's recipients.
+    evidence = requirement_evidence(session, start, unsubscribe_grace_days)
+    providers = [
+        provider_card(profile, evidence, rates["profiles"].get(name))
+        for name, profile in profiles.items()
+        if profile.kind == "mailbox-provider" and profile.requirements
+    ]
     return {
         "organisation": organisation,
         "period_from": period_from.isoformat(),
         "period_to": period_to.isoformat(),
+        "providers": providers,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "generated_by": generated_by,
         "targets": targets,

@@ -120,6 +120,7 @@ def render_report(
             session, period_from=request.period_from, period_to=request.period_to,
             organisation=request.organisation, generated_by=generated_by, profiles=profiles,
             min_delivered=settings.rates.min_delivered,
+            unsubscribe_grace_days=settings.audit.unsubscribe_grace_days,
         )  # fmt: skip
     data["csv_file"] = csv_file
     html = render_html(f"{request.kind}.html", data)

@@ -122,6 +122,10 @@ def test_the_deliverability_report_tells_the_month(
     # Gmail's complaints: 6 of 300 delivered = 2%, over the fail line; drawn as a chart.
     assert "gmail 300 300 0 6" in flat and "complaint_rate 2.000%" in flat
     assert "Gmail: complaint_rate" in flat
+    # Each provider's requirements card, as on the dashboard: Gmail fails on its rate;
+    # nothing was audited, so one-click cannot be judged (error, never pass).
+    assert "Gmail: FAIL" in flat and "Complaint rate (its recipients) FAIL" in flat
+    assert "no messages audited" in flat
     # The CSV beside it holds every change, listing and alert, and the PDF names its hash.
     events = tmp_path / "october-events.csv"
     rows = list(csv.DictReader(io.StringIO(events.read_text())))
