@@ -11,17 +11,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 
 import click
 
-from checks.blocklist_catalogue import CatalogueError, custom_zone
+from checks.blocklist_catalogue import CatalogueError
 from checks.blocklists import BlocklistPlan
-from checks.dns import DnsSettings, parse_nameserver
 from checks.results import TargetResult
 from checks.sweep import check_targets
 from checks.targets import Target, parse_target, validate_selector
-from checks.zoneserver import ZoneServer
 from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
 from monitor.cli_contacts import audit, contacts
@@ -205,38 +202,6 @@ def list_findings(output_format: str) -> int:
     else:
         click.echo(render_catalogue_table())
     return 0
-
-
-@cli.command()
-@format_option
-def demo(output_format: str) -> int:
-    """Check the bundled example domains and IPs, offline.
-
-    Starts a DNS server on loopback with example zones (a healthy domain, a
-    weak DKIM key, DMARC p=none, SPF over the lookup limit, an IP with and
-    one without reverse DNS, and a blocklist that lists that one) and runs
-    the real checks against it.
-    """
-    examples = resources.files("monitor") / "examples"
-    zones = {
-        "example.": (examples / "example.zone").read_text(encoding="utf-8"),
-        "2.0.192.in-addr.arpa.": (examples / "reverse.zone").read_text(encoding="utf-8"),
-    }
-    domains = ["healthy.example", "weak-dkim.example", "monitoring-only.example"]
-    domains.append("spf-overlimit.example")
-    plan = BlocklistPlan(
-        ip_zones=(custom_zone("bl.example", "ip"),),
-        domain_zones=(custom_zone("dbl.example", "domain"),),
-    )
-    with ZoneServer(zones) as server:
-        settings = DnsSettings((parse_nameserver(server.nameserver),), timeout=2.0)
-        targets = [parse_target(d, ("s1",)) for d in domains]
-        targets += [parse_target("192.0.2.10"), parse_target("192.0.2.20")]
-        results = check_targets(targets, settings, blocklists=plan)
-    if output_format == "table":
-        click.echo(f"Example zones served on {server.host} (loopback); real checks, no network.\n")
-    _print(results, output_format)
-    return exit_code(results)
 
 
 cli.add_command(domains)

@@ -237,23 +237,6 @@ def test_save_records_history_and_latest_status(world: ZoneServer, tmp_path: Pat
         assert conn.execute("pragma journal_mode").fetchone() == ("wal",)
 
 
-def test_demo_checks_the_bundled_examples_offline() -> None:
-    result = postwarden("demo", "--format", "json")
-    by_target = {t["target"]: t for t in result.json()}
-    assert by_target["healthy.example"]["status"] == "pass"
-    assert by_target["weak-dkim.example"]["checks"]["dkim"]["selectors"]["s1"]["key_bits"] == 1024
-    assert by_target["monitoring-only.example"]["checks"]["dmarc"]["policy"] == "none"
-    assert (
-        by_target["spf-overlimit.example"]["checks"]["spf"]["findings"][0]["code"]
-        == "SPF_TOO_MANY_LOOKUPS"
-    )
-    assert by_target["192.0.2.20"]["checks"]["ptr"]["findings"][0]["code"] == "PTR_MISSING"
-    listing = by_target["192.0.2.20"]["checks"]["blocklists"]["listings"][0]
-    assert (listing["zone"], listing["listed"]) == ("bl.example", True)
-    assert by_target["192.0.2.10"]["checks"]["blocklists"]["status"] == "pass"
-    assert result.code == 2
-
-
 def test_save_works_on_every_database(world: ZoneServer, database_url: str) -> None:
     for _ in range(2):
         result = run_check(world, "open.example.test", "--save", "--db", database_url)

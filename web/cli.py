@@ -16,7 +16,7 @@ from monitor.cli import main as run_cli
 from monitor.cli_options import config_option, db_option, settings_from
 from monitor.cli_service import configure_logging, stop_on_signals
 from reports.jobs import report_jobs
-from web import cli_reports  # noqa: F401  (registers `postwarden report`)
+from web import cli_demo, cli_reports  # noqa: F401  (register `demo` and `report`)
 
 
 @cli.command()
