@@ -23,6 +23,7 @@ from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
 from monitor.cli_contacts import audit, contacts
 from monitor.cli_events import campaigns, import_group, rates
+from monitor.cli_init import init_command
 from monitor.cli_messages import audit_message_command
 from monitor.cli_options import (
     config_option,
@@ -214,6 +215,7 @@ cli.add_command(audit)
 cli.add_command(contacts)
 cli.add_command(audit_message_command)
 cli.add_command(users)
+cli.add_command(init_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

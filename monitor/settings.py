@@ -384,6 +384,11 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
 }
 
 
+def setting_keys() -> tuple[tuple[str, str], ...]:
+    """Every valid ``(section, key)`` of the config file, in the registry's order."""
+    return tuple(_KEYS)
+
+
 def _read_file(path: Path) -> dict[tuple[str, str], Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
