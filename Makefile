@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint check-code venv system-deps bench clean
+.PHONY: run test lint check-code venv system-deps bench clean docs
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,9 +15,10 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 run: venv
-	@# The demo's exit code is its verdict (1 warn, 2 fail: the examples are meant to
-	@# fail); only 3, could not run, is an error here.
-	$(VENV)/bin/postwarden demo; status=$$?; [ $$status -le 2 ]
+	@# Serves the demo's dashboard until Ctrl-C, which removes everything it created.
+	@# With --no-serve its exit code is its verdict (1 warn, 2 fail: the examples are
+	@# meant to fail); only 3, could not run, is an error here.
+	$(VENV)/bin/postwarden demo $(DEMO_ARGS); status=$$?; [ $$status -le 2 ]
 
 # The tests run a real PostgreSQL server (initdb in a temporary directory)
 # a headless Chromium and Pango (WeasyPrint); as root, missing ones are installed from
@@ -59,6 +60,10 @@ lint: venv
 
 test: lint system-deps
 	REQUIRE_POSTGRES=1 REQUIRE_BROWSER=1 $(VENV)/bin/pytest
+
+# The reference docs (docs/*.md) from the code; tests/test_docs.py checks they are current.
+docs: venv
+	$(PY) -m web.docs docs
 
 # Benchmarks against peers (see bench/README.md); the blocklist one needs NSD.
 bench: venv
