@@ -224,3 +224,19 @@ def test_the_demo_data_is_the_same_for_the_same_day(tmp_path: Path) -> None:
         write_events(directory, date(2026, 11, 30))
     for path in first.iterdir():
         assert path.read_bytes() == (second / path.name).read_bytes()
+
+
+def test_a_busy_port_is_one_line_and_exit_3_and_still_cleans_up(
+    scratch: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = postwarden("demo", "--port", str(port), cwd=tmp_path,
+                            env={"TMPDIR": str(scratch)})  # fmt: skip
+    assert result.code == 3
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"postwarden: error: cannot serve on 127.0.0.1:{port}: Address already in use"
+    )
+    assert list(scratch.iterdir()) == []

@@ -68,6 +68,8 @@ def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str 
         )
     except SchedulerConflict as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {error.strerror}") from None
     finally:
         engine.dispose()
     return 0

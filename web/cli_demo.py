@@ -113,7 +113,10 @@ def _serve(settings: Settings, engine: Engine, port: int, directory: Path) -> No
             f"Ctrl-C stops the demo and removes everything it created ({directory})."
         )
 
-    serve_until_stopped(settings, engine, "127.0.0.1", port, stop, ready=announce)
+    try:
+        serve_until_stopped(settings, engine, "127.0.0.1", port, stop, ready=announce)
+    except OSError as error:
+        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {error.strerror}") from None
 
 
 def _worst(results: DemoResults) -> str:
