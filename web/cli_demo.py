@@ -139,7 +139,7 @@ def _verdicts(results: DemoResults, nameserver: str) -> str:
                     lines.append(f"        {item['code']}: {item['message']}")
     lines += ["", "Sent messages:", render_messages_table(results.messages)]
     lines += ["", render_audit_table(results.audit), "", render_rates_table(results.rates)]
-    lines += ["", "Reports (PDF and CSV, on the dashboard's Reports page):"]
+    lines += ["", "Reports (on the dashboard's Reports page):"]
     lines += [f"  {Path(path).name}" for path in results.reports]
     return "\n".join(lines)
 

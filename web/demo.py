@@ -101,7 +101,7 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     results.audit = _audit(session, settings, now)
     results.rates = _rates(session, settings, now)
     results.targets = _stored_checks(session)
-    results.reports = _reports(session, settings, directory, now)
+    results.reports = _reports(session, settings, directory, now, results)
     return results
 
 
@@ -186,20 +186,36 @@ def _stored_checks(session: Session) -> list[dict[str, Any]]:
     return found
 
 
-def _reports(session: Session, settings: Settings, directory: Path, now: datetime) -> list[str]:
-    """Both reports as PDF over the last 30 days, kept where the dashboard serves them from."""
+def pdf_unavailable() -> str | None:
+    """Why WeasyPrint cannot write PDFs here (its system libraries are missing), or None."""
+    try:
+        import weasyprint  # noqa: F401  (loads Pango)
+    except OSError as error:
+        return str(error).splitlines()[0]
+    return None
+
+
+def _reports(
+    session: Session, settings: Settings, directory: Path, now: datetime, results: DemoResults
+) -> list[str]:
+    """Both reports over the last 30 days, kept where the dashboard serves them from: PDF,
+    or HTML on a machine without Pango (the demo must run where the tests' packages are not)."""
     from reports.generate import ReportRequest, generate_report, report_directory
 
+    missing = pdf_unavailable()
+    if missing:
+        results.steps.append(f"reports as HTML: no PDF without Pango ({missing})")
     today = now.date()
     written = []
     for kind in REPORT_KINDS:
         request = ReportRequest(
             kind=kind, period_from=today - timedelta(days=settings.rates.days - 1),
-            period_to=today, as_of=today, format="pdf", organisation=ORGANISATION,
+            period_to=today, as_of=today, format="html" if missing else "pdf",
+            organisation=ORGANISATION,
         )  # fmt: skip
         staging = directory / "staging"
         staging.mkdir(exist_ok=True)
-        output = staging / f"{request.file_stem}.pdf"
+        output = staging / f"{request.file_stem}.{request.format}"
         run = generate_report(session, settings, request, output, GENERATED_BY, now)
         session.commit()
         # Named by its run, like a report rendered in the background, so the
