@@ -240,3 +240,10 @@ def test_a_busy_port_is_one_line_and_exit_3_and_still_cleans_up(
         f"postwarden: error: cannot serve on 127.0.0.1:{port}: Address already in use"
     )
     assert list(scratch.iterdir()) == []
+
+
+def test_sigterm_stops_it_as_ctrl_c_does(demo: RunningDemo, scratch: Path) -> None:
+    demo.process.send_signal(signal.SIGTERM)
+    assert demo.process.wait(timeout=60) == 0
+    assert list(scratch.iterdir()) == []
+    assert _closed("127.0.0.1", int(demo.url.rstrip("/").rsplit(":", 1)[1]))
