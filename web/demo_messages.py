@@ -55,8 +55,8 @@ def _newsletter(campaign: Campaign, recipient: str, subject: str, token: str) ->
     )
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Feedback-ID"] = f"{campaign.name}:newsletter:healthy:demo-esp"
-    message.set_content(f"Hello,\n\nthis week's news from Healthy Example.\n\n{_FOOTER_TEXT}"
-                        .format(token=token))  # fmt: skip
+    footer = _FOOTER_TEXT.format(token=token)
+    message.set_content(f"Hello,\n\nthis week's news from Healthy Example.\n\n{footer}")
     message.add_alternative(
         f"<html><body><h1>{subject}</h1><p>This week's news from Healthy Example.</p>"
         f"{_FOOTER_HTML.format(token=token)}</body></html>",
