@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from checks.blocklist_catalogue import CatalogueError
 from checks.blocklists import BlocklistPlan
@@ -236,6 +237,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_BAD_INPUT)
     except DatabaseError as error:
         click.echo(f"postwarden: database error: {error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OperationalError as error:
+        # The database failed under the command (disk full, server gone): its
+        # transaction is rolled back, so nothing of it was kept.
+        reason = str(error.orig or error).strip().splitlines()[0]
+        click.echo(
+            f"postwarden: database error: {reason}; its transaction was rolled back", err=True
+        )
         sys.exit(EXIT_BAD_INPUT)
     except CatalogueError as error:
         click.echo(f"postwarden: blocklist error: {error}", err=True)

@@ -34,7 +34,8 @@ def display_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite connections get WAL and foreign keys."""
     try:
-        engine = create_engine(url)
+        # A server restart leaves pooled connections dead: each is tested before use.
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     except (ArgumentError, NoSuchModuleError) as error:
         raise DatabaseError(f"{display_url(url)}: {error}") from None
     if engine.dialect.name == "sqlite":

@@ -113,7 +113,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     server = request.getfixturevalue("postgres_server")
     name = f"test_{uuid.uuid4().hex}"
-    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    # Pre-ping: a test may restart the server, leaving the pooled connection dead.
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as connection:
         connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     try:

@@ -8,13 +8,14 @@ token-authenticated API and metrics, and the ESP hooks (signed by the ESP).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +27,7 @@ from web import api, auth, compliance_pages, hooks, metrics, pages, report_pages
 from web.database import close_db
 
 csrf = CSRFProtect()
+logger = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     # Pygal's SVG is inlined without scripts; styles come from our stylesheet and
@@ -92,6 +94,15 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> Any:
         return _error(400, "The form expired or did not come from this site; try again.")
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> Any:
+        # The database is down or restarting: 503 with Retry-After. ESPs retry a
+        # webhook answered 5xx, so an event they could not deliver now is not lost.
+        logger.warning("database unavailable: %s", str(error.orig or error).splitlines()[0])
+        response = make_response(_error(503, "The database is unavailable; try again shortly."))
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

@@ -1,0 +1,152 @@
+"""Faults: the database restarted under webhook load, the disk filling up mid-import."""
+
+from __future__ import annotations
+
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from store.engine import open_database
+from tests.conftest import postwarden
+from tests.servers import free_port
+from tests.test_audit import contact, write
+
+SCRIPT = str(Path(sys.executable).with_name("postwarden"))
+CREDENTIALS = ("postmark-hook", "hook-secret")
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
+    environment.update(extra)
+    return environment
+
+
+def _pg_ctl(url: str, *args: str) -> None:
+    """Run pg_ctl on the test server behind ``url`` (its socket directory holds its data)."""
+    base = Path(parse_qs(urlparse(url).query)["host"][0])
+    bindir = next(Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
+    user = "postgres" if os.geteuid() == 0 else None
+    subprocess.run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"),
+                    "-w", *args], check=True, capture_output=True, user=user)  # fmt: skip
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """``postwarden serve`` (web only) on the database; its base URL."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("restarting the database server is tested on PostgreSQL")
+    open_database(database_url).dispose()
+    port = free_port()
+    env = _environment(POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS=":".join(CREDENTIALS))
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen([SCRIPT, "serve", "--no-scheduler", "--port", str(port),
+                                    "--db", database_url], env=env, stderr=log)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _event(number: int) -> dict[str, object]:
+    return {"RecordType": "Delivery", "MessageID": f"restart-{number}",
+            "Recipient": f"user{number}@gmail.com", "DeliveredAt": "2026-11-24T10:00:00Z",
+            "Tag": "november", "ServerID": 1, "MessageStream": "outbound"}  # fmt: skip
+
+
+def test_a_database_restart_under_webhook_load_answers_503_and_loses_nothing(
+    server: str, database_url: str
+) -> None:
+    statuses: Counter[int] = Counter()
+    stored_ok: set[int] = set()
+    refused: list[int] = []
+    with httpx.Client(auth=CREDENTIALS, timeout=10) as esp:
+
+        def deliver(number: int) -> int:
+            code = esp.post(f"{server}/hooks/postmark", json=_event(number)).status_code
+            statuses[code] += 1
+            (stored_ok.add(number) if code == 200 else refused.append(number))
+            return code
+
+        for number in range(30):
+            deliver(number)
+        _pg_ctl(database_url, "-m", "fast", "stop")
+        try:
+            # The database is gone: webhooks and health answer 503, never 500.
+            assert [deliver(number) for number in range(30, 40)] == [503] * 10
+            down = httpx.get(f"{server}/healthz", timeout=10)
+            assert down.status_code == 503
+        finally:
+            # "restart" of a stopped server starts it with its previous options (its socket).
+            _pg_ctl(database_url, "restart")
+        for number in range(40, 70):
+            deliver(number)
+        # The ESP retries what was refused (it got 5xx): now it is accepted.
+        for number in list(refused):
+            assert deliver(number) == 200
+    assert set(statuses) == {200, 503} and statuses[503] == 10
+    assert httpx.get(f"{server}/healthz", timeout=10).status_code == 200
+    engine = open_database(database_url)
+    with engine.connect() as connection:
+        stored = {
+            row[0]
+            for row in connection.exec_driver_sql(
+                "SELECT message_id FROM events WHERE source = 'postmark'"
+            )
+        }
+    engine.dispose()
+    # Every event the ESP sent is stored exactly once (the retries deduplicated).
+    assert stored == {f"restart-{number}" for number in range(70)}
+
+
+def _limit_file_size(limit: int) -> None:
+    # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG, as on a full disk.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_an_import_that_fills_the_disk_fails_cleanly_and_keeps_nothing_of_it(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "pw.db"
+    db = f"sqlite:///{database}"
+    first = write(tmp_path / "first.csv", [contact(f"kept{n}@example.org") for n in range(50)])
+    assert postwarden("import", "contacts", str(first), "--db", db).code == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    big = write(tmp_path / "big.csv", [contact(f"person{n}@example.org") for n in range(20_000)])
+    room = database.stat().st_size + 64 * 1024
+    result = subprocess.run(
+        [SCRIPT, "import", "contacts", str(big), "--db", db],
+        check=False, capture_output=True, text=True, env=_environment(),
+        preexec_fn=lambda: _limit_file_size(room),
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    # EFBIG reads as SQLite's "disk I/O error"; ENOSPC as "database or disk is full".
+    assert line.startswith("postwarden: database error: ") and "rolled back" in line
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        count = connection.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    assert count == 50  # all or nothing: none of the big file, all of the first
+    # Room again: the same file imports.
+    assert postwarden("import", "contacts", str(big), "--db", db).code == 0
