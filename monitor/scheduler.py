@@ -27,7 +27,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.jobs import ScheduledJob, make_jobs
@@ -83,6 +83,27 @@ class Runtime:
                 stored.outcome, stored.detail = outcome, detail
                 stored.finished_at = self.clock()
         logger.info("job %s %s: %s", name, outcome, detail.strip().splitlines()[-1:] or "")
+
+    def interrupted(self) -> list[str]:
+        """Jobs a dead worker left ``running``: marked ``interrupted``; their names.
+
+        Called by a new leader before its schedule starts, so no job of its own
+        is running yet: every ``running`` row is another worker's. Jobs commit
+        their work at the end, so an interrupted one left nothing behind and
+        running it again duplicates nothing.
+        """
+        now = self.clock()
+        with self.sessions.begin() as session:
+            orphans = session.scalars(select(JobRun).where(JobRun.outcome == "running")).all()
+            for orphan in orphans:
+                orphan.outcome, orphan.finished_at = "interrupted", now
+                orphan.detail = (
+                    f"{orphan.runner} stopped during the run; {self.runner} runs it again"
+                )
+            names = sorted({orphan.job for orphan in orphans if orphan.job in self.jobs})
+        for name in names:
+            logger.warning("job %s was interrupted by a dead worker; running it again", name)
+        return names
 
 
 class _Active:
@@ -167,7 +188,11 @@ def run_worker(
                 clock=clock or (lambda: datetime.now(UTC)),
             )
             _Active.runtime = runtime
+            interrupted = runtime.interrupted()
             scheduler = _start(runtime, engine)
+            for name in interrupted:
+                # Its own schedule runs it now (coalesced: never beside a regular run).
+                scheduler.modify_job(name, next_run_time=runtime.clock())
             logger.info("%s leads the schedule: %s", runner, ", ".join(runtime.jobs))
             try:
                 while not stop.wait(HEARTBEAT):

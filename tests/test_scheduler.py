@@ -20,6 +20,7 @@ from checks.zoneserver import ZoneServer
 from monitor.jobs import ScheduledJob
 from monitor.scheduler import Runtime
 from store.engine import session_factory, upgrade_database
+from store.models import CheckRun
 from store.scheduling import JobRun
 from store.timestamps import as_utc
 from tests.conftest import postwarden, zone
@@ -244,3 +245,43 @@ s1._domainkey.shop   TXT {txt(key)}
         listed = postwarden("alerts", "list", "--all", "--db", url, "--format", "json")
         (alert,) = listed.json()
         assert (alert["check"], alert["state"]) == ("dkim", "resolved")
+
+
+def test_a_job_whose_worker_is_killed_mid_run_is_run_again_once_by_the_next_leader(
+    tmp_path: Path, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    key = "v=DKIM1; k=rsa; p=" + rsa_key(2048)
+    records = f"""
+shop                 TXT "v=spf1 -all"
+shop                 MX  10 mx.shop
+mx.shop              A   192.0.2.10
+_dmarc.shop          TXT "v=DMARC1; p=reject"
+s1._domainkey.shop   TXT {txt(key)}
+"""
+    url = sqlite_url(tmp_path)
+    assert postwarden("domains", "add", "shop.example.test", "--selector", "s1",
+                      "--db", url).code == 0  # fmt: skip
+    # Every answer takes a second: the sweep is still running when its worker is killed.
+    with ZoneServer({"example.test.": zone(records)}, delay=1.0) as dns:
+        env = {"POSTWARDEN_DNS_NAMESERVERS": dns.nameserver, "POSTWARDEN_DNS_TIMEOUT": "5",
+               "POSTWARDEN_BLOCKLISTS_ENABLED": "false",
+               # Next regular sweep in an hour: a second sweep soon can only be the re-run.
+               "POSTWARDEN_SCHEDULE_AUTH_MINUTES": "60"}  # fmt: skip
+        first = start_worker(url, tmp_path / "a.log", **env)
+        workers.append(first)
+        sweeps = lambda: [r for r in job_runs(url) if r.job == "auth_sweep"]  # noqa: E731
+        wait_for(lambda: any(r.outcome == "running" for r in sweeps()))
+        first.kill()
+        first.wait()
+        workers.append(start_worker(url, tmp_path / "b.log", **env))
+        wait_for(lambda: any(r.outcome == "ok" for r in sweeps()))
+        time.sleep(1.5)  # room for a duplicate to show itself
+    runs = sweeps()
+    assert [r.outcome for r in runs] == ["interrupted", "ok"]
+    assert runs[0].runner.endswith(f":{first.pid}") and "runs it again" in (runs[0].detail or "")
+    # The killed sweep kept nothing; the re-run recorded one sweep of the domain.
+    engine = sqlalchemy.create_engine(url)
+    with Session(engine) as session:
+        triggers = session.scalars(select(CheckRun.trigger)).all()
+    engine.dispose()
+    assert triggers == ["auth_sweep"]
