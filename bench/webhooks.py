@@ -15,6 +15,7 @@ normalisation or deduplication — under the same load.
 
     python -m bench.webhooks                      # 60 s per phase, 8 clients
     python -m bench.webhooks --seconds 10
+    python -m bench.webhooks --postgres           # and on PostgreSQL, 1 and 2 web processes
 """
 
 from __future__ import annotations
@@ -23,20 +24,22 @@ import argparse
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine
 
 from store.engine import open_database
+from tests.postgres import postgres_bindir, running_postgres
 
 CREDENTIALS = ("postmark-hook", "bench-secret")
 
@@ -97,12 +100,15 @@ def _event(client: int, number: int) -> dict[str, object]:
     }
 
 
-def run_load(url: str, seconds: float, clients: int, batch: int, auth: bool) -> tuple[Load, float]:
-    """Post events from ``clients`` threads until ``seconds`` have passed."""
+def run_load(
+    urls: list[str], seconds: float, clients: int, batch: int, auth: bool
+) -> tuple[Load, float]:
+    """Post events from ``clients`` threads (spread over ``urls``) until ``seconds`` pass."""
     load = Load()
     deadline = time.perf_counter() + seconds
 
     def client(number: int) -> None:
+        url = urls[number % len(urls)]
         sent = 0
         with httpx.Client(auth=CREDENTIALS if auth else None, timeout=30) as http:
             while time.perf_counter() < deadline:
@@ -158,35 +164,44 @@ def _free_port() -> int:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A server to load: how to start it and how to count what it stored."""
+    """Servers to load (one command per process), and how to count what they stored."""
 
     name: str
-    command: Callable[[int], list[str]]
+    commands: list[Callable[[int], list[str]]]
     path: str
     env: dict[str, str]
-    database: Path
-    count_sql: str
+    count: Callable[[], int]
     auth: bool
 
 
 def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple[float, Load, int]:
     """One load phase against ``endpoint``: accepted events/s, the load, the events stored."""
-    port = _free_port()
-    server = _serve(endpoint.command(port), port, endpoint.env)
+    ports = [_free_port() for _ in endpoint.commands]
+    servers = [_serve(command(port), port, endpoint.env)
+               for command, port in zip(endpoint.commands, ports, strict=True)]  # fmt: skip
     try:
-        load, elapsed = run_load(f"http://127.0.0.1:{port}{endpoint.path}", seconds, clients,
-                                 batch, endpoint.auth)  # fmt: skip
+        urls = [f"http://127.0.0.1:{port}{endpoint.path}" for port in ports]
+        load, elapsed = run_load(urls, seconds, clients, batch, endpoint.auth)
     finally:
-        _stop(server)
-    with sqlite3.connect(endpoint.database) as connection:
-        stored = int(connection.execute(endpoint.count_sql).fetchone()[0])
+        for server in servers:
+            _stop(server)
+    stored = endpoint.count()
     rate = load.accepted_events / elapsed
     print(
-        f"{endpoint.name:34} {load.requests / elapsed:7.0f} req/s {rate:7.0f} events/s  "
+        f"{endpoint.name:46} {load.requests / elapsed:7.0f} req/s {rate:7.0f} events/s  "
         f"failed {load.failed}  accepted {load.accepted_events:,} "
         f"({len(load.unique_ids):,} unique)  stored {stored:,}"
     )
     return rate, load, stored
+
+
+def _count(url: str, sql: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.exec_driver_sql(sql).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def _ours(script: str, url: str, port: int) -> list[str]:
@@ -197,35 +212,74 @@ def _peer(database: Path, port: int) -> list[str]:
     return [sys.executable, "-c", PEER, str(database), str(port)]
 
 
+def ours(script: str, url: str, processes: int, label: str) -> Endpoint:
+    """``postwarden serve`` (web only) in ``processes`` processes on database ``url``."""
+    return Endpoint(
+        f"postwarden{label}", [partial(_ours, script, url)] * processes, "/hooks/postmark",
+        {**os.environ, "POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS": ":".join(CREDENTIALS)},
+        partial(_count, url, "SELECT count(*) FROM events WHERE source = 'postmark'"), True,
+    )  # fmt: skip
+
+
+def checked(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> float:
+    """A phase of ours: every accepted event must be stored once (retries deduplicated)."""
+    rate, load, stored = phase(endpoint, seconds, clients, batch)
+    print(f"  lost or duplicated: {len(load.unique_ids) - stored}")
+    if stored != len(load.unique_ids):
+        raise SystemExit("stored events differ from the unique accepted events")
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also on a throwaway PostgreSQL server, with two web processes",
+    )
     args = parser.parse_args()
     script = str(Path(sys.executable).with_name("postwarden"))
-    with tempfile.TemporaryDirectory(prefix="pw-hooks-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pw-hooks-") as tmp, ExitStack() as stack:
         directory = Path(tmp)
+        server = None
+        if args.postgres:
+            bindir = postgres_bindir()
+            if bindir is None:
+                raise SystemExit("--postgres needs PostgreSQL: apt-get install postgresql")
+            server = stack.enter_context(running_postgres(bindir))
         for batch in (1, args.batch):
-            ours_db, peer_db = directory / f"pw-{batch}.db", directory / f"peer-{batch}.db"
-            url = f"sqlite:///{ours_db}"
-            open_database(url).dispose()
             label = "1 event/request" if batch == 1 else f"{batch} events/request"
-            ours = Endpoint(
-                f"postwarden, {label}", partial(_ours, script, url), "/hooks/postmark",
-                {**os.environ, "POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS": ":".join(CREDENTIALS)},
-                ours_db, "SELECT count(*) FROM events WHERE source = 'postmark'", True,
-            )  # fmt: skip
-            peer = Endpoint(f"plain INSERT, {label}", partial(_peer, peer_db), "/",
-                            dict(os.environ), peer_db, "SELECT count(*) FROM events",
+            url = f"sqlite:///{directory / f'pw-{batch}.db'}"
+            open_database(url).dispose()
+            our_rate = checked(ours(script, url, 1, f", {label}"), args.seconds, args.clients,
+                               batch)  # fmt: skip
+            peer_db = directory / f"peer-{batch}.db"
+            peer = Endpoint(f"plain INSERT, {label}", [partial(_peer, peer_db)], "/",
+                            dict(os.environ),
+                            partial(_count, f"sqlite:///{peer_db}", "SELECT count(*) FROM events"),
                             False)  # fmt: skip
-            our_rate, load, stored = phase(ours, args.seconds, args.clients, batch)
-            # Every accepted event stored once: retries deduplicated, nothing lost.
-            print(f"  lost or duplicated: {len(load.unique_ids) - stored}")
             peer_rate, _, _ = phase(peer, args.seconds, args.clients, batch)
             print(f"  {label}: postwarden {our_rate / peer_rate:.2f}x the plain endpoint")
-            if stored != len(load.unique_ids):
-                raise SystemExit("stored events differ from the unique accepted events")
+            if server is not None:
+                for processes in (1, 2):
+                    pg_url = _fresh_database(server, f"hooks_{batch}_{processes}")
+                    checked(ours(script, pg_url, processes,
+                                 f" on PostgreSQL, {processes} web, {label}"),
+                            args.seconds, args.clients, batch)  # fmt: skip
+
+
+def _fresh_database(server: str, name: str) -> str:
+    """A new database on the PostgreSQL ``server``, migrated; its URL."""
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    url = server.replace("/postgres?", f"/{name}?")
+    open_database(url).dispose()
+    return url
 
 
 if __name__ == "__main__":
