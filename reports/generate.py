@@ -12,12 +12,13 @@ worker died) is claimed again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from compliance.limit_profiles import load_profiles
@@ -178,16 +179,18 @@ def report_file(settings: Settings, run: ReportRun, name: str) -> Path | None:
     return report_directory(settings, run) / name
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Queued runs, and runs whose worker has held them past the lease."""
+    return or_(
+        ReportRun.status == "queued",
+        (ReportRun.status == "running") & (ReportRun.claimed_at < now - CLAIM_LEASE),
+    )
+
+
 def _claim(session: Session, run_id: int, now: datetime) -> bool:
     claimed = session.execute(
         update(ReportRun)
-        .where(
-            ReportRun.id == run_id,
-            or_(
-                ReportRun.status == "queued",
-                (ReportRun.status == "running") & (ReportRun.claimed_at < now - CLAIM_LEASE),
-            ),
-        )
+        .where(ReportRun.id == run_id, _claimable(now))
         .values(status="running", claimed_at=now)
     )
     session.commit()
@@ -195,7 +198,10 @@ def _claim(session: Session, run_id: int, now: datetime) -> bool:
 
 
 def render_queued(
-    session: Session, settings: Settings, now: datetime, on_done: Any = None
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    on_done: Callable[[Session, ReportRun], None] | None = None,
 ) -> list[ReportRun]:
     """Render every queued report (and any whose worker died); the runs finished.
 
@@ -204,14 +210,7 @@ def render_queued(
     for each finished run in its transaction (the schedule mails them).
     """
     waiting = session.scalars(
-        select(ReportRun.id)
-        .where(
-            or_(
-                ReportRun.status == "queued",
-                (ReportRun.status == "running") & (ReportRun.claimed_at < now - CLAIM_LEASE),
-            )
-        )
-        .order_by(ReportRun.id)
+        select(ReportRun.id).where(_claimable(now)).order_by(ReportRun.id)
     ).all()
     session.commit()
     finished = []
