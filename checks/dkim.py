@@ -104,8 +104,16 @@ def evaluate_dkim_key(selector: str, domain: str, records: Sequence[str]) -> Dki
         )
     try:
         _key, bits, ktag, _tlsrpt = dkim.evaluate_pk(name.encode(), record.encode("utf-8"))
-    except dkim.DKIMException as error:
+    except (dkim.DKIMException, ValueError) as error:
+        # dkimpy lets binascii.Error (a ValueError) out of p= values that
+        # are not base64 at all.
         findings.append(finding("DKIM_KEY_INVALID", f"The key at {name} does not parse: {error}."))
+        return DkimSelectorResult(
+            tuple(findings), record=record, key_type=key_type, testing=testing
+        )
+    if ktag is None:
+        # dkimpy reads no key for a service other than email (s=): that is
+        # DKIM_KEY_NOT_FOR_EMAIL above.
         return DkimSelectorResult(
             tuple(findings), record=record, key_type=key_type, testing=testing
         )

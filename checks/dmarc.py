@@ -100,7 +100,8 @@ def evaluate_dmarc(domain: str, facts: DmarcFacts) -> DmarcResult:
                 )
             )
         pct = parse_record_tags(facts.record).get("pct", "100")
-        if pct.isdigit() and int(pct) < 100 and policy in _ENFORCING:
+        # isdigit() alone takes '²', which int() refuses.
+        if pct.isascii() and pct.isdigit() and int(pct) < 100 and policy in _ENFORCING:
             findings.append(
                 finding(
                     "DMARC_PARTIAL_PCT",

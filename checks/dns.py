@@ -77,7 +77,8 @@ def parse_nameserver(text: str) -> Nameserver:
         raise ValueError(f"nameserver {text!r}: {host!r} is not an IP address") from None
     port = 53
     if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        # isdigit() alone takes '²', which int() refuses.
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             raise ValueError(f"nameserver {text!r}: port {port_text!r} is not 1-65535")
         port = int(port_text)
     return Nameserver(str(address), port)
@@ -197,6 +198,15 @@ class _SweepFailure(dns.exception.DNSException):
 
 
 TRANSIENT_OR_KNOWN: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, _SweepFailure)
+# What dnspython raises for text that cannot be a domain name (a name taken
+# from a record or a message: an empty or too long label, a bad IDNA label).
+UNREPRESENTABLE: tuple[type[BaseException], ...] = (
+    dns.name.EmptyLabel,
+    dns.name.LabelTooLong,
+    dns.name.NameTooLong,
+    dns.name.BadEscape,
+    dns.name.IDNAException,
+)
 
 
 class ProbeResolver(dns.resolver.Resolver):
@@ -264,12 +274,15 @@ class ProbeResolver(dns.resolver.Resolver):
     def lookup(self, name: str, rdtype: str) -> list[dns.rdata.Rdata]:
         """The records of ``name``/``rdtype``; ``[]`` when there are none.
 
-        NXDOMAIN and NODATA are answers (an empty list). Anything that is not
-        an answer raises :class:`DnsError`.
+        NXDOMAIN and NODATA are answers (an empty list), and so is a name that
+        cannot be in DNS at all. Anything that is not an answer raises
+        :class:`DnsError`.
         """
         try:
             return list(self.resolve(name, rdtype))
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        except UNREPRESENTABLE:  # no such name can be in DNS, so it has no records
             return []
         except TRANSIENT_OR_KNOWN:
             raise DnsError(self.failures[-1]) from None

@@ -43,6 +43,7 @@ _HEADER = struct.Struct("!HHHHHH")
 _RD = 0x0100  # recursion desired
 _QR = 0x8000
 _TC = 0x0200
+_OPCODE = 0x7800
 _RECEIVE_BUFFER = 4 * 1024 * 1024
 # How often outstanding questions are checked for their deadline.
 _EXPIRY_TICK = 0.05
@@ -236,21 +237,12 @@ class BulkResolver:
             if reply is None:
                 reasons.append("timeout")
                 continue
-            _id, flags, _qd, ancount, _ns, _ar = _HEADER.unpack_from(reply)
-            rcode = flags & 0x000F
-            if not flags & _QR:
-                reasons.append("malformed reply")
-                continue
-            if flags & _TC:
+            judged = read_reply(name, rdtype, reply)
+            if judged == TRUNCATED:
                 return await self._resolve_tcp(name, rdtype, channel.server)
-            if rcode == dns.rcode.NXDOMAIN:
-                return BulkAnswer(name, rdtype, nxdomain=True)
-            if rcode != dns.rcode.NOERROR:
-                reasons.append(dns.rcode.to_text(dns.rcode.Rcode(rcode)))
-                continue
-            if ancount == 0:
-                return BulkAnswer(name, rdtype)
-            return _records(name, rdtype, dns.message.from_wire(reply))
+            if isinstance(judged, BulkAnswer):
+                return judged
+            reasons.append(judged)
         reason = ", ".join(dict.fromkeys(reasons)) or "no nameserver answered"
         failure = DnsFailure(name, dns.rdatatype.to_text(dns.rdatatype.RdataType(rdtype)), reason)
         return BulkAnswer(name, rdtype, failure=failure)
@@ -269,13 +261,56 @@ class BulkResolver:
             return BulkAnswer(name, rdtype, failure=failure)
         if response.rcode() == dns.rcode.NXDOMAIN:
             return BulkAnswer(name, rdtype, nxdomain=True)
-        return _records(name, rdtype, response)
+        records = _records(name, rdtype, response)
+        if isinstance(records, str):
+            failure = DnsFailure(
+                name, dns.rdatatype.to_text(dns.rdatatype.RdataType(rdtype)), records
+            )
+            return BulkAnswer(name, rdtype, failure=failure)
+        return records
 
 
-def _records(name: str, rdtype: int, response: dns.message.Message) -> BulkAnswer:
-    """The records of a parsed reply, following CNAMEs as dnspython does."""
-    assert isinstance(response, dns.message.QueryMessage)
-    chain = response.resolve_chaining()
+TRUNCATED = "truncated"
+
+
+def read_reply(name: str, rdtype: int, reply: bytes) -> BulkAnswer | str:
+    """Judge one UDP reply to the question ``name``/``rdtype`` (pure).
+
+    The answer, or why there is none: :data:`TRUNCATED` (ask again over
+    TCP) or a reason to ask the next nameserver (an error rcode, a reply
+    that does not parse). A nameserver's bytes never raise from here.
+    """
+    if len(reply) < _HEADER.size:
+        return "malformed reply"
+    _id, flags, _qd, ancount, _ns, _ar = _HEADER.unpack_from(reply)
+    rcode = flags & 0x000F
+    # A reply must be a response to a standard query (opcode 0).
+    if not flags & _QR or flags & _OPCODE:
+        return "malformed reply"
+    if flags & _TC:
+        return TRUNCATED
+    if rcode == dns.rcode.NXDOMAIN:
+        return BulkAnswer(name, rdtype, nxdomain=True)
+    if rcode != dns.rcode.NOERROR:
+        return dns.rcode.to_text(dns.rcode.Rcode(rcode))
+    if ancount == 0:
+        return BulkAnswer(name, rdtype)
+    try:
+        response = dns.message.from_wire(reply)
+    except dns.exception.DNSException:
+        return "malformed reply"
+    return _records(name, rdtype, response)
+
+
+def _records(name: str, rdtype: int, response: dns.message.Message) -> BulkAnswer | str:
+    """The records of a parsed reply, following CNAMEs as dnspython does; a reason if it
+    cannot be read."""
+    if not isinstance(response, dns.message.QueryMessage):
+        return "malformed reply"
+    try:
+        chain = response.resolve_chaining()
+    except dns.exception.DNSException:  # a CNAME loop, a chain too long
+        return "malformed reply"
     if chain.answer is None:
         return BulkAnswer(name, rdtype)
     if rdtype == TXT:

@@ -499,6 +499,17 @@ CATALOGUE.update(
             "The message is over the size limit and was not read",
             "Raise [messages] max_bytes (or --max-bytes) if such messages are really sent.",
         ),
+        "MESSAGE_HEADER_TOO_LARGE": FindingSpec(
+            "error",
+            "The message's header fields are over the size limit; it was not read",
+            "No mailbox provider takes such a header (Exchange Online refuses 256 KB): "
+            "find what in the sending path adds header fields without end.",
+        ),
+        "MESSAGE_TOO_MANY_PARTS": FindingSpec(
+            "error",
+            "The message has too many MIME parts, or nests them too deeply; it was not read",
+            "A sent message has a handful of parts: check the generator that built this one.",
+        ),
         "MESSAGE_DEFECTS": FindingSpec(
             "warn",
             "The message has MIME defects",

@@ -11,9 +11,9 @@ covers the whole file.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, islice
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from compliance.compressed import GZIP_MAGIC, CompressedFileError, inflated
 from compliance.contact_formats import FORMATS, ContactFormat, detect
 from compliance.contacts import (
     FIELDS,
@@ -75,7 +76,7 @@ class ContactImportReport:
         )
 
 
-def _lines(path: Path, encoding: str, read: list[int]) -> Iterator[str]:
+def _lines(path: Path, encoding: str, read: list[int]) -> Generator[str, None, None]:
     """The file's lines as text, decoded one by one so a bad byte names its line.
 
     ``read[0]`` follows the bytes read (of the file, compressed or not).
@@ -83,22 +84,32 @@ def _lines(path: Path, encoding: str, read: list[int]) -> Iterator[str]:
     with path.open("rb") as raw:
         head = raw.read(4)
         raw.seek(0)
-        stream: Any = gzip.GzipFile(fileobj=raw) if head[:2] == b"\x1f\x8b" else raw
+        stream: Any = raw
+        if head[:2] == GZIP_MAGIC:
+            stream = inflated(raw, path.stat().st_size)
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raise ContactImportFailed(f"{path.name}: is UTF-16 text; save it as UTF-8")
-        for number, line in enumerate(io.BufferedReader(stream, 1 << 20), start=1):
-            if number % 10_000 == 0:
-                read[0] = raw.tell()
-            try:
-                text = line.decode(encoding)
-            except UnicodeDecodeError:
-                raise ContactImportFailed(
-                    f"{path.name}:{number}: not {encoding} text (if it is Latin-1, give "
-                    "--encoding latin-1)"
-                ) from None
-            if number == 1:
-                text = text.removeprefix("\ufeff")
-            yield text
+        # Closed with the file: a generator closed early would otherwise drop
+        # it while the file is still open (a ResourceWarning).
+        buffered = io.BufferedReader(stream, 1 << 20)
+        try:
+            for number, line in enumerate(buffered, start=1):
+                if number % 10_000 == 0:
+                    read[0] = raw.tell()
+                try:
+                    text = line.decode(encoding)
+                except UnicodeDecodeError:
+                    raise ContactImportFailed(
+                        f"{path.name}:{number}: not {encoding} text (if it is Latin-1, give "
+                        "--encoding latin-1)"
+                    ) from None
+                if number == 1:
+                    text = text.removeprefix("\ufeff")
+                yield text
+        except CompressedFileError as error:
+            raise ContactImportFailed(f"{path.name}: {error}") from None
+        finally:
+            buffered.close()
 
 
 def _header_format(
@@ -109,7 +120,10 @@ def _header_format(
         chosen = FORMATS[source]
         return chosen, delimiter or chosen.delimiter
     for candidate in [delimiter] if delimiter else [",", ";", "\t"]:
-        found = detect(next(csv.reader([header_line], delimiter=candidate)))
+        try:
+            found = detect(next(csv.reader([header_line], delimiter=candidate)))
+        except csv.Error:  # said with its line when the file is read
+            continue
         if found is not None:
             return found, candidate
     return FORMATS["generic"], delimiter or ","
@@ -172,81 +186,94 @@ def import_contacts(
             f"--map {unknown[0]}=…: no such field; fields are {', '.join(FIELDS)}"
         )
     read = [0]
-    lines = _lines(path, encoding, read)
+    # Closed however the import ends: a refused row leaves the reader suspended.
+    with closing(_lines(path, encoding, read)) as lines:
+        try:
+            first = next(lines)
+        except StopIteration:
+            raise ContactImportFailed(f"{path.name}: empty file, expected a header line") from None
+        contact_format, separator = _header_format(first, source, delimiter)
+        reader = csv.reader(chain([first], lines), delimiter=separator)
+        rows = _checked_rows(reader, path.name)
+        header = next(rows, [])
+        columns = _layout(header, contact_format, mapping, path.name)
+        positions = {column.strip().lower(): i for i, column in enumerate(header)}
+        file_status = contact_format.file_status(set(positions))
+        flags = [
+            (positions[name.lower()], status)
+            for name, status in contact_format.status_flags
+            if name.lower() in positions
+        ]
+        report = ContactImportReport(name=path.name, source=contact_format.name)
+        record = ContactImport(
+            source=contact_format.name, name=str(path)[:500], list_name=list_name, started_at=now
+        )
+        session.add(record)
+        session.flush()
+        dialect = session.get_bind().dialect.name
+        suppressed = suppressed_hashes(session)
+        key = salt(session) if suppressed else b""
+        stamp_now = now.replace(tzinfo=None).isoformat(" ", "microseconds")
+        zone = "" if dialect == "sqlite" else "+00:00"
+        before = session.scalar(select(func.count()).select_from(Contact)) or 0
+        width = len(header)
+        zoned = (*TIME_FIELDS, "first_seen_at", "updated_at")
+
+        def values() -> Iterator[tuple[Any, ...]]:
+            for row in rows:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                line = reader.line_num
+                try:
+                    if len(row) > width:
+                        raise RecordError("more fields than the header")
+                    fields = _row_fields(
+                        row, columns, contact_format, file_status, flags, list_name
+                    )
+                except RecordError as error:
+                    raise ContactImportFailed(f"{path.name}:{line}: {error}") from None
+                report.rows += 1
+                if progress is not None and report.rows % 50_000 == 0:
+                    progress(read[0])
+                address = fields["address"]
+                if suppressed and address_hash(key, address) in suppressed:
+                    report.suppressed += 1
+                    continue
+                fields["domain"] = address.rpartition("@")[2]
+                fields["address_problem"] = address_problem(address)
+                fields["role_account"] = is_role(address)
+                fields["first_seen_at"] = fields["updated_at"] = stamp_now
+                if zone:  # PostgreSQL would read a bare time in the session's zone
+                    for name in zoned:
+                        if fields.get(name):
+                            fields[name] += zone
+                yield tuple(map(fields.get, _COLUMNS))
+
+        connection = session.connection()
+        sql = _upsert_sql(dialect)
+        pending = values()
+        while batch := list(islice(pending, BATCH)):
+            connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+        if progress is not None:
+            progress(path.stat().st_size)
+        after = session.scalar(select(func.count()).select_from(Contact)) or 0
+        report.inserted = after - before
+        report.updated = report.rows - report.suppressed - report.inserted
+        record.rows, record.inserted, record.updated, record.suppressed = (
+            report.rows, report.inserted, report.updated, report.suppressed,
+        )  # fmt: skip
+        record.finished_at = now
+        session.flush()
+        return report
+
+
+def _checked_rows(reader: Any, name: str) -> Iterator[list[str]]:
+    """The reader's rows; its csv.Error (an unclosed quote running past the field size
+    limit, …) as ContactImportFailed naming the line."""
     try:
-        first = next(lines)
-    except StopIteration:
-        raise ContactImportFailed(f"{path.name}: empty file, expected a header line") from None
-    contact_format, separator = _header_format(first, source, delimiter)
-    reader = csv.reader(chain([first], lines), delimiter=separator)
-    header = next(reader)
-    columns = _layout(header, contact_format, mapping, path.name)
-    positions = {column.strip().lower(): i for i, column in enumerate(header)}
-    file_status = contact_format.file_status(set(positions))
-    flags = [
-        (positions[name.lower()], status)
-        for name, status in contact_format.status_flags
-        if name.lower() in positions
-    ]
-    report = ContactImportReport(name=path.name, source=contact_format.name)
-    record = ContactImport(
-        source=contact_format.name, name=str(path)[:500], list_name=list_name, started_at=now
-    )
-    session.add(record)
-    session.flush()
-    dialect = session.get_bind().dialect.name
-    suppressed = suppressed_hashes(session)
-    key = salt(session) if suppressed else b""
-    stamp_now = now.replace(tzinfo=None).isoformat(" ", "microseconds")
-    zone = "" if dialect == "sqlite" else "+00:00"
-    before = session.scalar(select(func.count()).select_from(Contact)) or 0
-    width = len(header)
-    zoned = (*TIME_FIELDS, "first_seen_at", "updated_at")
-
-    def values() -> Iterator[tuple[Any, ...]]:
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            line = reader.line_num
-            try:
-                if len(row) > width:
-                    raise RecordError("more fields than the header")
-                fields = _row_fields(row, columns, contact_format, file_status, flags, list_name)
-            except RecordError as error:
-                raise ContactImportFailed(f"{path.name}:{line}: {error}") from None
-            report.rows += 1
-            if progress is not None and report.rows % 50_000 == 0:
-                progress(read[0])
-            address = fields["address"]
-            if suppressed and address_hash(key, address) in suppressed:
-                report.suppressed += 1
-                continue
-            fields["domain"] = address.rpartition("@")[2]
-            fields["address_problem"] = address_problem(address)
-            fields["role_account"] = is_role(address)
-            fields["first_seen_at"] = fields["updated_at"] = stamp_now
-            if zone:  # PostgreSQL would read a bare time in the session's zone
-                for name in zoned:
-                    if fields.get(name):
-                        fields[name] += zone
-            yield tuple(map(fields.get, _COLUMNS))
-
-    connection = session.connection()
-    sql = _upsert_sql(dialect)
-    pending = values()
-    while batch := list(islice(pending, BATCH)):
-        connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
-    if progress is not None:
-        progress(path.stat().st_size)
-    after = session.scalar(select(func.count()).select_from(Contact)) or 0
-    report.inserted = after - before
-    report.updated = report.rows - report.suppressed - report.inserted
-    record.rows, record.inserted, record.updated, record.suppressed = (
-        report.rows, report.inserted, report.updated, report.suppressed,
-    )  # fmt: skip
-    record.finished_at = now
-    session.flush()
-    return report
+        yield from reader
+    except csv.Error as error:
+        raise ContactImportFailed(f"{name}:{reader.line_num}: {error}") from None
 
 
 def _row_fields(

@@ -9,11 +9,11 @@ exports).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 
-from compliance.events import RecordError, is_real_day
+from compliance.events import RecordError, is_real_day, to_utc
 from store.contacts import CONTACT_STATUSES, LEGAL_BASES
 
 # The fields of a contact an export can give, in the order of the insert.
@@ -110,7 +110,7 @@ def stamp_of(value: str, field: str, *, day_first: bool = False) -> str | None:
     except ValueError:
         raise RecordError(f"{field} {value.strip()!r} is not a real date and time") from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        moment = to_utc(moment, value.strip(), field).replace(tzinfo=None)
     return moment.isoformat(" ", "microseconds")
 
 

@@ -63,17 +63,36 @@ def normalise_recipient(value: object, field: str = "recipient") -> str:
 def parse_time(value: object, field: str = "time") -> datetime:
     """An ISO 8601 time with its zone, or Unix seconds, as an aware UTC datetime."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
+        return _from_unix(float(value), value, field)
     text = str(value or "").strip()
-    if text.replace(".", "", 1).isdigit():
-        return datetime.fromtimestamp(float(text), UTC)
+    digits = text.replace(".", "", 1)
+    if digits.isascii() and digits.isdigit():  # isdigit() alone takes '¹', which float() refuses
+        return _from_unix(float(text), value, field)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise RecordError(f"{field} {value!r} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise RecordError(f"{field} {value!r} has no time zone")
-    return moment.astimezone(UTC)
+    return to_utc(moment, value, field)
+
+
+def _from_unix(seconds: float, value: object, field: str) -> datetime:
+    # NaN, infinities and times past year 9999 (milliseconds sent as
+    # seconds) are not times: the platform raises ValueError, OverflowError
+    # or OSError for them.
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise RecordError(f"{field} {value!r} is not a Unix time in seconds") from None
+
+
+def to_utc(moment: datetime, value: object, field: str) -> datetime:
+    """An aware ``moment`` in UTC, or RecordError when that falls outside years 1-9999."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise RecordError(f"{field} {value!r} is out of the range of dates") from None
 
 
 @functools.cache

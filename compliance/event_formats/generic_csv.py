@@ -18,10 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from compliance.events import EVENT_TYPES, RecordError, derived_id, is_real_day
+from compliance.events import EVENT_TYPES, RecordError, derived_id, is_real_day, to_utc
 from compliance.providers import provider_of
 
 SOURCE = "csv"
@@ -113,7 +113,7 @@ def row_values(row: list[str], layout: Layout) -> tuple[Any, ...]:
         )
     else:
         try:
-            moment = datetime.fromisoformat(when.replace("Z", "+00:00")).astimezone(UTC)
+            moment = to_utc(datetime.fromisoformat(when.replace("Z", "+00:00")), when, "time")
         except ValueError:
             raise RecordError(f"time {when!r} is not a real date and time") from None
         stamp = moment.replace(tzinfo=None).isoformat(" ", "microseconds")

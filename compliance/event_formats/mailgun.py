@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from compliance.event_formats.fields import get, recipient_at, required, text, time_at
+from compliance.event_formats.fields import get, listed, recipient_at, required, text, time_at
 from compliance.events import DeliveryEvent, Ignored, RecordError
 
 SOURCE = "mailgun"
@@ -59,7 +59,10 @@ def parse(record: Mapping[str, Any]) -> Iterator[DeliveryEvent | Ignored]:
         bounce = "hard" if severity == "permanent" else "soft"
         reason = text(data, "delivery-status.message") or text(data, "reason") or None
     variables = data.get("user-variables")
-    tags = [tag for tag in data.get("tags") or [] if tag != "*"]
+    # A list by the documentation; a single bare tag is taken as itself.
+    raw_tags = data.get("tags")
+    tags = [raw_tags] if isinstance(raw_tags, str) else listed(data, "tags")
+    tags = [tag for tag in tags if tag != "*"]
     campaign = (text(variables, "campaign") if isinstance(variables, Mapping) else "") or (
         str(tags[0]) if tags else ""
     )
