@@ -7,6 +7,13 @@
   body, the public key from the SendGrid settings. https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features
 - Mailgun: HMAC-SHA256 of timestamp + token with the webhook signing key.
   https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks
+
+SendGrid and Mailgun sign a timestamp so that a recorded request cannot be
+sent again later (both ESPs advise checking it): :func:`check_fresh`
+refuses one signed too long ago. SNS signs its ``Timestamp`` too, but
+re-delivers the same signed message for as long as its retry policy says
+(up to an hour), so SNS messages are not judged by age; events are
+deduplicated on their ids in any case.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,6 +107,24 @@ def verify_sendgrid(public_key: str, signature: str, timestamp: str, body: bytes
         key.verify(raw_signature, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         raise SignatureError("the SendGrid signature does not verify") from None
+
+
+def check_fresh(esp: str, timestamp: object, now: datetime, max_age: int) -> None:
+    """SignatureError unless the signed Unix ``timestamp`` is within ``max_age`` seconds of
+    ``now`` (either way: a clock may run ahead); ``max_age`` 0 accepts any."""
+    if not max_age:
+        return
+    try:
+        signed = float(str(timestamp).strip())
+    except ValueError:
+        raise SignatureError(f"the {esp} timestamp {str(timestamp)[:40]!r} is not a time") from None
+    age = now.timestamp() - signed
+    if not abs(age) <= max_age:  # also refuses NaN
+        when = f"{age:.0f} s old" if age > 0 else f"{-age:.0f} s ahead"
+        raise SignatureError(
+            f"the {esp} request was signed {when}; more than {max_age} s either way is "
+            "refused as a replay"
+        )
 
 
 def verify_mailgun(signing_key: str, signature: Mapping[str, Any]) -> None:

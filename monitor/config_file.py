@@ -171,6 +171,10 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "CA file to trust when fetching SNS certificates.", "/etc/ssl/certs/ca.pem"
     ),
     ("hooks", "ses_enabled"): KeyDoc("Accept SES events at /hooks/ses."),
+    ("hooks", "max_age_seconds"): KeyDoc(
+        "SendGrid and Mailgun requests signed longer ago than this (or as far ahead) are "
+        "refused as replays; 0: no check."
+    ),
     ("reports", "directory"): KeyDoc(
         "Where background reports are kept (shared storage with several hosts)."
     ),

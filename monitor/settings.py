@@ -9,6 +9,7 @@ one-line :class:`SettingsError` naming the file or variable and the key.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -145,6 +146,9 @@ class HookSettings:
     sns_cert_hosts: str = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
     sns_ca_file: Path | None = None
     ses_enabled: bool = False
+    # SendGrid and Mailgun sign a timestamp: a request signed longer ago than
+    # this (or as far ahead) is a replay and refused. 0 turns the check off.
+    max_age_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,16 @@ class Settings:
     source: str = "defaults"
 
 
-def _positive_float(value: Any) -> float:
+def _finite_float(value: Any) -> float:
     number = float(value)
+    # An infinite timeout would wait for ever on a dead server.
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _positive_float(value: Any) -> float:
+    number = _finite_float(value)
     if not number > 0:
         raise ValueError("must be greater than 0")
     return number
@@ -243,7 +255,7 @@ def _boolean(value: Any) -> bool:
 def _non_negative_float(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("must be a number")
-    number = float(value)
+    number = _finite_float(value)
     if number < 0:
         raise ValueError("must be 0 or more")
     return number
@@ -283,7 +295,9 @@ def _secret_file(value: Any) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as error:
-        raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        raise ValueError(f"cannot read {str(path)!r}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{str(path)!r} is not UTF-8 text") from None
 
 
 def _url(value: Any) -> str:
@@ -375,6 +389,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("hooks", "sns_cert_hosts"): str,
     ("hooks", "sns_ca_file"): _path,
     ("hooks", "ses_enabled"): _boolean,
+    ("hooks", "max_age_seconds"): _count,
     ("reports", "directory"): _path,
     ("reports", "weekly"): _report_kinds,
     ("reports", "monthly"): _report_kinds,
@@ -394,15 +409,18 @@ def _read_file(path: Path) -> dict[tuple[str, str], Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise SettingsError(f"{path}: cannot read: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
+    except UnicodeDecodeError as error:
+        raise SettingsError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except ValueError as error:
+        # TOMLDecodeError, and the ValueError of integers over 4,300 digits.
         raise SettingsError(f"{path}: {error}") from None
     values: dict[tuple[str, str], Any] = {}
     for section, table in data.items():
         if not isinstance(table, dict):
-            raise SettingsError(f"{path}: '{section}' must be a [section]")
+            raise SettingsError(f"{path}: {section!r} must be a [section]")
         for key, value in table.items():
             if (section, key) not in _KEYS:
-                raise SettingsError(f"{path}: unknown setting '{section}.{key}'")
+                raise SettingsError(f"{path}: unknown setting {f'{section}.{key}'!r}")
             values[(section, key)] = value
     return values
 
@@ -438,7 +456,8 @@ def load_settings(
             )
             try:
                 value = _KEYS[(section, key)](raw)
-            except (TypeError, ValueError) as error:
+            except (TypeError, ValueError, OverflowError) as error:
+                # OverflowError: an integer too large for a float setting.
                 raise SettingsError(f"{where}: {error}") from None
             # Paths in a file are relative to that file.
             base = Path(origin).parent if origin != "environment" else Path()

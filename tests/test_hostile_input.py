@@ -1,9 +1,12 @@
 """Hostile input: what fuzzing found (each bug on its literal input), decompression bombs,
-messages built to exhaust the parser."""
+messages built to exhaust the parser, webhook replays."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
+import hmac
 import json
 import struct
 import time
@@ -15,6 +18,7 @@ from typing import Any
 import dns.message
 import dns.rrset
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, func, select
 
 from checks.dkim import evaluate_dkim_key
@@ -29,11 +33,20 @@ from compliance.event_import import ImportFailed, import_file
 from compliance.events import RecordError, parse_time
 from compliance.message_audit import MAX_HEADER_BYTES, KeyUnavailable, audit_message
 from compliance.message_body import has_postal_address
+from monitor.settings import (
+    HookSettings,
+    Settings,
+    SettingsError,
+    WebSettings,
+    load_settings,
+)
 from store.contacts import Contact
 from store.engine import open_database, session_factory
 from store.events import Event
 from tests.conftest import postwarden
 from tests.test_audit_message import PUBLIC
+from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers
+from web.app import create_app
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
 EVENTS_HEADER = "event_id,type,bounce_type,recipient,time,campaign,message_id\n"
@@ -178,6 +191,24 @@ def test_event_files_that_break_the_reader(tmp_path: Path, database: Engine) -> 
             assert str(refused.value).startswith(message), str(refused.value)
             assert "\n" not in str(refused.value)
             session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"[dns]\ntimeout = 2\n# caf\xe9\n", "not UTF-8 text"),
+        (b"[smtp]\nport = 1" + b"0" * 5000 + b"\n", "Exceeds the limit (4300 digits)"),
+        (b"[dns]\ntimeout = 1" + b"0" * 400 + b"\n", "dns.timeout: int too large"),
+        (b"[dns]\ntimeout = inf\n", "dns.timeout: must be a finite number"),
+        (b'[dns]\n"time\\nout" = 1\n', "unknown setting 'dns.time\\nout'"),
+        (b'[smtp]\npassword_file = "a\\nb"\n', "cannot read 'a\\nb'"),
+    ],
+)
+def test_config_files_that_broke_the_loader(tmp_path: Path, text: bytes, message: str) -> None:
+    path = write(tmp_path / "postwarden.toml", text)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(str(path), environ={})
+    assert message in str(refused.value) and "\n" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -345,3 +376,85 @@ def test_the_headers_of_parts_count_towards_the_limit() -> None:
            + folded + b"\r\nhi\r\n--b--\r\n")  # fmt: skip
     assert codes_of(audit_message(raw, no_key)) == ["MESSAGE_HEADER_TOO_LARGE"]
     assert audit_message(raw, no_key, max_header_bytes=1 << 20)["checks"]
+
+
+# -- Webhook replays -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def hooks_app(tmp_path: Path) -> Iterator[Flask]:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    hooks = HookSettings(sendgrid_public_key=SENDGRID_PUBLIC, mailgun_signing_key="mg-key",
+                         postmark_credentials="pm:s3cret", max_age_seconds=300)  # fmt: skip
+    settings = Settings(database_url=url, web=WebSettings(secret_key="k"), hooks=hooks)
+    flask_app = create_app(settings, session_factory(engine))
+    flask_app.config["ENGINE"] = engine
+    yield flask_app
+    engine.dispose()
+
+
+def stored_events(app: Flask) -> int:
+    with session_factory(app.config["ENGINE"])() as session:
+        return session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+SENDGRID_EVENT = {"email": "ann@example.com", "timestamp": 1764064800, "event": "delivered",
+                  "sg_event_id": "replayed-1"}  # fmt: skip
+SENDGRID_BODY = json.dumps([SENDGRID_EVENT]).encode()
+
+
+@pytest.mark.parametrize("offset", [-301, -86_400, 3600])
+def test_a_sendgrid_request_signed_long_ago_or_ahead_is_refused(
+    hooks_app: Flask, offset: int
+) -> None:
+    stamp = str(int(time.time()) + offset)
+    response = hooks_app.test_client().post(
+        "/hooks/sendgrid", data=SENDGRID_BODY, headers=sendgrid_headers(SENDGRID_BODY, stamp)
+    )
+    assert response.status_code == 403
+    assert "refused as a replay" in response.get_json()["error"]
+    assert stored_events(hooks_app) == 0
+
+
+def test_a_fresh_sendgrid_request_is_taken_once(hooks_app: Flask) -> None:
+    client = hooks_app.test_client()
+    fresh = sendgrid_headers(SENDGRID_BODY, str(int(time.time()) - 30))
+    assert client.post("/hooks/sendgrid", data=SENDGRID_BODY, headers=fresh).status_code == 200
+    assert stored_events(hooks_app) == 1
+
+
+def mailgun_body(timestamp: str) -> bytes:
+    token = "b" * 50
+    digest = hmac.new(b"mg-key", (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    return json.dumps({
+        "signature": {"timestamp": timestamp, "token": token, "signature": digest},
+        "event-data": {"event": "delivered", "id": "mg-1", "recipient": "ann@example.com",
+                       "timestamp": 1764064800.5},
+    }).encode()  # fmt: skip
+
+
+@pytest.mark.parametrize(("offset", "status"), [(-3600, 403), (0, 200)])
+def test_a_mailgun_signature_is_judged_by_its_age(
+    hooks_app: Flask, offset: int, status: int
+) -> None:
+    body = mailgun_body(str(int(time.time()) + offset))
+    response = hooks_app.test_client().post(
+        "/hooks/mailgun", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == status
+    assert stored_events(hooks_app) == (1 if status == 200 else 0)
+
+
+def test_a_mailgun_timestamp_that_is_not_a_time_is_refused(hooks_app: Flask) -> None:
+    response = hooks_app.test_client().post("/hooks/mailgun", data=mailgun_body("soon"))
+    assert response.status_code == 403 and "is not a time" in response.get_json()["error"]
+
+
+def test_a_webhook_body_nested_thousands_deep_is_a_bad_request(hooks_app: Flask) -> None:
+    auth = base64.b64encode(b"pm:s3cret").decode()
+    response = hooks_app.test_client().post(
+        "/hooks/postmark", data=b"[" * 100_000 + b"]" * 100_000,
+        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status_code == 400 and stored_events(hooks_app) == 0

@@ -3,8 +3,9 @@
 Each request is authenticated the way its ESP documents (SNS signature for
 SES, signed Event Webhook for SendGrid, HMAC for Mailgun, basic auth for
 Postmark and Mailjet); one that is not gets 401/403 and nothing of it is
-stored. Events are deduplicated on the ESP's event id, so a retried
-delivery is harmless (idempotent).
+stored, nor is a SendGrid or Mailgun request signed longer ago than
+``[hooks] max_age_seconds`` (a replay). Events are deduplicated on the
+ESP's event id, so a retried delivery is harmless (idempotent).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from compliance.event_import import import_events
 from compliance.events import DeliveryEvent, Ignored, RecordError
 from compliance.webhook_signatures import (
     SignatureError,
+    check_fresh,
     sns_certificate_url,
     verify_mailgun,
     verify_sendgrid,
@@ -47,7 +49,7 @@ def _refuse(code: int, reason: str) -> Any:
 def _json_body() -> Any:
     try:
         return json.loads(request.get_data())
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         abort(400, "the body is not JSON")
 
 
@@ -92,6 +94,7 @@ def sendgrid() -> Any:
     timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", "")
     try:
         verify_sendgrid(key, signature, timestamp, request.get_data())
+        check_fresh("SendGrid", timestamp, datetime.now(UTC), settings().hooks.max_age_seconds)
     except SignatureError as error:
         return _refuse(403, str(error))
     return _import("sendgrid", _records(_json_body()))
@@ -107,6 +110,8 @@ def mailgun() -> Any:
         return _refuse(403, "no Mailgun signature in the body")
     try:
         verify_mailgun(key, body["signature"])
+        stamp = body["signature"].get("timestamp")
+        check_fresh("Mailgun", stamp, datetime.now(UTC), settings().hooks.max_age_seconds)
     except SignatureError as error:
         return _refuse(403, str(error))
     return _import("mailgun", [body])
