@@ -4,7 +4,10 @@ One POST of ``List-Unsubscribe=One-Click`` as ``application/x-www-form-urlencode
 no cookies, no redirect followed: a 2xx answer passes, a redirect or an error
 status fails, no answer is ``error``. Private, loopback and link-local
 addresses are refused unless allowed (a probe must not reach into the
-network it runs in).
+network it runs in), and so, since no redirect is followed, is a redirect
+to one. The connection goes to the address that was checked, not to a
+second lookup of the name: a name that answers a public address to the
+check and a private one to the connection (DNS rebinding) gets nowhere.
 """
 
 from __future__ import annotations
@@ -37,10 +40,13 @@ def probe_one_click(
     ca_file: Path | None = None,
 ) -> tuple[str, list[Finding], int | None]:
     """POST to ``uri``: (status, findings, HTTP status code or None)."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:  # an unclosed '[' of an IPv6 literal
+        host = None
+    if not host or parts.scheme not in ("http", "https"):
         return "error", [finding("ONE_CLICK_PROBE_ERROR", f"{uri}: not an http(s) URI.")], None
-    host = parts.hostname
     try:
         addresses = [host] if _is_ip(host) else list(resolve(host))
     except DnsError as error:  # could not determine
@@ -52,15 +58,20 @@ def probe_one_click(
         return "error", [finding("ONE_CLICK_PROBE_ERROR", f"{refused}.")], None
     verify = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     try:
-        response = httpx.post(
-            uri,
-            content=BODY,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            follow_redirects=False,
-            timeout=timeout,
-            verify=verify,
-        )
-    except httpx.HTTPError as error:
+        url = httpx.URL(uri)
+        # The name stays in the Host header and in TLS (SNI, certificate check).
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "Host": url.netloc.decode("ascii")}  # fmt: skip
+        with httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client:
+            request = client.build_request(
+                "POST",
+                url.copy_with(host=addresses[0]),
+                content=BODY,
+                headers=headers,
+                extensions={"sni_hostname": url.raw_host.decode("ascii")},
+            )
+            response = client.send(request)
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         return "error", [finding("ONE_CLICK_PROBE_ERROR", f"POST {uri}: {error}.")], None
     code = response.status_code
     if 200 <= code < 300:

@@ -1,5 +1,6 @@
 """Hostile input: what fuzzing found (each bug on its literal input), decompression bombs,
-messages built to exhaust the parser, webhook replays."""
+messages built to exhaust the parser, webhook replays and the one-click probe's refusal to
+reach private addresses."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import hashlib
 import hmac
 import json
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ from compliance.event_import import ImportFailed, import_file
 from compliance.events import RecordError, parse_time
 from compliance.message_audit import MAX_HEADER_BYTES, KeyUnavailable, audit_message
 from compliance.message_body import has_postal_address
+from compliance.one_click_probe import probe_one_click
 from monitor.settings import (
     HookSettings,
     Settings,
@@ -43,7 +47,7 @@ from monitor.settings import (
 from store.contacts import Contact
 from store.engine import open_database, session_factory
 from store.events import Event
-from tests.conftest import postwarden
+from tests.conftest import postwarden, zone
 from tests.test_audit_message import PUBLIC
 from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers
 from web.app import create_app
@@ -246,6 +250,11 @@ def test_a_long_hyphenated_word_does_not_stall_the_address_search() -> None:
     assert not has_postal_address("a-" * 20_000)  # took a minute before
     assert has_postal_address("Sender GmbH, Bürgermeister-Smidt-Straße 12, Bremen")
     assert time.perf_counter() - started < 5
+
+
+def test_a_one_click_uri_with_an_unclosed_ipv6_bracket() -> None:
+    status, found, code = probe_one_click("https://[[", lambda host: [])
+    assert (status, [f.code for f in found], code) == ("error", ["ONE_CLICK_PROBE_ERROR"], None)
 
 
 # -- Decompression bombs -----------------------------------------------------------------
@@ -458,3 +467,83 @@ def test_a_webhook_body_nested_thousands_deep_is_a_bad_request(hooks_app: Flask)
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
     )  # fmt: skip
     assert response.status_code == 400 and stored_events(hooks_app) == 0
+
+
+# -- The one-click probe and private addresses ----------------------------------------------
+
+
+@pytest.fixture
+def unsubscribe_server() -> Iterator[tuple[int, list[tuple[str, str]]]]:
+    """Plain HTTP on loopback: /ok answers 200, /moved redirects to /secret on itself."""
+    seen: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append((self.path, self.headers.get("Host", "")))
+            if self.path == "/moved":
+                self.send_response(307)
+                self.send_header("Location", f"http://127.0.0.1:{port}/secret")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield port, seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def resolver_of(server: ZoneServer) -> Any:
+    resolver = DnsSweep(DnsSettings((parse_nameserver(server.nameserver),), timeout=1)).resolver()
+
+    def addresses(host: str) -> list[str]:
+        return [str(r) for kind in ("A", "AAAA") for r in resolver.lookup(host, kind)]
+
+    return addresses
+
+
+def test_a_name_of_a_private_address_is_not_probed(
+    dns_server: ZoneServer, unsubscribe_server: tuple[int, list[tuple[str, str]]]
+) -> None:
+    port, seen = unsubscribe_server
+    dns_server.set_zone("sender.example.", zone("unsub A 127.0.0.1\nwide A 10.1.2.3\n"))
+    for host in ("unsub.sender.example", "wide.sender.example", "127.0.0.1", "[::1]"):
+        status, found, _ = probe_one_click(f"http://{host}:{port}/ok", resolver_of(dns_server))
+        assert status == "error" and "private or loopback" in found[0].message
+    assert seen == []
+
+
+def test_a_redirect_to_a_private_address_is_not_followed(
+    dns_server: ZoneServer, unsubscribe_server: tuple[int, list[tuple[str, str]]]
+) -> None:
+    port, seen = unsubscribe_server
+    dns_server.set_zone("sender.example.", zone("unsub A 127.0.0.1\n"))
+    status, found, code = probe_one_click(f"http://unsub.sender.example:{port}/moved",
+                                          resolver_of(dns_server), allow_private=True)  # fmt: skip
+    assert (status, code) == ("fail", 307)
+    assert f"to http://127.0.0.1:{port}/secret" in found[0].message
+    assert [path for path, _ in seen] == ["/moved"]  # /secret was never asked
+
+
+def test_the_probe_connects_to_the_address_it_checked(
+    dns_server: ZoneServer, unsubscribe_server: tuple[int, list[tuple[str, str]]]
+) -> None:
+    # The system resolver knows nothing of unsub.sender.example: the connection can only
+    # reach the server through the address Postwarden's own lookup checked (no second
+    # lookup a rebinding name could answer differently).
+    port, seen = unsubscribe_server
+    dns_server.set_zone("sender.example.", zone("unsub A 127.0.0.1\n"))
+    status, _, code = probe_one_click(f"http://unsub.sender.example:{port}/ok",
+                                      resolver_of(dns_server), allow_private=True)  # fmt: skip
+    assert (status, code) == ("pass", 200)
+    assert seen == [("/ok", f"unsub.sender.example:{port}")]
