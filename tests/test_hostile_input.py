@@ -1,6 +1,6 @@
 """Hostile input: what fuzzing found (each bug on its literal input), decompression bombs,
-messages built to exhaust the parser, webhook replays and the one-click probe's refusal to
-reach private addresses."""
+messages built to exhaust the parser, injection through every form, webhook replays and
+the one-click probe's refusal to reach private addresses."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import dns.message
 import dns.rrset
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, func, select
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, func, inspect, select
 
 from checks.dkim import evaluate_dkim_key
 from checks.dmarc import DmarcFacts, evaluate_dmarc
@@ -39,17 +41,23 @@ from compliance.message_body import has_postal_address
 from compliance.one_click_probe import probe_one_click
 from monitor.settings import (
     HookSettings,
+    ReportSettings,
     Settings,
     SettingsError,
     WebSettings,
     load_settings,
 )
-from store.contacts import Contact
+from reports.jobs import render_reports
+from store.contacts import Contact, Suppression
 from store.engine import open_database, session_factory
 from store.events import Event
+from store.reports import ReportRun
+from store.users import ApiToken, User
 from tests.conftest import postwarden, zone
+from tests.dashboard_data import PASSWORD, populate
 from tests.test_audit_message import PUBLIC
 from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers
+from tests.test_web import csrf_of, logged_in
 from web.app import create_app
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
@@ -547,3 +555,182 @@ def test_the_probe_connects_to_the_address_it_checked(
                                       resolver_of(dns_server), allow_private=True)  # fmt: skip
     assert (status, code) == ("pass", 200)
     assert seen == [("/ok", f"unsub.sender.example:{port}")]
+
+
+# -- SQL and HTML injection through the dashboard and the API -----------------------------
+
+HOSTILE = ("'); DROP TABLE contacts;--", "<script>alert(1)</script>")
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    tokens = populate(sessions)
+    settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"),
+                        reports=ReportSettings(directory=tmp_path / "reports"))  # fmt: skip
+    flask_app = create_app(settings, sessions)
+    flask_app.config.update(POSTWARDEN_TOKENS=tokens, ENGINE=engine, SETTINGS=settings)
+    yield flask_app
+    engine.dispose()
+
+
+def page_of(browser: FlaskClient, path: str) -> str:
+    response = browser.get(path, follow_redirects=True)
+    assert response.status_code in (200, 400, 404), (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def post(browser: FlaskClient, path: str, form_page: str, data: dict[str, str]) -> str:
+    token = csrf_of(page_of(browser, form_page))
+    response = browser.post(path, data={**data, "csrf_token": token}, follow_redirects=True)
+    assert response.status_code in (200, 400, 403, 404), (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def assert_escaped(text: str) -> None:
+    assert "<script>alert(1)</script>" not in text
+    assert "<script>" not in text.replace('<script src="', "")
+
+
+def test_hostile_text_in_every_form_and_parameter_is_stored_literally_and_shown_escaped(
+    app: Flask,
+) -> None:
+    browser = logged_in(app, "admin")
+    shown: list[str] = []
+    for text in HOSTILE:
+        shown.append(
+            post(
+                browser,
+                "/settings/targets",
+                "/settings/targets",
+                {"action": "add", "kind": "domain", "name": text, "selectors": text},
+            )
+        )
+        shown.append(
+            post(
+                browser,
+                "/settings/targets",
+                "/settings/targets",
+                {"action": "add", "kind": "ip", "name": text},
+            )
+        )
+        shown.append(
+            post(
+                browser,
+                "/settings/targets",
+                "/settings/targets",
+                {"action": "remove", "kind": "domain", "name": text},
+            )
+        )
+        shown.append(
+            post(
+                browser,
+                "/settings/users",
+                "/settings/",
+                {"username": text, "password": PASSWORD, "role": "compliance"},
+            )
+        )
+        shown.append(
+            post(
+                browser,
+                "/settings/users",
+                "/settings/",
+                {"username": text + "x", "password": PASSWORD, "role": text},
+            )
+        )
+        shown.append(
+            post(
+                browser, "/settings/tokens", "/settings/", {"username": "postmaster", "name": text}
+            )
+        )
+        shown.append(
+            post(browser, "/compliance/erase", "/compliance/", {"address": text, "confirm": text})
+        )
+        shown.append(
+            post(
+                browser,
+                "/reports/",
+                "/reports/",
+                {
+                    "kind": "compliance",
+                    "format": "html",
+                    "organisation": text,
+                    "from": "2026-11-01",
+                    "to": "2026-11-25",
+                },
+            )
+        )
+        shown.append(
+            post(
+                browser, "/reports/", "/reports/", {"kind": "compliance", "from": text, "to": text}
+            )
+        )
+        shown.append(post(browser, "/account", "/account", {"current": text, "new": text}))
+        for path in (
+            "/alerts?state={}&target={}",
+            "/?page={}",
+            "/rates?days={}",
+            "/domains/{}",
+            "/ips/{}",
+            "/compliance/offenders/{}",
+            "/compliance/offenders/consent_missing?after={}&addresses={}",
+            "/login?next={}",
+            "/fragments/alerts?state={}&target={}",
+        ):
+            shown.append(page_of(browser, path.format(quote(text, safe=""), quote(text, safe=""))))
+    outsider = app.test_client()
+    for text in HOSTILE:
+        shown.append(outsider.post("/login", data={"username": text, "password": text})
+                     .get_data(as_text=True))  # fmt: skip
+    shown += [page_of(browser, path) for path in ("/settings/", "/settings/targets", "/reports/")]
+    for text in shown:
+        assert_escaped(text)
+    engine = app.config["ENGINE"]
+    with session_factory(engine)() as session:
+        usernames = set(session.scalars(select(User.username)))
+        token_names = set(session.scalars(select(ApiToken.name)))
+        organisations = [run.parameters.get("organisation") for run in session.scalars(
+            select(ReportRun))]  # fmt: skip
+        assert set(HOSTILE) <= usernames and set(HOSTILE) <= token_names
+        assert set(HOSTILE) <= set(organisations)
+        assert session.scalar(select(func.count()).select_from(Suppression)) == 2
+        assert session.scalar(select(func.count()).select_from(Contact)) == 1
+        render_reports(session, datetime.now(UTC), app.config["SETTINGS"])
+        session.commit()
+        runs = list(session.scalars(select(ReportRun).where(ReportRun.status == "done")))
+    assert len(runs) == 2
+    for run in runs:
+        html = next(f["name"] for f in run.files if f["name"].endswith(".html"))
+        download = browser.get(f"/reports/{run.id}/{html}")
+        report = download.get_data(as_text=True)
+        download.close()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report or "&#39;); DROP" in report
+        assert_escaped(report)
+    assert {"contacts", "users", "api_tokens", "domains", "events"} <= set(
+        inspect(engine).get_table_names()
+    )
+
+
+def test_hostile_api_parameters_answer_json_and_leave_the_tables(app: Flask) -> None:
+    token = app.config["POSTWARDEN_TOKENS"]["admin"]
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    for text in HOSTILE:
+        for path in (
+            "/api/v1/targets/{}",
+            "/api/v1/targets/{}/history?limit={}",
+            "/api/v1/alerts?state={}",
+            "/api/v1/rates?days={}",
+            "/api/v1/audits",
+        ):
+            response = api.get(path.format(quote(text, safe=""), quote(text, safe="")),
+                               headers=headers)  # fmt: skip
+            assert response.status_code in (200, 400, 404), (path, response.status_code)
+            assert response.is_json
+            assert_escaped(response.get_data(as_text=True))
+        sneaky = {"Authorization": f"Bearer {text}"}
+        assert api.get("/api/v1/targets", headers=sneaky).status_code == 401
+    with session_factory(app.config["ENGINE"])() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 1
