@@ -58,7 +58,7 @@ from tests.dashboard_data import PASSWORD, populate
 from tests.test_audit_message import PUBLIC
 from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers
 from tests.test_web import csrf_of, logged_in
-from web.app import create_app
+from web.app import MAX_BODY_BYTES, create_app
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
 EVENTS_HEADER = "event_id,type,bounce_type,recipient,time,campaign,message_id\n"
@@ -475,6 +475,15 @@ def test_a_webhook_body_nested_thousands_deep_is_a_bad_request(hooks_app: Flask)
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
     )  # fmt: skip
     assert response.status_code == 400 and stored_events(hooks_app) == 0
+
+
+def test_a_body_past_the_size_limit_is_refused_unread(hooks_app: Flask) -> None:
+    auth = base64.b64encode(b"pm:s3cret").decode()
+    response = hooks_app.test_client().post(
+        "/hooks/postmark", data=b" " * (MAX_BODY_BYTES + 1),
+        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status_code == 413 and stored_events(hooks_app) == 0
 
 
 # -- The one-click probe and private addresses ----------------------------------------------

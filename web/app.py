@@ -28,6 +28,7 @@ from web.database import close_db
 
 csrf = CSRFProtect()
 logger = logging.getLogger(__name__)
+MAX_BODY_BYTES = 32 * 1024 * 1024
 
 SECURITY_HEADERS = {
     # Pygal's SVG is inlined without scripts; styles come from our stylesheet and
@@ -67,6 +68,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.web.secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,
+        # Larger bodies are refused (413) before they are read: the biggest honest
+        # one is an ESP's webhook batch, a few MB at most.
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     csrf.init_app(app)
     auth.login_manager.init_app(app)
