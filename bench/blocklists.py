@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ZONES = ["bl1.bench.test", "bl2.bench.test", "bl3.bench.test", "bl4.bench.test", "zen.spamhaus.org"]
@@ -74,18 +74,54 @@ def write_zones(directory: Path, count: int) -> None:
         (directory / f"{zone}.zone").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A UDP port on loopback that nothing is bound to right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def start_nsd(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """NSD serving the zones of ``directory`` on a free loopback port."""
+def answers(port: int, name: str, timeout: float = 0.2) -> bool:
+    """Whether a DNS server on loopback ``port`` answers a question about ``name``."""
+    from checks.dns_bulk import encode_question
+
+    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + encode_question(name, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(timeout)
+        probe.sendto(query, ("127.0.0.1", port))
+        try:
+            probe.recv(512)
+        except (TimeoutError, ConnectionRefusedError):
+            return False
+        return True
+
+
+def wait_until_answering(
+    process: subprocess.Popen[bytes], port: int, name: str, what: str, seconds: float = 60
+) -> None:
+    """Wait for ``process`` to answer on ``port``; stop the benchmark if it never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with status {process.returncode}")
+        if answers(port, name):
+            return
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{what} did not answer within {seconds:g} s")
+
+
+def start_nsd(
+    directory: Path, zones: Sequence[str] = ZONES, probe: str = "2.0.0.127.bl1.bench.test"
+) -> tuple[subprocess.Popen[bytes], int]:
+    """NSD serving ``zones`` (each from ``directory/<zone>.zone``) on a free loopback port.
+
+    It is ready when it answers a question about ``probe``.
+    """
     nsd = shutil.which("nsd") or "/usr/sbin/nsd"
     if not Path(nsd).exists():
         raise SystemExit("this benchmark needs NSD: apt-get install nsd")
-    port = _free_port()
+    port = free_port()
     config = [
         "server:",
         f"  ip-address: 127.0.0.1@{port}",
@@ -104,30 +140,12 @@ def start_nsd(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
         "remote-control:",
         "  control-enable: no",
     ]
-    for zone in ZONES:
+    for zone in zones:
         config += ["zone:", f"  name: {zone}", f"  zonefile: {zone}.zone"]
     (directory / "nsd.conf").write_text("\n".join(config) + "\n", encoding="utf-8")
     process = subprocess.Popen([nsd, "-d", "-c", str(directory / "nsd.conf")])
-    for _attempt in range(100):
-        time.sleep(0.1)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.settimeout(0.2)
-            probe.sendto(_probe_query(), ("127.0.0.1", port))
-            try:
-                probe.recv(512)
-                return process, port
-            except TimeoutError:
-                continue
-    process.kill()
-    raise SystemExit("NSD did not start")
-
-
-def _probe_query() -> bytes:
-    from checks.dns_bulk import encode_question
-
-    return b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + encode_question(
-        "2.0.0.127.bl1.bench.test", 1
-    )
+    wait_until_answering(process, port, probe, "NSD")
+    return process, port
 
 
 def run_postwarden(port: int, count: int) -> dict[str, float]:
