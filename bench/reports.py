@@ -15,7 +15,6 @@ and EVENTS events into SQLite, then in the same run:
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -39,14 +38,28 @@ HTML(string="<table><thead><tr><th>n</th><th>address</th><th>status</th></tr></t
 """
 
 
+# Runs a command and prints its peak RSS (KB). The command is started from this small
+# process: Linux counts a parent's pages into a child's peak (at fork, and at exec
+# after vfork), so started from the benchmark every reading would be at least the
+# benchmark's own size.
+LAUNCHER = """
+import os, subprocess, sys
+pid = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL).pid
+_, status, usage = os.wait4(pid, 0)
+print(status, usage.ru_maxrss)
+"""
+
+
 def measured(command: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process."""
     started = time.perf_counter()
-    pid = subprocess.Popen(command, stdout=subprocess.DEVNULL).pid
-    _, status, usage = os.wait4(pid, 0)
+    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *command], check=True,
+                              capture_output=True, text=True)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    status, peak = (int(field) for field in launched.stdout.split())
     if status:
         raise SystemExit(f"{command[0]} failed ({status})")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
+    return elapsed, peak / 1024
 
 
 def main() -> None:
