@@ -6,7 +6,6 @@ import csv
 import json
 import sys
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ from monitor.cli_options import (
     db_option,
     dns_options,
     format_option,
+    import_each,
     settings_from,
-    with_file_progress,
 )
 from monitor.output import status_label
 
@@ -89,22 +88,14 @@ def import_contacts_command(
         ) from None
     fields = _mapping(mapping)
     with database(settings_from(config, db)) as sessions:
-        for path in files:
-            if not path.is_file():
-                raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
-            with sessions() as session:
-                try:
-                    run = partial(
-                        import_contacts, session, path, now=datetime.now(UTC), source=source,
-                        list_name=list_name, mapping=fields, delimiter=delimiter,
-                        encoding=encoding,
-                    )  # fmt: skip
-                    report = with_file_progress(path, run)
-                except ContactImportFailed as error:
-                    session.rollback()
-                    raise click.ClickException(str(error)) from None
-                session.commit()
-            click.echo(str(report))
+        import_each(
+            sessions, files,
+            lambda session, path, **more: import_contacts(
+                session, path, now=datetime.now(UTC), source=source, list_name=list_name,
+                mapping=fields, delimiter=delimiter, encoding=encoding, **more,
+            ),
+            ContactImportFailed,
+        )  # fmt: skip
     return 0
 
 

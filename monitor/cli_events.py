@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ from monitor.cli_options import (
     database,
     db_option,
     format_option,
+    import_each,
     settings_from,
-    with_file_progress,
 )
 from monitor.output import status_label
 
@@ -69,18 +68,13 @@ def import_events_command(
     from compliance.event_import import ImportFailed, import_file
 
     with database(settings_from(config, db)) as sessions:
-        for path in files:
-            if not path.is_file():
-                raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
-            with sessions() as session:
-                try:
-                    run = partial(import_file, session, path, source=source, now=datetime.now(UTC))
-                    report = with_file_progress(path, run)
-                except ImportFailed as error:
-                    session.rollback()
-                    raise click.ClickException(str(error)) from None
-                session.commit()
-            click.echo(str(report))
+        import_each(
+            sessions, files,
+            lambda session, path, **more: import_file(
+                session, path, source=source, now=datetime.now(UTC), **more
+            ),
+            ImportFailed,
+        )  # fmt: skip
     return 0
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -107,6 +108,31 @@ def with_file_progress(path: Path, run: Callable[..., T]) -> T:
             seen[0] = done
 
         return run(progress=advance)
+
+
+def import_each(
+    sessions: sessionmaker[Session],
+    files: Iterable[Path],
+    run: Callable[..., object],
+    failure: type[Exception],
+) -> None:
+    """Import each file in its own transaction, all or nothing, printing its report.
+
+    ``run(session, path, progress=…)`` imports one file; ``failure`` is its
+    importer's error for bad input, which rolls that file back and ends the
+    command with its one-line message.
+    """
+    for path in files:
+        if not path.is_file():
+            raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
+        with sessions() as session:
+            try:
+                report = with_file_progress(path, partial(run, session, path))
+            except failure as error:
+                session.rollback()
+                raise click.ClickException(str(error)) from None
+            session.commit()
+        click.echo(str(report))
 
 
 @contextmanager
