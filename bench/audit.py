@@ -24,15 +24,14 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-import resource
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench.measure import measured
 from compliance.audit import run_audit
 from compliance.contact_import import import_contacts
 from compliance.event_import import import_file
@@ -180,11 +179,8 @@ def plain_sql(db_path: Path, activity: str, one_query: bool) -> tuple[float, dic
 def audit_rss(url: str) -> float:
     """Peak RSS (MB) of ``postwarden audit`` as its own process."""
     script = Path(sys.executable).with_name("postwarden")
-    subprocess.run(
-        [str(script), "audit", "--as-of", AS_OF.isoformat(), "--no-save", "--db", url],
-        check=False, capture_output=True,
-    )  # fmt: skip
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    command = [str(script), "audit", "--as-of", AS_OF.isoformat(), "--no-save", "--db", url]
+    return measured(command, allowed_exit_codes=(0, 1, 2))[1]
 
 
 def main() -> None:

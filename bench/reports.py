@@ -18,11 +18,11 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.audit import write_contacts, write_events
+from bench.measure import measured
 from compliance.contact_import import import_contacts
 from compliance.event_import import import_file
 from store.engine import open_database, session_factory
@@ -36,30 +36,6 @@ body = "".join(row.format(n) for n in range(rows))
 HTML(string="<table><thead><tr><th>n</th><th>address</th><th>status</th></tr></thead>"
      f"<tbody>{body}</tbody></table>").write_pdf(sys.argv[2])
 """
-
-
-# Runs a command and prints its peak RSS (KB). The command is started from this small
-# process: Linux counts a parent's pages into a child's peak (at fork, and at exec
-# after vfork), so started from the benchmark every reading would be at least the
-# benchmark's own size.
-LAUNCHER = """
-import os, subprocess, sys
-pid = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL).pid
-_, status, usage = os.wait4(pid, 0)
-print(status, usage.ru_maxrss)
-"""
-
-
-def measured(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
-    started = time.perf_counter()
-    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *command], check=True,
-                              capture_output=True, text=True)  # fmt: skip
-    elapsed = time.perf_counter() - started
-    status, peak = (int(field) for field in launched.stdout.split())
-    if status:
-        raise SystemExit(f"{command[0]} failed ({status})")
-    return elapsed, peak / 1024
 
 
 def main() -> None:
