@@ -21,7 +21,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 STANDBY_POLL = 5.0
 HEARTBEAT = 5.0
+QUIET_BELOW = timedelta(minutes=1)
 
 
 @dataclass
@@ -82,7 +83,10 @@ class Runtime:
             if stored is not None:
                 stored.outcome, stored.detail = outcome, detail
                 stored.finished_at = self.clock()
-        logger.info("job %s %s: %s", name, outcome, detail.strip().splitlines()[-1:] or "")
+        # Jobs that poll every few seconds (deliveries, queued reports) would fill the
+        # log with their successes; job_runs keeps every run either way.
+        level = logging.DEBUG if outcome == "ok" and job.interval < QUIET_BELOW else logging.INFO
+        logger.log(level, "job %s %s: %s", name, outcome, detail.strip().splitlines()[-1:] or "")
 
     def interrupted(self) -> list[str]:
         """Jobs a dead worker left ``running``: marked ``interrupted``; their names.
