@@ -1,9 +1,12 @@
 """Scheduled jobs: plain functions ``(session, now) -> outcome`` that the scheduler only wires.
 
 Each job is written as ``job(session, now, settings)``; :func:`make_jobs`
-binds the settings. Sweeps commit before they go to DNS, so no transaction
-is held open while thousands of lookups run, and record their results,
-alerts and notifications in one transaction afterwards.
+binds the settings. A job leaves its results pending in the session and its
+caller commits them: the scheduler does so in one transaction with the run's
+``ok``, so a run taken over by another worker stores nothing. Sweeps end
+their reading transaction before they go to DNS, so none is held open while
+thousands of lookups run. The delivery and report jobs commit each claim as
+they go: a claim is idempotent by itself.
 """
 
 from __future__ import annotations
@@ -81,7 +84,6 @@ def _record(
         dashboard_url=settings.alerts.dashboard_url,
         alert_on_warn={target.name: target.alert_on_warn for target in targets},
     )
-    session.commit()
     return f"{len(results)} targets checked, {len(events)} alert transitions"
 
 
@@ -150,7 +152,6 @@ def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
     # Contacts past the retention period: erased, their hashes suppressed.
     erased = purge_retention(session, now.date(), now, settings.audit)
-    session.commit()
     return (
         f"{results.rowcount} check results and {sent.rowcount} notifications "  # type: ignore[attr-defined]
         f"older than {cutoff.date()} removed; {erased} contacts past retention erased"
@@ -161,7 +162,6 @@ def audit_list(session: Session, now: datetime, settings: Settings) -> str:
     """The daily list audit, kept in the audit history."""
     report = run_audit(session, now.date(), settings.audit)
     store_audit(session, report, now)
-    session.commit()
     failing = [name for name, rule in report["rules"].items() if rule["count"]]
     return (
         f"audit {report['status']}: {report['contacts']} contacts; flagged by {failing or 'none'}"
@@ -190,7 +190,6 @@ def send_digest(session: Session, now: datetime, settings: Settings) -> str:
         ],
     }
     enqueue(session, None, "digest", payload, channel_names(settings), now)
-    session.commit()
     return f"digest of {len(open_alerts)} open alerts queued"
 
 

@@ -10,6 +10,11 @@ Persisted next-run times make missed runs after a restart coalesce into one
 (``coalesce``, no misfire grace limit); a job that raises is logged with its
 traceback and recorded in ``job_runs``, and runs again at its next time;
 stopping waits for running jobs, so SIGTERM stops between jobs.
+
+A run is a row of ``job_runs`` keyed by job and scheduled time, inserted
+before the job starts; its work commits together with its ``ok``, and only
+while the row is still ``running``. So an occurrence runs once however many
+schedulers fire it, and a run taken over by a new leader stores nothing.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job as StoredJob
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.jobs import ScheduledJob, make_jobs
@@ -53,8 +61,16 @@ class Runtime:
     runner: str
     clock: Callable[[], datetime]
 
-    def run(self, name: str) -> None:
-        """Run job ``name`` once, recording it; never raises."""
+    def run(self, name: str, scheduled_for: datetime | None = None) -> None:
+        """Run the occurrence ``scheduled_for`` of job ``name`` once, recording it; never raises.
+
+        The run's row is inserted first, keyed by job and occurrence: when that
+        key is taken, another scheduler has run (or runs) this occurrence, and
+        this one does nothing. The job's work is committed in one transaction
+        with the run's ``ok``, and only if the run is still ``running``: a
+        worker whose run was taken over by a new leader (see :meth:`interrupted`)
+        rolls its work back instead of storing it a second time.
+        """
         job = self.jobs.get(name)
         if job is None:
             logger.error("scheduled job %r is not known to this version", name)
@@ -63,50 +79,92 @@ class Runtime:
             logger.warning("not running %s: this scheduler is no longer the leader", name)
             return
         now = self.clock()
-        with self.sessions.begin() as session:
-            record = JobRun(job=name, runner=self.runner, started_at=now, outcome="running")
-            session.add(record)
-            session.flush()
-            record_id = record.id
+        record_id = self._claim(name, scheduled_for or now, now)
+        if record_id is None:
+            logger.warning(
+                "not running %s of %s: another scheduler has run it", name, scheduled_for
+            )
+            return
         outcome, detail = "ok", ""
         try:
             with self.sessions() as session:
                 detail = job.run(session, now)
-                session.commit()
+                if not self._finish(session, record_id, "ok", detail):
+                    session.rollback()
+                    outcome = "discarded"
+                else:
+                    session.commit()
         except Exception:
             # A failing job must never stop the scheduler: log it, keep the
             # traceback with the run, and let it run again next time.
             logger.exception("job %s failed", name)
             outcome, detail = "failed", traceback.format_exc(limit=8)
-        with self.sessions.begin() as session:
-            stored = session.get(JobRun, record_id)
-            if stored is not None:
-                stored.outcome, stored.detail = outcome, detail
-                stored.finished_at = self.clock()
+            with self.sessions.begin() as session:
+                if not self._finish(session, record_id, outcome, detail):
+                    outcome = "discarded"
+        if outcome == "discarded":
+            logger.warning(
+                "job %s: another scheduler took this run over; its work is discarded", name
+            )
+            return
         # Jobs that poll every few seconds (deliveries, queued reports) would fill the
         # log with their successes; job_runs keeps every run either way.
         level = logging.DEBUG if outcome == "ok" and job.interval < QUIET_BELOW else logging.INFO
         logger.log(level, "job %s %s: %s", name, outcome, detail.strip().splitlines()[-1:] or "")
 
+    def _claim(self, name: str, occurrence: datetime, now: datetime) -> int | None:
+        """The new run's id; None when the occurrence already has a run."""
+        try:
+            with self.sessions.begin() as session:
+                record = JobRun(
+                    job=name,
+                    runner=self.runner,
+                    started_at=now,
+                    scheduled_for=occurrence,
+                    outcome="running",
+                )
+                session.add(record)
+                session.flush()
+                return record.id
+        except IntegrityError:
+            return None
+
+    def _finish(self, session: Session, record_id: int, outcome: str, detail: str) -> bool:
+        """End run ``record_id`` in ``session``'s transaction; False if it is no longer ours.
+
+        Conditional on ``running``: this UPDATE and the new leader's in
+        :meth:`interrupted` take the same row lock, so exactly one of them wins.
+        """
+        finished = session.execute(
+            update(JobRun)
+            .where(JobRun.id == record_id, JobRun.outcome == "running")
+            .values(outcome=outcome, detail=detail, finished_at=self.clock())
+        )
+        return bool(finished.rowcount == 1)  # type: ignore[attr-defined]
+
     def interrupted(self) -> list[str]:
-        """Jobs a dead worker left ``running``: marked ``interrupted``; their names.
+        """Jobs another worker left ``running``: marked ``interrupted``; their names.
 
         Called by a new leader before its schedule starts, so no job of its own
-        is running yet: every ``running`` row is another worker's. Jobs commit
-        their work at the end, so an interrupted one left nothing behind and
-        running it again duplicates nothing.
+        is running yet: every ``running`` row is another worker's, dead or
+        cut off from the lock. Such a run can no longer commit its work (see
+        :meth:`run`), so running the job again duplicates nothing.
         """
         now = self.clock()
         with self.sessions.begin() as session:
-            orphans = session.scalars(select(JobRun).where(JobRun.outcome == "running")).all()
-            for orphan in orphans:
-                orphan.outcome, orphan.finished_at = "interrupted", now
-                orphan.detail = (
-                    f"{orphan.runner} stopped during the run; {self.runner} runs it again"
+            marked = session.execute(
+                update(JobRun)
+                .where(JobRun.outcome == "running")
+                .values(
+                    outcome="interrupted",
+                    finished_at=now,
+                    detail=JobRun.runner + f" stopped during the run; {self.runner} runs it again",
                 )
-            names = sorted({orphan.job for orphan in orphans if orphan.job in self.jobs})
+                .returning(JobRun.job)
+            )
+            names = sorted({job for job in marked.scalars() if job in self.jobs})
         for name in names:
-            logger.warning("job %s was interrupted by a dead worker; running it again", name)
+            logger.warning("job %s was interrupted by another worker; running it again", name)
         return names
 
 
@@ -116,19 +174,45 @@ class _Active:
     runtime: Runtime | None = None
 
 
-def run_scheduled(name: str) -> None:
+def run_scheduled(name: str, scheduled_for: datetime | None = None) -> None:
     """What APScheduler calls (by reference) for the job ``name``."""
     runtime = _Active.runtime
     if runtime is None:
         logger.error("job %s fired with no scheduler runtime in this process", name)
         return
-    runtime.run(name)
+    runtime.run(name, scheduled_for)
+
+
+class _Occurrence:
+    """A stored job as the executor runs it: called with the occurrence it is for."""
+
+    def __init__(self, job: StoredJob, scheduled_for: datetime) -> None:
+        self._job = job
+        self.kwargs = {**job.kwargs, "scheduled_for": scheduled_for}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    def __str__(self) -> str:
+        return str(self._job)
+
+
+class _OccurrenceExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, telling each run which occurrence it is.
+
+    APScheduler 3 calls a job with its stored arguments only, but the
+    scheduled time is what keys a run (coalesced runs are one run, of the
+    latest occurrence).
+    """
+
+    def _do_submit_job(self, job: StoredJob, run_times: list[datetime]) -> None:
+        super()._do_submit_job(_Occurrence(job, run_times[-1]), run_times[-1:])
 
 
 def _start(runtime: Runtime, engine: Engine) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
-        executors={"default": ThreadPoolExecutor(4)},
+        executors={"default": _OccurrenceExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=UTC,
     )

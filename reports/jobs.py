@@ -59,7 +59,6 @@ def schedule_reports(session: Session, now: datetime, settings: Settings) -> str
         except IntegrityError:
             continue  # another worker queued it between our look and our insert
         queued.append(key)
-    session.commit()
     return f"queued {', '.join(queued)}" if queued else "nothing due"
 
 

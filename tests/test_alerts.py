@@ -98,7 +98,9 @@ Job = Callable[[Session, datetime, Settings], str]
 
 def run(job: Job, sessions: sessionmaker[Session], settings: Settings, at: datetime) -> str:
     with sessions() as session:
-        return job(session, at, settings)
+        outcome = job(session, at, settings)
+        session.commit()  # as the scheduler does, with the run's outcome
+        return outcome
 
 
 def alerts_of(sessions: sessionmaker[Session]) -> list[Alert]:

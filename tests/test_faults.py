@@ -200,6 +200,7 @@ def test_a_dns_server_killed_mid_sweep_gives_error_never_fail_and_the_next_sweep
     killer.start()
     with sessions() as session:
         sweep_authentication(session, T0, settings)
+        session.commit()
     killer.join()
     # What was answered passed; what was asked after the kill could not be determined.
     # Nothing is fail, and no alert opened (one confirmation would have been enough).
@@ -209,6 +210,7 @@ def test_a_dns_server_killed_mid_sweep_gives_error_never_fail_and_the_next_sweep
     try:
         with sessions() as session:
             sweep_authentication(session, T0 + timedelta(minutes=30), settings)
+            session.commit()
     finally:
         restarted.stop()
     assert _statuses(sessions) == {"pass"}

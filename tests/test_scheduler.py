@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -63,8 +64,8 @@ def test_a_job_that_raises_is_recorded_and_the_next_run_goes_ahead(engine: Engin
         runner="test:1",
         clock=lambda: datetime(2026, 11, 4, tzinfo=UTC),
     )
-    runtime.run("flaky")  # must not raise
-    runtime.run("flaky")
+    runtime.run("flaky", datetime(2026, 11, 4, tzinfo=UTC))  # must not raise
+    runtime.run("flaky", datetime(2026, 11, 4, 0, 1, tzinfo=UTC))
     with session_factory(engine)() as session:
         runs = session.scalars(select(JobRun).order_by(JobRun.id)).all()
         assert [(r.outcome, r.finished_at is not None) for r in runs] == [
@@ -75,6 +76,96 @@ def test_a_job_that_raises_is_recorded_and_the_next_run_goes_ahead(engine: Engin
             runs[0].detail is not None and "RuntimeError: the resolver exploded" in runs[0].detail
         )
         assert runs[1].detail == "fine"
+
+
+class Sweep:
+    """A job that records one sweep, after waiting for ``go`` (the DNS part, in a sweep)."""
+
+    def __init__(self) -> None:
+        self.go = threading.Event()
+        self.go.set()
+        self.started = threading.Event()
+        self.calls = 0
+
+    def __call__(self, session: Session, now: datetime) -> str:
+        self.calls += 1
+        self.started.set()
+        assert self.go.wait(30)
+        session.add(CheckRun(started_at=now, finished_at=now, trigger="auth_sweep",
+                             status="pass", target_count=1))  # fmt: skip
+        return "1 target checked"
+
+
+def runtime_of(engine: Engine, runner: str, job: Sweep) -> Runtime:
+    return Runtime(
+        jobs={"auth_sweep": ScheduledJob("auth_sweep", job, timedelta(minutes=30))},
+        sessions=session_factory(engine),
+        leadership=AlwaysLeader(),
+        runner=runner,
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def sweeps_stored(engine: Engine) -> int:
+    with session_factory(engine)() as session:
+        return len(session.scalars(select(CheckRun)).all())
+
+
+def test_an_occurrence_runs_once_however_many_schedulers_fire_it(engine: Engine) -> None:
+    upgrade_database(engine)
+    job = Sweep()
+    first, second = runtime_of(engine, "a:1", job), runtime_of(engine, "b:2", job)
+    occurrence = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    first.run("auth_sweep", occurrence)
+    second.run("auth_sweep", occurrence)  # split brain: both fired 10:00
+    assert (job.calls, sweeps_stored(engine)) == (1, 1)
+    second.run("auth_sweep", occurrence + timedelta(minutes=30))
+    assert (job.calls, sweeps_stored(engine)) == (2, 2)
+    runs = job_runs_of(engine)
+    assert [(r.runner, r.scheduled_for and as_utc(r.scheduled_for), r.outcome) for r in runs] == [
+        ("a:1", occurrence, "ok"),
+        ("b:2", occurrence + timedelta(minutes=30), "ok"),
+    ]
+
+
+def test_a_run_taken_over_by_a_new_leader_stores_nothing_and_the_re_run_stores_once(
+    engine: Engine,
+) -> None:
+    """The old leader lost its lock but its sweep goes on; the new leader marks the run
+    interrupted and runs it again. The old sweep's late results are discarded."""
+    upgrade_database(engine)
+    old_job, new_job = Sweep(), Sweep()
+    old, new = runtime_of(engine, "old:1", old_job), runtime_of(engine, "new:2", new_job)
+    old_job.go.clear()
+    running = threading.Thread(
+        target=old.run, args=("auth_sweep", datetime(2026, 11, 25, 10, tzinfo=UTC))
+    )
+    running.start()
+    assert old_job.started.wait(30)
+    assert new.interrupted() == ["auth_sweep"]
+    new.run("auth_sweep", datetime(2026, 11, 25, 10, 0, 7, tzinfo=UTC))
+    old_job.go.set()  # the old sweep comes back from DNS and tries to record
+    running.join(30)
+    assert sweeps_stored(engine) == 1
+    assert [(r.runner, r.outcome) for r in job_runs_of(engine)] == [
+        ("old:1", "interrupted"),
+        ("new:2", "ok"),
+    ]
+
+
+def test_a_run_that_finished_before_the_new_leader_came_is_not_run_again(
+    engine: Engine,
+) -> None:
+    upgrade_database(engine)
+    job = Sweep()
+    runtime_of(engine, "old:1", job).run("auth_sweep", datetime(2026, 11, 25, 10, tzinfo=UTC))
+    assert runtime_of(engine, "new:2", job).interrupted() == []
+    assert sweeps_stored(engine) == 1
+
+
+def job_runs_of(engine: Engine) -> list[JobRun]:
+    with session_factory(engine)() as session:
+        return list(session.scalars(select(JobRun).order_by(JobRun.id)))
 
 
 # -- worker processes ---------------------------------------------------------------

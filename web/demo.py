@@ -137,7 +137,9 @@ def _sweep(session: Session, settings: Settings, now: datetime) -> list[str]:
     done = []
     for at in (now - timedelta(minutes=30), now):
         done.append(f"authentication sweep: {sweep_authentication(session, at, settings)}")
+        session.commit()
         done.append(f"blocklist sweep: {sweep_blocklists(session, at, settings)}")
+        session.commit()
     return done
 
 

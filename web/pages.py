@@ -167,6 +167,7 @@ def check_now(kind: str, name: str) -> Any:
     if kind not in ("domain", "ip"):
         abort(404)
     run_check(db(), name, kind, datetime.now(UTC), settings())
+    db().commit()
     clear()
     flash(f"Checked {name}.")
     return redirect(url_for(f"pages.{kind}", name=name))
