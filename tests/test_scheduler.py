@@ -370,6 +370,8 @@ s1._domainkey.shop   TXT {txt(key)}
     runs = sweeps()
     assert [r.outcome for r in runs] == ["interrupted", "ok"]
     assert runs[0].runner.endswith(f":{first.pid}") and "runs it again" in (runs[0].detail or "")
+    # Each run knows the occurrence APScheduler fired it for, a moment before it started.
+    assert all(r.scheduled_for and r.scheduled_for < r.started_at for r in runs)
     # The killed sweep kept nothing; the re-run recorded one sweep of the domain.
     engine = sqlalchemy.create_engine(url)
     with Session(engine) as session:
