@@ -120,6 +120,9 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ("schedule", "auth_minutes"): KeyDoc("SPF, DKIM, DMARC, MX and PTR sweep, every ... minutes."),
     ("schedule", "blocklist_minutes"): KeyDoc("Blocklist sweep, every ... minutes."),
     ("schedule", "deliver_seconds"): KeyDoc("Delivery of queued notifications, every ... seconds."),
+    ("schedule", "ingest_seconds"): KeyDoc(
+        "Import of the webhook events waiting in the inbox, every ... seconds."
+    ),
     ("schedule", "purge_hours"): KeyDoc("History purge and retention erasure, every ... hours."),
     ("schedule", "history_days"): KeyDoc("Check results and sent notifications kept this long."),
     ("rates", "min_delivered"): KeyDoc(

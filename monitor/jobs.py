@@ -5,8 +5,8 @@ binds the settings. A job leaves its results pending in the session and its
 caller commits them: the scheduler does so in one transaction with the run's
 ``ok``, so a run taken over by another worker stores nothing. Sweeps end
 their reading transaction before they go to DNS, so none is held open while
-thousands of lookups run. The delivery and report jobs commit each claim as
-they go: a claim is idempotent by itself.
+thousands of lookups run. The delivery, report and ingest jobs commit each
+claim or batch as they go: each is idempotent by itself.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from checks.results import TargetResult
 from checks.sweep import check_targets
 from compliance.audit import run_audit, store_audit
 from compliance.erasure import purge_retention
+from compliance.inbox import drain_inbox
 from monitor.alert_rules import AlertPolicy
 from monitor.alerting import list_alerts, update_alerts
 from monitor.blocklist_history import recent_listings
@@ -138,6 +139,12 @@ def deliver_notifications(session: Session, now: datetime, settings: Settings) -
     return str(deliver_due(session, now, build_transports(settings)))
 
 
+def ingest_webhooks(session: Session, now: datetime, settings: Settings) -> str:
+    """Import the webhook requests waiting in the inbox (each batch commits as it goes:
+    its import and the requests' deletion are one transaction)."""
+    return str(drain_inbox(session, now))
+
+
 def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     """Drop check results, delivered notifications and job runs older than the history."""
     cutoff = now - timedelta(days=settings.schedule.history_days)
@@ -209,6 +216,8 @@ def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[st
                      timedelta(minutes=schedule.blocklist_minutes)),
         ScheduledJob("deliver", bind(deliver_notifications, settings),
                      timedelta(seconds=schedule.deliver_seconds)),
+        ScheduledJob("ingest", bind(ingest_webhooks, settings),
+                     timedelta(seconds=schedule.ingest_seconds)),
         ScheduledJob("purge", bind(purge_history, settings),
                      timedelta(hours=schedule.purge_hours)),
         ScheduledJob("digest", bind(send_digest, settings), timedelta(days=1)),

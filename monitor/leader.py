@@ -10,13 +10,16 @@ database makes a second scheduler refuse to start with a clear message.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from pathlib import Path
 from typing import IO, Protocol
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+
+logger = logging.getLogger(__name__)
 
 # pg_advisory_lock takes a bigint; any constant unlikely to clash will do.
 LOCK_KEY = 0x706F737477617264  # "postward"
@@ -46,13 +49,23 @@ class PostgresLeadership:
         self._guard = threading.Lock()
 
     def try_acquire(self) -> bool:
-        connection = self.engine.connect()
-        got = connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
-        ).scalar()
-        # The lock belongs to the session, not the transaction: end the
-        # transaction so the connection is not left idle in one.
-        connection.commit()
+        """Take the lock if it is free; False while another holds it or the database is down."""
+        try:
+            connection = self.engine.connect()
+        except DBAPIError as error:
+            logger.warning("the scheduler lock cannot be asked for: %s", error.orig)
+            return False
+        try:
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+            ).scalar()
+            # The lock belongs to the session, not the transaction: end the
+            # transaction so the connection is not left idle in one.
+            connection.commit()
+        except DBAPIError as error:
+            logger.warning("the scheduler lock cannot be asked for: %s", error.orig)
+            connection.invalidate()
+            return False
         if got:
             self._connection = connection
             return True
@@ -66,7 +79,11 @@ class PostgresLeadership:
             try:
                 self._connection.execute(text("SELECT 1"))
                 self._connection.commit()
-            except DBAPIError:
+            except (DBAPIError, PendingRollbackError):
+                # The session is gone, and its lock with it (a database restart,
+                # a dropped connection): a standby may lead already.
+                self._connection.invalidate()
+                self._connection = None
                 return False
             return True
 
@@ -81,8 +98,8 @@ class PostgresLeadership:
             self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
             self._connection.commit()
             self._connection.close()
-        except DBAPIError:
-            self._connection.invalidate()
+        except (DBAPIError, PendingRollbackError):
+            self._connection.invalidate()  # the lock went with the session
         self._connection = None
 
 

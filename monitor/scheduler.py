@@ -35,7 +35,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.jobs import ScheduledJob, make_jobs
@@ -79,7 +79,11 @@ class Runtime:
             logger.warning("not running %s: this scheduler is no longer the leader", name)
             return
         now = self.clock()
-        record_id = self._claim(name, scheduled_for or now, now)
+        try:
+            record_id = self._claim(name, scheduled_for or now, now)
+        except DBAPIError as error:
+            logger.warning("job %s not run: the database is unreachable: %s", name, error.orig)
+            return
         if record_id is None:
             logger.warning(
                 "not running %s of %s: another scheduler has run it", name, scheduled_for
@@ -99,9 +103,14 @@ class Runtime:
             # traceback with the run, and let it run again next time.
             logger.exception("job %s failed", name)
             outcome, detail = "failed", traceback.format_exc(limit=8)
-            with self.sessions.begin() as session:
-                if not self._finish(session, record_id, outcome, detail):
-                    outcome = "discarded"
+            try:
+                with self.sessions.begin() as session:
+                    if not self._finish(session, record_id, outcome, detail):
+                        outcome = "discarded"
+            except DBAPIError as error:
+                # Left running: the next leader marks it interrupted and runs it again.
+                logger.error("job %s: its failure cannot be recorded: %s", name, error.orig)
+                return
         if outcome == "discarded":
             logger.warning(
                 "job %s: another scheduler took this run over; its work is discarded", name
@@ -263,7 +272,8 @@ def run_worker(
         while not stop.is_set():
             if not leadership.try_acquire():
                 if not announced:
-                    logger.info("%s: another scheduler leads; standing by", runner)
+                    logger.info("%s: not leading (another scheduler leads, or the database "
+                                "cannot be reached); standing by", runner)  # fmt: skip
                     announced = True
                 stop.wait(STANDBY_POLL)
                 continue

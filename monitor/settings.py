@@ -99,6 +99,7 @@ class ScheduleSettings:
     auth_minutes: float = 30.0
     blocklist_minutes: float = 60.0
     deliver_seconds: float = 30.0
+    ingest_seconds: float = 5.0
     purge_hours: float = 24.0
     history_days: int = 400
 
@@ -367,6 +368,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("schedule", "auth_minutes"): _positive_float,
     ("schedule", "blocklist_minutes"): _positive_float,
     ("schedule", "deliver_seconds"): _positive_float,
+    ("schedule", "ingest_seconds"): _positive_float,
     ("schedule", "purge_hours"): _positive_float,
     ("schedule", "history_days"): _positive_int,
     ("rates", "min_delivered"): _positive_int,

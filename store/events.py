@@ -42,6 +42,28 @@ class EventImport(Base):
     ignored: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class InboxRequest(Base):
+    """One webhook request's records, accepted and waiting to be imported.
+
+    A webhook request only verifies, validates and appends here (one INSERT,
+    one commit): concurrent requests then never wait on each other's upserts
+    of the same daily aggregate rows. The ``ingest`` job imports what waits
+    in batches and deletes it in the same transaction.
+    """
+
+    __tablename__ = "event_inbox"
+
+    id: Mapped[int] = mapped_column(_ROW_ID, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The request's records, a JSON array, as the ESP sent them.
+    records: Mapped[str] = mapped_column(Text)
+    # Events among them (the ignored types not counted): how much is waiting.
+    events: Mapped[int]
+    # Why a later version could not import it; kept, never dropped, for a person to see.
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class Event(Base):
     """One normalised delivery event, unique per source and ESP event id."""
 

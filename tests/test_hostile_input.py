@@ -36,6 +36,7 @@ from compliance.event_formats import mailgun, sendgrid
 from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_import import ImportFailed, import_file
 from compliance.events import RecordError, parse_time
+from compliance.inbox import drain_inbox
 from compliance.message_audit import MAX_HEADER_BYTES, KeyUnavailable, audit_message
 from compliance.message_body import has_postal_address
 from compliance.one_click_probe import probe_one_click
@@ -412,7 +413,9 @@ def hooks_app(tmp_path: Path) -> Iterator[Flask]:
 
 
 def stored_events(app: Flask) -> int:
+    """Events stored once the inbox is drained (as the ingest job does)."""
     with session_factory(app.config["ENGINE"])() as session:
+        drain_inbox(session, datetime.now(UTC))
         return session.scalar(select(func.count()).select_from(Event)) or 0
 
 

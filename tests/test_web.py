@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from compliance.inbox import accept
 from monitor.settings import Settings, WebSettings
 from store.engine import open_database, session_factory
 from tests.dashboard_data import PASSWORD, ROLES, open_alert, populate
@@ -206,6 +208,15 @@ def test_metrics_in_prometheus_text(app: Flask) -> None:
     text = client(app).get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(True)
     assert 'postwarden_check_status{check="dmarc",target="broken.example"} 3.0' in text
     assert 'postwarden_check_status{check="spf",target="fine.example"} 0.0' in text
+    assert 'postwarden_inbox_waiting{unit="events"} 0.0' in text
+    sessions = app.config["POSTWARDEN_SESSIONS"]
+    with sessions() as session:  # two webhook requests accepted, not yet imported
+        for records in ([{"a": 1}, {"b": 2}], [{"c": 3}]):
+            accept(session, "postmark", records, len(records), datetime.now(UTC))
+        session.commit()
+    text = client(app).get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(True)
+    assert 'postwarden_inbox_waiting{unit="requests"} 2.0' in text
+    assert 'postwarden_inbox_waiting{unit="events"} 3.0' in text
 
 
 def test_health_needs_no_login(app: Flask) -> None:

@@ -1,11 +1,13 @@
-"""``/hooks/<esp>``: delivery events pushed by ESPs, verified, then imported like a file.
+"""``/hooks/<esp>``: delivery events pushed by ESPs, verified, then queued to import like a file.
 
 Each request is authenticated the way its ESP documents (SNS signature for
 SES, signed Event Webhook for SendGrid, HMAC for Mailgun, basic auth for
 Postmark and Mailjet); one that is not gets 401/403 and nothing of it is
 stored, nor is a SendGrid or Mailgun request signed longer ago than
-``[hooks] max_age_seconds`` (a replay). Events are deduplicated on the
-ESP's event id, so a retried delivery is harmless (idempotent).
+``[hooks] max_age_seconds`` (a replay). A request whose records all parse is
+accepted into the inbox (compliance.inbox) and imported within seconds by
+the ``ingest`` job; events are deduplicated there on the ESP's event id, so
+a retried delivery is harmless (idempotent).
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import hmac
 import json
 import re
 import ssl
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from flask import Blueprint, abort, jsonify, request
 
-from compliance.event_formats import FORMATS
-from compliance.event_import import import_events
-from compliance.events import DeliveryEvent, Ignored, RecordError
+from compliance.events import Ignored, RecordError
+from compliance.inbox import accept, parse_records
 from compliance.webhook_signatures import (
     SignatureError,
     check_fresh,
@@ -64,21 +66,16 @@ def _basic_auth_matches(credentials: str | None) -> bool:
 
 
 def _import(source: str, records: list[Any]) -> Any:
-    """Parse every record first (all or nothing), then store the events."""
-    items: list[DeliveryEvent | Ignored] = []
-    parse = FORMATS[source].parse
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            abort(400, f"record {number}: expected a JSON object")
-        try:
-            items.extend(parse(record))
-        except RecordError as error:
-            abort(400, f"record {number}: {error}")
-    report = import_events(db(), items, source=source, name=f"hook:{source}",
-                           now=datetime.now(UTC))  # fmt: skip
+    """Validate every record (all or nothing), then accept the request into the inbox."""
+    try:
+        items = parse_records(source, records)
+    except RecordError as error:
+        abort(400, str(error))
+    ignored = Counter(item.type for item in items if isinstance(item, Ignored))
+    events = len(items) - ignored.total()
+    accept(db(), source, records, events, datetime.now(UTC))
     db().commit()
-    return jsonify(events=report.events, imported=report.inserted, duplicates=report.duplicates,
-                   ignored=dict(report.ignored))  # fmt: skip
+    return jsonify(events=events, accepted=events, ignored=dict(ignored))
 
 
 def _records(body: Any) -> list[Any]:

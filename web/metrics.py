@@ -9,6 +9,7 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 
+from compliance.inbox import waiting
 from compliance.limit_profiles import load_profiles
 from compliance.rates import rates_report
 from store.models import ListingState, TargetStatus
@@ -51,4 +52,9 @@ def metrics() -> Any:
         select(JobRun.job, func.max(JobRun.started_at)).group_by(JobRun.job)
     ):
         last.labels(job).set(as_utc(started).timestamp())
+    requests, events = waiting(db())
+    inbox = Gauge("postwarden_inbox_waiting", "Webhook requests and events accepted and not "
+                  "yet imported", ["unit"], registry=registry)  # fmt: skip
+    inbox.labels("requests").set(requests)
+    inbox.labels("events").set(events)
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
