@@ -19,10 +19,11 @@ library call that only reports a string.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import dns.exception
@@ -33,7 +34,7 @@ import dns.rdata
 import dns.rdatatype
 import dns.resolver
 
-from checks.dns_cache import CacheKey, SweepCache, cache_key
+from checks.dns_cache import CachedAnswer, CacheKey, SweepCache, cache_key
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_RETRIES = 1
@@ -150,6 +151,16 @@ def system_nameservers() -> tuple[Nameserver, ...]:
     return tuple(Nameserver(str(ns), 53) for ns in system.nameservers)
 
 
+class _Flight:
+    """The lock of one question being asked, and how many probes hold or wait for it."""
+
+    __slots__ = ("lock", "probes")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.probes = 0
+
+
 class DnsSweep:
     """The cache, single-flight locks and failure memory of one sweep."""
 
@@ -159,19 +170,35 @@ class DnsSweep:
         self._nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in servers]
         self.cache = SweepCache()
         self._guard = threading.Lock()
-        self._locks: dict[CacheKey, threading.Lock] = {}
+        self._flights: dict[CacheKey, _Flight] = {}
         self._failures: dict[CacheKey, DnsFailure] = {}
 
     def resolver(self) -> ProbeResolver:
         """A resolver for one probe, sharing this sweep's cache."""
         return ProbeResolver(self, self._nameservers)
 
-    def _lock_for(self, key: CacheKey) -> threading.Lock:
+    @contextlib.contextmanager
+    def _single_flight(self, key: CacheKey) -> Iterator[None]:
+        """Hold the one lock of ``key`` while it is being asked.
+
+        The lock lives only while some probe holds or waits for it: once a
+        question is answered the cache (or the failure memory) answers it,
+        and a lock kept for every name ever asked would be held to the end of
+        the sweep for nothing.
+        """
         with self._guard:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = self._locks[key] = threading.Lock()
-            return lock
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+            flight.probes += 1
+        try:
+            with flight.lock:
+                yield
+        finally:
+            with self._guard:
+                flight.probes -= 1
+                if not flight.probes:
+                    del self._flights[key]
 
     def _failure_for(self, key: CacheKey) -> DnsFailure | None:
         with self._guard:
@@ -234,7 +261,12 @@ class ProbeResolver(dns.resolver.Resolver):
         rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
         *args: object,
         **kwargs: object,
-    ) -> dns.resolver.Answer:
+    ) -> CachedAnswer:
+        """The answer to ``qname``/``rdtype``, from this sweep's cache when it has it.
+
+        It is a :class:`CachedAnswer` (records, no response message) whether
+        it came from the cache or the network, so a hit and a miss look alike.
+        """
         type_code = _type_code(rdtype)
         text = qname if isinstance(qname, str) else qname.to_text()
         key = cache_key(text, type_code)
@@ -244,7 +276,7 @@ class ProbeResolver(dns.resolver.Resolver):
             return answer
         kwargs["search"] = False
         kwargs.pop("lifetime", None)
-        with self.sweep._lock_for(key):
+        with self.sweep._single_flight(key):
             # Whoever held the lock before us may have answered it.
             answer = cache.get(key)
             if answer is not None:
@@ -255,7 +287,7 @@ class ProbeResolver(dns.resolver.Resolver):
                 raise _SweepFailure(known.describe())
             name = dns.name.from_text(text)
             try:
-                answer = super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
+                received = super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
             except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as negative:
                 cache.put_negative(key, negative)
                 raise
@@ -268,6 +300,7 @@ class ProbeResolver(dns.resolver.Resolver):
                 self.failures.append(failure)
                 self.sweep._remember_failure(key, failure)
                 raise
+            answer = CachedAnswer.of(received)
             cache.put(key, answer)
             return answer
 

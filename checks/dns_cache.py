@@ -6,6 +6,13 @@ are repeats (a thousand domains including one ESP record), and dnspython's
 own ``LRUCache`` hashes ``Name`` objects under one lock that all probe
 threads queue on.
 
+What is kept is what probes read, not what dnspython returned: a
+:class:`CachedAnswer` holds the records, their owner name, TTL and expiry;
+a negative answer its question and expiry. dnspython's ``Answer``,
+``NXDOMAIN`` and ``NoAnswer`` each carry the whole response message (every
+section, parsed), and a sweep keeps its answers until it ends: kept whole,
+they were most of a sweep's memory.
+
 A negative answer (NXDOMAIN, or NODATA) is kept for its negative TTL, the
 smaller of the SOA record's TTL and its MINIMUM field (RFC 2308 section 5);
 a negative answer without an SOA is not cached. Entries are written and read
@@ -16,13 +23,19 @@ at once both store an equal answer.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import NoReturn
 
+import dns.flags
 import dns.message
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
+import dns.rrset
 
 CacheKey = tuple[str, int]
 
@@ -32,16 +45,71 @@ def cache_key(name: str, rdtype: int) -> CacheKey:
     return (name.lower().rstrip("."), rdtype)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """The records of a positive answer, without the response they came in.
+
+    Iterating, indexing and ``len()`` work as on ``dns.resolver.Answer``;
+    ``canonical_name`` is the owner of the records (the end of a CNAME
+    chain) and ``expiration`` the time the shortest TTL of the chain runs
+    out.
+    """
+
+    canonical_name: dns.name.Name
+    rdtype: int
+    ttl: int
+    rdatas: tuple[dns.rdata.Rdata, ...]
+    expiration: float
+
+    @classmethod
+    def of(cls, answer: dns.resolver.Answer) -> CachedAnswer:
+        """What ``answer`` says, copied out of its response message."""
+        rrset = answer.rrset
+        return cls(
+            answer.canonical_name,
+            int(answer.rdtype),
+            rrset.ttl if rrset is not None else 0,
+            tuple(rrset) if rrset is not None else (),
+            answer.expiration,
+        )
+
+    @property
+    def rrset(self) -> dns.rrset.RRset | None:
+        """The records as an RRset (built on each call); None when there are none."""
+        if not self.rdatas:
+            return None
+        return dns.rrset.from_rdata_list(self.canonical_name, self.ttl, self.rdatas)
+
+    def __iter__(self) -> Iterator[dns.rdata.Rdata]:
+        return iter(self.rdatas)
+
+    def __len__(self) -> int:
+        return len(self.rdatas)
+
+    def __getitem__(self, index: int) -> dns.rdata.Rdata:
+        return self.rdatas[index]
+
+
+@dataclass(frozen=True, slots=True)
 class _Negative:
-    error: type[dns.resolver.NXDOMAIN] | type[dns.resolver.NoAnswer]
-    kwargs: dict[str, Any]
+    nxdomain: bool
+    # As it was asked (NXDOMAIN) or echoed (NODATA): the exception's text
+    # names it, and stays what dnspython said the first time.
+    qname: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
     expires: float
 
-    def raise_again(self) -> None:
+    def raise_again(self) -> NoReturn:
         # A fresh exception per hit: one instance raised in several threads
-        # would share (and grow) one traceback.
-        raise self.error(**self.kwargs)
+        # would share (and grow) one traceback. The response it carries is
+        # the question alone; the reply's records (the SOA) are not kept.
+        response = dns.message.QueryMessage()
+        response.flags |= dns.flags.QR
+        response.question.append(dns.rrset.RRset(self.qname, dns.rdataclass.IN, self.rdtype))
+        if self.nxdomain:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+            raise dns.resolver.NXDOMAIN(qnames=[self.qname], responses={self.qname: response})
+        raise dns.resolver.NoAnswer(response=response)
 
 
 def negative_ttl(response: dns.message.Message | None) -> int | None:
@@ -59,10 +127,10 @@ class SweepCache:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._answers: dict[CacheKey, dns.resolver.Answer] = {}
+        self._answers: dict[CacheKey, CachedAnswer] = {}
         self._negatives: dict[CacheKey, _Negative] = {}
 
-    def get(self, key: CacheKey) -> dns.resolver.Answer | None:
+    def get(self, key: CacheKey) -> CachedAnswer | None:
         """The cached answer; raises NXDOMAIN/NoAnswer for a cached negative one."""
         now = self._clock()
         answer = self._answers.get(key)
@@ -73,24 +141,32 @@ class SweepCache:
             negative.raise_again()
         return None
 
-    def put(self, key: CacheKey, answer: dns.resolver.Answer) -> None:
+    def put(self, key: CacheKey, answer: CachedAnswer) -> None:
         """Keep a positive answer until it expires."""
-        if answer.rrset is not None:
+        if answer.rdatas:
             self._answers[key] = answer
 
     def put_negative(
         self, key: CacheKey, error: dns.resolver.NXDOMAIN | dns.resolver.NoAnswer
     ) -> None:
         """Keep an NXDOMAIN or NODATA answer for its negative TTL."""
-        if isinstance(error, dns.resolver.NXDOMAIN):
+        qname: dns.name.Name | None
+        nxdomain = isinstance(error, dns.resolver.NXDOMAIN)
+        if nxdomain:
             responses = error.kwargs.get("responses") or {}
             response = next(reversed(responses.values()), None) if responses else None
+            # Search is off (see ProbeResolver.resolve): one name was asked.
+            qname = error.kwargs["qnames"][0]
         else:
             response = error.kwargs.get("response")
+            qname = (
+                response.question[0].name if response is not None and response.question else None
+            )
         ttl = negative_ttl(response)
-        if ttl is None:
+        if ttl is None or qname is None:
             return
-        self._negatives[key] = _Negative(type(error), dict(error.kwargs), self._clock() + ttl)
+        rdtype = dns.rdatatype.RdataType.make(key[1])
+        self._negatives[key] = _Negative(nxdomain, qname, rdtype, self._clock() + ttl)
 
     def __len__(self) -> int:
         return len(self._answers) + len(self._negatives)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -76,16 +77,33 @@ def check_targets(
     jobs = [
         (target, name, probe) for target in targets for name, probe in checks_for(target).items()
     ]
+    outcomes: list[CheckResult | None] = [None] * len(jobs)
+    taken = iter(range(len(jobs)))
+    taking = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with taking:
+                index = next(taken, None)
+            if index is None:
+                return
+            target, name, probe = jobs[index]
+            outcomes[index] = _run_probe(name, probe, target, sweep)
+
     listed: dict[str, BlocklistResult] = {}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="probe") as pool:
-        futures = [
-            pool.submit(_run_probe, name, probe, target, sweep) for target, name, probe in jobs
-        ]
+    workers = max(1, min(concurrency, len(jobs)))
+    # One task per worker thread, each taking the next probe when done, not
+    # one task per probe: a Future weighs 1.6 KB, and with every probe
+    # submitted at once a sweep held one per check of every target to its end.
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+        running = [pool.submit(work) for _ in range(workers)]
         if blocklists is not None:
             listed = check_blocklists(targets, blocklists, sweep.settings)
-        outcomes = [future.result() for future in futures]
+        for worker in running:
+            worker.result()
     by_target: dict[int, dict[str, CheckResult]] = {}
     for (target, name, _probe), outcome in zip(jobs, outcomes, strict=True):
+        assert outcome is not None  # every worker ran until no probe was left
         by_target.setdefault(id(target), {})[name] = outcome
     for target in targets:
         if target.name in listed:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import re
 import time
+import types
 
+import dns.message
+import dns.resolver
 import pytest
 
 from checks.dns import DnsError, DnsSettings, DnsSweep, Nameserver, parse_nameserver
@@ -121,3 +126,48 @@ def test_an_answer_too_big_for_udp_is_fetched_over_tcp(dns_server: ZoneServer) -
     assert sorted(resolver.lookup_txt("big.example.test")) == strings
     assert resolver.failures == []
     assert dns_server.tcp_queries == 1
+
+
+def messages_reachable_from(root: object) -> int:
+    """How many dnspython messages ``root`` holds on to, directly or not."""
+    stop = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+    seen: set[int] = set()
+    todo = [root]
+    found = 0
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or isinstance(item, stop):
+            continue
+        seen.add(id(item))
+        found += isinstance(item, dns.message.Message)
+        todo.extend(gc.get_referents(item))
+    return found
+
+
+def test_the_cache_keeps_records_not_response_messages(dns_server: ZoneServer) -> None:
+    dns_server.set_zone(
+        "example.test.",
+        zone('host A 192.0.2.1\nhost TXT "v=spf1 -all"\nalias CNAME host\nmail MX 10 host'),
+    )
+    sweep = DnsSweep(DnsSettings((parse_nameserver(dns_server.nameserver),)))
+    resolver = sweep.resolver()
+    asked = [("host", "A"), ("host", "TXT"), ("alias", "A"), ("mail", "MX")]
+    first = [resolver.lookup(f"{name}.example.test", rdtype) for name, rdtype in asked]
+    with pytest.raises(dns.resolver.NXDOMAIN) as nxdomain:
+        resolver.resolve("nothing.example.test", "TXT")
+    with pytest.raises(dns.resolver.NoAnswer) as nodata:
+        resolver.resolve("host.example.test", "AAAA")
+    assert len(sweep.cache) == 6
+    assert messages_reachable_from(sweep.cache) == 0
+    # From the cache now: the same records, and the same negative answers.
+    again = [resolver.lookup(f"{name}.example.test", rdtype) for name, rdtype in asked]
+    assert again == first
+    assert resolver.resolve("alias.example.test", "A").canonical_name.to_text() == (
+        "host.example.test."
+    )
+    with pytest.raises(dns.resolver.NXDOMAIN, match=re.escape(str(nxdomain.value))):
+        resolver.resolve("nothing.example.test", "TXT")
+    with pytest.raises(dns.resolver.NoAnswer, match=re.escape(str(nodata.value))):
+        resolver.resolve("host.example.test", "AAAA")
+    assert dns_server.log[("nothing.example.test.", "TXT")] == 1
+    assert dns_server.log[("host.example.test.", "AAAA")] == 1

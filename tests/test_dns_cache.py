@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import dns.message
 import dns.name
 import dns.rcode
@@ -11,7 +14,7 @@ import dns.resolver
 import dns.rrset
 import pytest
 
-from checks.dns_cache import SweepCache, cache_key, negative_ttl
+from checks.dns_cache import CachedAnswer, SweepCache, cache_key, negative_ttl
 
 QNAME = dns.name.from_text("www.example.com")
 
@@ -31,8 +34,10 @@ def nodata(ttl: int = 300, minimum: int = 60) -> dns.message.Message:
     return response
 
 
-def txt_answer(ttl: int, now: float) -> dns.resolver.Answer:
-    response = dns.message.make_response(dns.message.make_query(QNAME, "TXT"))
+def txt_answer(
+    ttl: int, now: float, response: dns.message.Message | None = None
+) -> dns.resolver.Answer:
+    response = response or dns.message.make_response(dns.message.make_query(QNAME, "TXT"))
     assert isinstance(response, dns.message.QueryMessage)
     rrset = response.find_rrset(
         response.answer, QNAME, dns.rdataclass.IN, dns.rdatatype.TXT, create=True
@@ -51,9 +56,10 @@ def test_a_positive_answer_is_kept_until_its_ttl_runs_out() -> None:
     clock = Clock()
     cache = SweepCache(clock)
     key = ("www.example.com", 16)
-    answer = txt_answer(ttl=30, now=clock.now)
+    answer = CachedAnswer.of(txt_answer(ttl=30, now=clock.now))
     cache.put(key, answer)
     assert cache.get(key) is answer
+    assert [rdata.to_text() for rdata in answer] == ['"v=spf1 -all"']
     clock.now += 31
     assert cache.get(key) is None
 
@@ -90,3 +96,42 @@ def test_a_cached_nxdomain_is_raised_again() -> None:
     cache.put_negative(key, dns.resolver.NXDOMAIN(qnames=[QNAME], responses={QNAME: response}))
     with pytest.raises(dns.resolver.NXDOMAIN):
         cache.get(key)
+
+
+def test_a_stored_answer_keeps_the_records_but_not_the_response() -> None:
+    response = dns.message.make_response(dns.message.make_query(QNAME, "TXT"))
+    answer = txt_answer(ttl=30, now=1_000.0, response=response)
+    gone = weakref.ref(response)
+    cache = SweepCache(Clock())
+    key = ("www.example.com", 16)
+    cache.put(key, CachedAnswer.of(answer))
+    del answer, response
+    gc.collect()
+    assert gone() is None
+    kept = cache.get(key)
+    assert kept is not None
+    assert kept.rrset == dns.rrset.from_text(QNAME, 30, "IN", "TXT", '"v=spf1 -all"')
+    assert kept.canonical_name == QNAME
+
+
+@pytest.mark.parametrize("rcode", [dns.rcode.NOERROR, dns.rcode.NXDOMAIN])
+def test_a_stored_negative_answer_drops_the_response_and_says_the_same(rcode: int) -> None:
+    response = nodata()
+    response.set_rcode(dns.rcode.Rcode(rcode))
+    error: dns.resolver.NXDOMAIN | dns.resolver.NoAnswer
+    if rcode == dns.rcode.NXDOMAIN:
+        error = dns.resolver.NXDOMAIN(qnames=[QNAME], responses={QNAME: response})
+    else:
+        error = dns.resolver.NoAnswer(response=response)
+    kind, said = type(error), str(error)
+    gone = weakref.ref(response)
+    cache = SweepCache()
+    key = ("www.example.com", 16)
+    cache.put_negative(key, error)
+    del error, response
+    gc.collect()
+    assert gone() is None
+    with pytest.raises(kind) as raised:
+        cache.get(key)
+    assert type(raised.value) is kind
+    assert str(raised.value) == said
