@@ -1,11 +1,13 @@
 """Benchmark: webhook ingestion at a sustained rate, against a plain INSERT endpoint.
 
-Starts ``postwarden serve --no-scheduler`` (waitress) on a fresh SQLite
-database and posts delivery events to ``/hooks/postmark`` from CLIENTS
-concurrent connections for SECONDS (a bounded loop: it stops by itself),
-one event per request as Postmark sends them, then again in batches of
-BATCH as Mailjet and SendGrid send them; one event in a hundred is sent
-twice, as an ESP retrying would. Then it stops the server and counts the
+Starts ``postwarden serve`` (waitress, and the scheduler whose ``ingest``
+job imports the webhook inbox every second) on a fresh SQLite database and
+posts delivery events to ``/hooks/postmark`` from CLIENTS concurrent
+connections for SECONDS (a bounded loop: it stops by itself), one event per
+request as Postmark sends them, then again in batches of BATCH as Mailjet
+and SendGrid send them; one event in a hundred is sent twice, as an ESP
+retrying would. When the load stops it waits for the inbox to be imported
+(the time is printed as the import lag), stops the server and counts the
 stored events: every accepted event must be stored exactly once.
 
 In the same run, the peer: a bare WSGI app on the same server (waitress)
@@ -172,6 +174,8 @@ class Endpoint:
     env: dict[str, str]
     count: Callable[[], int]
     auth: bool
+    # Requests still waiting in the inbox (ours); None for the peer, which has none.
+    waiting: Callable[[], int] | None = None
 
 
 def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple[float, Load, int]:
@@ -182,6 +186,7 @@ def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple
     try:
         urls = [f"http://127.0.0.1:{port}{endpoint.path}" for port in ports]
         load, elapsed = run_load(urls, seconds, clients, batch, endpoint.auth)
+        lag = _drained(endpoint.waiting) if endpoint.waiting else 0.0
     finally:
         for server in servers:
             _stop(server)
@@ -191,8 +196,19 @@ def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple
         f"{endpoint.name:46} {load.requests / elapsed:7.0f} req/s {rate:7.0f} events/s  "
         f"failed {load.failed}  accepted {load.accepted_events:,} "
         f"({len(load.unique_ids):,} unique)  stored {stored:,}"
+        + (f"  import lag {lag:.1f} s" if endpoint.waiting else "")
     )
     return rate, load, stored
+
+
+def _drained(waiting: Callable[[], int], timeout: float = 600.0) -> float:
+    """Seconds until nothing waits in the inbox (the ingest job imports it)."""
+    started = time.perf_counter()
+    while waiting():
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"the inbox was not imported within {timeout:.0f} s")
+        time.sleep(0.2)
+    return time.perf_counter() - started
 
 
 def _count(url: str, sql: str) -> int:
@@ -205,7 +221,7 @@ def _count(url: str, sql: str) -> int:
 
 
 def _ours(script: str, url: str, port: int) -> list[str]:
-    return [script, "serve", "--no-scheduler", "--port", str(port), "--db", url]
+    return [script, "serve", "--port", str(port), "--db", url]
 
 
 def _peer(database: Path, port: int) -> list[str]:
@@ -213,11 +229,14 @@ def _peer(database: Path, port: int) -> list[str]:
 
 
 def ours(script: str, url: str, processes: int, label: str) -> Endpoint:
-    """``postwarden serve`` (web only) in ``processes`` processes on database ``url``."""
+    """``postwarden serve`` in ``processes`` processes on database ``url`` (one scheduler
+    leads, and imports the inbox every second)."""
     return Endpoint(
         f"postwarden{label}", [partial(_ours, script, url)] * processes, "/hooks/postmark",
-        {**os.environ, "POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS": ":".join(CREDENTIALS)},
+        {**os.environ, "POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS": ":".join(CREDENTIALS),
+         "POSTWARDEN_SCHEDULE_INGEST_SECONDS": "1", "POSTWARDEN_BLOCKLISTS_ENABLED": "false"},
         partial(_count, url, "SELECT count(*) FROM events WHERE source = 'postmark'"), True,
+        partial(_count, url, "SELECT count(*) FROM event_inbox WHERE error IS NULL"),
     )  # fmt: skip
 
 
