@@ -40,6 +40,6 @@ class JobRun(Base):
     # for runs recorded before occurrences were kept.
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # running | ok | failed | interrupted | discarded
+    # running | ok | failed | interrupted (by a new leader, which runs the job again)
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
