@@ -196,7 +196,11 @@ def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple
         f"{endpoint.name:46} {load.requests / elapsed:7.0f} req/s {rate:7.0f} events/s  "
         f"failed {load.failed}  accepted {load.accepted_events:,} "
         f"({len(load.unique_ids):,} unique)  stored {stored:,}"
-        + (f"  import lag {lag:.1f} s" if endpoint.waiting else "")
+        + (
+            f"  import lag {lag:.1f} s, stored {stored / (elapsed + lag):.0f} events/s end to end"
+            if endpoint.waiting
+            else ""
+        )
     )
     return rate, load, stored
 
