@@ -171,3 +171,16 @@ def test_the_cache_keeps_records_not_response_messages(dns_server: ZoneServer) -
         resolver.resolve("host.example.test", "AAAA")
     assert dns_server.log[("nothing.example.test.", "TXT")] == 1
     assert dns_server.log[("host.example.test.", "AAAA")] == 1
+
+
+def test_a_silent_nameserver_costs_the_timeout_once_per_try(dns_server: ZoneServer) -> None:
+    dns_server.set_zone("example.test.", zone(""))
+    dns_server.set_fault("dead.example.test", "timeout")
+    settings = DnsSettings((parse_nameserver(dns_server.nameserver),), timeout=0.3, retries=1)
+    resolver = DnsSweep(settings).resolver()
+    started = time.monotonic()
+    with pytest.raises(DnsError, match="timeout"):
+        resolver.lookup("dead.example.test", "TXT")
+    # Two tries of 0.3 s each (the wait of one counts from its query's send).
+    assert 0.6 <= time.monotonic() - started < 1.5
+    assert dns_server.log[("dead.example.test.", "TXT")] == 2
