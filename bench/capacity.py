@@ -20,8 +20,9 @@ listed: a sweep that is not as the data says is marked NOT VALID with what
 went wrong, and the benchmark exits non-zero. Per sweep it prints wall and
 CPU seconds, the DNS part's seconds, targets per hour, from
 ``unbound-control stats`` its queries per second, share of cache misses,
-median time to resolve a miss and SERVFAIL answers, and the peak RSS of the
-DNS part and of the whole job.
+median time to resolve a miss and SERVFAIL answers, the queries the kernel
+dropped at unbound's and NSD's sockets (receive buffer full), and the peak
+RSS of the DNS part and of the whole job.
 
 The peer, in the same run through the same (flushed) unbound: checkdmarc's
 ``check_spf`` + ``check_dmarc`` over a sample of the domains, one after the
@@ -131,6 +132,7 @@ class Unbound:
     process: subprocess.Popen[bytes]
     port: int
     config: Path
+    nsd_port: int
 
     def control(self, *command: str) -> str:
         done = subprocess.run(
@@ -160,6 +162,24 @@ class Unbound:
 
     def peak_rss_mb(self) -> float:
         return memory_mb("VmHWM", self.process.pid)
+
+    def drops(self) -> tuple[int, int]:
+        """Queries the kernel has dropped so far at unbound's and at NSD's sockets."""
+        return udp_drops(self.port), udp_drops(self.nsd_port)
+
+
+def udp_drops(port: int) -> int:
+    """Datagrams dropped at the loopback UDP sockets bound to ``port`` (receive buffer full).
+
+    A query dropped there is answered late or never: the client (or, in
+    front of NSD, unbound) only learns of it by its timeout.
+    """
+    dropped = 0
+    for line in Path("/proc/net/udp").read_text(encoding="ascii").splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rpartition(":")[2], 16) == port:
+            dropped += int(fields[-1])
+    return dropped
 
 
 def memory_mb(which: str = "VmRSS", pid: int | str = "self") -> float:
@@ -219,7 +239,7 @@ def start_unbound(directory: Path, nsd_port: int, zones: Sequence[str]) -> Unbou
         raise SystemExit(f"unbound-checkconf: {checked.stdout}{checked.stderr}")
     process = subprocess.Popen([binary, "-d", "-c", str(path)])
     wait_until_answering(process, port, ORIGIN, "unbound")
-    return Unbound(process, port, path)
+    return Unbound(process, port, path, nsd_port)
 
 
 def add_targets(url: str, domains: Sequence[str], ips: Sequence[str]) -> float:
@@ -287,6 +307,8 @@ class SweepFigure:
     dns_peak_mb: float = 0.0
     peak_mb: float = 0.0
     resolver: dict[str, float] = field(default_factory=dict)
+    # Queries dropped at unbound's and NSD's sockets during the job.
+    drops: tuple[int, int] = (0, 0)
 
     @property
     def targets(self) -> int:
@@ -337,11 +359,15 @@ def run_job(
     engine = open_database(url)
     sessions = session_factory(engine)
     unbound.stats()
+    dropped = unbound.drops()
     reset_peak_memory()
     with dns_timer(inner) as timed, sessions() as session:
         cpu = _cpu_seconds()
         started = time.perf_counter()
         outcome = function(session, now, settings)
+        # A job leaves its results to its caller to commit, as the scheduler
+        # does (with the run's ok): part of the job's cost.
+        session.commit()
         seconds = time.perf_counter() - started
         cpu = _cpu_seconds() - cpu
         peak = memory_mb("VmHWM")
@@ -352,6 +378,8 @@ def run_job(
     )
     figure.dns_peak_mb, figure.peak_mb = timed.peak_mb, peak
     figure.resolver = unbound.stats()
+    after = unbound.drops()
+    figure.drops = (after[0] - dropped[0], after[1] - dropped[1])
     return figure
 
 
@@ -441,6 +469,7 @@ def _describe(figure: SweepFigure) -> str:
         f"{figure.per_hour(figure.domains):>11,.0f}  {figure.per_hour(figure.ips):>9,.0f}  "
         f"{figure.per_hour(figure.targets):>11,.0f}  {queries / figure.seconds:>7,.0f}  "
         f"{misses / max(queries, 1):>5.0%}  {miss_ms:>7.1f}  {servfail:>4.0f}  "
+        f"{figure.drops[0]:>5}/{figure.drops[1]:<5}  "
         f"{figure.dns_peak_mb:>6,.0f}  "
         f"{figure.peak_mb:>6,.0f}  | {figure.outcome}"
     )
@@ -487,6 +516,7 @@ def main() -> None:
                 f"{'job':<10} {'cache':<4} {'conc':>4}  {'targets':>7}  {'seconds':>8}  "
                 f"{'dns s':>7}  {'cpu s':>7}  {'domains/h':>11}  {'IPs/h':>9}  "
                 f"{'targets/h':>11}  {'q/s':>7}  {'miss':>5}  {'miss ms':>7}  {'SERV':>4}  "
+                f"{'drops u/nsd':<11}  "
                 f"{'dns MB':>6}  {'MB':>6}  | job's outcome"
             )
             figures: list[SweepFigure] = []
