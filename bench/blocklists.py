@@ -53,18 +53,23 @@ def _reverse(address: str) -> str:
     return ".".join(reversed(address.split(".")))
 
 
+def zone_header(zone: str, test_point: str) -> list[str]:
+    """The SOA, NS and RFC 5782 test point every benchmark blocklist zone starts with."""
+    return [
+        f"$ORIGIN {zone}.",
+        "$TTL 300",
+        "@ SOA ns hostmaster 1 3600 600 86400 60",
+        "@ NS ns",
+        "ns A 192.0.2.53",
+        f"{test_point} A 127.0.0.2",
+        f'{test_point} TXT "RFC 5782 test point"',
+    ]
+
+
 def write_zones(directory: Path, count: int) -> None:
     """Zone files: each zone lists every 100th address, shifted per zone."""
     for number, zone in enumerate(ZONES):
-        lines = [
-            f"$ORIGIN {zone}.",
-            "$TTL 300",
-            "@ SOA ns hostmaster 1 3600 600 86400 60",
-            "@ NS ns",
-            "ns A 192.0.2.53",
-            "2.0.0.127 A 127.0.0.2",
-            '2.0.0.127 TXT "RFC 5782 test point"',
-        ]
+        lines = zone_header(zone, "2.0.0.127")
         for index, address in enumerate(addresses(count)):
             if index % 100 == number:
                 code = "127.0.0.4" if zone == THROTTLED else "127.0.0.2"

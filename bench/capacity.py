@@ -51,7 +51,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.blocklists import free_port, start_nsd, wait_until_answering
+from bench.blocklists import free_port, start_nsd, wait_until_answering, zone_header
 from bench.checks import ORIGIN, bench_zone, time_checkdmarc
 
 REVERSE_ZONE = "18.198.in-addr.arpa"  # 198.18.0.0/16, RFC 2544's benchmarking range
@@ -86,15 +86,7 @@ def listed_domains(domains: Sequence[str]) -> dict[str, set[str]]:
 
 
 def _blocklist_zone(zone: str, test_point: str, listed: set[str]) -> str:
-    lines = [
-        f"$ORIGIN {zone}.",
-        "$TTL 300",
-        "@ SOA ns hostmaster 1 3600 600 86400 60",
-        "@ NS ns",
-        "ns A 192.0.2.53",
-        f"{test_point} A 127.0.0.2",
-        f'{test_point} TXT "RFC 5782 test point"',
-    ]
+    lines = zone_header(zone, test_point)
     for name in sorted(listed):
         lines += [f"{name} A 127.0.0.2", f'{name} TXT "capacity bench: trap hit"']
     return "\n".join(lines) + "\n"

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -79,7 +78,6 @@ class DrainReport:
     inserted: int = 0
     duplicates: int = 0
     kept_with_error: int = 0
-    ignored: Counter[str] = field(default_factory=Counter)
 
     def __str__(self) -> str:
         text = (
@@ -140,5 +138,4 @@ def _import_batch(
         report.events += done.events
         report.inserted += done.inserted
         report.duplicates += done.duplicates
-        report.ignored.update(done.ignored)
     return imported

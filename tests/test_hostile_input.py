@@ -36,7 +36,6 @@ from compliance.event_formats import mailgun, sendgrid
 from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_import import ImportFailed, import_file
 from compliance.events import RecordError, parse_time
-from compliance.inbox import drain_inbox
 from compliance.message_audit import MAX_HEADER_BYTES, KeyUnavailable, audit_message
 from compliance.message_body import has_postal_address
 from compliance.one_click_probe import probe_one_click
@@ -57,7 +56,7 @@ from store.users import ApiToken, User
 from tests.conftest import postwarden, zone
 from tests.dashboard_data import PASSWORD, populate
 from tests.test_audit_message import PUBLIC
-from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers
+from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers, stored
 from tests.test_web import csrf_of, logged_in
 from web.app import MAX_BODY_BYTES, create_app
 
@@ -412,13 +411,6 @@ def hooks_app(tmp_path: Path) -> Iterator[Flask]:
     engine.dispose()
 
 
-def stored_events(app: Flask) -> int:
-    """Events stored once the inbox is drained (as the ingest job does)."""
-    with session_factory(app.config["ENGINE"])() as session:
-        drain_inbox(session, datetime.now(UTC))
-        return session.scalar(select(func.count()).select_from(Event)) or 0
-
-
 SENDGRID_EVENT = {"email": "ann@example.com", "timestamp": 1764064800, "event": "delivered",
                   "sg_event_id": "replayed-1"}  # fmt: skip
 SENDGRID_BODY = json.dumps([SENDGRID_EVENT]).encode()
@@ -434,14 +426,14 @@ def test_a_sendgrid_request_signed_long_ago_or_ahead_is_refused(
     )
     assert response.status_code == 403
     assert "refused as a replay" in response.get_json()["error"]
-    assert stored_events(hooks_app) == 0
+    assert stored(hooks_app) == 0
 
 
 def test_a_fresh_sendgrid_request_is_taken_once(hooks_app: Flask) -> None:
     client = hooks_app.test_client()
     fresh = sendgrid_headers(SENDGRID_BODY, str(int(time.time()) - 30))
     assert client.post("/hooks/sendgrid", data=SENDGRID_BODY, headers=fresh).status_code == 200
-    assert stored_events(hooks_app) == 1
+    assert stored(hooks_app) == 1
 
 
 def mailgun_body(timestamp: str) -> bytes:
@@ -463,7 +455,7 @@ def test_a_mailgun_signature_is_judged_by_its_age(
         "/hooks/mailgun", data=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == status
-    assert stored_events(hooks_app) == (1 if status == 200 else 0)
+    assert stored(hooks_app) == (1 if status == 200 else 0)
 
 
 def test_a_mailgun_timestamp_that_is_not_a_time_is_refused(hooks_app: Flask) -> None:
@@ -477,7 +469,7 @@ def test_a_webhook_body_nested_thousands_deep_is_a_bad_request(hooks_app: Flask)
         "/hooks/postmark", data=b"[" * 100_000 + b"]" * 100_000,
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
     )  # fmt: skip
-    assert response.status_code == 400 and stored_events(hooks_app) == 0
+    assert response.status_code == 400 and stored(hooks_app) == 0
 
 
 def test_a_body_past_the_size_limit_is_refused_unread(hooks_app: Flask) -> None:
@@ -486,7 +478,7 @@ def test_a_body_past_the_size_limit_is_refused_unread(hooks_app: Flask) -> None:
         "/hooks/postmark", data=b" " * (MAX_BODY_BYTES + 1),
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
     )  # fmt: skip
-    assert response.status_code == 413 and stored_events(hooks_app) == 0
+    assert response.status_code == 413 and stored(hooks_app) == 0
 
 
 # -- The one-click probe and private addresses ----------------------------------------------
