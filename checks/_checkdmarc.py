@@ -15,11 +15,17 @@ recorded and reported as findings.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
-import checkdmarc.dmarc
-import checkdmarc.spf
-import checkdmarc.utils
+with warnings.catch_warnings():
+    # dnspython 2.9 declares DSA key classes, which cryptography 51 deprecates:
+    # checkdmarc's import of dns.dnssec printed four warnings on every command.
+    # Not ours to fix, and muted for this import only.
+    warnings.filterwarnings("ignore", "DSA is deprecated", category=UserWarning)
+    import checkdmarc.dmarc
+    import checkdmarc.spf
+    import checkdmarc.utils
 
 
 class _ForgetfulCache(dict[str, Any]):

@@ -1,8 +1,10 @@
 """The webhook inbox: requests accepted at once, imported in batches by the ``ingest`` job.
 
 A webhook request is verified and validated, then appended to
-``event_inbox`` in one short transaction; it is then accepted, and the ESP
-may forget it. :func:`drain_inbox` imports what waits through the same
+``event_inbox`` by the :class:`InboxWriter`, which commits the requests that
+arrive together in one statement (group commit); once that commit is on disk
+the request is accepted, and the ESP may forget it. :func:`drain_inbox`
+imports what waits through the same
 :func:`~compliance.event_import.import_events` as a file, many requests per
 import, and deletes them in that import's transaction: a request is imported
 once or, if the transaction fails, stays waiting. Duplicates (an ESP's
@@ -13,12 +15,27 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    TextClause,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from compliance.event_formats import FORMATS
@@ -32,7 +49,11 @@ logger = logging.getLogger(__name__)
 # statements are shared by many events, small enough that a backlog of a
 # million requests commits as it goes.
 DRAIN_BATCH = 2000
+# Requests committed together at most: a commit stays short under a burst,
+# and there is one prepared INSERT per group size.
+GROUP_COMMIT_LIMIT = 64
 _APPEND = insert(InboxRequest)
+_COLUMNS = ("source", "received_at", "records", "events")
 
 
 def parse_records(source: str, records: list[Any]) -> list[DeliveryEvent | Ignored]:
@@ -49,14 +70,215 @@ def parse_records(source: str, records: list[Any]) -> list[DeliveryEvent | Ignor
     return items
 
 
+def _row(source: str, records: list[Any], events: int, now: datetime) -> dict[str, Any]:
+    return {"source": source, "received_at": now, "records": json.dumps(records), "events": events}
+
+
 def accept(session: Session, source: str, records: list[Any], events: int, now: datetime) -> None:
     """Append one validated request to the inbox, in the caller's transaction."""
     # Core on the connection, one statement built once: the ORM's per-call
     # statement building cost more than the INSERT itself.
-    session.connection().execute(
-        _APPEND,
-        {"source": source, "received_at": now, "records": json.dumps(records), "events": events},
+    session.connection().execute(_APPEND, _row(source, records, events, now))
+
+
+class InboxUnavailable(Exception):
+    """The inbox could not be written (the database is down): the request was not accepted."""
+
+
+@lru_cache(maxsize=GROUP_COMMIT_LIMIT)
+def _append_rows(count: int) -> TextClause:
+    """One INSERT of ``count`` rows, its parameters named ``<column>_<row>``.
+
+    Text with typed parameters, because SQLAlchemy does not cache a multi-row
+    ``insert().values()``: it compiled the statement anew for every group.
+    """
+    table = InboxRequest.__table__
+    rows = ", ".join(
+        "(" + ", ".join(f":{column}_{row}" for column in _COLUMNS) + ")" for row in range(count)
     )
+    statement = text(
+        f"INSERT INTO {InboxRequest.__tablename__} ({', '.join(_COLUMNS)}) VALUES {rows}"
+    )
+    return statement.bindparams(
+        *(
+            bindparam(f"{column}_{row}", type_=table.c[column].type)
+            for row in range(count)
+            for column in _COLUMNS
+        )
+    )
+
+
+class _Pending:
+    """One request waiting for its commit."""
+
+    __slots__ = ("_committed", "error", "row")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+        self.error: Exception | None = None
+        # A lock held until the writer is done: waiting on it is one C call,
+        # where a threading.Event goes through a Condition in Python.
+        self._committed = threading.Lock()
+        self._committed.acquire()
+
+    def wait(self) -> None:
+        self._committed.acquire()
+
+    def finish(self, error: Exception | None) -> None:
+        self.error = error
+        self._committed.release()
+
+
+class InboxWriter:
+    """Appends requests to the inbox from many threads, committing them in groups.
+
+    Each caller waits until its request is committed, so an answered request is
+    on disk, as with a commit per request; but the requests that arrive while
+    one commit is under way share the next one (group commit). A commit per
+    request serialised every web thread on the database's write lock and cost a
+    disk flush each; grouped, one flush serves as many requests as came in
+    meanwhile.
+
+    The group is one multi-row INSERT in autocommit: atomic, and one call into
+    the driver. Every call into the driver gives up the GIL, and under load the
+    writer then waits for the web threads to give it back, once per call; a
+    transaction of BEGIN, an INSERT per row and COMMIT waited that many times.
+
+    The writer thread starts with the first request and ends, closing its
+    connection, after ``idle_seconds`` without one, or when ``close`` is called.
+    """
+
+    def __init__(self, engine: Engine, idle_seconds: float = 10.0) -> None:
+        self._engine = engine
+        self._idle_seconds = idle_seconds
+        # None in the queue tells the writer thread to stop (``close``).
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        # The writer thread's own connection, kept between groups.
+        self._connection: Connection | None = None
+        # Committed so far: requests, and the statements that held them.
+        self.requests = 0
+        self.commits = 0
+
+    def append(self, source: str, records: list[Any], events: int, now: datetime) -> None:
+        """Append one validated request; return once it is committed.
+
+        Raises :class:`InboxUnavailable` when the database refused the commit.
+        """
+        pending = _Pending(_row(source, records, events, now))
+        self._queue.put(pending)
+        self._ensure_running()
+        pending.wait()
+        if isinstance(pending.error, SQLAlchemyError):
+            raise InboxUnavailable(str(pending.error).splitlines()[0]) from pending.error
+        if pending.error is not None:
+            raise RuntimeError("the webhook inbox could not be written") from pending.error
+
+    def running(self) -> bool:
+        """Whether the writer thread is up (it ends when idle)."""
+        with self._lock:
+            return self._thread is not None
+
+    def queued(self) -> int:
+        """Requests waiting for the next group (the one being committed not counted)."""
+        return self._queue.qsize()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit what is queued, then end the writer thread and close its connection.
+
+        A later ``append`` starts it again.
+        """
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    def _ensure_running(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                # A daemon: a request still waiting when the process ends was
+                # never answered, so the ESP sends it again.
+                self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            group, stop = self._take_group()
+            if group:
+                error = self._commit(group)
+                for pending in group:
+                    pending.finish(error)
+            if stop and self._retire():
+                return
+
+    def _take_group(self) -> tuple[list[_Pending], bool]:
+        """What waits, up to GROUP_COMMIT_LIMIT, and whether to stop: told to (None is
+        queued by ``close``) or idle for ``idle_seconds``."""
+        try:
+            first = self._queue.get(timeout=self._idle_seconds)
+        except queue.Empty:
+            return [], True
+        if first is None:
+            return [], True
+        group = [first]
+        while len(group) < GROUP_COMMIT_LIMIT:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if pending is None:
+                return group, True
+            group.append(pending)
+        return group, False
+
+    def _retire(self) -> bool:
+        """End the thread, unless a request came in meanwhile.
+
+        Under the lock that ``_ensure_running`` takes: a request queued meanwhile
+        is either seen here, or finds no thread and starts one.
+        """
+        with self._lock:
+            if not self._queue.empty():
+                return False
+            self._thread = None
+            self._discard_connection()
+            return True
+
+    def _commit(self, group: list[_Pending]) -> Exception | None:
+        statement = _append_rows(len(group))
+        values = {
+            f"{column}_{row}": pending.row[column]
+            for row, pending in enumerate(group)
+            for column in _COLUMNS
+        }
+        for attempt in (1, 2):
+            try:
+                if self._connection is None:
+                    connection = self._engine.connect()
+                    self._connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                self._connection.execute(statement, values)
+            except Exception as error:  # handed to every caller of the group, which answers it
+                self._discard_connection()
+                if isinstance(error, DBAPIError) and error.connection_invalidated and attempt == 1:
+                    continue  # the kept connection died (a database restart): once more, anew
+                if not isinstance(error, SQLAlchemyError):
+                    logger.exception("the webhook inbox could not be written")
+                return error
+            self.requests += len(group)
+            self.commits += 1
+            return None
+        raise AssertionError("unreachable")
+
+    def _discard_connection(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.close()
+        except SQLAlchemyError as error:
+            logger.warning("closing the webhook inbox's connection: %s", error)
+        self._connection = None
 
 
 def waiting(session: Session) -> tuple[int, int]:

@@ -39,7 +39,7 @@ SECTIONS: dict[str, str] = {
     "rates": "How bounce and complaint rates are judged.",
     "audit": "The list audit's thresholds, in days.",
     "messages": "How sent messages are audited (`postwarden audit-message`).",
-    "web": "The dashboard.",
+    "web": "The dashboard, API and webhooks (`postwarden serve`).",
     "hooks": "ESP webhooks (`/hooks/<esp>`): what each one's requests are authenticated with.",
     "reports": "Reports rendered in the background and mailed on a schedule.",
 }
@@ -152,6 +152,11 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ),
     ("web", "secure_cookies"): KeyDoc(
         "Cookies only over https; set false only when serving plain http beyond localhost."
+    ),
+    ("web", "threads"): KeyDoc(
+        "Requests served at once by one `serve` process. A webhook request waits in its "
+        "thread until it is committed, together with the others waiting; more threads "
+        "commit more per disk flush when ESPs send many requests at once."
     ),
     ("hooks", "sendgrid_public_key"): KeyDoc(
         "SendGrid's signed Event Webhook verification key.", "MFkwEwYHKoZIzj0CAQYIKoZIzj0..."

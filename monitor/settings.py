@@ -123,10 +123,14 @@ class MessageSettings:
 
 @dataclass(frozen=True)
 class WebSettings:
-    """The dashboard: cookie signing key (else one kept in the database), cookie security."""
+    """The web server: cookie signing key (else one kept in the database), cookie security,
+    and how many requests are served at once."""
 
     secret_key: str | None = None
     secure_cookies: bool = True
+    # A webhook request waits in its thread until its group of requests is
+    # committed: the more threads, the more requests share one commit.
+    threads: int = 16
 
 
 @dataclass(frozen=True)
@@ -383,6 +387,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("messages", "probe_timeout"): _positive_float,
     ("web", "secret_key"): str,
     ("web", "secure_cookies"): _boolean,
+    ("web", "threads"): _positive_int,
     ("hooks", "sendgrid_public_key"): str,
     ("hooks", "mailgun_signing_key"): str,
     ("hooks", "postmark_credentials"): str,

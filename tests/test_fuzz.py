@@ -516,6 +516,7 @@ def hooks_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(Settings(database_url=url, web=WebSettings(secret_key="k"), hooks=hooks),
                      session_factory(engine))  # fmt: skip
     yield app
+    app.extensions["postwarden_inbox"].close()
     engine.dispose()
 
 

@@ -103,6 +103,7 @@ def app(tmp_path: Path, sns_host: tuple[str, Path, list[str]]) -> Iterator[Flask
     flask_app = create_app(settings, session_factory(engine))
     flask_app.config["ENGINE"] = engine
     yield flask_app
+    flask_app.extensions["postwarden_inbox"].close()
     engine.dispose()
 
 
@@ -224,3 +225,41 @@ def test_ses_through_sns_verified_by_signature(
     }, host)  # fmt: skip
     confirmed = post(app, "/hooks/ses", json.dumps(confirmation).encode())
     assert confirmed.status_code == 200 and fetched[-1] == "/confirm?Token=tok"
+
+
+def postmark_auth() -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(b"postmark:s3cret-pm").decode()}
+
+
+def test_a_hook_answers_json_with_the_security_headers_and_no_session(app: Flask) -> None:
+    body = (EVENTS / "postmark_delivery.json").read_bytes()
+    response = post(app, "/hooks/postmark", body, postmark_auth())
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    # Machine to machine: no cookie is read or set.
+    assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
+
+
+def test_an_unknown_hook_or_method_is_refused_in_json(app: Flask) -> None:
+    client = app.test_client()
+    missing = client.post("/hooks/nosuchesp", data=b"[]")
+    assert missing.status_code == 404 and missing.get_json() == {"error": "no such hook"}
+    read = client.get("/hooks/postmark")
+    assert read.status_code == 405 and read.headers["Allow"] == "POST"
+    assert "error" in read.get_json()
+    assert stored(app) == 0
+
+
+def test_a_hook_the_database_cannot_take_answers_503_to_be_retried(app: Flask) -> None:
+    with app.config["ENGINE"].begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE event_inbox RENAME TO event_inbox_away")
+    body = (EVENTS / "postmark_delivery.json").read_bytes()
+    response = post(app, "/hooks/postmark", body, postmark_auth())
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.get_json() == {"error": "The database is unavailable; try again shortly."}
+    with app.config["ENGINE"].begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE event_inbox_away RENAME TO event_inbox")
+    # The ESP's retry is taken.
+    assert post(app, "/hooks/postmark", body, postmark_auth()).status_code == 200
+    assert stored(app) == 1

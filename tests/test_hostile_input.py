@@ -58,7 +58,8 @@ from tests.dashboard_data import PASSWORD, populate
 from tests.test_audit_message import PUBLIC
 from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers, stored
 from tests.test_web import csrf_of, logged_in
-from web.app import MAX_BODY_BYTES, create_app
+from web.app import create_app
+from web.policy import MAX_BODY_BYTES
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
 EVENTS_HEADER = "event_id,type,bounce_type,recipient,time,campaign,message_id\n"
@@ -408,6 +409,7 @@ def hooks_app(tmp_path: Path) -> Iterator[Flask]:
     flask_app = create_app(settings, session_factory(engine))
     flask_app.config["ENGINE"] = engine
     yield flask_app
+    flask_app.extensions["postwarden_inbox"].close()
     engine.dispose()
 
 

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from compliance.events import RecordError
-from compliance.inbox import accept, drain_inbox, parse_records, waiting
+from compliance.inbox import (
+    InboxUnavailable,
+    InboxWriter,
+    accept,
+    drain_inbox,
+    parse_records,
+    waiting,
+)
 from store.engine import session_factory, upgrade_database
 from store.events import Event, EventDay, InboxRequest
 
@@ -106,3 +116,153 @@ def test_two_drains_at_once_import_each_request_once(engine: Engine) -> None:
     assert sum(report.inserted for report in reports) == 2000
     assert all(report.requests for report in reports), "both drains should have taken a share"
     assert delivered_on_the_day(engine) == (2000, 2000)
+
+
+def inbox_rows(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql("SELECT count(*) FROM event_inbox").scalar_one())
+
+
+def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@contextmanager
+def inbox_locked(engine: Engine) -> Iterator[None]:
+    """Another transaction holds the inbox against writers until the block ends."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("LOCK TABLE event_inbox IN EXCLUSIVE MODE")
+        yield
+        connection.rollback()
+
+
+@pytest.fixture
+def writer(engine: Engine) -> Iterator[InboxWriter]:
+    writer = InboxWriter(engine)
+    yield writer
+    writer.close()
+
+
+def test_an_appended_request_is_committed_when_append_returns(
+    engine: Engine, writer: InboxWriter
+) -> None:
+    upgrade_database(engine)
+    seen_after_return = []
+
+    def client(number: int) -> None:
+        for n in range(number * 100, number * 100 + 25):
+            writer.append("postmark", [postmark(n)], 1, NOW)
+            # Another connection sees it: the request is on disk once answered.
+            with engine.connect() as connection:
+                seen_after_return.append(
+                    connection.execute(
+                        text("SELECT count(*) FROM event_inbox WHERE records LIKE :id"),
+                        {"id": f'%"m-{n}"%'},
+                    ).scalar_one()
+                )
+
+    threads = [threading.Thread(target=client, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert seen_after_return == [1] * 200
+    assert (writer.requests, inbox_rows(engine)) == (200, 200)
+    with session_factory(engine)() as session:
+        assert drain_inbox(session, NOW).inserted == 200
+
+
+def test_requests_arriving_during_a_commit_share_the_next_one(
+    engine: Engine, writer: InboxWriter
+) -> None:
+    """Group commit: while one commit waits on the database, the requests that come in
+    queue up, and are committed together, in one statement, once it is done."""
+    upgrade_database(engine)
+    answered: list[bool] = []
+    released = threading.Event()
+
+    def client(number: int) -> None:
+        writer.append("postmark", [postmark(number)], 1, NOW)
+        answered.append(released.is_set())
+
+    with inbox_locked(engine):
+        first = threading.Thread(target=client, args=(0,))
+        first.start()
+        until(lambda: writer.running() and writer.queued() == 0)
+        time.sleep(0.2)  # the writer has taken its group of one and waits on the lock
+        others = [threading.Thread(target=client, args=(n,)) for n in range(1, 21)]
+        for thread in others:
+            thread.start()
+        until(lambda: writer.queued() == 20)
+        assert answered == []  # nobody is answered before their request is committed
+        released.set()
+    for thread in [first, *others]:
+        thread.join(30)
+    assert answered == [True] * 21
+    assert (writer.requests, writer.commits) == (21, 2)
+    assert inbox_rows(engine) == 21
+
+
+def test_a_group_the_database_refuses_is_refused_to_every_request_in_it(
+    engine: Engine, writer: InboxWriter
+) -> None:
+    # No migrations: the inbox table does not exist, a real refusal by the database.
+    failures: list[str] = []
+
+    def client(number: int) -> None:
+        try:
+            writer.append("postmark", [postmark(number)], 1, NOW)
+        except InboxUnavailable as error:
+            failures.append(str(error))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(failures) == 5 and all("event_inbox" in reason for reason in failures)
+    assert writer.requests == 0
+    # Once the database can take it, the same writer goes on.
+    upgrade_database(engine)
+    writer.append("postmark", [postmark(1)], 1, NOW)
+    assert inbox_rows(engine) == 1
+
+
+def test_the_writer_thread_ends_when_idle_and_starts_again_on_the_next_request(
+    engine: Engine,
+) -> None:
+    upgrade_database(engine)
+    writer = InboxWriter(engine, idle_seconds=0.05)
+    writer.append("postmark", [postmark(1)], 1, NOW)
+    until(lambda: not writer.running())
+    writer.append("postmark", [postmark(2)], 1, NOW)
+    assert (writer.requests, inbox_rows(engine)) == (2, 2)
+    writer.close()
+    assert not writer.running()
+
+
+def test_close_commits_what_is_queued_then_ends_the_writer(
+    engine: Engine, writer: InboxWriter
+) -> None:
+    upgrade_database(engine)
+    clients = [
+        threading.Thread(target=writer.append, args=("postmark", [postmark(n)], 1, NOW))
+        for n in range(10)
+    ]
+    with inbox_locked(engine):
+        for thread in clients:
+            thread.start()
+        until(lambda: writer.queued() >= 9)
+        closing = threading.Thread(target=writer.close)
+        closing.start()
+    closing.join(30)
+    for thread in clients:
+        thread.join(30)
+    assert not writer.running()
+    assert (writer.requests, inbox_rows(engine)) == (10, 10)

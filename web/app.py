@@ -1,9 +1,10 @@
-"""The Flask application factory: dashboard pages, JSON API, metrics and health.
+"""The Flask application factory: dashboard pages, JSON API, metrics, health, and the hooks.
 
 Extensions are created unbound in their modules and bound here; each
 request gets its own database session (web/database.py). Every route needs
 a signed-in user of the right role except ``/login``, ``/healthz``, the
-token-authenticated API and metrics, and the ESP hooks (signed by the ESP).
+token-authenticated API and metrics, and the ESP hooks (signed by the ESP),
+which are a WSGI application of their own mounted at ``/hooks`` (web/hooks.py).
 """
 
 from __future__ import annotations
@@ -18,28 +19,20 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from compliance.inbox import InboxWriter
 from monitor.settings import Settings
 from store.contacts import InstallationSecret
 from store.scheduling import JobRun
 from store.timestamps import as_utc
-from web import api, auth, compliance_pages, hooks, metrics, pages, report_pages, settings_pages
+from web import api, auth, compliance_pages, metrics, pages, report_pages, settings_pages
 from web.database import close_db
+from web.hooks import HookApp
+from web.policy import MAX_BODY_BYTES, SECURITY_HEADERS
 
 csrf = CSRFProtect()
 logger = logging.getLogger(__name__)
-MAX_BODY_BYTES = 32 * 1024 * 1024
-
-SECURITY_HEADERS = {
-    # Pygal's SVG is inlined without scripts; styles come from our stylesheet and
-    # the charts' own <style> elements.
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; "
-    "form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
 
 
 def _secret_key(settings: Settings, sessions: sessionmaker[Session]) -> str:
@@ -68,13 +61,17 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.web.secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,
-        # Larger bodies are refused (413) before they are read: the biggest honest
-        # one is an ESP's webhook batch, a few MB at most.
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     app.teardown_appcontext(close_db)
+    with sessions() as session:
+        inbox = InboxWriter(session.get_bind().engine)
+    app.extensions["postwarden_inbox"] = inbox  # closed by whoever serves the app
+    app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, {"/hooks": HookApp(settings.hooks, inbox)}
+    )
     for blueprint in (
         auth.blueprint,
         pages.blueprint,
@@ -85,9 +82,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         app.register_blueprint(blueprint)
     # The API and metrics authenticate by token, not by cookie: no CSRF to guard.
     csrf.exempt(api.blueprint)
-    csrf.exempt(hooks.blueprint)
     app.register_blueprint(api.blueprint)
-    app.register_blueprint(hooks.blueprint)
     app.register_blueprint(metrics.blueprint)
 
     @app.after_request
@@ -101,8 +96,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Any:
-        # The database is down or restarting: 503 with Retry-After. ESPs retry a
-        # webhook answered 5xx, so an event they could not deliver now is not lost.
+        # The database is down or restarting: 503 with Retry-After, for people
+        # and for API clients, which retry (the hooks answer theirs themselves).
         logger.warning("database unavailable: %s", str(error.orig or error).splitlines()[0])
         response = make_response(_error(503, "The database is unavailable; try again shortly."))
         response.headers["Retry-After"] = "5"
@@ -134,10 +129,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
 
 def _error(code: int, message: str) -> Any:
     """An error as JSON for API clients and as a page for browsers (by Accept)."""
-    if (
-        request.path.startswith(("/api/", "/hooks/"))
-        or request.accept_mimetypes.best == "application/json"
-    ):
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         response = jsonify(error=message)
         response.status_code = code
         return response

@@ -6,7 +6,9 @@ serve and what they print once the port is open.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -16,6 +18,33 @@ from monitor.settings import Settings
 from reports.jobs import report_jobs
 from store.engine import session_factory
 from web.app import create_app
+
+
+class _AtMostEvery(logging.Filter):
+    """Lets one record through per ``seconds``, saying how many were held back."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self._seconds = seconds
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next:
+                self._held += 1
+                return False
+            if self._held:
+                record.msg = f"{record.msg} ({self._held} more such warnings not logged)"
+            self._next, self._held = now + self._seconds, 0
+        return True
+
+
+# waitress warns on every request queued while all its threads are busy: under
+# load, thousands of lines a second, costing the CPU the requests wait for.
+_QUEUE_WARNINGS = _AtMostEvery(60.0)
 
 
 def serve_until_stopped(
@@ -37,7 +66,10 @@ def serve_until_stopped(
     """
     from waitress.server import create_server
 
-    server = create_server(create_app(settings, session_factory(engine)), host=host, port=port)
+    # addFilter ignores a filter the logger already has: serving twice adds it once.
+    logging.getLogger("waitress.queue").addFilter(_QUEUE_WARNINGS)
+    app = create_app(settings, session_factory(engine))
+    server = create_server(app, host=host, port=port, threads=settings.web.threads)
     failure: list[SchedulerConflict] = []
 
     def schedule() -> None:
@@ -68,5 +100,6 @@ def serve_until_stopped(
         stop.set()
         for thread in threads[1:]:
             thread.join()
+        app.extensions["postwarden_inbox"].close()
     if failure:
         raise failure[0]
