@@ -2,20 +2,22 @@
 
 Starts ``postwarden serve`` (waitress, and the scheduler whose ``ingest``
 job imports the webhook inbox every second) on a fresh SQLite database and
-posts delivery events to ``/hooks/postmark`` from CLIENTS concurrent
-connections for SECONDS (a bounded loop: it stops by itself), one event per
-request as Postmark sends them, then again in batches of BATCH as Mailjet
-and SendGrid send them; one event in a hundred is sent twice, as an ESP
-retrying would. When the load stops it waits for the inbox to be imported
-(the time is printed as the import lag), stops the server and counts the
-stored events: every accepted event must be stored exactly once.
+posts delivery events to ``/hooks/postmark`` over CLIENTS concurrent
+keep-alive connections for SECONDS (a bounded loop: it stops by itself), one
+event per request as Postmark sends them, then again in batches of BATCH as
+Mailjet and SendGrid send them; one event in a hundred is sent twice, as an
+ESP retrying would. When the load stops it waits for the inbox to be
+imported (the time is printed as the import lag), stops the server and
+counts the stored events: every accepted event must be stored exactly once.
+The load comes from bench/http_load.py, one thread that costs little CPU:
+the clients share the machine with the server.
 
 In the same run, the peer: a bare WSGI app on the same server (waitress)
 that parses the JSON and INSERTs each event into SQLite with one
 ``executemany`` and a commit per request — no authentication, validation,
 normalisation or deduplication — under the same load.
 
-    python -m bench.webhooks                      # 60 s per phase, 8 clients
+    python -m bench.webhooks                      # 60 s per phase, 16 connections
     python -m bench.webhooks --seconds 10
     python -m bench.webhooks --postgres           # and on PostgreSQL, 1 and 2 web processes
 """
@@ -29,17 +31,17 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine
 
+from bench.http_load import Body, Load, run_load
 from store.engine import open_database
 from tests.postgres import postgres_bindir, running_postgres
 
@@ -71,22 +73,11 @@ def app(environ, start_response):
          for r in records])
     connection.commit()
     connection.close()
-    start_response("200 OK", [("Content-Type", "application/json")])
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "12")])
     return [b'{"ok": true}']
 
-serve(app, host="127.0.0.1", port=int(sys.argv[2]), threads=8, _quiet=True)
+serve(app, host="127.0.0.1", port=int(sys.argv[2]), threads=int(sys.argv[3]), _quiet=True)
 """
-
-
-@dataclass
-class Load:
-    """What the clients sent and what the server accepted."""
-
-    requests: int = 0
-    accepted_events: int = 0
-    failed: int = 0
-    unique_ids: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _event(client: int, number: int) -> dict[str, object]:
@@ -102,40 +93,19 @@ def _event(client: int, number: int) -> dict[str, object]:
     }
 
 
-def run_load(
-    urls: list[str], seconds: float, clients: int, batch: int, auth: bool
-) -> tuple[Load, float]:
-    """Post events from ``clients`` threads (spread over ``urls``) until ``seconds`` pass."""
-    load = Load()
-    deadline = time.perf_counter() + seconds
+def postmark_body(batch: int) -> Callable[[int, int], Body]:
+    """Request ``n`` of a connection: ``batch`` new events, the first of every hundredth
+    request being the previous one again (an ESP's retry)."""
 
-    def client(number: int) -> None:
-        url = urls[number % len(urls)]
-        sent = 0
-        with httpx.Client(auth=CREDENTIALS if auth else None, timeout=30) as http:
-            while time.perf_counter() < deadline:
-                records = [_event(number, sent + n) for n in range(batch)]
-                if sent % 100 == 0 and sent:
-                    records[0] = _event(number, sent - 1)  # an ESP's retry of the last one
-                body = records[0] if batch == 1 else records
-                response = http.post(url, content=json.dumps(body),
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-                with load.lock:
-                    load.requests += 1
-                    if response.is_success:
-                        load.accepted_events += len(records)
-                        load.unique_ids.update(str(r["MessageID"]) for r in records)
-                    else:
-                        load.failed += 1
-                sent += batch
+    def body(client: int, n: int) -> Body:
+        first = n * batch
+        records = [_event(client, first + offset) for offset in range(batch)]
+        if n % 100 == 0 and n:
+            records[0] = _event(client, first - 1)
+        payload = records[0] if batch == 1 else records
+        return json.dumps(payload).encode(), [str(r["MessageID"]) for r in records]
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return load, time.perf_counter() - started
+    return body
 
 
 def _serve(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -185,7 +155,8 @@ def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple
                for command, port in zip(endpoint.commands, ports, strict=True)]  # fmt: skip
     try:
         urls = [f"http://127.0.0.1:{port}{endpoint.path}" for port in ports]
-        load, elapsed = run_load(urls, seconds, clients, batch, endpoint.auth)
+        load, elapsed = run_load(urls, seconds, clients, postmark_body(batch),
+                                 CREDENTIALS if endpoint.auth else None)  # fmt: skip
         lag = _drained(endpoint.waiting) if endpoint.waiting else 0.0
     finally:
         for server in servers:
@@ -228,8 +199,8 @@ def _ours(script: str, url: str, port: int) -> list[str]:
     return [script, "serve", "--port", str(port), "--db", url]
 
 
-def _peer(database: Path, port: int) -> list[str]:
-    return [sys.executable, "-c", PEER, str(database), str(port)]
+def _peer(database: Path, threads: int, port: int) -> list[str]:
+    return [sys.executable, "-c", PEER, str(database), str(port), str(threads)]
 
 
 def ours(script: str, url: str, processes: int, label: str) -> Endpoint:
@@ -256,7 +227,7 @@ def checked(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument(
         "--postgres",
@@ -280,7 +251,7 @@ def main() -> None:
             our_rate = checked(ours(script, url, 1, f", {label}"), args.seconds, args.clients,
                                batch)  # fmt: skip
             peer_db = directory / f"peer-{batch}.db"
-            peer = Endpoint(f"plain INSERT, {label}", [partial(_peer, peer_db)], "/",
+            peer = Endpoint(f"plain INSERT, {label}", [partial(_peer, peer_db, args.clients)], "/",
                             dict(os.environ),
                             partial(_count, f"sqlite:///{peer_db}", "SELECT count(*) FROM events"),
                             False)  # fmt: skip

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 
 from compliance.events import RecordError
 from compliance.inbox import (
@@ -21,7 +21,7 @@ from compliance.inbox import (
     parse_records,
     waiting,
 )
-from store.engine import session_factory, upgrade_database
+from store.engine import make_engine, session_factory, upgrade_database
 from store.events import Event, EventDay, InboxRequest
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -144,9 +144,16 @@ def inbox_locked(engine: Engine) -> Iterator[None]:
 
 @pytest.fixture
 def writer(engine: Engine) -> Iterator[InboxWriter]:
-    writer = InboxWriter(engine)
+    """A writer on its own engine, which waits for a lock as long as a test holds it
+    (SQLite gives up after busy_timeout, 5 s, which a loaded machine can reach)."""
+    patient = make_engine(engine.url.render_as_string(hide_password=False))
+    if patient.dialect.name == "sqlite":
+        event.listen(patient, "connect", lambda connection, _record: connection.execute(
+            "PRAGMA busy_timeout=120000"))  # fmt: skip
+    writer = InboxWriter(patient)
     yield writer
     writer.close()
+    patient.dispose()
 
 
 def test_an_appended_request_is_committed_when_append_returns(
@@ -251,14 +258,19 @@ def test_close_commits_what_is_queued_then_ends_the_writer(
     engine: Engine, writer: InboxWriter
 ) -> None:
     upgrade_database(engine)
-    clients = [
-        threading.Thread(target=writer.append, args=("postmark", [postmark(n)], 1, NOW))
-        for n in range(10)
-    ]
+
+    def client(number: int) -> threading.Thread:
+        thread = threading.Thread(target=writer.append, args=("postmark", [postmark(number)], 1,
+                                                               NOW))  # fmt: skip
+        thread.start()
+        return thread
+
     with inbox_locked(engine):
-        for thread in clients:
-            thread.start()
-        until(lambda: writer.queued() >= 9)
+        clients = [client(0)]
+        until(lambda: writer.running() and writer.queued() == 0)
+        time.sleep(0.2)  # the writer has taken its group of one and waits on the lock
+        clients += [client(n) for n in range(1, 10)]
+        until(lambda: writer.queued() == 9)
         closing = threading.Thread(target=writer.close)
         closing.start()
     closing.join(30)
