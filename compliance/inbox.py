@@ -262,7 +262,10 @@ class InboxWriter:
             except Exception as error:  # handed to every caller of the group, which answers it
                 self._discard_connection()
                 if isinstance(error, DBAPIError) and error.connection_invalidated and attempt == 1:
-                    continue  # the kept connection died (a database restart): once more, anew
+                    # The kept connection died (a database restart): once more, anew. Had
+                    # the lost INSERT been committed after all, its rows are stored twice
+                    # and imported once: events are deduplicated on the ESP's id.
+                    continue
                 if not isinstance(error, SQLAlchemyError):
                     logger.exception("the webhook inbox could not be written")
                 return error
