@@ -294,6 +294,28 @@ def waiting(session: Session) -> tuple[int, int]:
     return int(requests), int(events)
 
 
+def kept_requests(session: Session) -> list[InboxRequest]:
+    """The requests kept with an error (a later version could not import them), oldest first."""
+    return list(
+        session.scalars(
+            select(InboxRequest).where(InboxRequest.error.is_not(None)).order_by(InboxRequest.id)
+        )
+    )
+
+
+def retry_kept(session: Session, ids: Sequence[int] | None = None) -> int:
+    """Clear the error of the kept requests ``ids`` (None: all), so that the next drain
+    imports them again (keeping them again, with the new reason, if it still cannot);
+    how many. LookupError names an id that is not a kept request."""
+    kept = {request.id for request in kept_requests(session)}
+    if ids is not None and (missing := sorted(set(ids) - kept)):
+        raise LookupError(f"no request kept with an error has id {missing[0]}")
+    chosen = kept if ids is None else set(ids)
+    if chosen:
+        session.execute(update(InboxRequest).where(InboxRequest.id.in_(chosen)).values(error=None))
+    return len(chosen)
+
+
 @dataclass
 class DrainReport:
     """What one drain imported."""

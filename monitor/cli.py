@@ -24,6 +24,7 @@ from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
 from monitor.cli_contacts import audit, contacts
 from monitor.cli_events import campaigns, import_group, rates
+from monitor.cli_inbox import inbox
 from monitor.cli_init import init_command
 from monitor.cli_messages import audit_message_command
 from monitor.cli_options import (
@@ -210,6 +211,7 @@ cli.add_command(domains)
 cli.add_command(ips)
 cli.add_command(alerts)
 cli.add_command(import_group)
+cli.add_command(inbox)
 cli.add_command(rates)
 cli.add_command(campaigns)
 cli.add_command(audit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,11 +19,13 @@ from compliance.inbox import (
     InboxWriter,
     accept,
     drain_inbox,
+    kept_requests,
     parse_records,
     waiting,
 )
 from store.engine import make_engine, session_factory, upgrade_database
 from store.events import Event, EventDay, InboxRequest
+from tests.conftest import postwarden
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -278,3 +281,39 @@ def test_close_commits_what_is_queued_then_ends_the_writer(
         thread.join(30)
     assert not writer.running()
     assert (writer.requests, inbox_rows(engine)) == (10, 10)
+
+
+def test_requests_kept_with_an_error_can_be_listed_read_and_retried(
+    engine: Engine, database_url: str
+) -> None:
+    upgrade_database(engine)
+    accepted(engine, [[postmark(1)]])
+    with session_factory(engine)() as session:
+        accept(session, "postmark", [{"RecordType": "Delivery"}], 1, NOW)  # no MessageID
+        session.commit()
+        drain_inbox(session, NOW)
+        (kept,) = kept_requests(session)
+    listed = postwarden("inbox", "list", "--db", database_url, "--format", "json")
+    assert listed.code == 1, listed.stderr  # a request kept is a warning
+    report = json.loads(listed.stdout)
+    assert report["waiting"] == {"requests": 0, "events": 0}
+    [item] = report["kept"]
+    assert item["id"] == kept.id and item["source"] == "postmark"
+    assert item["error"].startswith("RecordError: record 1:")
+    table = postwarden("inbox", "list", "--db", database_url)
+    assert f"#{kept.id}" in table.stdout and "RecordError" in table.stdout
+    shown = postwarden("inbox", "show", str(kept.id), "--db", database_url)
+    assert shown.code == 0 and json.loads(shown.stdout) == [{"RecordType": "Delivery"}]
+
+    missing = postwarden("inbox", "retry", str(kept.id + 1000), "--db", database_url)
+    assert missing.code == 3 and len(missing.stderr.strip().splitlines()) == 1
+    assert postwarden("inbox", "retry", "--db", database_url).code == 3
+    retried = postwarden("inbox", "retry", str(kept.id), "--db", database_url)
+    assert retried.code == 0, retried.stderr
+    again = json.loads(postwarden("inbox", "list", "--db", database_url, "--format", "json").stdout)
+    assert again == {"waiting": {"requests": 1, "events": 1}, "kept": []}
+    # Still unreadable: the next drain keeps it again, with its reason; nothing is lost.
+    with session_factory(engine)() as session:
+        assert drain_inbox(session, NOW).kept_with_error == 1
+        assert [request.id for request in kept_requests(session)] == [kept.id]
+    assert postwarden("inbox", "retry", "--all", "--db", database_url).stdout.startswith("1 ")
