@@ -54,32 +54,36 @@ def _pg_ctl(url: str, *args: str) -> None:
                     "-w", *args], check=True, capture_output=True, user=user)  # fmt: skip
 
 
+def _start_serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``postwarden serve`` on the database, its scheduler importing the webhook inbox
+    every half second, answering once ``/healthz`` does."""
+    env = _environment(POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS=":".join(CREDENTIALS),
+                       POSTWARDEN_SCHEDULE_INGEST_SECONDS="0.5",
+                       POSTWARDEN_BLOCKLISTS_ENABLED="false")  # fmt: skip
+    with log.open("ab") as output:
+        process = subprocess.Popen([SCRIPT, "serve", "--port", str(port), "--db", database_url],
+                                   env=env, stderr=output)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """``postwarden serve`` on the database, its scheduler importing the webhook inbox every
-    half second; its base URL."""
+    """A served app on PostgreSQL (its server is restarted under it); its base URL."""
     if not database_url.startswith("postgresql"):
         pytest.skip("restarting the database server is tested on PostgreSQL")
     open_database(database_url).dispose()
     port = free_port()
-    env = _environment(POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS=":".join(CREDENTIALS),
-                       POSTWARDEN_SCHEDULE_INGEST_SECONDS="0.5",
-                       POSTWARDEN_BLOCKLISTS_ENABLED="false")  # fmt: skip
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen([SCRIPT, "serve", "--port", str(port), "--db", database_url],
-                                   env=env, stderr=log)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    process = _start_serve(database_url, port, tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
-        yield base
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -130,6 +134,57 @@ def test_a_database_restart_under_webhook_load_answers_503_and_loses_nothing(
     while (stored := _stored_postmark_events(database_url)) != expected:
         assert time.monotonic() < deadline, f"{len(stored)} of 70 events imported"
         time.sleep(0.5)
+
+
+def test_a_web_process_killed_under_webhook_load_loses_no_accepted_event(
+    database_url: str, tmp_path: Path
+) -> None:
+    """kill -9 of ``serve`` while ESPs post: a request answered 200 was committed (its
+    group's commit came first), one cut off gets no answer and is sent again, and the
+    inbox imports each event once."""
+    open_database(database_url).dispose()
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/hooks/postmark"
+    log = tmp_path / "serve.log"
+    process = _start_serve(database_url, port, log)
+    accepted: set[int] = set()
+    cut_off = Counter[str]()
+    deadline = time.monotonic() + 90
+
+    def esp(first: int) -> None:
+        with httpx.Client(auth=CREDENTIALS, timeout=10) as client:
+            for number in range(first, 400, 8):
+                while time.monotonic() < deadline:  # as an ESP retries until it gets a 2xx
+                    try:
+                        if client.post(hook, json=_event(number)).status_code == 200:
+                            accepted.add(number)
+                            break
+                    except httpx.TransportError as error:
+                        cut_off[type(error).__name__] += 1
+                    time.sleep(0.05)
+
+    senders = [threading.Thread(target=esp, args=(first,)) for first in range(8)]
+    try:
+        for sender in senders:
+            sender.start()
+        while len(accepted) < 100:
+            assert time.monotonic() < deadline, "the load did not start"
+            time.sleep(0.01)
+        process.kill()
+        process.wait(timeout=30)
+        process = _start_serve(database_url, port, log)
+        for sender in senders:
+            sender.join(120)
+        assert cut_off, "the kill should have cut requests off"
+        assert accepted == set(range(400))
+        # The new process's scheduler imports the inbox: every event, once.
+        expected = [f"restart-{number}" for number in range(400)]
+        while (stored := _stored_postmark_events(database_url)) != expected:
+            assert time.monotonic() < deadline + 60, f"{len(stored)} of 400 events imported"
+            time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def _stored_postmark_events(database_url: str) -> list[str]:
