@@ -19,7 +19,9 @@ normalisation or deduplication — under the same load.
 
     python -m bench.webhooks                      # 60 s per phase, 16 connections
     python -m bench.webhooks --seconds 10
-    python -m bench.webhooks --postgres           # and on PostgreSQL, 1 and 2 web processes
+    python -m bench.webhooks --batches 1          # one event per request only
+    python -m bench.webhooks --postgres           # and on PostgreSQL: 1 and 2 web processes,
+                                                  # and 1 beside a worker
 """
 
 from __future__ import annotations
@@ -146,13 +148,21 @@ class Endpoint:
     auth: bool
     # Requests still waiting in the inbox (ours); None for the peer, which has none.
     waiting: Callable[[], int] | None = None
+    # Processes without a port run beside the servers (a worker).
+    background: tuple[list[str], ...] = ()
 
 
 def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple[float, Load, int]:
     """One load phase against ``endpoint``: accepted events/s, the load, the events stored."""
     ports = [_free_port() for _ in endpoint.commands]
-    servers = [_serve(command(port), port, endpoint.env)
-               for command, port in zip(endpoint.commands, ports, strict=True)]  # fmt: skip
+    servers = [
+        subprocess.Popen(
+            command, env=endpoint.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for command in endpoint.background
+    ]
+    servers += [_serve(command(port), port, endpoint.env)
+                for command, port in zip(endpoint.commands, ports, strict=True)]  # fmt: skip
     try:
         urls = [f"http://127.0.0.1:{port}{endpoint.path}" for port in ports]
         load, elapsed = run_load(urls, seconds, clients, postmark_body(batch),
@@ -195,23 +205,27 @@ def _count(url: str, sql: str) -> int:
         engine.dispose()
 
 
-def _ours(script: str, url: str, port: int) -> list[str]:
-    return [script, "serve", "--port", str(port), "--db", url]
+def _ours(script: str, url: str, no_scheduler: bool, port: int) -> list[str]:
+    return [script, "serve", "--port", str(port), "--db", url,
+            *(["--no-scheduler"] if no_scheduler else [])]  # fmt: skip
 
 
 def _peer(database: Path, threads: int, port: int) -> list[str]:
     return [sys.executable, "-c", PEER, str(database), str(port), str(threads)]
 
 
-def ours(script: str, url: str, processes: int, label: str) -> Endpoint:
+def ours(script: str, url: str, processes: int, label: str, worker: bool = False) -> Endpoint:
     """``postwarden serve`` in ``processes`` processes on database ``url`` (one scheduler
-    leads, and imports the inbox every second)."""
+    leads, and imports the inbox every second); with ``worker``, ``serve --no-scheduler``
+    and the schedule in a ``worker`` process of its own."""
+    serve: list[Callable[[int], list[str]]] = [partial(_ours, script, url, worker)] * processes
     return Endpoint(
-        f"postwarden{label}", [partial(_ours, script, url)] * processes, "/hooks/postmark",
+        f"postwarden{label}", serve, "/hooks/postmark",
         {**os.environ, "POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS": ":".join(CREDENTIALS),
          "POSTWARDEN_SCHEDULE_INGEST_SECONDS": "1", "POSTWARDEN_BLOCKLISTS_ENABLED": "false"},
         partial(_count, url, "SELECT count(*) FROM events WHERE source = 'postmark'"), True,
         partial(_count, url, "SELECT count(*) FROM event_inbox WHERE error IS NULL"),
+        ([script, "worker", "--db", url],) if worker else (),
     )  # fmt: skip
 
 
@@ -228,11 +242,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 100],
+                        help="events per request, a phase each")  # fmt: skip
     parser.add_argument(
         "--postgres",
         action="store_true",
-        help="also on a throwaway PostgreSQL server, with two web processes",
+        help="also on a throwaway PostgreSQL server: one and two web processes, and one "
+        "beside a worker that runs the schedule",
     )
     args = parser.parse_args()
     script = str(Path(sys.executable).with_name("postwarden"))
@@ -244,7 +260,7 @@ def main() -> None:
             if bindir is None:
                 raise SystemExit("--postgres needs PostgreSQL: apt-get install postgresql")
             server = stack.enter_context(running_postgres(bindir))
-        for batch in (1, args.batch):
+        for batch in args.batches:
             label = "1 event/request" if batch == 1 else f"{batch} events/request"
             url = f"sqlite:///{directory / f'pw-{batch}.db'}"
             open_database(url).dispose()
@@ -258,10 +274,11 @@ def main() -> None:
             peer_rate, _, _ = phase(peer, args.seconds, args.clients, batch)
             print(f"  {label}: postwarden {our_rate / peer_rate:.2f}x the plain endpoint")
             if server is not None:
-                for processes in (1, 2):
-                    pg_url = _fresh_database(server, f"hooks_{batch}_{processes}")
-                    checked(ours(script, pg_url, processes,
-                                 f" on PostgreSQL, {processes} web, {label}"),
+                for processes, worker in ((1, False), (2, False), (1, True)):
+                    pg_url = _fresh_database(server, f"hooks_{batch}_{processes}_{worker}")
+                    setup = "1 web + worker" if worker else f"{processes} web"
+                    checked(ours(script, pg_url, processes, f" on PostgreSQL, {setup}, {label}",
+                                 worker),
                             args.seconds, args.clients, batch)  # fmt: skip
 
 
