@@ -30,7 +30,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     select,
     text,
     update,
@@ -52,7 +51,6 @@ DRAIN_BATCH = 2000
 # Requests committed together at most: a commit stays short under a burst,
 # and there is one prepared INSERT per group size.
 GROUP_COMMIT_LIMIT = 64
-_APPEND = insert(InboxRequest)
 _COLUMNS = ("source", "received_at", "records", "events")
 
 
@@ -72,13 +70,6 @@ def parse_records(source: str, records: list[Any]) -> list[DeliveryEvent | Ignor
 
 def _row(source: str, records: list[Any], events: int, now: datetime) -> dict[str, Any]:
     return {"source": source, "received_at": now, "records": json.dumps(records), "events": events}
-
-
-def accept(session: Session, source: str, records: list[Any], events: int, now: datetime) -> None:
-    """Append one validated request to the inbox, in the caller's transaction."""
-    # Core on the connection, one statement built once: the ORM's per-call
-    # statement building cost more than the INSERT itself.
-    session.connection().execute(_APPEND, _row(source, records, events, now))
 
 
 class InboxUnavailable(Exception):

@@ -17,7 +17,6 @@ from compliance.events import RecordError
 from compliance.inbox import (
     InboxUnavailable,
     InboxWriter,
-    accept,
     drain_inbox,
     kept_requests,
     parse_records,
@@ -39,10 +38,21 @@ def postmark(number: int, kind: str = "Delivery") -> dict[str, Any]:
 
 def accepted(engine: Engine, requests: list[list[dict[str, Any]]]) -> None:
     """Accept each request as the hook does: parsed first, then appended."""
-    with session_factory(engine)() as session:
+    writer = InboxWriter(engine)
+    try:
         for records in requests:
-            accept(session, "postmark", records, len(parse_records("postmark", records)), NOW)
-            session.commit()
+            writer.append("postmark", records, len(parse_records("postmark", records)), NOW)
+    finally:
+        writer.close()
+
+
+def accepted_unparsed(engine: Engine, records: list[dict[str, Any]]) -> None:
+    """Append a request that the parser of today refuses (one accepted by an older one)."""
+    writer = InboxWriter(engine)
+    try:
+        writer.append("postmark", records, len(records), NOW)
+    finally:
+        writer.close()
 
 
 def delivered_on_the_day(engine: Engine) -> tuple[int, int]:
@@ -82,9 +92,7 @@ def test_a_request_that_no_longer_parses_is_kept_with_its_reason(engine: Engine)
     the requests behind it."""
     upgrade_database(engine)
     accepted(engine, [[postmark(1)]])
-    with session_factory(engine)() as session:
-        accept(session, "postmark", [{"RecordType": "Delivery"}], 1, NOW)  # no MessageID
-        session.commit()
+    accepted_unparsed(engine, [{"RecordType": "Delivery"}])  # no MessageID
     accepted(engine, [[postmark(2)]])
     with session_factory(engine)() as session:
         report = drain_inbox(session, NOW)
@@ -288,9 +296,8 @@ def test_requests_kept_with_an_error_can_be_listed_read_and_retried(
 ) -> None:
     upgrade_database(engine)
     accepted(engine, [[postmark(1)]])
+    accepted_unparsed(engine, [{"RecordType": "Delivery"}])  # no MessageID
     with session_factory(engine)() as session:
-        accept(session, "postmark", [{"RecordType": "Delivery"}], 1, NOW)  # no MessageID
-        session.commit()
         drain_inbox(session, NOW)
         (kept,) = kept_requests(session)
     listed = postwarden("inbox", "list", "--db", database_url, "--format", "json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.servers import free_port
+from web.serving import _AtMostEvery
 
 
 def test_serve_answers_health_checks_runs_the_schedule_and_stops_on_sigterm(
@@ -47,3 +49,17 @@ def test_serve_answers_health_checks_runs_the_schedule_and_stops_on_sigterm(
             process.kill()
             process.wait()
     assert f"serving on http://127.0.0.1:{port}/" in log.read_text()
+
+
+def test_a_warning_repeated_under_load_is_logged_once_a_period_with_a_count() -> None:
+    once = _AtMostEvery(0.2)
+
+    def record() -> logging.LogRecord:
+        return logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1,
+                                 "Task queue depth is %d", (3,), None)  # fmt: skip
+
+    assert [once.filter(record()) for _ in range(3)] == [True, False, False]
+    time.sleep(0.25)
+    later = record()
+    assert once.filter(later)
+    assert later.getMessage() == "Task queue depth is 3 (2 more such warnings not logged)"

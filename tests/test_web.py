@@ -13,7 +13,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from compliance.inbox import accept
 from monitor.settings import Settings, WebSettings
 from store.engine import open_database, session_factory
 from tests.dashboard_data import PASSWORD, ROLES, open_alert, populate
@@ -31,6 +30,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     flask_app = create_app(settings, sessions)
     flask_app.config["POSTWARDEN_TOKENS"] = tokens
     yield flask_app
+    flask_app.extensions["postwarden_inbox"].close()
     engine.dispose()
 
 
@@ -209,11 +209,9 @@ def test_metrics_in_prometheus_text(app: Flask) -> None:
     assert 'postwarden_check_status{check="dmarc",target="broken.example"} 3.0' in text
     assert 'postwarden_check_status{check="spf",target="fine.example"} 0.0' in text
     assert 'postwarden_inbox_waiting{unit="events"} 0.0' in text
-    sessions = app.config["POSTWARDEN_SESSIONS"]
-    with sessions() as session:  # two webhook requests accepted, not yet imported
-        for records in ([{"a": 1}, {"b": 2}], [{"c": 3}]):
-            accept(session, "postmark", records, len(records), datetime.now(UTC))
-        session.commit()
+    inbox = app.extensions["postwarden_inbox"]  # two webhook requests accepted, not imported
+    for records in ([{"a": 1}, {"b": 2}], [{"c": 3}]):
+        inbox.append("postmark", records, len(records), datetime.now(UTC))
     text = client(app).get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(True)
     assert 'postwarden_inbox_waiting{unit="requests"} 2.0' in text
     assert 'postwarden_inbox_waiting{unit="events"} 3.0' in text

@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
@@ -111,7 +110,7 @@ class HookApp:
             response = _refuse(error.code or 500, error.description or error.name)
             if isinstance(error, MethodNotAllowed):
                 response.headers["Allow"] = "POST"
-        except (InboxUnavailable, OperationalError) as error:
+        except InboxUnavailable as error:
             # The database is down or restarting: 503 with Retry-After. ESPs retry
             # a webhook answered 5xx, so an event not accepted now is not lost.
             logger.warning("database unavailable: %s", str(error).splitlines()[0])
