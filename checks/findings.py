@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from checks.findings_transport import TRANSPORT_FINDINGS
+
 Status = Literal["pass", "warn", "error", "fail"]
 Level = Literal["info", "warn", "error", "fail"]
 
@@ -515,5 +517,13 @@ CATALOGUE.update(
             "The message has MIME defects",
             "Fix the generator: broken boundaries or encodings make filters suspicious.",
         ),
+    }
+)
+
+# The transport and brand checks' codes (mta_sts, tls_rpt, starttls, dnssec, dane, bimi).
+CATALOGUE.update(
+    {
+        code: FindingSpec(level, title, fix)
+        for code, (level, title, fix) in TRANSPORT_FINDINGS.items()
     }
 )

@@ -17,6 +17,8 @@ from checks.ptr import check_ptr
 from checks.results import BlocklistResult, CheckResult, TargetResult
 from checks.spf import check_spf
 from checks.targets import Target
+from checks.transport import TransportPlan
+from checks.transport_sweep import transport_probes
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +40,11 @@ IP_CHECKS: dict[str, Probe] = {
 }
 
 
-def checks_for(target: Target) -> dict[str, Probe]:
-    """The probes that apply to ``target``."""
-    return DOMAIN_CHECKS if target.kind == "domain" else IP_CHECKS
+def checks_for(target: Target, transport: TransportPlan | None = None) -> dict[str, Probe]:
+    """The probes that apply to ``target`` (with ``transport``, a domain's transport checks too)."""
+    if target.kind != "domain":
+        return IP_CHECKS
+    return {**DOMAIN_CHECKS, **transport_probes(transport)} if transport else DOMAIN_CHECKS
 
 
 def _run_probe(name: str, probe: Probe, target: Target, sweep: DnsSweep) -> CheckResult:
@@ -65,6 +69,7 @@ def check_targets(
     concurrency: int = DEFAULT_CONCURRENCY,
     sweep: DnsSweep | None = None,
     blocklists: BlocklistPlan | None = None,
+    transport: TransportPlan | None = None,
 ) -> list[TargetResult]:
     """Check every target; all probes of all targets run concurrently.
 
@@ -72,10 +77,14 @@ def check_targets(
     set of in-flight lookups, one memory of failed names. With a
     ``blocklists`` plan, every target also gets a ``blocklists`` check, run
     on the asyncio side of the DNS seam while the probes run in threads.
+    With a ``transport`` plan, domains also get the transport and brand
+    checks (MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE, BIMI).
     """
     sweep = sweep or DnsSweep(settings)
     jobs = [
-        (target, name, probe) for target in targets for name, probe in checks_for(target).items()
+        (target, name, probe)
+        for target in targets
+        for name, probe in checks_for(target, transport).items()
     ]
     outcomes: list[CheckResult | None] = [None] * len(jobs)
     taken = iter(range(len(jobs)))

@@ -84,6 +84,11 @@ def cli() -> None:
     help="Domain blocklist to ask (repeatable; replaces the catalogue).",
 )
 @click.option("--no-blocklists", is_flag=True, help="Skip the blocklists check.")
+@click.option(
+    "--no-transport",
+    is_flag=True,
+    help="Skip the transport and brand checks (MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE, BIMI).",
+)
 @click.option("--save", is_flag=True, help="Record this run in the database (history).")
 @click.option(
     "--fresh",
@@ -103,6 +108,7 @@ def check(
     zones: tuple[str, ...],
     domain_zones: tuple[str, ...],
     no_blocklists: bool,
+    no_transport: bool,
     save: bool,
     fresh: bool,
     db: str | None,
@@ -110,10 +116,16 @@ def check(
 ) -> int:
     """One-shot checks of domains and IPs (auto-detected).
 
-    Domains get SPF, DMARC, DKIM, MX and domain blocklists; IP addresses get
-    reverse DNS (PTR with forward confirmation) and IP blocklists.
+    Domains get SPF, DMARC, DKIM, MX, domain blocklists and the transport and
+    brand checks; IP addresses get reverse DNS (PTR with forward confirmation)
+    and IP blocklists.
     """
+    # Imported here: the history half needs SQLAlchemy, which one-shot checks never pay for.
+    from monitor.transport_history import transport_plan
+
     settings = settings_from(config, db, nameservers, timeout, concurrency, retries)
+    if no_transport:
+        settings = replace(settings, transport=replace(settings.transport, enabled=False))
     try:
         clean_selectors = tuple(validate_selector(s) for s in selectors)
     except ValueError as error:
@@ -131,7 +143,11 @@ def check(
         results = _check_and_save(parsed, settings, plan, fresh=fresh)
     else:
         results = check_targets(
-            parsed, settings.dns, concurrency=settings.concurrency, blocklists=plan
+            parsed,
+            settings.dns,
+            concurrency=settings.concurrency,
+            blocklists=plan,
+            transport=transport_plan(settings, datetime.now(UTC)),
         )
     _print(results, output_format)
     return exit_code(results)
@@ -148,6 +164,7 @@ def _check_and_save(
     # Imported here so one-shot checks never pay for SQLAlchemy and Alembic.
     from monitor.blocklist_history import recent_listings
     from monitor.history import record_run
+    from monitor.transport_history import transport_plan
     from store.engine import open_database, session_factory
 
     engine = open_database(settings.database_url)
@@ -159,8 +176,15 @@ def _check_and_save(
             with sessions() as session:
                 reuse = recent_listings(session, [t.name for t in targets], started, interval)
             plan = replace(plan, reuse=reuse)
+        with sessions() as session:
+            domains = [t.name for t in targets if t.kind == "domain"]
+            transport = transport_plan(settings, started, session, domains)
         results = check_targets(
-            targets, settings.dns, concurrency=settings.concurrency, blocklists=plan
+            targets,
+            settings.dns,
+            concurrency=settings.concurrency,
+            blocklists=plan,
+            transport=transport,
         )
         with sessions.begin() as session:
             record_run(session, results, started_at=started, finished_at=datetime.now(UTC))

@@ -42,6 +42,9 @@ SECTIONS: dict[str, str] = {
     "web": "The dashboard, API and webhooks (`postwarden serve`).",
     "hooks": "ESP webhooks (`/hooks/<esp>`): what each one's requests are authenticated with.",
     "reports": "Reports rendered in the background and mailed on a schedule.",
+    "transport": "Transport and brand checks (MTA-STS, TLS-RPT, STARTTLS, DANE, BIMI): where "
+    "they connect and how certificates are judged.",
+    "dnssec": "DNSSEC validation (the dnssec and dane checks).",
 }
 
 DOCS: dict[tuple[str, str], KeyDoc] = {
@@ -196,6 +199,36 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ("reports", "organisation"): KeyDoc("Name on the reports' cover."),
     ("reports", "appendix_rows"): KeyDoc("Offender samples per rule in the PDF's appendix."),
     ("reports", "attach_max_bytes"): KeyDoc("Larger PDFs are linked in the e-mail, not attached."),
+    ("schedule", "transport_minutes"): KeyDoc(
+        "MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE and BIMI sweep, every ... minutes."
+    ),
+    ("transport", "enabled"): KeyDoc(
+        "Whether `check` and the schedule run the transport and brand checks (`check "
+        "--no-transport` skips them once)."
+    ),
+    ("transport", "smtp_port"): KeyDoc("Port STARTTLS is tried on at every MX host."),
+    ("transport", "https_port"): KeyDoc(
+        "Port the MTA-STS policy, BIMI logo and mark certificate are fetched from (a URL's "
+        "own port wins)."
+    ),
+    ("transport", "ca_file"): KeyDoc(
+        "CA bundle certificates are verified with; not set: the system's store.",
+        "/etc/ssl/certs/ca-certificates.crt",
+    ),
+    ("transport", "connect_timeout"): KeyDoc(
+        "Seconds to wait for a connection or a fetch (SMTP and HTTPS)."
+    ),
+    ("transport", "certificate_warn_days"): KeyDoc(
+        "An MX certificate expiring within this many days warns."
+    ),
+    ("transport", "certificate_fail_days"): KeyDoc(
+        "An MX certificate expiring within this many days (or expired) fails."
+    ),
+    ("dnssec", "trust_anchors"): KeyDoc(
+        "A file of DS or DNSKEY records (zone-file syntax) to validate from; not set: the "
+        "root zone's published anchors.",
+        "/etc/postwarden/anchors.txt",
+    ),
 }
 
 
@@ -206,6 +239,7 @@ def default_of(section: str, key: str) -> Any:
         ("database", "url"): defaults.database_url,
         ("dns", "concurrency"): defaults.concurrency,
         ("smtp", "password_file"): None,
+        ("dnssec", "trust_anchors"): defaults.transport.trust_anchors,
     }
     if (section, key) in special:
         return special[(section, key)]

@@ -25,6 +25,7 @@ from checks.dns import (
     parse_nameserver,
 )
 from checks.sweep import DEFAULT_CONCURRENCY
+from checks.transport import TransportSettings
 from compliance.thresholds import Thresholds
 
 DEFAULT_CONFIG_FILE = "postwarden.toml"
@@ -102,6 +103,8 @@ class ScheduleSettings:
     ingest_seconds: float = 5.0
     purge_hours: float = 24.0
     history_days: int = 400
+    # MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE and BIMI change slowly and cost connections.
+    transport_minutes: float = 360.0
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     hooks: HookSettings = field(default_factory=HookSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    transport: TransportSettings = field(default_factory=TransportSettings)
     source: str = "defaults"
 
 
@@ -403,6 +407,15 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("reports", "organisation"): str,
     ("reports", "appendix_rows"): _count,
     ("reports", "attach_max_bytes"): _positive_int,
+    ("schedule", "transport_minutes"): _positive_float,
+    ("transport", "enabled"): _boolean,
+    ("transport", "smtp_port"): _port,
+    ("transport", "https_port"): _port,
+    ("transport", "ca_file"): _path,
+    ("transport", "connect_timeout"): _positive_float,
+    ("transport", "certificate_warn_days"): _count,
+    ("transport", "certificate_fail_days"): _count,
+    ("dnssec", "trust_anchors"): _path,
 }
 
 
@@ -499,6 +512,7 @@ def load_settings(
         web=_section(WebSettings, "web", merged),
         hooks=_section(HookSettings, "hooks", merged),
         reports=_section(ReportSettings, "reports", merged),
+        transport=_transport(merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 
@@ -521,3 +535,14 @@ def _section(
                 values[item.name] = merged[(name, key)]
                 break
     return kind(**values)
+
+
+def _transport(merged: Mapping[tuple[str, str], Any]) -> TransportSettings:
+    """[transport] and [dnssec] (the trust anchors), paths as text for the checks layer."""
+    values: dict[str, Any] = {
+        key: str(value) if isinstance(value, Path) else value
+        for (section, key), value in merged.items()
+        if section == "transport"
+    }
+    anchors = merged.get(("dnssec", "trust_anchors"))
+    return TransportSettings(**values, trust_anchors=str(anchors) if anchors else None)

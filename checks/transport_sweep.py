@@ -1,0 +1,26 @@
+"""The transport and brand probes of a domain, bound to one sweep's :class:`TransportPlan`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from checks.dns import ProbeResolver
+from checks.mta_sts import check_mta_sts
+from checks.results import CheckResult
+from checks.starttls import check_starttls
+from checks.targets import Target
+from checks.tls_rpt import check_tls_rpt
+from checks.transport import TransportPlan
+
+TRANSPORT_CHECKS = ("mta_sts", "tls_rpt", "starttls", "dnssec", "dane", "bimi")
+
+
+def transport_probes(
+    plan: TransportPlan,
+) -> dict[str, Callable[[Target, ProbeResolver], CheckResult]]:
+    """The probes of the transport checks, in the order they are shown."""
+    return {
+        "mta_sts": lambda t, r: check_mta_sts(t.name, r, plan),
+        "tls_rpt": lambda t, r: check_tls_rpt(t.name, r),
+        "starttls": lambda t, r: check_starttls(t.name, r, plan),
+    }
