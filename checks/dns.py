@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import dns.exception
+import dns.flags
 import dns.inet
 import dns.message
 import dns.name
@@ -37,8 +38,10 @@ import dns.nameserver
 import dns.query
 import dns.rcode
 import dns.rdata
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
+import dns.rrset
 
 from checks.dns_cache import CachedAnswer, CacheKey, SweepCache, cache_key
 
@@ -402,3 +405,51 @@ class ProbeResolver(dns.resolver.Resolver):
             b"".join(rdata.strings).decode("utf-8", "replace")  # type: ignore[attr-defined]
             for rdata in self.lookup(name, "TXT")
         ]
+
+    def lookup_signed(
+        self, name: str, rdtype: str
+    ) -> tuple[dns.rrset.RRset | None, dns.rrset.RRset | None]:
+        """The RRset of ``name``/``rdtype`` and the RRSIGs covering it, for DNSSEC validation.
+
+        Asked with the DO bit and checking disabled (CD), so that a validating
+        resolver hands over what it has and the caller validates; not cached
+        (the sweep's cache keeps no signatures). ``(None, None)`` when there
+        is no such RRset; :class:`DnsError` when no answer could be had.
+        """
+        qname = dns.name.from_text(name)
+        type_code = dns.rdatatype.RdataType.make(rdtype)
+        request = dns.message.make_query(qname, type_code, want_dnssec=True)
+        request.flags |= dns.flags.CD
+        response: dns.message.Message | None = None
+        reason = "no nameserver"
+        servers = [ns for ns in self.nameservers if isinstance(ns, dns.nameserver.Nameserver)]
+        for server in servers * (self.sweep.settings.retries + 1):
+            try:
+                response, _tcp = dns.query.udp_with_fallback(
+                    request,
+                    server.answer_nameserver(),
+                    timeout=self.timeout,
+                    port=server.answer_port(),
+                )
+            except TRANSIENT_ERRORS as error:
+                reason = _reason(error)
+                continue
+            if response.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                break
+            reason = dns.rcode.to_text(response.rcode())
+            response = None
+        if response is None:
+            failure = DnsFailure(name, rdtype, reason)
+            self.failures.append(failure)
+            raise DnsError(failure)
+        try:
+            rrset = response.find_rrset(response.answer, qname, dns.rdataclass.IN, type_code)
+        except KeyError:
+            return None, None
+        try:
+            signatures = response.find_rrset(
+                response.answer, qname, dns.rdataclass.IN, dns.rdatatype.RRSIG, type_code
+            )
+        except KeyError:
+            signatures = None
+        return rrset, signatures

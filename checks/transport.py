@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from cryptography import x509
 
 from checks.certificates import load_trust_store
+from checks.dnssec import AnchorError, Anchors, load_anchors
 from checks.smtp_tls import SmtpTlsError, TlsSession, probe_starttls
 
 
@@ -62,6 +63,20 @@ class TransportPlan:
         self._sessions: dict[tuple[str, str], TlsSession | SmtpTlsError] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._trusted: list[x509.Certificate] | None = None
+        self._anchors: Anchors | AnchorError | None = None
+
+    def anchors(self) -> Anchors:
+        """The DNSSEC trust anchors, read once per sweep; AnchorError when unusable."""
+        with self._guard:
+            if self._anchors is None:
+                try:
+                    self._anchors = load_anchors(self.settings.trust_anchors)
+                except AnchorError as error:
+                    self._anchors = error
+            anchors = self._anchors
+        if isinstance(anchors, AnchorError):
+            raise anchors
+        return anchors
 
     def trusted(self) -> list[x509.Certificate]:
         """The trust store (``ca_file``, else the system's), read once per sweep.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from checks.dane import check_dane
 from checks.dns import ProbeResolver
+from checks.dnssec import AnchorError, Anchors, check_dnssec
 from checks.mta_sts import check_mta_sts
 from checks.results import CheckResult
 from checks.starttls import check_starttls
@@ -23,4 +25,13 @@ def transport_probes(
         "mta_sts": lambda t, r: check_mta_sts(t.name, r, plan),
         "tls_rpt": lambda t, r: check_tls_rpt(t.name, r),
         "starttls": lambda t, r: check_starttls(t.name, r, plan),
+        "dnssec": lambda t, r: check_dnssec(t.name, r, _anchors_or_error(plan), plan.now),
+        "dane": lambda t, r: check_dane(t.name, r, plan),
     }
+
+
+def _anchors_or_error(plan: TransportPlan) -> Anchors | AnchorError:
+    try:
+        return plan.anchors()
+    except AnchorError as error:
+        return error

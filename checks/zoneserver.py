@@ -10,7 +10,10 @@ A ``delay`` holds every reply back for that long, the way the round trip to
 a real authoritative server does: benchmarks use it so that they measure
 what a monitor meets on the internet, not only CPU time.
 
-It is deliberately simple: no recursion, no DNSSEC, no zone transfers. It
+It is deliberately simple: no recursion, no zone transfers, and no DNSSEC of
+its own: a zone signed by the test (``dns.dnssec.sign_zone``) is served with
+its RRSIGs to a query with the DO bit, and DS at a zone's apex is answered
+from the parent zone, which is all a validator needs. It
 does answer NXDOMAIN vs NODATA correctly (empty non-terminals included),
 synthesises wildcards, follows CNAMEs inside its own data and puts the SOA in
 the authority section so resolvers can cache negative answers.
@@ -53,6 +56,8 @@ class _Zone:
     # Names that exist only because something lives below them
     # (e.g. `_domainkey.example.com`): they answer NODATA, not NXDOMAIN.
     interior: set[dns.name.Name] = field(default_factory=set)
+    # RRSIG rdatasets by owner and the type they cover.
+    signatures: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]] = field(default_factory=dict)
 
 
 def _load_zone(origin: str, text: str, default_ttl: int) -> _Zone:
@@ -65,9 +70,21 @@ def _load_zone(origin: str, text: str, default_ttl: int) -> _Zone:
         allow_include=False,
     )
     nodes: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]] = {}
+    signatures: dict[dns.name.Name, dict[int, dns.rdataset.Rdataset]] = {}
     for name, node in parsed.nodes.items():
         absolute = name if name.is_absolute() else name.derelativize(origin_name)
-        nodes[absolute] = {rdataset.rdtype: rdataset for rdataset in node.rdatasets}
+        nodes[absolute] = {
+            rdataset.rdtype: rdataset
+            for rdataset in node.rdatasets
+            if rdataset.rdtype != dns.rdatatype.RRSIG
+        }
+        signed = {
+            rdataset.covers: rdataset
+            for rdataset in node.rdatasets
+            if rdataset.rdtype == dns.rdatatype.RRSIG
+        }
+        if signed:
+            signatures[absolute] = signed
     apex = nodes.get(origin_name, {})
     soa_rdataset = apex.get(dns.rdatatype.SOA)
     if soa_rdataset is None:
@@ -87,7 +104,7 @@ def _load_zone(origin: str, text: str, default_ttl: int) -> _Zone:
         while parent != origin_name and len(parent) > len(origin_name):
             parent = parent.parent()
             interior.add(parent)
-    return _Zone(origin_name, nodes, soa, interior)
+    return _Zone(origin_name, nodes, soa, interior, signatures)
 
 
 class ZoneServer:
@@ -279,6 +296,9 @@ class ZoneServer:
         with self._lock:
             fault = self._fault_for(qname)
             zone = self._zone_for(qname)
+            if zone is not None and rdtype == dns.rdatatype.DS and qname == zone.origin:
+                # DS lives in the parent zone (RFC 4035 3.1.4.1).
+                zone = self._zone_for(qname.parent()) if len(qname) > 1 else None
         if fault == "timeout":
             return None
         if fault == "servfail":
@@ -292,7 +312,7 @@ class ZoneServer:
             response.set_rcode(dns.rcode.NXDOMAIN)
             response.authority.append(self._root_soa)
         else:
-            self._fill(response, zone, qname, rdtype)
+            self._fill(response, zone, qname, rdtype, dnssec=bool(query.ednsflags & dns.flags.DO))
         if query.edns >= 0:
             max_size = max(max_size, query.payload)
         wire_out = response.to_wire(max_size=65535)
@@ -322,6 +342,8 @@ class ZoneServer:
         zone: _Zone,
         qname: dns.name.Name,
         rdtype: int,
+        *,
+        dnssec: bool = False,
     ) -> None:
         name = qname
         for _hop in range(8):
@@ -337,6 +359,9 @@ class ZoneServer:
             wanted = node.get(rdtype)
             if wanted is not None:
                 response.answer.append(_rrset(owner, wanted))
+                signed = zone.signatures.get(owner, {}).get(rdtype)
+                if dnssec and signed is not None:
+                    response.answer.append(_rrset(owner, signed))
                 return
             cname = node.get(dns.rdatatype.CNAME)
             if cname is None or rdtype == dns.rdatatype.CNAME:
@@ -363,7 +388,7 @@ class ZoneServer:
 
 
 def _rrset(owner: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> dns.rrset.RRset:
-    rrset = dns.rrset.RRset(owner, rdataset.rdclass, rdataset.rdtype)
+    rrset = dns.rrset.RRset(owner, rdataset.rdclass, rdataset.rdtype, rdataset.covers)
     rrset.update(rdataset)
     return rrset
 

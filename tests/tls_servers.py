@@ -67,7 +67,7 @@ class CertificateAuthority:
         file_name: str | None = None,
         signer: CertificateAuthority | None = None,
     ) -> tuple[Path, Path]:
-        """A certificate for ``names`` valid ``days`` more (negative: expired): (chain, key) files."""
+        """A certificate for ``names``, valid ``days`` more (negative: expired); its files."""
         issuer = signer or self
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
