@@ -24,6 +24,19 @@ from checks.findings import STATUS_RANK
 Action = Literal["open", "escalate", "resolve"]
 Problem = Literal["degraded", "cannot_check"]
 
+# Findings that open an alert whatever the check's status and the warn policy:
+# a certificate about to expire (a warning now, an outage in days), an
+# enforce MTA-STS policy gone unreachable, a DANE mismatch.
+URGENT_CODES: frozenset[str] = frozenset(
+    {
+        "STARTTLS_CERT_EXPIRING",
+        "STARTTLS_CERT_EXPIRES_SOON",
+        "STARTTLS_CERT_EXPIRED",
+        "MTA_STS_ENFORCE_UNREACHABLE",
+        "DANE_MISMATCH",
+    }
+)
+
 
 @dataclass(frozen=True)
 class AlertPolicy:
@@ -82,7 +95,8 @@ def decide(
     on_warn = policy.alert_on_warn if state.alert_on_warn is None else state.alert_on_warn
     confirmed = state.consecutive >= policy.confirmations
     current = open_alerts.get("degraded")
-    if degraded(state.status, on_warn):
+    urgent = bool(state.keys & URGENT_CODES)
+    if degraded(state.status, on_warn) or urgent:
         if current is None and confirmed:
             decisions.append(Decision("open", "degraded", state.status, state.keys))
         elif current is not None:
@@ -95,7 +109,8 @@ def decide(
                 decisions.append(
                     Decision("escalate", "degraded", severity, state.keys | current.codes)
                 )
-    elif state.status != "error" and current is not None:
+    elif current is not None and (state.status != "error" or current.severity == "error"):
+        # An alert an urgent `error` finding opened resolves once that finding is gone.
         decisions.append(Decision("resolve", "degraded", state.status))
     stuck = open_alerts.get("cannot_check")
     if state.status == "error":

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from checks.blocklists import check_blocklists
 from checks.results import TargetResult
 from checks.sweep import check_targets
+from checks.transport_sweep import TRANSPORT_CHECKS
 from compliance.audit import run_audit, store_audit
 from compliance.erasure import purge_retention
 from compliance.inbox import drain_inbox
@@ -33,6 +34,7 @@ from monitor.history import record_run
 from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
 from monitor.targets import MonitoredTarget, list_targets, list_targets_named
+from monitor.transport_history import transport_plan
 from store.alerting import Notification
 from store.models import CheckRecord, CheckRun
 from store.scheduling import JobRun
@@ -110,6 +112,32 @@ def check_now(session: Session, name: str, kind: str, now: datetime, settings: S
         return f"{name} is not monitored"
     results = check_targets([targets[0].as_target()], settings.dns, concurrency=8)
     return _record(session, results, targets, now, settings, "check_now")
+
+
+def sweep_transport(session: Session, now: datetime, settings: Settings) -> str:
+    """MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE and BIMI of every domain; then alerts.
+
+    The MTA-STS policies earlier runs fetched come from the history, so that a
+    policy changed under the same id, or gone while it was enforce, is told.
+    """
+    domains = [target for target in _active_targets(session) if target.kind == "domain"]
+    if not domains:
+        return "no domains"
+    plan = transport_plan(settings, now, session, [target.name for target in domains])
+    session.commit()
+    if plan is None:
+        return "transport checks are disabled"
+    results = check_targets(
+        [target.as_target() for target in domains],
+        settings.dns,
+        concurrency=settings.concurrency,
+        transport=plan,
+    )
+    transport = [
+        TargetResult(r.target, r.kind, {n: c for n, c in r.checks.items() if n in TRANSPORT_CHECKS})
+        for r in results
+    ]
+    return _record(session, transport, domains, now, settings, "transport_sweep")
 
 
 def sweep_blocklists(session: Session, now: datetime, settings: Settings) -> str:
@@ -214,6 +242,8 @@ def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[st
                      timedelta(minutes=schedule.auth_minutes)),
         ScheduledJob("blocklist_sweep", bind(sweep_blocklists, settings),
                      timedelta(minutes=schedule.blocklist_minutes)),
+        ScheduledJob("transport_sweep", bind(sweep_transport, settings),
+                     timedelta(minutes=schedule.transport_minutes)),
         ScheduledJob("deliver", bind(deliver_notifications, settings),
                      timedelta(seconds=schedule.deliver_seconds)),
         ScheduledJob("ingest", bind(ingest_webhooks, settings),

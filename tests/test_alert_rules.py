@@ -119,3 +119,20 @@ def test_problem_keys_are_codes_and_listed_zones() -> None:
         "selectors": {"s1": {"findings": [{"code": "DKIM_KEY_WEAK", "level": "warn"}]}},
     }
     assert problem_keys(detail) == {"DNSBL_LISTED", "listed:a.test", "DKIM_KEY_WEAK"}
+
+
+def test_an_expiring_mx_certificate_alerts_though_warnings_do_not() -> None:
+    expiring = state("warn", 2, {"STARTTLS_CERT_EXPIRING"})
+    assert actions(decide(expiring, {}, POLICY, NOW)) == [("open", "degraded", "warn")]
+    assert decide(state("warn", 2, {"MTA_STS_MODE_NONE"}), {}, POLICY, NOW) == []
+
+
+def test_an_enforce_policy_gone_unreachable_alerts_as_error_and_resolves_when_back() -> None:
+    gone = state("error", 2, {"MTA_STS_ENFORCE_UNREACHABLE"})
+    assert actions(decide(gone, {}, POLICY, NOW)) == [("open", "degraded", "error")]
+    current = open_alert("error", "MTA_STS_ENFORCE_UNREACHABLE")
+    assert actions(decide(state("pass", 1), current, POLICY, NOW)) == [
+        ("resolve", "degraded", "pass")
+    ]
+    # A plain undeterminable run neither opens nor resolves a failure's alert.
+    assert decide(state("error", 1, {"DNS_LOOKUP_FAILED"}), open_alert("fail"), POLICY, NOW) == []
