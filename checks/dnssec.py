@@ -153,7 +153,10 @@ class Validator:
         zone = anchor
         keys, problem = self._zone_keys(zone, self.anchors[anchor])
         if keys is None:
-            return Validation("bogus", problem), None
+            # Without the anchor zone's own keys nothing can be judged (a resolver
+            # that does not hand them over); keys that do not match it are bogus.
+            missing = problem.endswith("has no DNSKEY")
+            return Validation("indeterminate" if missing else "bogus", problem), None
         for depth in range(len(zone) + 1, len(qname) + 1):
             child = qname.split(depth)[1]
             ds, ds_signatures = self.resolver.lookup_signed(child.to_text(), "DS")

@@ -161,7 +161,10 @@ def evaluate_mta_sts(domain: str, facts: MtaStsFacts) -> MtaStsResult:
     findings += _judge_policy(domain, policy, facts.mx_hosts)
     digest = policy_hash(fetch.text)
     previous = facts.previous
-    if previous and previous.policy_id == policy_id and previous.sha256 != digest:
+    # The policy first seen under this id: it stays the baseline until the id
+    # changes, so the warning holds for as long as the id is stale.
+    baseline = previous.sha256 if previous and previous.policy_id == policy_id else digest
+    if baseline != digest:
         findings.append(
             finding(
                 "MTA_STS_ID_UNCHANGED",
@@ -177,6 +180,7 @@ def evaluate_mta_sts(domain: str, facts: MtaStsFacts) -> MtaStsResult:
         max_age=policy.max_age,
         mx_patterns=policy.mx,
         policy_sha256=digest,
+        id_policy_sha256=baseline,
     )
 
 

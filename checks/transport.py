@@ -43,7 +43,8 @@ class TransportSettings:
 
 @dataclass(frozen=True)
 class PreviousPolicy:
-    """The MTA-STS policy an earlier run fetched: its id, the text's hash and mode."""
+    """The MTA-STS policy an earlier run fetched: its id, the hash of the policy first
+    seen under that id, and its mode."""
 
     policy_id: str
     sha256: str

@@ -20,6 +20,8 @@ class MtaStsResult(CheckResult):
     max_age: int | None = None
     mx_patterns: tuple[str, ...] = ()
     policy_sha256: str | None = None
+    # The hash of the policy first seen under policy_id (what a changed policy is told by).
+    id_policy_sha256: str | None = None
 
 
 @dataclass(frozen=True)

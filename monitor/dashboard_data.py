@@ -114,7 +114,29 @@ def requirement_evidence(
     evidence["unsubscribe_within_2_days"] = unsubscribe_verdict(
         latest_audit(session), unsubscribe_grace_days
     )
+    tls = starttls_verdict(session)
+    if tls is not None:
+        evidence["tls"] = tls
     return evidence
+
+
+def starttls_verdict(session: Session) -> Verdict | None:
+    """The TLS requirement judged on the latest ``starttls`` checks of the monitored domains
+    (None before any transport sweep: the card then says it is not measured)."""
+    rows = session.execute(
+        select(TargetStatus.status, func.count())
+        .where(TargetStatus.check == "starttls", TargetStatus.kind == "domain")
+        .group_by(TargetStatus.status)
+    ).all()
+    counts = {status: int(count) for status, count in rows}
+    total = sum(counts.values())
+    if not total:
+        return None
+    return Verdict(
+        worst(counts),
+        f"STARTTLS on the MX hosts of {counts.get('pass', 0)} of {total} domains passes "
+        "(TLS 1.2+, valid certificate); outbound TLS is your sending server's or ESP's",
+    )
 
 
 def target_page(session: Session, offset: int = 0, limit: int | None = None) -> TargetPage:

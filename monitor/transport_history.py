@@ -33,9 +33,10 @@ def previous_policies(session: Session, domains: Sequence[str]) -> dict[str, Pre
     found: dict[str, PreviousPolicy] = {}
     for row in session.scalars(select(CheckRecord).where(CheckRecord.id.in_(latest))):
         detail = row.detail or {}
-        if detail.get("policy_id") and detail.get("policy_sha256"):
+        baseline = detail.get("id_policy_sha256") or detail.get("policy_sha256")
+        if detail.get("policy_id") and baseline:
             found[row.target] = PreviousPolicy(
-                str(detail["policy_id"]), str(detail["policy_sha256"]), detail.get("mode")
+                str(detail["policy_id"]), str(baseline), detail.get("mode")
             )
     return found
 

@@ -294,3 +294,96 @@ def test_postwarden_check_reports_the_transport_checks_as_json(
         "--no-transport", "--format", "json", cwd=tmp_path, env=env,
     )  # fmt: skip
     assert "starttls" not in skipped.json()[0]["checks"]
+
+
+# -- the schedule, alerts, dashboard and API ------------------------------------------------
+
+
+def test_the_transport_sweep_records_alerts_and_shows_on_the_dashboard(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from monitor.jobs import make_jobs, sweep_transport
+    from monitor.settings import Settings, WebSettings
+    from monitor.targets import add_domain
+    from store.alerting import Alert
+    from store.engine import open_database, session_factory
+    from store.models import CheckRecord
+    from tests.dashboard_data import PASSWORD
+    from tests.test_web import csrf_of, logged_in
+    from web.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    dns = DnsSettings((parse_nameserver(loopback.dns.nameserver),), timeout=2.0)
+    settings = Settings(
+        database_url=url,
+        dns=dns,
+        transport=loopback.settings(),
+        web=WebSettings(secret_key="k"),
+    )
+    assert "transport_sweep" in make_jobs(settings)
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as session:
+        add_domain(session, "secure.test", now)
+        session.commit()
+        assert "1 targets checked" in sweep_transport(session, now, settings)
+        session.commit()
+        stored = {
+            row.check: row.status
+            for row in session.scalars(
+                select(CheckRecord).where(CheckRecord.target == "secure.test")
+            )
+        }
+    assert set(stored) == {"mta_sts", "tls_rpt", "starttls", "dnssec", "dane"}
+    assert stored["mta_sts"] == stored["starttls"] == "pass"
+    # The test zones are not under the root's anchors, which this server does not serve.
+    assert stored["dnssec"] == "error"
+
+    # The policy changes under the same id: the next sweep, reading the last one from the
+    # history, warns.
+    loopback.https.pages["mta-sts.secure.test/.well-known/mta-sts.txt"] = Page(
+        POLICY.replace("604800", "1209600").encode()
+    )
+    # Two runs 65 days on: the certificate has 25 days left, which alerts though it only warns.
+    later = now + dt.timedelta(days=65)
+    with sessions() as session:
+        for step in range(2):
+            sweep_transport(session, later + dt.timedelta(minutes=step), settings)
+            session.commit()
+        details = {
+            row.check: row.detail
+            for row in session.scalars(
+                select(CheckRecord)
+                .where(CheckRecord.target == "secure.test")
+                .order_by(CheckRecord.id)
+            )
+        }
+        alerts = {(a.check, a.severity) for a in session.scalars(select(Alert))}
+    assert {f["code"] for f in details["mta_sts"]["findings"]} == {"MTA_STS_ID_UNCHANGED"}
+    assert ("starttls", "warn") in alerts
+
+    populate_users(sessions, now, PASSWORD)
+    app = create_app(settings, sessions)
+    try:
+        browser = logged_in(app, "postmaster")
+        page = browser.get("/domains/secure.test").get_data(as_text=True)
+        assert "Days left" in page and "mx.secure.test" in page
+        assert "Mode enforce" in page and "STARTTLS_CERT_EXPIRING" in page
+        assert csrf_of(page)
+        overview = browser.get("/").get_data(as_text=True)
+        assert 'data-requirement="tls"><span class="status warn"' in overview
+        assert "STARTTLS on the MX hosts of 0 of 1 domains passes" in overview
+    finally:
+        app.extensions["postwarden_inbox"].close()
+        engine.dispose()
+
+
+def populate_users(sessions: object, now: dt.datetime, password: str) -> None:
+    from monitor.users import add_user
+
+    with sessions() as session:  # type: ignore[operator]
+        add_user(session, "postmaster", password, "postmaster", now)
+        session.commit()
