@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from checks.bimi import check_bimi
 from checks.dane import check_dane
 from checks.dns import ProbeResolver
 from checks.dnssec import AnchorError, Anchors, check_dnssec
@@ -27,6 +28,7 @@ def transport_probes(
         "starttls": lambda t, r: check_starttls(t.name, r, plan),
         "dnssec": lambda t, r: check_dnssec(t.name, r, _anchors_or_error(plan), plan.now),
         "dane": lambda t, r: check_dane(t.name, r, plan),
+        "bimi": lambda t, r: check_bimi(t.name, r, plan),
     }
 
 

@@ -282,7 +282,10 @@ def test_postwarden_check_reports_the_transport_checks_as_json(
     )  # fmt: skip
     [target] = out.json()
     checks = target["checks"]
-    assert {"mta_sts", "tls_rpt", "starttls"} <= set(checks)
+    assert {"mta_sts", "tls_rpt", "starttls", "dnssec", "dane", "bimi"} <= set(checks)
+    assert all(checks[name]["findings"] is not None for name in checks)
+    assert checks["bimi"]["findings"][0]["code"] == "BIMI_MISSING"
+    assert checks["bimi"]["findings"][0]["fix"]
     assert checks["mta_sts"]["mode"] == "enforce" and checks["mta_sts"]["policy_id"] == "2026a"
     assert checks["mta_sts"]["max_age"] == 604800
     assert checks["tls_rpt"]["rua"] == ["mailto:tls@secure.test"]
@@ -337,7 +340,7 @@ def test_the_transport_sweep_records_alerts_and_shows_on_the_dashboard(
                 select(CheckRecord).where(CheckRecord.target == "secure.test")
             )
         }
-    assert set(stored) == {"mta_sts", "tls_rpt", "starttls", "dnssec", "dane"}
+    assert set(stored) == {"mta_sts", "tls_rpt", "starttls", "dnssec", "dane", "bimi"}
     assert stored["mta_sts"] == stored["starttls"] == "pass"
     # The test zones are not under the root's anchors, which this server does not serve.
     assert stored["dnssec"] == "error"
