@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.transport import PreviousPolicy, TransportPlan
+from checks.transport_sweep import TRANSPORT_CHECKS
 from monitor.settings import Settings
-from store.models import CheckRecord
+from store.models import CheckRecord, TargetStatus
 
 
 def previous_policies(session: Session, domains: Sequence[str]) -> dict[str, PreviousPolicy]:
@@ -53,3 +55,53 @@ def transport_plan(
         return None
     previous = previous_policies(session, domains) if session is not None else {}
     return TransportPlan(settings.transport, now, previous)
+
+
+def transport_summary(session: Session) -> list[dict[str, Any]]:
+    """Per domain, the latest transport facts the reports show: each MX certificate's
+    expiry, the MTA-STS mode, DNSSEC, DANE and BIMI (domains never swept are left out).
+
+    The latest run of each check comes from ``target_status``; the results are fetched
+    by their (target, check, run) keys in one query.
+    """
+    latest = session.execute(
+        select(TargetStatus.target, TargetStatus.check, TargetStatus.last_run_id).where(
+            TargetStatus.check.in_(TRANSPORT_CHECKS)
+        )
+    ).all()
+    if not latest:
+        return []
+    wanted = {(target, check, run) for target, check, run in latest}
+    rows = session.execute(
+        select(CheckRecord.target, CheckRecord.check, CheckRecord.run_id, CheckRecord.detail)
+        .where(CheckRecord.check.in_(TRANSPORT_CHECKS))
+        .where(CheckRecord.run_id.in_({run for _t, _c, run in latest}))
+    ).all()
+    by_domain: dict[str, dict[str, dict[str, Any]]] = {}
+    for target, check, run, detail in rows:
+        if (target, check, run) in wanted:
+            by_domain.setdefault(target, {})[check] = dict(detail)
+    summary = []
+    for domain, checks in sorted(by_domain.items()):
+        starttls = checks.get("starttls", {})
+        summary.append(
+            {
+                "domain": domain,
+                "statuses": {
+                    name: checks[name]["status"] for name in TRANSPORT_CHECKS if name in checks
+                },
+                "certificates": [
+                    {
+                        "host": host,
+                        "expires": facts.get("certificate_expires"),
+                        "days_left": facts.get("days_left"),
+                        "error": facts.get("error"),
+                    }
+                    for host, facts in sorted((starttls.get("hosts") or {}).items())
+                ],
+                "mta_sts_mode": checks.get("mta_sts", {}).get("mode"),
+                "dnssec_validated": checks.get("dnssec", {}).get("validated"),
+                "bimi_logo_valid": checks.get("bimi", {}).get("logo_valid"),
+            }
+        )
+    return summary

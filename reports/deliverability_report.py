@@ -27,6 +27,7 @@ from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
 from compliance.requirements import provider_card
 from monitor.dashboard_data import requirement_evidence
 from monitor.targets import list_targets
+from monitor.transport_history import transport_summary
 from reports.charts import profile_rate_charts
 from reports.compliance_report import ReportFile
 from reports.trail import sha256_of
@@ -188,6 +189,7 @@ def deliverability_report(
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "generated_by": generated_by,
         "targets": targets,
+        "transport": transport_summary(session),
         "status": worst(t["status"] for t in targets) if targets else "error",
         "listings": listings,
         "alerts": alerts,

@@ -390,3 +390,47 @@ def populate_users(sessions: object, now: dt.datetime, password: str) -> None:
     with sessions() as session:  # type: ignore[operator]
         add_user(session, "postmaster", password, "postmaster", now)
         session.commit()
+
+
+def test_the_deliverability_report_shows_the_mx_certificates_and_transport_checks(
+    tmp_path: Path,
+) -> None:
+    from checks.findings import finding
+    from checks.transport_results import MtaStsResult, StarttlsHost, StarttlsResult
+    from monitor.history import record_run
+    from monitor.targets import add_domain
+    from store.engine import open_database, session_factory
+    from tests.test_reports import pdf_text
+
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    at = dt.datetime(2026, 10, 10, tzinfo=dt.UTC)
+    host = StarttlsHost(
+        address="192.0.2.25",
+        tls_version="TLSv1.3",
+        certificate_expires="2026-10-30T00:00:00+00:00",
+        days_left=20,
+        name_matches=True,
+        chain_valid=True,
+    )
+    result = TargetResult("shop.example", "domain", {
+        "starttls": StarttlsResult(
+            findings=(finding("STARTTLS_CERT_EXPIRING", "expires in 20 days"),),
+            hosts={"mx.shop.example": host},
+        ),
+        "mta_sts": MtaStsResult(record="v=STSv1; id=1", policy_id="1", mode="testing"),
+    })  # fmt: skip
+    with sessions() as session:
+        add_domain(session, "shop.example", at)
+        record_run(session, [result], started_at=at, finished_at=at)
+        session.commit()
+    engine.dispose()
+    output = tmp_path / "october.pdf"
+    done = postwarden("report", "deliverability", "--from", "2026-10-01", "--to", "2026-10-31",
+                      "-o", str(output), "--db", url)  # fmt: skip
+    assert done.code == 0, done.stderr
+    flat = " ".join("\n".join(pdf_text(output)).split())
+    assert "Transport security and brand" in flat
+    assert "mx.shop.example: expires 2026-10-30 (20 days)" in flat
+    assert "starttls warn" in flat and "testing" in flat
