@@ -13,7 +13,9 @@ loopback in a separate process, then, for each round-trip time asked for:
 
 and prints domains/s for both and the ratio. Postwarden does more per domain
 (DKIM and MX besides SPF and DMARC), and its figure includes starting the
-process.
+process. It runs with `--no-transport`; the transport and brand checks are
+measured in a phase of their own (bench/checks_transport.py), which reports
+their cost per domain against the same domains checked without them.
 
 `--rtt-ms` delays every reply by that much, standing in for the round trip
 to a domain's authoritative servers that a monitor pays on the internet;
@@ -97,7 +99,9 @@ def time_postwarden(names: list[str], port: int, concurrency: int | None) -> Out
     """Time the console script over every domain; every one must pass."""
     script = Path(sys.executable).with_name("postwarden")
     command = [str(script), "check", *names, "--selector", "s1", "--selector", "s2"]
+    # Blocklists and the transport checks are measured by benchmarks of their own.
     command += ["--nameserver", f"127.0.0.1:{port}", "--format", "json"]
+    command += ["--no-blocklists", "--no-transport"]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
@@ -133,6 +137,12 @@ def main() -> None:
     parser.add_argument("--domains", type=int, default=1000)
     parser.add_argument("--rtt-ms", type=float, nargs="+", default=[0.0, 10.0])
     parser.add_argument("--concurrency", type=int, help="postwarden --concurrency")
+    parser.add_argument(
+        "--transport-domains",
+        type=int,
+        default=200,
+        help="domains of the transport phase (MTA-STS … BIMI); 0 skips it",
+    )
     args = parser.parse_args()
 
     names = [f"d{i}.{ORIGIN}" for i in range(args.domains)]
@@ -156,6 +166,10 @@ def main() -> None:
             f"  {ours.per_second / theirs.per_second:>5.1f}x",
             flush=True,
         )
+    if args.transport_domains:
+        from bench.checks_transport import run_transport_phase
+
+        run_transport_phase(args.transport_domains, args.rtt_ms, args.concurrency)
 
 
 if __name__ == "__main__":
