@@ -368,9 +368,17 @@ def test_the_transport_sweep_records_alerts_and_shows_on_the_dashboard(
     assert {f["code"] for f in details["mta_sts"]["findings"]} == {"MTA_STS_ID_UNCHANGED"}
     assert ("starttls", "warn") in alerts
 
-    populate_users(sessions, now, PASSWORD)
+    token = populate_users(sessions, now, PASSWORD)
     app = create_app(settings, sessions)
     try:
+        api = app.test_client().get(
+            "/api/v1/targets/secure.test",
+            headers={"Authorization": f"Bearer {token}"},
+            base_url="https://localhost",
+        )
+        stored = api.get_json()["checks"]
+        assert stored["starttls"]["hosts"]["mx.secure.test"]["days_left"] <= 30
+        assert stored["mta_sts"]["mode"] == "enforce" and stored["dnssec"]["status"] == "error"
         browser = logged_in(app, "postmaster")
         page = browser.get("/domains/secure.test").get_data(as_text=True)
         assert "Days left" in page and "mx.secure.test" in page
@@ -384,12 +392,15 @@ def test_the_transport_sweep_records_alerts_and_shows_on_the_dashboard(
         engine.dispose()
 
 
-def populate_users(sessions: object, now: dt.datetime, password: str) -> None:
-    from monitor.users import add_user
+def populate_users(sessions: object, now: dt.datetime, password: str) -> str:
+    """A postmaster who logs in, and an API token of theirs."""
+    from monitor.users import add_token, add_user
 
     with sessions() as session:  # type: ignore[operator]
-        add_user(session, "postmaster", password, "postmaster", now)
+        user = add_user(session, "postmaster", password, "postmaster", now)
+        token = add_token(session, user, "tests", now)
         session.commit()
+    return str(token)
 
 
 def test_the_deliverability_report_shows_the_mx_certificates_and_transport_checks(
