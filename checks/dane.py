@@ -159,9 +159,9 @@ def check_dane(domain: str, resolver: ProbeResolver, plan: TransportPlan) -> Dan
         secure: bool | None = None
         if anchors is not None:
             try:
-                validation, _ = Validator(resolver, anchors, plan.now).validate(
-                    f"_25._tcp.{host}", "TLSA"
-                )
+                validation, _ = Validator(
+                    resolver, anchors, plan.now, plan.signed_answers
+                ).validate(f"_25._tcp.{host}", "TLSA")
                 secure = validation.security == "secure"
             except DnsError:
                 secure = None

@@ -44,6 +44,8 @@ ROOT_ANCHORS = """
 """
 
 Anchors = Mapping[dns.name.Name, Sequence[dns.rdata.Rdata]]
+SignedAnswer = tuple[dns.rrset.RRset | None, dns.rrset.RRset | None]
+SignedCache = dict[tuple[str, str], SignedAnswer]
 
 
 class AnchorError(Exception):
@@ -110,10 +112,26 @@ def _keys_matching(
 class Validator:
     """Validates RRsets through one resolver from the given anchors at time ``now``."""
 
-    def __init__(self, resolver: ProbeResolver, anchors: Anchors, now: datetime) -> None:
+    def __init__(
+        self,
+        resolver: ProbeResolver,
+        anchors: Anchors,
+        now: datetime,
+        cache: SignedCache | None = None,
+    ) -> None:
         self.resolver = resolver
         self.anchors = anchors
         self.now = now.timestamp()
+        # Shared by a sweep's validators: the root and the TLDs are asked once, not
+        # once per domain. Two threads may both ask a name first; either answer is right.
+        self.cache: SignedCache = {} if cache is None else cache
+
+    def _signed(self, name: str, rdtype: str) -> SignedAnswer:
+        key = (name.lower(), rdtype)
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = self.resolver.lookup_signed(name, rdtype)
+        return found
 
     def _verify(
         self,
@@ -134,7 +152,7 @@ class Validator:
         self, zone: dns.name.Name, trusted: Sequence[dns.rdata.Rdata]
     ) -> tuple[dns.rrset.RRset | None, str]:
         """The DNSKEY RRset of ``zone`` if it matches ``trusted`` and signs itself."""
-        keys, signatures = self.resolver.lookup_signed(zone.to_text(), "DNSKEY")
+        keys, signatures = self._signed(zone.to_text(), "DNSKEY")
         if keys is None:
             return None, f"{zone} has no DNSKEY"
         if not _keys_matching(keys, trusted, zone):
@@ -159,11 +177,11 @@ class Validator:
             return Validation("indeterminate" if missing else "bogus", problem), None
         for depth in range(len(zone) + 1, len(qname) + 1):
             child = qname.split(depth)[1]
-            ds, ds_signatures = self.resolver.lookup_signed(child.to_text(), "DS")
+            ds, ds_signatures = self._signed(child.to_text(), "DS")
             if ds is None:
-                soa, _sigs = self.resolver.lookup_signed(child.to_text(), "SOA")
+                soa, _sigs = self._signed(child.to_text(), "SOA")
                 if soa is not None:  # a delegation without DS: an unsigned child zone
-                    child_keys, _ = self.resolver.lookup_signed(child.to_text(), "DNSKEY")
+                    child_keys, _ = self._signed(child.to_text(), "DNSKEY")
                     return Validation(
                         "insecure", f"{child} has no DS in {zone}", child_keys is not None
                     ), None
@@ -175,7 +193,7 @@ class Validator:
             if keys is None:
                 return Validation("bogus", problem, True), None
             zone = child
-        rrset, signatures = self.resolver.lookup_signed(qname.to_text(), rdtype)
+        rrset, signatures = self._signed(qname.to_text(), rdtype)
         if rrset is None:
             return Validation("secure", f"{zone} is signed; no {rdtype} at {qname}", True), None
         broken = self._verify(rrset, signatures, zone, keys)
@@ -219,7 +237,11 @@ def validate_domain(domain: str, validator: Validator) -> Validation:
 
 
 def check_dnssec(
-    domain: str, resolver: ProbeResolver, anchors: Anchors | AnchorError, now: datetime
+    domain: str,
+    resolver: ProbeResolver,
+    anchors: Anchors | AnchorError,
+    now: datetime,
+    cache: SignedCache | None = None,
 ) -> DnssecResult:
     """Validate ``domain`` from the trust ``anchors`` (or say why there are none)."""
     if isinstance(anchors, AnchorError):
@@ -228,7 +250,9 @@ def check_dnssec(
         )
     start = len(resolver.failures)
     try:
-        validation: Validation | None = validate_domain(domain, Validator(resolver, anchors, now))
+        validation: Validation | None = validate_domain(
+            domain, Validator(resolver, anchors, now, cache)
+        )
     except DnsError:
         validation = None
     return evaluate_dnssec(domain, validation, resolver.failures[start:])

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from cryptography import x509
 
 from checks.certificates import load_trust_store
-from checks.dnssec import AnchorError, Anchors, load_anchors
+from checks.dnssec import AnchorError, Anchors, SignedCache, load_anchors
 from checks.smtp_tls import SmtpTlsError, TlsSession, probe_starttls
 
 
@@ -65,6 +65,8 @@ class TransportPlan:
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._trusted: list[x509.Certificate] | None = None
         self._anchors: Anchors | AnchorError | None = None
+        # Signed answers of this sweep's DNSSEC validations (see checks.dnssec.Validator).
+        self.signed_answers: SignedCache = {}
 
     def anchors(self) -> Anchors:
         """The DNSSEC trust anchors, read once per sweep; AnchorError when unusable."""

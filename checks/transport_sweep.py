@@ -26,7 +26,9 @@ def transport_probes(
         "mta_sts": lambda t, r: check_mta_sts(t.name, r, plan),
         "tls_rpt": lambda t, r: check_tls_rpt(t.name, r),
         "starttls": lambda t, r: check_starttls(t.name, r, plan),
-        "dnssec": lambda t, r: check_dnssec(t.name, r, _anchors_or_error(plan), plan.now),
+        "dnssec": lambda t, r: check_dnssec(
+            t.name, r, _anchors_or_error(plan), plan.now, plan.signed_answers
+        ),
         "dane": lambda t, r: check_dane(t.name, r, plan),
         "bimi": lambda t, r: check_bimi(t.name, r, plan),
     }
