@@ -32,7 +32,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 
 from bench.checks import ORIGIN, _serve
 from checks.certificates import spki_der
-from checks.transport_sweep import TRANSPORT_CHECKS
+from checks.transport import TRANSPORT_CHECKS
 from tests.tls_servers import CertificateAuthority, Page, https_server, starttls_server
 
 with warnings.catch_warnings():

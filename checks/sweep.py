@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from checks.blocklists import BlocklistPlan, check_blocklists
 from checks.dkim import check_dkim
@@ -17,8 +18,9 @@ from checks.ptr import check_ptr
 from checks.results import BlocklistResult, CheckResult, TargetResult
 from checks.spf import check_spf
 from checks.targets import Target
-from checks.transport import TransportPlan
-from checks.transport_sweep import transport_probes
+
+if TYPE_CHECKING:
+    from checks.transport import TransportPlan
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,12 @@ def checks_for(target: Target, transport: TransportPlan | None = None) -> dict[s
     """The probes that apply to ``target`` (with ``transport``, a domain's transport checks too)."""
     if target.kind != "domain":
         return IP_CHECKS
-    return {**DOMAIN_CHECKS, **transport_probes(transport)} if transport else DOMAIN_CHECKS
+    if transport is None:
+        return DOMAIN_CHECKS
+    # Imported here: certificates, DNSSEC and SVG parsing are not paid for by runs without them.
+    from checks.transport_sweep import transport_probes
+
+    return {**DOMAIN_CHECKS, **transport_probes(transport)}
 
 
 def _run_probe(name: str, probe: Probe, target: Target, sweep: DnsSweep) -> CheckResult:

@@ -14,12 +14,17 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
+if TYPE_CHECKING:
+    from cryptography import x509
 
-from checks.certificates import load_trust_store
-from checks.dnssec import AnchorError, Anchors, SignedCache, load_anchors
-from checks.smtp_tls import SmtpTlsError, TlsSession, probe_starttls
+    from checks.dnssec import AnchorError, Anchors
+    from checks.smtp_tls import SmtpTlsError, TlsSession
+
+
+# The transport and brand checks, in the order they are shown.
+TRANSPORT_CHECKS = ("mta_sts", "tls_rpt", "starttls", "dnssec", "dane", "bimi")
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,12 @@ class TransportPlan:
         self._trusted: list[x509.Certificate] | None = None
         self._anchors: Anchors | AnchorError | None = None
         # Signed answers of this sweep's DNSSEC validations (see checks.dnssec.Validator).
-        self.signed_answers: SignedCache = {}
+        self.signed_answers: dict[tuple[str, str], Any] = {}
 
     def anchors(self) -> Anchors:
         """The DNSSEC trust anchors, read once per sweep; AnchorError when unusable."""
+        from checks.dnssec import AnchorError, load_anchors
+
         with self._guard:
             if self._anchors is None:
                 try:
@@ -87,6 +94,8 @@ class TransportPlan:
         Empty when it cannot be read: every chain then fails to verify, with
         a reason that says so.
         """
+        from checks.certificates import load_trust_store
+
         with self._guard:
             if self._trusted is None:
                 try:
@@ -101,6 +110,8 @@ class TransportPlan:
         Raises the :class:`SmtpTlsError` of the first attempt again for
         every later caller: one dead MX costs one timeout per sweep.
         """
+        from checks.smtp_tls import SmtpTlsError, probe_starttls
+
         key = (host, address)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())

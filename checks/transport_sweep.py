@@ -15,8 +15,6 @@ from checks.targets import Target
 from checks.tls_rpt import check_tls_rpt
 from checks.transport import TransportPlan
 
-TRANSPORT_CHECKS = ("mta_sts", "tls_rpt", "starttls", "dnssec", "dane", "bimi")
-
 
 def transport_probes(
     plan: TransportPlan,

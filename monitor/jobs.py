@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from checks.blocklists import check_blocklists
 from checks.results import TargetResult
 from checks.sweep import check_targets
-from checks.transport_sweep import TRANSPORT_CHECKS
+from checks.transport import TRANSPORT_CHECKS
 from compliance.audit import run_audit, store_audit
 from compliance.erasure import purge_retention
 from compliance.inbox import drain_inbox

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from checks.transport import PreviousPolicy, TransportPlan
-from checks.transport_sweep import TRANSPORT_CHECKS
+from checks.transport import TRANSPORT_CHECKS, PreviousPolicy, TransportPlan
 from monitor.settings import Settings
 from store.models import CheckRecord, TargetStatus
 
