@@ -1,0 +1,78 @@
+"""A/B of `postwarden check` between another checkout (BASE, e.g. main) and this one.
+
+The same generated domains as bench/checks.py, one DNS server, runs
+alternating between the two trees (base, this, base, this, …) so that what
+else the machine does falls on both alike; prints the medians and their
+ratio. BASE is a plain copy of the other tree (`git archive COMMIT | tar -x
+-C DIR`); both run with this virtualenv's packages, blocklists off, and this
+tree with `--no-transport` (the base has no transport checks).
+
+    python -m bench.checks_ab /tmp/base --domains 1000 --rtt-ms 0 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.checks import ORIGIN, _serve, bench_zone
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def _run(tree: Path, extra: list[str], port: int, names: list[str]) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
+    env["PYTHONPATH"] = str(tree)
+    entry = "import sys; from web.cli import main; main(sys.argv[1:])"
+    command = [sys.executable, "-c", entry, "check", *names, "--selector", "s1",
+               "--selector", "s2", "--nameserver", f"127.0.0.1:{port}", "--format", "json",
+               "--no-blocklists", *extra]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd="/", check=False)
+    seconds = time.perf_counter() - started
+    results = json.loads(done.stdout or "[]")
+    if len(results) != len(names) or any(r["status"] != "pass" for r in results):
+        raise SystemExit(f"{tree}: not every domain passed: {done.stderr[-300:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("base", type=Path)
+    parser.add_argument("--domains", type=int, default=1000)
+    parser.add_argument("--rtt-ms", type=float, default=0.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    names = [f"d{i}.{ORIGIN}" for i in range(args.domains)]
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    server = context.Process(
+        target=_serve, args=(bench_zone(args.domains), args.rtt_ms / 1000, child), daemon=True
+    )
+    server.start()
+    base: list[float] = []
+    ours: list[float] = []
+    try:
+        port = parent.recv()
+        for _ in range(args.rounds):
+            base.append(_run(args.base, [], port, names))
+            ours.append(_run(HERE, ["--no-transport"], port, names))
+    finally:
+        parent.send("stop")
+        server.join(timeout=10)
+    n = args.domains
+    print(f"{n} domains at {args.rtt_ms:g} ms, {args.rounds} alternating rounds")
+    print(f"base {n / statistics.median(base):.1f} dom/s {[round(n / s, 1) for s in base]}")
+    print(f"this {n / statistics.median(ours):.1f} dom/s {[round(n / s, 1) for s in ours]}")
+    print(f"this/base {statistics.median(base) / statistics.median(ours):.2f}")
+
+
+if __name__ == "__main__":
+    main()
