@@ -445,3 +445,17 @@ def test_the_deliverability_report_shows_the_mx_certificates_and_transport_check
     assert "Transport security and brand" in flat
     assert "mx.shop.example: expires 2026-10-30 (20 days)" in flat
     assert "starttls warn" in flat and "testing" in flat
+
+
+def test_a_ca_file_or_trust_anchors_that_cannot_be_read_are_refused_at_start(
+    tmp_path: Path,
+) -> None:
+    from monitor.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=r"transport\.ca_file: .*missing\.pem"):
+        load_settings(environ={"POSTWARDEN_TRANSPORT_CA_FILE": str(tmp_path / "missing.pem")})
+    with pytest.raises(SettingsError, match=r"dnssec\.trust_anchors"):
+        load_settings(environ={"POSTWARDEN_DNSSEC_TRUST_ANCHORS": str(tmp_path / "none.txt")})
+    missing = {"POSTWARDEN_TRANSPORT_CA_FILE": str(tmp_path / "missing.pem")}
+    out = postwarden("check", "example.com", "--no-blocklists", cwd=tmp_path, env=missing)
+    assert out.code == 3 and "transport.ca_file" in out.stderr and out.stdout == ""
