@@ -545,12 +545,4 @@ def _transport(merged: Mapping[tuple[str, str], Any]) -> TransportSettings:
         if section == "transport"
     }
     anchors = merged.get(("dnssec", "trust_anchors"))
-    # A CA file or anchors that cannot be read would make every certificate or
-    # signature look bad: refused here, not judged as the domains' fault.
-    for name, path in (
-        ("transport.ca_file", values.get("ca_file")),
-        ("dnssec.trust_anchors", anchors),
-    ):
-        if path is not None and not Path(path).is_file():
-            raise SettingsError(f"{name}: {path} is not a readable file")
     return TransportSettings(**values, trust_anchors=str(anchors) if anchors else None)

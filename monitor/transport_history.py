@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.transport import TRANSPORT_CHECKS, PreviousPolicy, TransportPlan
-from monitor.settings import Settings
+from monitor.settings import Settings, SettingsError
 from store.models import CheckRecord, TargetStatus
 
 
@@ -52,6 +53,15 @@ def transport_plan(
     previous MTA-STS policies of ``domains`` are read from the history."""
     if not settings.transport.enabled:
         return None
+    # A CA file or anchors that cannot be read would make every certificate or
+    # signature look bad: refused before the run, not judged as the domains' fault.
+    transport = settings.transport
+    for name, path in (
+        ("transport.ca_file", transport.ca_file),
+        ("dnssec.trust_anchors", transport.trust_anchors),
+    ):
+        if path is not None and not Path(path).is_file():
+            raise SettingsError(f"{name}: {path} is not a readable file")
     previous = previous_policies(session, domains) if session is not None else {}
     return TransportPlan(settings.transport, now, previous)
 

@@ -447,15 +447,24 @@ def test_the_deliverability_report_shows_the_mx_certificates_and_transport_check
     assert "starttls warn" in flat and "testing" in flat
 
 
-def test_a_ca_file_or_trust_anchors_that_cannot_be_read_are_refused_at_start(
+def test_a_ca_file_or_trust_anchors_that_cannot_be_read_are_refused_before_a_run(
     tmp_path: Path,
 ) -> None:
     from monitor.settings import SettingsError, load_settings
+    from monitor.transport_history import transport_plan
 
+    now = dt.datetime.now(dt.UTC)
+    ca = load_settings(environ={"POSTWARDEN_TRANSPORT_CA_FILE": str(tmp_path / "missing.pem")})
     with pytest.raises(SettingsError, match=r"transport\.ca_file: .*missing\.pem"):
-        load_settings(environ={"POSTWARDEN_TRANSPORT_CA_FILE": str(tmp_path / "missing.pem")})
+        transport_plan(ca, now)
+    anchors = load_settings(environ={"POSTWARDEN_DNSSEC_TRUST_ANCHORS": str(tmp_path / "x")})
     with pytest.raises(SettingsError, match=r"dnssec\.trust_anchors"):
-        load_settings(environ={"POSTWARDEN_DNSSEC_TRUST_ANCHORS": str(tmp_path / "none.txt")})
-    missing = {"POSTWARDEN_TRANSPORT_CA_FILE": str(tmp_path / "missing.pem")}
-    out = postwarden("check", "example.com", "--no-blocklists", cwd=tmp_path, env=missing)
+        transport_plan(anchors, now)
+    # The command stops before any lookup (the nameserver is a closed loopback port).
+    missing = {
+        "POSTWARDEN_TRANSPORT_ENABLED": "true",
+        "POSTWARDEN_TRANSPORT_CA_FILE": str(tmp_path / "missing.pem"),
+    }
+    out = postwarden("check", "example.com", "--no-blocklists", "--nameserver", "127.0.0.1:9",
+                     "--timeout", "0.2", cwd=tmp_path, env=missing)  # fmt: skip
     assert out.code == 3 and "transport.ca_file" in out.stderr and out.stdout == ""
