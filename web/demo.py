@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from checks.dns import DnsSettings, parse_nameserver
+from checks.transport import TransportSettings
 from monitor.settings import (
     REPORT_KINDS,
     BlocklistSettings,
@@ -58,6 +59,8 @@ def demo_settings(directory: Path, nameserver: str) -> Settings:
         ),
         web=WebSettings(secure_cookies=False),
         reports=ReportSettings(directory=directory / "reports", organisation=ORGANISATION),
+        # The demo is offline: its MX hosts are documentation addresses nobody answers on.
+        transport=TransportSettings(enabled=False),
         source="demo",
     )
 
