@@ -125,6 +125,8 @@ def signed_zones(tmp_path: Path) -> Iterator[Signed]:
         ("signed", f"3 1 1 {digest}"),
         ("mismatch", f"3 1 1 {'00' * 32}"),
         ("tampered", f"3 1 1 {digest}"),
+        # Its MX presents a certificate for other names, which its TLSA record matches.
+        ("daneonly", f"3 1 1 {digest}"),
     ):
         text, key = signed(f"{name}.test.", child(name, tlsa))
         if name == "tampered":  # a record changed after signing
@@ -185,3 +187,16 @@ def test_another_trust_anchor_makes_the_signed_domain_bogus(
     [none] = signed_zones.check("signed.test", anchors=unreadable)
     assert codes(none.checks["dnssec"]) == {"DNSSEC_NO_TRUST_ANCHOR"}
     assert none.checks["dnssec"].status == "error"
+
+
+def test_a_certificate_for_another_name_passes_starttls_when_dane_matches_it(
+    signed_zones: Signed,
+) -> None:
+    [result] = signed_zones.check("daneonly.test")
+    starttls = result.checks["starttls"]
+    assert starttls.status == "pass", starttls.findings
+    assert starttls.hosts["mx.daneonly.test"].name_matches is False  # type: ignore[attr-defined]
+    assert result.checks["dane"].status == "pass"
+    # plain.test's MX presents the same certificate, which does name it: no DANE needed.
+    [plain] = signed_zones.check("plain.test")
+    assert plain.checks["starttls"].status == "pass"
