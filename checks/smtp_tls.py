@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,12 +54,17 @@ def _read_reply(reader: _LineReader) -> tuple[int, list[str]]:
 class _LineReader:
     """CRLF lines from a plain socket, no further than each line (STARTTLS follows)."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
         self.sock = sock
+        # A server dripping a byte at a time resets the socket's timeout at every
+        # byte; the whole conversation is bounded instead.
+        self.deadline = deadline
 
     def readline(self) -> str:
         data = bytearray()
         while not data.endswith(b"\n"):
+            if time.monotonic() > self.deadline:
+                raise SmtpTlsError("connect", "the server is too slow to answer")
             chunk = self.sock.recv(1)
             if not chunk:
                 raise SmtpTlsError("protocol", "the server closed the connection")
@@ -87,7 +93,7 @@ def probe_starttls(host: str, address: str, port: int, timeout: float) -> TlsSes
     except OSError as error:
         raise SmtpTlsError("connect", f"{address} port {port}: {error.strerror or error}") from None
     try:
-        reader = _LineReader(sock)
+        reader = _LineReader(sock, time.monotonic() + 2 * timeout)
         code, _lines = _read_reply(reader)
         if code != 220:
             raise SmtpTlsError("protocol", f"greeting {code}")

@@ -468,3 +468,34 @@ def test_a_ca_file_or_trust_anchors_that_cannot_be_read_are_refused_before_a_run
     out = postwarden("check", "example.com", "--no-blocklists", "--nameserver", "127.0.0.1:9",
                      "--timeout", "0.2", cwd=tmp_path, env=missing)  # fmt: skip
     assert out.code == 3 and "transport.ca_file" in out.stderr and out.stdout == ""
+
+
+def test_a_server_dripping_its_greeting_is_given_up_as_undetermined() -> None:
+    import socket
+    import threading
+    import time
+
+    from checks.smtp_tls import SmtpTlsError, probe_starttls
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            for byte in b"220-" + b"x" * 4000:
+                if stop.is_set():
+                    return
+                connection.sendall(bytes([byte]))
+                time.sleep(0.05)  # each byte well within the socket's timeout
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(SmtpTlsError) as raised:
+            probe_starttls("mx.slow.test", "127.0.0.1", listener.getsockname()[1], 0.5)
+    finally:
+        stop.set()
+        listener.close()
+    assert raised.value.kind == "connect" and time.monotonic() - started < 5
