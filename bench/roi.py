@@ -1,0 +1,192 @@
+"""Benchmark: five attribution models against one SQL window query for last touch, one run.
+
+Builds a SQLite database of EVENTS delivery events (sends, opens, clicks of
+200,000 recipients over 60 days, 20 campaigns) and CONVERSIONS conversions
+in the last 30 days, then measures, each in its own process (wall time and
+peak RSS):
+
+- postwarden: :func:`compliance.roi.attribute` with all five models (the
+  touch-gathering SQL over the events, streamed into the pure models);
+- peer: one SQL statement computing last touch alone: the same join,
+  ``ROW_NUMBER() OVER (PARTITION BY conversion ORDER BY time DESC)``, the
+  first row of each conversion summed per campaign and currency.
+
+Both read the same database file one after the other; the ratio is printed.
+
+    python -m bench.roi                       # 5,000,000 events, 100,000 conversions
+    python -m bench.roi --events 500000 --conversions 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+# Runs a command and prints its exit status, peak RSS (KB) and CPU seconds (user + system):
+# on a shared machine the CPU time is the steadier figure, the wall time the honest one.
+LAUNCHER = """
+import os, subprocess, sys
+pid = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL).pid
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+"""
+
+START = datetime(2026, 10, 2, tzinfo=UTC)
+FIRST, LAST = date(2026, 11, 1), date(2026, 11, 30)
+RECIPIENTS = 200_000
+DOMAINS = ["gmail.com", "yahoo.com", "hotmail.com", "example.org"]
+PEER_SQL = """
+SELECT campaign, currency, SUM(value), COUNT(*) FROM (
+  SELECT e.campaign AS campaign, c.currency AS currency, c.value AS value,
+         ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY e.time DESC) AS position
+  FROM conversions c JOIN events e ON e.recipient = c.email
+  WHERE c.time >= ? AND c.time < ? AND e.type = 'click'
+    AND e.time <= c.time AND e.time >= datetime(c.time, '-2592000 seconds')
+) WHERE position = 1 GROUP BY campaign, currency
+"""
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def build(path: Path, events: int, conversions: int) -> None:
+    """The schema by Postwarden's migrations, then rows written straight to SQLite."""
+    from store.engine import open_database
+
+    open_database(f"sqlite:///{path}").dispose()
+    generator = random.Random(11)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=OFF")
+    connection.execute("PRAGMA synchronous=OFF")
+
+    def rows() -> object:
+        written = 0
+        message = 0
+        while written < events:
+            message += 1
+            person = generator.randrange(RECIPIENTS)
+            recipient = f"u{person}@{DOMAINS[person % 4]}"
+            at = START + timedelta(seconds=generator.randrange(60 * 86400))
+            campaign = f"c{message % 20}"
+            kinds = ["sent"]
+            fate = generator.random()
+            if fate > 0.6:
+                kinds.append("open")
+            if fate > 0.85:
+                kinds.append("click")
+            for offset, kind in enumerate(kinds):
+                stamp = _stamp(at + timedelta(minutes=offset * 30))
+                yield ("csv", f"{kind[0]}{message}", kind, None, recipient, "other", stamp,
+                       stamp[:10], campaign, None, None, None, 0, None)  # fmt: skip
+                written += 1
+                if written == events:
+                    return
+
+    connection.executemany(
+        "INSERT INTO events (source, event_id, type, bounce_type, recipient, provider, time, "
+        "day, campaign, message_id, reason, url, machine, import_id) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows(),  # type: ignore[arg-type]
+    )
+    window = datetime(2026, 11, 1, tzinfo=UTC)
+    connection.executemany(
+        "INSERT INTO conversions (conversion_id, email, time, value, currency, type, imported_at) "
+        "VALUES (?,?,?,?,?,?,?)",
+        (
+            (
+                f"k{n}",
+                f"u{(p := generator.randrange(RECIPIENTS))}@{DOMAINS[p % 4]}",
+                _stamp(window + timedelta(seconds=generator.randrange(30 * 86400))),
+                generator.randrange(1, 500) * 10_000,
+                "EUR" if n % 5 else "USD",
+                "purchase",
+                _stamp(window),
+            )
+            for n in range(conversions)
+        ),
+    )
+    connection.commit()
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+def run_models(path: Path) -> None:
+    """All five models over the window (what ``postwarden roi --compare`` computes)."""
+    from compliance.roi import RoiOptions, attribute
+    from store.engine import make_engine, session_factory
+
+    engine = make_engine(f"sqlite:///{path}")
+    with session_factory(engine)() as session:
+        result = attribute(session, RoiOptions(start=FIRST, end=LAST))
+    last = result.credit["last_touch"]
+    email = sum(credit.revenue for key, credit in last.items() if key[0] == "email")
+    print(f"conversions {result.conversions}, last-touch email revenue {email}", file=sys.stderr)
+
+
+def run_peer(path: Path) -> None:
+    """Last touch alone, as one SQL window query."""
+    connection = sqlite3.connect(path)
+    rows = connection.execute(
+        PEER_SQL, (_stamp(datetime.combine(FIRST, datetime.min.time())),
+                   _stamp(datetime.combine(LAST + timedelta(days=1), datetime.min.time())))
+    ).fetchall()  # fmt: skip
+    email = sum(row[2] for row in rows)
+    print(
+        f"attributed {sum(r[3] for r in rows)}, last-touch email revenue {email}", file=sys.stderr
+    )
+
+
+def measured(command: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one child process."""
+    started = time.perf_counter()
+    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *command], check=True,
+                              capture_output=True, text=True)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    status, peak, cpu = launched.stdout.split()
+    if status != "0":
+        raise SystemExit(f"{' '.join(command)} failed ({status}): {launched.stderr.strip()}")
+    return elapsed, float(cpu), int(peak) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=5_000_000)
+    parser.add_argument("--conversions", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=2, help="Measurements of each (2).")
+    parser.add_argument("--run", choices=["models", "peer"], help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run == "models":
+        run_models(args.db)
+        return
+    if args.run == "peer":
+        run_peer(args.db)
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "roi.db"
+        started = time.perf_counter()
+        build(path, args.events, args.conversions)
+        print(f"built {args.events:,} events, {args.conversions:,} conversions "
+              f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        command = [sys.executable, "-m", "bench.roi", "--db", str(path), "--run"]
+        for _round in range(args.rounds):
+            peer_wall, peer_cpu, peer_mb = measured([*command, "peer"])
+            wall, cpu, mb = measured([*command, "models"])
+            print(f"peer (SQL window, last touch only): {peer_wall:7.2f} s wall, "
+                  f"{peer_cpu:7.2f} s CPU, {peer_mb:5.0f} MB peak")  # fmt: skip
+            print(f"postwarden (all five models):       {wall:7.2f} s wall, "
+                  f"{cpu:7.2f} s CPU, {mb:5.0f} MB peak")  # fmt: skip
+            print(f"ratio: {wall / peer_wall:.2f}x the peer's wall time, "
+                  f"{cpu / peer_cpu:.2f}x its CPU time")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
