@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,28 +118,18 @@ def roi(
     config: str | None,
 ) -> int:
     """Per campaign: sends, clicks, conversions and revenue attributed, cost, ROI."""
-    from compliance.roi import RoiOptions, roi_report
+    from monitor.roi import DEFAULT_MODEL, configured_roi, window
     from monitor.roi_output import compare_json, model_json, render_compare, render_model
 
     if model and compare:
         raise click.UsageError("--model and --compare exclude each other")
-    last = _date(end) or datetime.now(UTC).date()
-    first = _date(start) or last - timedelta(days=29)
+    first, last = window(_date(end) or datetime.now(UTC).date(), _date(start))
     if first > last:
         raise click.BadParameter(f"{first} is after --to {last}", param_hint="--from")
     settings = settings_from(config, db)
-    options = RoiOptions(
-        start=first,
-        end=last,
-        lookback_days=settings.roi.lookback_days,
-        half_life_days=settings.roi.half_life_days,
-        opens=settings.roi.opens,
-        campaign=campaign,
-        monthly_costs=settings.roi.monthly_costs,
-    )
-    models = MODELS if compare else (model or "last_touch",)
+    models = MODELS if compare else (model or DEFAULT_MODEL,)
     with database(settings) as sessions, sessions() as session:
-        report = roi_report(session, options, models)
+        report = configured_roi(session, settings, first, last, models, campaign)
     if compare:
         click.echo(json.dumps(compare_json(report), indent=2) if output_format == "json"
                    else render_compare(report))  # fmt: skip
