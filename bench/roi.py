@@ -160,6 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--conversions", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="Build the database here, or reuse it.")
     parser.add_argument("--rounds", type=int, default=2, help="Measurements of each (2).")
     parser.add_argument("--run", choices=["models", "peer"], help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -171,9 +172,12 @@ def main() -> None:
         run_peer(args.db)
         return
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "roi.db"
+        path = args.keep or Path(directory) / "roi.db"
         started = time.perf_counter()
-        build(path, args.events, args.conversions)
+        if path.exists():
+            print(f"reusing {path}")
+        else:
+            build(path, args.events, args.conversions)
         print(f"built {args.events:,} events, {args.conversions:,} conversions "
               f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
         command = [sys.executable, "-m", "bench.roi", "--db", str(path), "--run"]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from compliance.attribution import CREDIT, MODELS, SCALE
 from compliance.roi_costs import campaign_costs
-from compliance.roi_touches import EMAIL, gather_touches
+from compliance.roi_touches import EMAIL, conversion_totals, gather_touches
 from store.events import EventDay
 
 # (channel, campaign, currency); channel None: no touch at all.
@@ -66,18 +66,21 @@ def attribute(session: Session, options: RoiOptions, models: Sequence[str] = MOD
     half_life = options.half_life_days * 86400
     result = Attribution(credit={model: defaultdict(Credit) for model in models})
     chosen = [(CREDIT[model], result.credit[model]) for model in models]
+    touched: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for touches in gather_touches(
         session, start, end, lookback_days=options.lookback_days, opens=options.opens
     ):
-        result.conversions += 1
         value, currency, ages = touches.value, touches.currency, touches.ages
-        if not ages:
+        counted = touched[currency]
+        counted[0] += value
+        counted[1] += 1
+        keys = [(channel, campaign, currency) for channel, campaign in touches.keys]
+        if len(keys) == 1:  # every model gives a lone touch everything
             for _model, rows in chosen:
-                row = rows[(None, None, currency)]
+                row = rows[keys[0]]
                 row.revenue += value
                 row.conversions += SCALE
             continue
-        keys = [(channel, campaign, currency) for channel, campaign in touches.keys]
         for model, rows in chosen:
             values = model(value, ages, half_life)
             counts = model(SCALE, ages, half_life)
@@ -85,6 +88,15 @@ def attribute(session: Session, options: RoiOptions, models: Sequence[str] = MOD
                 row = rows[key]
                 row.revenue += credit
                 row.conversions += count
+    # What the touched conversions do not account for had no touch in its window.
+    for currency, (total, count) in conversion_totals(session, start, end).items():
+        result.conversions += count
+        untouched = count - touched[currency][1]
+        if untouched:
+            for _model, rows in chosen:
+                rows[(None, None, currency)] = Credit(
+                    total - touched[currency][0], untouched * SCALE
+                )
     return result
 
 

@@ -2,24 +2,27 @@
 
 Email touches are clicks (and, when asked, opens people made; machine
 opens never) of the converting address within the lookback window before
-the conversion; touches on other channels come from ``touchpoints``. Every
-conversion in the window also comes once without a touch, so one with no
-touch at all is still seen (and reported as unattributed, never dropped).
-Rows arrive ordered by conversion, then by touch time, and are streamed:
-memory holds one conversion's touches at a time.
+the conversion; touches on other channels come from ``touchpoints``. Rows
+arrive ordered by conversion, then by touch time, and are streamed: memory
+holds one conversion's touches at a time. Conversions without any touch
+are not among them: :func:`conversion_totals` gives the value and number
+of all conversions, and what the touched ones do not account for is
+reported as unattributed (never dropped).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import groupby
+from datetime import UTC, datetime
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from store.conversions import Conversion
 
 EMAIL = "email"
 
@@ -50,36 +53,42 @@ def _expressions(dialect: str) -> tuple[str, str]:
     )
 
 
-def touch_query(dialect: str, opens: bool) -> Any:
-    """The statement: conversions in [:start, :end) with their touches, ordered."""
+def touch_query(dialect: str, opens: bool) -> str:
+    """The SQL (in the driver's parameter style): touches of the conversions in [start, end),
+    by conversion, oldest first."""
+    mark = (lambda name: f":{name}") if dialect == "sqlite" else (lambda name: f"%({name})s")
     start, age = _expressions(dialect)
+    start = start.replace(":lookback", mark("lookback"))
     kinds = "e.type = 'click'"
     if opens:
-        kinds = f"({kinds} OR (e.type = 'open' AND e.machine = :no))"
+        kinds = f"({kinds} OR (e.type = 'open' AND e.machine = {mark('no')}))"
+    window = f"c.time >= {mark('start')} AND c.time < {mark('end')}"
     email = (
-        f"SELECT c.id AS cid, c.value, c.currency, {age.format(t='e')} AS age, "
+        f"SELECT c.id, c.value, c.currency, {age.format(t='e')} AS age, "
         f"'{EMAIL}' AS channel, e.campaign AS campaign "
         "FROM conversions c JOIN events e ON e.recipient = c.email "
-        f"WHERE c.time >= :start AND c.time < :end AND {kinds} "
-        f"AND e.time <= c.time AND e.time >= {start}"
+        f"WHERE {window} AND {kinds} AND e.time <= c.time AND e.time >= {start}"
     )
     other = (
         f"SELECT c.id, c.value, c.currency, {age.format(t='t')}, t.channel, t.campaign "
         "FROM conversions c JOIN touchpoints t ON t.email = c.email "
-        "WHERE c.time >= :start AND c.time < :end "
-        f"AND t.time <= c.time AND t.time >= {start}"
+        f"WHERE {window} AND t.time <= c.time AND t.time >= {start}"
     )
-    bare = (
-        "SELECT c.id, c.value, c.currency, NULL, NULL, NULL FROM conversions c "
-        "WHERE c.time >= :start AND c.time < :end"
-    )
-    # Oldest touch first: the largest age first; the bare row (NULL age) is skipped.
-    sql = f"{email} UNION ALL {other} UNION ALL {bare} ORDER BY 1, 4 DESC, 5, 6"
-    statement = text(sql).bindparams(
-        bindparam("start", type_=DateTime(timezone=True)),
-        bindparam("end", type_=DateTime(timezone=True)),
-    )
-    return statement
+    # Oldest touch first: the largest age first.
+    return f"{email} UNION ALL {other} ORDER BY 1, 4 DESC, 5, 6"
+
+
+def _parameters(dialect: str, start: datetime, end: datetime, lookback_days: int) -> dict[str, Any]:
+    if dialect == "sqlite":
+        # As SQLAlchemy stores them: UTC text, which compares in time order.
+        return {"start": stored_time(start), "end": stored_time(end),
+                "lookback": lookback_days * 86400, "no": 0}  # fmt: skip
+    return {"start": start, "end": end, "lookback": lookback_days * 86400, "no": False}
+
+
+def stored_time(moment: datetime) -> str:
+    """A time as SQLite holds it (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def gather_touches(
@@ -90,26 +99,37 @@ def gather_touches(
     lookback_days: int,
     opens: bool = False,
 ) -> Iterator[Touches]:
-    """Each conversion with time in [start, end) and its touches, one at a time."""
-    statement = touch_query(session.get_bind().dialect.name, opens)
-    parameters: dict[str, Any] = {
-        "start": start,
-        "end": end,
-        "lookback": lookback_days * 86400,
-    }
-    if opens:
-        parameters["no"] = False
-    result = session.connection().execution_options(stream_results=True, yield_per=10_000)
-    rows = result.execute(statement, parameters)
-    for _cid, group in groupby(rows, key=itemgetter(0)):
-        ages: list[float] = []
-        keys: list[tuple[str, str | None]] = []
-        first = None
-        for row in group:
-            first = first or row
-            if row[3] is not None:
+    """Each conversion with time in [start, end) that has a touch, and its touches, in turn.
+
+    Read through the driver's cursor (server-side on PostgreSQL): SQLAlchemy's
+    rows cost more than the models on every touch of a large window.
+    """
+    dialect = session.get_bind().dialect.name
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor(name="roi_touches") if dialect == "postgresql" else raw.cursor()  # type: ignore[call-arg]
+    try:
+        cursor.execute(touch_query(dialect, opens), _parameters(dialect, start, end, lookback_days))
+        rows = chain.from_iterable(iter(lambda: cursor.fetchmany(10_000), []))
+        for _cid, group in groupby(rows, key=itemgetter(0)):
+            ages: list[float] = []
+            keys: list[tuple[str, str | None]] = []
+            for row in group:
                 # julianday() rounding can put a touch at the conversion's instant just after it.
                 ages.append(max(float(row[3]), 0.0))
                 keys.append((row[4], row[5] or None))
-        assert first is not None  # groupby yields no empty group
-        yield Touches(int(first[1]), str(first[2]), ages, keys)
+            yield Touches(int(row[1]), str(row[2]), ages, keys)
+    finally:
+        cursor.close()
+
+
+def conversion_totals(
+    session: Session, start: datetime, end: datetime
+) -> dict[str, tuple[int, int]]:
+    """Per currency: the value and the number of the conversions in [start, end)."""
+    rows = session.execute(
+        select(Conversion.currency, func.sum(Conversion.value), func.count())
+        .where(Conversion.time >= start, Conversion.time < end)
+        .group_by(Conversion.currency)
+    )
+    return {currency: (int(value or 0), int(count)) for currency, value, count in rows}
