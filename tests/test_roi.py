@@ -109,6 +109,12 @@ def test_compare_shows_the_credit_moving_from_the_first_mail_to_the_last(
     assert revenue["first_touch"] == {"nov-a": 100.0, "nov-b": 0.0}
     assert revenue["last_touch"] == {"nov-a": 0.0, "nov-b": 100.0}
     assert revenue["position_based"] == {"nov-a": 50.0, "nov-b": 50.0}
+    # Every model hands out all of each currency's value, no more, no less.
+    for data in models.values():
+        eur = sum(r["revenue"] for r in data["campaigns"] if r["currency"] == "EUR")
+        usd = sum(r["revenue"] for r in data["campaigns"] if r["currency"] == "USD")
+        assert (eur, usd) == (150.0, 30.5)
+        assert sum(r["conversions"] for r in data["campaigns"]) == 4.0
     # Clicks 5 days and 1 day before the purchase, half-life 7 days: 2^(4/7) times more recent.
     decay = revenue["time_decay"]
     assert decay["nov-a"] + decay["nov-b"] == 100.0 and decay["nov-b"] > 59.0
@@ -146,6 +152,24 @@ def test_the_campaign_filter_keeps_one_campaign(tmp_path: Path) -> None:
     table = postwarden("roi", *WINDOW, "--db", db)
     assert table.code == 0
     assert "Total EUR: mail earned 100.00, cost 50.00, ROI 100%" in table.stdout
+
+
+def test_configured_monthly_costs_are_spread_by_sends_and_a_short_lookback_drops_touches(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'pw.db'}"
+    load(tmp_path, db, costs=False)
+    env = {"POSTWARDEN_ROI_MONTHLY_COSTS": "10 EUR, 3 USD", "POSTWARDEN_ROI_LOOKBACK_DAYS": "2"}
+    report = postwarden("roi", *WINDOW, "--format", "json", "--db", db, env=env).json()
+    rows = rows_by_name(report)
+    assert report["lookback_days"] == 2
+    # Two days back from Nov 6 reach only Ann's click of Nov 5 (nov-b); nov-a keeps its sends
+    # and its share of the month's costs: 2 of 4 sends each.
+    assert rows[("email", "nov-b", "EUR")]["revenue"] == 100.0
+    assert rows[("email", "nov-a", "EUR")]["revenue"] == 0.0
+    assert rows[("email", "nov-a", "EUR")]["cost"] == 5.0
+    assert rows[("email", "nov-a", "USD")]["cost"] == 1.5
+    assert report["totals"]["EUR"]["cost"] == 10.0 and report["totals"]["EUR"]["roi"] == 9.0
 
 
 def test_model_and_compare_exclude_each_other(tmp_path: Path) -> None:
