@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance.attribution import (
@@ -82,8 +82,11 @@ touch_ages = st.lists(st.floats(min_value=0, max_value=90 * DAY), min_size=1, ma
 )
 values = st.integers(min_value=0, max_value=10**16)
 half_lives = st.floats(min_value=60.0, max_value=365 * DAY)
+# Tests assert behaviour, never time: no deadline per example on a loaded machine.
+untimed = settings(deadline=None)
 
 
+@untimed
 @given(values, touch_ages, half_lives, st.sampled_from(MODELS))
 def test_every_model_splits_a_value_exactly_into_non_negative_credits(
     value: int, ages: list[float], half_life: float, model: str
@@ -94,12 +97,14 @@ def test_every_model_splits_a_value_exactly_into_non_negative_credits(
     assert all(credit >= 0 for credit in credits)
 
 
+@untimed
 @given(values, touch_ages)
 def test_linear_credits_differ_by_at_most_one_unit(value: int, ages: list[float]) -> None:
     credits = linear(value, ages)
     assert max(credits) - min(credits) <= 1
 
 
+@untimed
 @given(values, touch_ages, half_lives)
 def test_time_decay_never_gives_an_older_touch_more_than_a_newer_one(
     value: int, ages: list[float], half_life: float
@@ -109,6 +114,7 @@ def test_time_decay_never_gives_an_older_touch_more_than_a_newer_one(
     assert all(a <= b + 1 for a, b in pairwise(credits))
 
 
+@untimed
 @given(st.integers(min_value=0, max_value=10**12), st.lists(st.integers(0, 10**6), min_size=1))
 def test_apportion_sums_exactly_and_stays_within_one_unit_of_the_exact_share(
     value: int, weights: list[int]
