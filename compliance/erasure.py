@@ -9,7 +9,7 @@ it again. Nothing else is deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select, text
@@ -62,7 +62,7 @@ def forget_suppressed(session: Session, addresses: Iterable[str]) -> int:
     key = salt(session)
     tokens = {a: h for a in addresses if (h := address_hash(key, a)) in suppressed}
     if tokens:
-        _scrub_events(session, tokens)
+        _scrub_events(session, tokens, ("events",))
         names = list(tokens)
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
@@ -70,11 +70,41 @@ def forget_suppressed(session: Session, addresses: Iterable[str]) -> int:
     return len(tokens)
 
 
-def _scrub_events(session: Session, tokens: dict[str, str]) -> None:
-    """Replace the addresses in events by their tokens, in one pass over the events.
+def _token(address_hash: str) -> str:
+    return f"erased:{address_hash[:24]}"
+
+
+def anonymiser(session: Session) -> Callable[[str], str]:
+    """A function giving an address, or its erasure token if the address was erased.
+
+    Importers of other tables than the events call it on every address
+    before storing it, so an erased address is never written at all.
+    """
+    suppressed = suppressed_hashes(session)
+    if not suppressed:
+        return lambda address: address
+    key = salt(session)
+
+    def anonymise(address: str) -> str:
+        digest = address_hash(key, address)
+        return _token(digest) if digest in suppressed else address
+
+    return anonymise
+
+
+# Where addresses are kept beside the contacts: table -> its address column.
+_ADDRESS_COLUMNS = {"events": "recipient", "conversions": "email", "touchpoints": "email"}
+
+
+def _scrub_events(
+    session: Session, tokens: dict[str, str], tables: Iterable[str] = tuple(_ADDRESS_COLUMNS)
+) -> None:
+    """Replace the addresses in events (conversions, touchpoints) by their tokens, one pass each.
 
     The events have no index on the recipient (it would slow every
     import), so the addresses go to a temporary table the update joins.
+    The token is the same in every table, so an erased person's
+    conversions are still attributed to the mail they clicked.
     """
     connection = session.connection()
     connection.execute(text("DROP TABLE IF EXISTS erase_map"))
@@ -83,15 +113,17 @@ def _scrub_events(session: Session, tokens: dict[str, str]) -> None:
     )
     connection.execute(
         text("INSERT INTO erase_map (address, token) VALUES (:address, :token)"),
-        [{"address": a, "token": f"erased:{h[:24]}"} for a, h in tokens.items()],
+        [{"address": a, "token": _token(h)} for a, h in tokens.items()],
     )
-    connection.execute(
-        text(
-            "UPDATE events SET recipient = (SELECT token FROM erase_map "
-            "WHERE erase_map.address = events.recipient) "
-            "WHERE recipient IN (SELECT address FROM erase_map)"
+    for table in tables:
+        column = _ADDRESS_COLUMNS[table]
+        connection.execute(
+            text(
+                f"UPDATE {table} SET {column} = (SELECT token FROM erase_map "
+                f"WHERE erase_map.address = {table}.{column}) "
+                f"WHERE {column} IN (SELECT address FROM erase_map)"
+            )
         )
-    )
     connection.execute(text("DROP TABLE erase_map"))
 
 

@@ -34,6 +34,7 @@ from monitor.cli_options import (
     format_option,
     settings_from,
 )
+from monitor.cli_roi import import_conversions, import_costs, roi
 from monitor.cli_targets import domains, ips
 from monitor.cli_users import users
 from monitor.output import (
@@ -243,6 +244,9 @@ cli.add_command(contacts)
 cli.add_command(audit_message_command)
 cli.add_command(users)
 cli.add_command(init_command)
+import_group.add_command(import_conversions)
+import_group.add_command(import_costs)
+cli.add_command(roi)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

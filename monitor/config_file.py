@@ -37,6 +37,7 @@ SECTIONS: dict[str, str] = {
     "alerts": "When alerts open, and where else they are sent.",
     "schedule": "How often each job of `postwarden worker` / `serve` runs.",
     "rates": "How bounce and complaint rates are judged.",
+    "roi": "How conversions are attributed to the mail (`postwarden roi`).",
     "audit": "The list audit's thresholds, in days.",
     "messages": "How sent messages are audited (`postwarden audit-message`).",
     "web": "The dashboard, API and webhooks (`postwarden serve`).",
@@ -135,6 +136,15 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ("rates", "profiles_dir"): KeyDoc(
         "A directory of your own limit profiles (TOML), added to or replacing shipped ones.",
         "/etc/postwarden/profiles",
+    ),
+    ("roi", "lookback_days"): KeyDoc("Touches this many days before a conversion may take credit."),
+    ("roi", "half_life_days"): KeyDoc(
+        "The time-decay model halves a touch's credit for every this many days before the sale."
+    ),
+    ("roi", "opens"): KeyDoc("Opens count as email touches beside clicks (machine opens never)."),
+    ("roi", "monthly_costs"): KeyDoc(
+        "Fixed costs per month (tools, people), spread over each month's campaigns by sends.",
+        ["500 EUR"],
     ),
     ("audit", "consent_stale_days"): KeyDoc(
         "Consent not used (mailed, given or confirmed) for longer than this is stale."

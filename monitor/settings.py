@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -117,6 +118,20 @@ class RatesSettings:
 
 
 @dataclass(frozen=True)
+class RoiSettings:
+    """How conversions are attributed to the mail ([roi])."""
+
+    # Touches this many days before a conversion may take credit for it.
+    lookback_days: int = 30
+    # The time-decay model halves a touch's weight every this many days.
+    half_life_days: float = 7.0
+    # Opens count as touches beside clicks (machine opens never do).
+    opens: bool = False
+    # Fixed costs per month ("500 EUR"), spread over each month's campaigns by sends.
+    monthly_costs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MessageSettings:
     """How sent messages are audited."""
 
@@ -188,6 +203,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     rates: RatesSettings = field(default_factory=RatesSettings)
+    roi: RoiSettings = field(default_factory=RoiSettings)
     # The list audit's day thresholds ([audit]).
     audit: Thresholds = field(default_factory=Thresholds)
     messages: MessageSettings = field(default_factory=MessageSettings)
@@ -339,6 +355,17 @@ def _report_kinds(value: Any) -> tuple[str, ...]:
     return kinds
 
 
+_COST = re.compile(r"\d{1,12}(\.\d{1,4})? [A-Z]{3}")
+
+
+def _monthly_costs(value: Any) -> tuple[str, ...]:
+    costs = _strings(value)
+    for cost in costs:
+        if not _COST.fullmatch(cost):
+            raise ValueError(f"{cost!r} is not an amount and a currency such as '500 EUR'")
+    return costs
+
+
 # (section, key) -> converter. The registry is the list of valid keys.
 _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("database", "url"): str,
@@ -382,6 +409,10 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("rates", "min_delivered"): _positive_int,
     ("rates", "days"): _positive_int,
     ("rates", "profiles_dir"): _path,
+    ("roi", "lookback_days"): _positive_int,
+    ("roi", "half_life_days"): _positive_float,
+    ("roi", "opens"): _boolean,
+    ("roi", "monthly_costs"): _monthly_costs,
     ("audit", "consent_stale_days"): _positive_int,
     ("audit", "dormant_days"): _positive_int,
     ("audit", "inactive_days"): _positive_int,
@@ -507,6 +538,7 @@ def load_settings(
         alerts=_section(AlertSettings, "alerts", merged),
         schedule=_section(ScheduleSettings, "schedule", merged),
         rates=_section(RatesSettings, "rates", merged),
+        roi=_section(RoiSettings, "roi", merged),
         audit=_section(Thresholds, "audit", merged),
         messages=_section(MessageSettings, "messages", merged),
         web=_section(WebSettings, "web", merged),

@@ -26,6 +26,7 @@ from monitor.settings import REPORT_KINDS, Settings
 from reports.compliance_report import compliance_report, write_offenders_csv
 from reports.deliverability_report import deliverability_report, write_deliverability_csv
 from reports.render import render_html, render_pdf
+from reports.roi_section import roi_section
 from reports.trail import file_entries, record_report
 from store.reports import ReportRun
 
@@ -123,6 +124,7 @@ def render_report(
             min_delivered=settings.rates.min_delivered,
             unsubscribe_grace_days=settings.audit.unsubscribe_grace_days,
         )  # fmt: skip
+        data["roi"] = roi_section(session, settings, request.period_from, request.period_to)
     data["csv_file"] = csv_file
     html = render_html(f"{request.kind}.html", data)
     output.write_bytes(render_pdf(html) if request.format == "pdf" else html.encode("utf-8"))

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from store import alerting, contacts, events, messages, models, reports, scheduling, users
+from store import (
+    alerting,
+    contacts,
+    conversions,
+    events,
+    messages,
+    models,
+    reports,
+    scheduling,
+    users,
+)
 
 metadata = models.Base.metadata
 
 __all__ = [
     "alerting",
     "contacts",
+    "conversions",
     "events",
     "messages",
     "metadata",

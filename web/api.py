@@ -16,14 +16,18 @@ from typing import Any
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import select
 
+from compliance.attribution import MODELS
 from compliance.limit_profiles import load_profiles
 from compliance.rates import rates_report
 from monitor.alerting import alert_json, list_alerts
 from monitor.dashboard_data import latest_details, target_page, timeline
+from monitor.roi import DEFAULT_MODEL, configured_roi
+from monitor.roi_output import compare_json, model_json
 from monitor.users import user_for_token
 from store.contacts import AuditRun
 from store.timestamps import as_utc
 from web.database import db
+from web.roi_pages import roi_arguments
 from web.settings import settings
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -102,6 +106,18 @@ def audits() -> Any:
     ])  # fmt: skip
 
 
+def roi() -> Any:
+    first, last, campaign = roi_arguments()
+    if request.args.get("compare") in ("1", "true", "yes"):
+        report = configured_roi(db(), settings(), first, last, MODELS, campaign)
+        return jsonify(compare_json(report))
+    model = request.args.get("model", DEFAULT_MODEL)
+    if model not in MODELS:
+        abort(400)
+    report = configured_roi(db(), settings(), first, last, (model,), campaign)
+    return jsonify(model_json(report, model))
+
+
 # path, view, roles, summary, path parameters
 ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...]]] = [
     ("/targets", targets, READERS, "Monitored targets and their latest status per check", ()),
@@ -112,6 +128,8 @@ ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...
     ("/alerts", alerts, READERS, "Alerts (?state=open|resolved)", ()),
     ("/rates", rates, READERS, "Bounce and complaint rates against limit profiles (?days=N)", ()),
     ("/audits", audits, READERS, "Stored list audits (counts per rule)", ()),
+    ("/roi", roi, READERS, "Revenue attributed per campaign, cost and ROI "
+     "(?from&to=YYYY-MM-DD, ?model=M or ?compare=1, ?campaign=C)", ()),
 ]  # fmt: skip
 
 for path, view, roles, _summary, _parameters in ROUTES:

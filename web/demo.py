@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     _add_targets(session, now)
     results.steps += _import(session, write_list_export(data, today), write_events(data, today),
                              now)  # fmt: skip
+    results.steps += _import_conversions(session, data, today, now)
     results.steps += _sweep(session, settings, now)
     messages = write_messages(data, today, people(today)[0].address)
     results.messages = _audit_messages(session, settings, messages, now)
@@ -128,6 +129,21 @@ def _import(session: Session, contacts: list[Path], events: Path, now: datetime)
                                  list_name="newsletter")  # fmt: skip
         done.append(str(report))
     done.append(str(import_file(session, events, source="csv", now=now)))
+    session.commit()
+    return done
+
+
+def _import_conversions(session: Session, data: Path, today: date, now: datetime) -> list[str]:
+    """Conversions, an ad channel and costs, so the ROI page and report have figures."""
+    from compliance.conversion_import import import_conversions, import_costs, import_touchpoints
+    from web.demo_conversions import write_conversions
+
+    conversions, touchpoints, costs = write_conversions(data, data / "events.csv", today)
+    done = [
+        str(import_conversions(session, conversions, now=now)),
+        str(import_touchpoints(session, touchpoints, now=now)),
+        str(import_costs(session, costs, now=now)),
+    ]
     session.commit()
     return done
 
