@@ -22,6 +22,7 @@ from checks.sweep import check_targets
 from checks.targets import Target, parse_target, validate_selector
 from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
+from monitor.cli_arf import import_arf_command
 from monitor.cli_contacts import audit, contacts
 from monitor.cli_events import campaigns, import_group, rates
 from monitor.cli_inbox import inbox
@@ -211,6 +212,7 @@ cli.add_command(domains)
 cli.add_command(ips)
 cli.add_command(alerts)
 cli.add_command(import_group)
+import_group.add_command(import_arf_command)
 cli.add_command(inbox)
 cli.add_command(rates)
 cli.add_command(campaigns)
