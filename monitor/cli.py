@@ -25,6 +25,7 @@ from monitor.cli_alerts import alerts
 from monitor.cli_arf import import_arf_command
 from monitor.cli_contacts import audit, contacts
 from monitor.cli_events import campaigns, import_group, rates
+from monitor.cli_gmail import gmail
 from monitor.cli_inbox import inbox
 from monitor.cli_init import init_command
 from monitor.cli_messages import audit_message_command
@@ -213,6 +214,7 @@ cli.add_command(ips)
 cli.add_command(alerts)
 cli.add_command(import_group)
 import_group.add_command(import_arf_command)
+cli.add_command(gmail)
 cli.add_command(inbox)
 cli.add_command(rates)
 cli.add_command(campaigns)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from store import alerting, contacts, events, messages, models, reports, scheduling, users
+from store import (
+    alerting,
+    contacts,
+    events,
+    messages,
+    models,
+    receivers,
+    reports,
+    scheduling,
+    users,
+)
 
 metadata = models.Base.metadata
 
@@ -13,6 +23,7 @@ __all__ = [
     "messages",
     "metadata",
     "models",
+    "receivers",
     "reports",
     "scheduling",
     "users",
