@@ -58,7 +58,7 @@ def gmail_spam_rate(session: Session, first: date, last: date) -> tuple[float, d
         .order_by(GmailDay.spam_rate.desc(), GmailDay.domain)
         .limit(1)
     ).one()
-    return float(row[0]), day, str(row[1])
+    return float(row[0] or 0.0), day, str(row[1])
 
 
 def snds_complaint_rate(session: Session, first: date, last: date) -> tuple[float, date] | None:
@@ -76,7 +76,7 @@ def snds_complaint_rate(session: Session, first: date, last: date) -> tuple[floa
             func.sum(SndsDay.message_recipients),
         ).where(SndsDay.day == day, SndsDay.complaint_rate.is_not(None))
     ).one()
-    if not recipients:
+    if not recipients or weighted is None:
         return None
     return float(weighted) / float(recipients), day
 
