@@ -24,6 +24,13 @@ from store.events import Event, EventDay
 from store.receivers import GmailDay, SndsDay
 
 ESP = "esp_events"
+# How reports and tables name where a figure comes from.
+SOURCE_NAMES = {
+    ESP: "ESP events",
+    "gmail_postmaster": "Gmail Postmaster Tools",
+    "snds": "Microsoft SNDS",
+    "arf": "ARF reports",
+}
 
 
 def latest_event_day(session: Session, first: date, last: date) -> date | None:

@@ -134,18 +134,11 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
 
-# How the table names where a figure comes from.
-_SOURCES = {
-    "esp_events": "ESP events",
-    "gmail_postmaster": "Gmail Postmaster Tools",
-    "snds": "Microsoft SNDS",
-    "arf": "ARF reports",
-}
-
-
 def _origin(metric: dict[str, Any]) -> str:
     """Where a figure comes from and the latest day it rests on."""
-    source = _SOURCES.get(metric.get("source", ""), metric.get("source", "—"))
+    from compliance.receiver_rates import SOURCE_NAMES
+
+    source = SOURCE_NAMES.get(metric.get("source", ""), metric.get("source", "—"))
     return f"{source}, as of {metric.get('as_of') or '—'}"
 
 

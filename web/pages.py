@@ -22,6 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
+from compliance.provider_evidence import receiver_evidence
 from compliance.rates import campaign_rates, rates_report
 from compliance.requirements import ProviderCard, provider_card
 from monitor.alerting import acknowledge, list_alerts
@@ -78,8 +79,9 @@ def _requirements(rates: dict[str, Any]) -> list[ProviderCard]:
     config = settings()
     since = datetime.now(UTC) - timedelta(days=rates["days"])
     evidence = requirement_evidence(db(), since, config.audit.unsubscribe_grace_days)
+    receivers = receiver_evidence(db())
     return [
-        provider_card(profile, evidence, rates["profiles"].get(name))
+        provider_card(profile, evidence, rates["profiles"].get(name), receivers.get(name))
         for name, profile in _profiles(config.rates.profiles_dir).items()
         if profile.kind == "mailbox-provider" and profile.requirements
     ]
