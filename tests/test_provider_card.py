@@ -13,7 +13,7 @@ from store.receivers import GmailDay, GmailDomain
 from tests.conftest import postwarden
 from tests.test_reports import pdf_text
 
-COMPLIANCE = {
+COMPLIANCE: dict[str, dict[str, dict[str, str | None]]] = {
     "a.example": {
         "spf": {"status": "compliant", "reason": None},
         "one_click_unsubscribe": {"status": "needs_work", "reason": "NO_UNSUB_GENERAL"},
