@@ -389,6 +389,17 @@ CATALOGUE.update(
             "Ask for mitigation through the Outlook.com sender support form once the cause "
             "is fixed.",
         ),
+        "SNDS_NO_DATA": FindingSpec(
+            "info",
+            "SNDS has no data for a sending IP that day",
+            "Nothing to do: SNDS lists an IP only on days it sent enough mail to Outlook.com.",
+        ),
+        "SNDS_FETCH_FAILED": FindingSpec(
+            "error",
+            "Microsoft SNDS could not be read",
+            "Check [snds] key_file and url; the fetch runs again tomorrow "
+            "(or now: postwarden snds fetch).",
+        ),
         "RATE_TREND_TO_FAIL": FindingSpec(
             "info",
             "At its current trend a rate will reach the fail line",

@@ -36,6 +36,7 @@ from monitor.cli_options import (
     format_option,
     settings_from,
 )
+from monitor.cli_snds import snds
 from monitor.cli_targets import domains, ips
 from monitor.cli_users import users
 from monitor.output import (
@@ -215,6 +216,7 @@ cli.add_command(alerts)
 cli.add_command(import_group)
 import_group.add_command(import_arf_command)
 cli.add_command(gmail)
+cli.add_command(snds)
 cli.add_command(inbox)
 cli.add_command(rates)
 cli.add_command(campaigns)

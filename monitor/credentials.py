@@ -31,6 +31,21 @@ def ensure_key_file(path: Path) -> None:
         handle.write(Fernet.generate_key())
 
 
+def read_secret_file(path: Path) -> str:
+    """The text of a secret file, refused unless only its owner may read it (0600)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise CredentialError(
+                f"{path}: secret file is readable by others (mode {mode:o}); chmod 600 it"
+            )
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise CredentialError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise CredentialError(f"{path}: not UTF-8 text") from None
+
+
 def load_key(token_key: str | None, key_file: Path) -> Fernet:
     """The Fernet of the configured key, else of the key file (refused unless 0600)."""
     text: str | bytes

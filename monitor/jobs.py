@@ -33,6 +33,7 @@ from monitor.gmail import fetch_gmail
 from monitor.history import record_run
 from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
+from monitor.snds import fetch_snds
 from monitor.targets import MonitoredTarget, list_targets, list_targets_named
 from store.alerting import Notification
 from store.models import CheckRecord, CheckRun
@@ -225,5 +226,7 @@ def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[st
         ScheduledJob("audit", bind(audit_list, settings), timedelta(days=1)),
         ScheduledJob("gmail", bind(fetch_gmail, settings),
                      timedelta(hours=settings.gmail.fetch_hours)),
+        ScheduledJob("snds", bind(fetch_snds, settings),
+                     timedelta(hours=settings.snds.fetch_hours)),
     ]  # fmt: skip
     return {job.name: job for job in [*jobs, *extra]}
