@@ -163,11 +163,8 @@ def gmail_status(session: Session, settings: GmailSettings) -> dict[str, Any]:
         "scopes": (credential.details or {}).get("scopes", []) if credential else [],
         "domains": {},
     }
-    last_days = dict(
-        session.execute(select(GmailDay.domain, func.max(GmailDay.day)).group_by(GmailDay.domain))
-        .tuples()
-        .all()
-    )
+    latest = select(GmailDay.domain, func.max(GmailDay.day)).group_by(GmailDay.domain)
+    last_days: dict[str, date] = dict(session.execute(latest).all())  # type: ignore[arg-type]
     for row in session.scalars(select(GmailDomain).order_by(GmailDomain.domain)):
         last = last_days.get(row.domain)
         spam = session.get(GmailDay, (row.domain, last)) if last else None

@@ -40,6 +40,9 @@ class SndsResult(CheckResult):
     complaint_rate: float | None = None
     trap_hits: int = 0
     blocked: bool = False
+    complaint_text: str | None = None
+    sample_helo: str | None = None
+    sample_mail_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,9 @@ def store_fetch(
             filter_result=row.filter_result if row else None,
             complaint_rate=row.complaint_rate if row else None,
             trap_hits=row.trap_hits if row else 0, blocked=block is not None,
+            complaint_text=row.complaint_text if row else None,
+            sample_helo=row.sample_helo if row else None,
+            sample_mail_from=row.sample_mail_from if row else None,
         )  # fmt: skip
         results.append(TargetResult(ip, "ip", {"snds": check}))
     return results

@@ -102,6 +102,12 @@ def audits() -> Any:
     ])  # fmt: skip
 
 
+def receivers() -> Any:
+    from monitor.receivers_view import receivers_overview
+
+    return jsonify(receivers_overview(db(), settings().gmail, datetime.now(UTC).date()))
+
+
 # path, view, roles, summary, path parameters
 ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...]]] = [
     ("/targets", targets, READERS, "Monitored targets and their latest status per check", ()),
@@ -112,6 +118,7 @@ ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...
     ("/alerts", alerts, READERS, "Alerts (?state=open|resolved)", ()),
     ("/rates", rates, READERS, "Bounce and complaint rates against limit profiles (?days=N)", ()),
     ("/audits", audits, READERS, "Stored list audits (counts per rule)", ()),
+    ("/receivers", receivers, READERS, "Gmail Postmaster Tools, SNDS and ARF data as stored", ()),
 ]  # fmt: skip
 
 for path, view, roles, _summary, _parameters in ROUTES:
