@@ -140,8 +140,6 @@ def _columns(row: SndsRow) -> dict[str, Any]:
 
 def fetch_snds(session: Session, now: datetime, settings: Settings, day: date | None = None) -> str:
     """The scheduled job: yesterday's SNDS data for the monitored IPs; then alerts."""
-    from monitor.jobs import policy_of
-
     if settings.snds.key_file is None:
         return "skipped: [snds] key_file is not set"
     ips = list(session.scalars(select(SendingIp.address).where(~SendingIp.paused)))
@@ -151,10 +149,10 @@ def fetch_snds(session: Session, now: datetime, settings: Settings, day: date | 
     except SndsError as error:
         failed = SndsResult(findings=(finding("SNDS_FETCH_FAILED", str(error)),))
         results = [TargetResult(ip, "ip", {"snds": failed}) for ip in ips]
-        _alert(session, results, now, settings, policy_of(settings))
+        alert_on(session, results, now, settings)
         return f"error: {error}"
     results = store_fetch(session, fetch, ips, now)
-    _alert(session, results, now, settings, policy_of(settings))
+    alert_on(session, results, now, settings)
     others = len({row.ip for row in fetch.rows} - set(ips))
     text = f"{wanted}: {len(fetch.rows) - others} rows for {len(ips)} monitored IPs"
     if others:
@@ -164,9 +162,13 @@ def fetch_snds(session: Session, now: datetime, settings: Settings, day: date | 
     return text
 
 
-def _alert(
-    session: Session, results: list[TargetResult], now: datetime, settings: Settings, policy: Any
+def alert_on(
+    session: Session, results: list[TargetResult], now: datetime, settings: Settings
 ) -> None:
+    """Record the ``snds`` results and let the alert rules open or resolve alerts."""
+    from monitor.jobs import policy_of
+
+    policy = policy_of(settings)
     if not results:
         return
     record_run(session, results, started_at=now, finished_at=now, trigger="snds")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,7 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     """Write the example data to ``directory``, import it, check, audit, rate and report."""
     from web.demo_data import people, write_events, write_list_export
     from web.demo_messages import write_messages
+    from web.demo_receivers import add_receivers_data
 
     today = now.date()
     data = directory / "data"
@@ -95,6 +96,7 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     _add_targets(session, now)
     results.steps += _import(session, write_list_export(data, today), write_events(data, today),
                              now)  # fmt: skip
+    results.steps += add_receivers_data(session, settings, data, now, _gmail_complainer(today))
     results.steps += _sweep(session, settings, now)
     messages = write_messages(data, today, people(today)[0].address)
     results.messages = _audit_messages(session, settings, messages, now)
@@ -103,6 +105,13 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     results.targets = _stored_checks(session)
     results.reports = _reports(session, settings, directory, now, results)
     return results
+
+
+def _gmail_complainer(today: date) -> str:
+    """A Gmail subscriber of the demo list, who complained through the feedback loop only."""
+    from web.demo_data import people
+
+    return next(p.address for p in people(today) if p.address.endswith("@gmail.com"))
 
 
 def _add_targets(session: Session, now: datetime) -> None:
