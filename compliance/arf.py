@@ -38,6 +38,8 @@ REDACTED = "(redacted)"
 # Feedback-ID is "CampaignID:CustomerID:MailType:SenderID" (Gmail's and Yahoo's FBLs key on it).
 CAMPAIGN_HEADERS = ("X-Campaign", "X-Campaign-ID", "X-Mailgun-Campaign-Id")
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_ADDRESS = 320
 # Local parts mailbox providers mask recipients with: xxxxx@, ****@, redacted@, [redacted].
 _MASKED = re.compile(r"^([x*#]+|redacted|\[redacted\]|-+|anonymous|removed)$", re.IGNORECASE)
 # Where a report's sender domain does not say the provider by itself.
@@ -95,7 +97,7 @@ def read_arf(raw: bytes, *, now: datetime) -> Complaint | Ignored | None:
     if not feedback_type:
         raise ArfError("feedback report has no Feedback-Type field")
     if feedback_type != "abuse":
-        return Ignored(f"arf:{feedback_type[:40]}")
+        return Ignored(f"arf:{_clean(feedback_type, 40)}")
     recipient = _recipient(fields, original)
     provider = _provider(recipient, fields, message, report)
     redacted = recipient is None
@@ -110,7 +112,7 @@ def read_arf(raw: bytes, *, now: datetime) -> Complaint | Ignored | None:
         recipient=stored_recipient,
         time=_arrival(fields, message, now),
         campaign=_campaign(original),
-        message_id=message_id[:255],
+        message_id=message_id,
         reason=_reason(fields),
         provider=provider,
     )
@@ -157,13 +159,18 @@ def _text(part: Message) -> str:
     return str(part.get_payload())
 
 
+def _clean(value: object, limit: int) -> str:
+    """Header text as it may be stored: no control characters (PostgreSQL refuses NUL), capped."""
+    return _CONTROL.sub("", str(value)).strip()[:limit]
+
+
 def _address_in(value: str | None) -> str | None:
     """The real (unmasked) address in a header value, lower-cased."""
     if not value:
         return None
-    _name, address = email.utils.parseaddr(value.strip())
-    address = address or value.strip()
-    if not _ADDRESS.fullmatch(address):
+    _name, address = email.utils.parseaddr(_clean(value, 1000))
+    address = address or _clean(value, 1000)
+    if len(address) > MAX_ADDRESS or not _ADDRESS.fullmatch(address):
         return None
     local = address.rpartition("@")[0]
     if _MASKED.match(local) or "redacted" in local.lower():
@@ -230,7 +237,7 @@ def _provider_of_host(host: str) -> str:
 def _message_id(message: Message | None) -> str | None:
     if message is None:
         return None
-    value = str(message.get("Message-ID") or "").strip()
+    value = _clean(message.get("Message-ID") or "", 255)
     return value or None
 
 
@@ -238,9 +245,9 @@ def _campaign(original: Message | None) -> str:
     if original is None:
         return ""
     for header in CAMPAIGN_HEADERS:
-        if value := str(original.get(header) or "").strip():
-            return value[:255]
-    feedback_id = str(original.get("Feedback-ID") or "").strip()
+        if value := _clean(original.get(header) or "", 255):
+            return value
+    feedback_id = _clean(original.get("Feedback-ID") or "", 1000)
     return feedback_id.split(":", 1)[0].strip()[:255] if feedback_id else ""
 
 
@@ -261,7 +268,7 @@ def _arrival(fields: Message, message: Message, now: datetime) -> datetime:
 
 def _reason(fields: Message) -> str | None:
     parts = [
-        f"{name}: {str(fields.get(name)).strip()[:200]}"
+        f"{name}: {_clean(fields.get(name), 200)}"
         for name in ("User-Agent", "Source-IP", "Reported-Domain")
         if fields.get(name)
     ]

@@ -201,3 +201,26 @@ def test_the_pollers_handler_stores_one_message_in_the_callers_transaction(
     assert (first.inserted, second.inserted, second.duplicates) == (1, 0, 1)
     assert (not_arf.reports, not_arf.skipped) == (0, 1)
     assert activity is not None and activity.last_complaint is not None
+
+
+def test_hostile_header_values_are_cleaned_and_capped_before_the_store(
+    tmp_path: Path, database_url: str
+) -> None:
+    raw = (
+        (FIXTURES / "rfc5965.eml")
+        .read_bytes()
+        .replace(b"<Ann@Gmail.com>", b"<" + b"a" * 400 + b"@gmail.com>")
+        .replace(b"X-Campaign: spring-sale", b"X-Campaign: spring\x00-sale" + b"x" * 400)
+        .replace(
+            b"<8787KJKJ3K4J3K4J3K4J3.mail@sender.example>", b"<" + b"m" * 2000 + b"@sender.example>"
+        )
+    )
+    path = tmp_path / "hostile.eml"
+    path.write_bytes(raw)
+    result = postwarden("import", "arf", str(path), "--format", "json", "--db", database_url)
+    assert result.code == 0, result.stderr
+    assert result.json()[0]["redacted"] == 1  # an address longer than any real one is no address
+    events, _days = db_rows(database_url)
+    [(message_id, (recipient, provider, campaign))] = events.items()
+    assert len(message_id) == 255 and recipient == REDACTED and provider == "gmail"
+    assert campaign.startswith("spring-sale") and len(campaign) == 255 and "\x00" not in campaign

@@ -111,7 +111,16 @@ def _gmail_complainer(today: date) -> str:
     """A Gmail subscriber of the demo list, who complained through the feedback loop only."""
     from web.demo_data import people
 
-    return next(p.address for p in people(today) if p.address.endswith("@gmail.com"))
+    return next(
+        p.address
+        for p in people(today)
+        if p.address.endswith("@gmail.com")
+        and p.status == "subscribed"
+        and p.mailed
+        and not p.scripted
+        and not p.complains_in
+        and not p.bounces
+    )
 
 
 def _add_targets(session: Session, now: datetime) -> None:

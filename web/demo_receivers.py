@@ -8,8 +8,8 @@ stored as the fetch would store them, and the demo says so.
 
 What the data shows, on purpose: a Gmail spam rate over Gmail's 0.3% line while the
 ESP-based Gmail complaint rate is the demo's own; Gmail saying one-click unsubscribe
-needs work; one sending IP RED with trap hits and blocked in SNDS; a redacted Yahoo
-complaint and a Gmail complaint that reached only the feedback loop.
+needs work; one sending IP RED with trap hits and blocked in SNDS; a Microsoft (JMRP)
+complaint with the recipient masked and a Gmail complaint that reached only the feedback loop.
 """
 
 from __future__ import annotations
@@ -61,14 +61,17 @@ Feedback-ID: {campaign}:healthy:newsletter:demo
 
 
 def write_arf(directory: Path, today: date, complainer: str) -> list[Path]:
-    """Two feedback-loop reports: a Gmail complaint with its recipient, a redacted Yahoo one."""
-    when = (today - timedelta(days=1)).strftime("%a, %d %b %Y 10:00:00 +0000")
-    campaign = f"week-{(today - timedelta(days=1)).isoformat()}"
+    """Two feedback-loop reports: a Gmail complaint with its recipient, a masked JMRP one."""
+    # After the send 13 days ago, before the two later sends: the Gmail subscriber is
+    # mailed again after a complaint only the feedback loop saw (mailed_after_complaint).
+    sent = today - timedelta(days=13)
+    when = (sent + timedelta(days=1)).strftime("%a, %d %b %Y 10:00:00 +0000")
+    campaign = f"week-{sent.isoformat()}"
     reports = [
         ("postmaster@example.net", "example.net", "ExampleFBL/1.0",
          f"Original-Rcpt-To: <{complainer}>\n", complainer),
-        ("feedback@arf.mail.yahoo.com", "arf.mail.yahoo.com", "Yahoo!-Mail-Feedback/2.0", "",
-         "redacted@yahoo.com"),
+        ("staff@hotmail.com", "hotmail.com", "Microsoft JMRP",
+         "Original-Rcpt-To: xxxxxxxx@outlook.com\n", "xxxxxxxx@outlook.com"),
     ]  # fmt: skip
     paths = []
     for n, (reporter, domain, agent, rcpt, to) in enumerate(reports, start=1):
