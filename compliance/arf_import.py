@@ -14,12 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.arf import SOURCE, ArfError, Complaint, read_arf
 from compliance.event_import import ImportReport, import_events
 from compliance.events import DeliveryEvent, Ignored
 from compliance.message_files import DEFAULT_MAX_BYTES, MessageFileError, read_messages
+from store.events import Event
 
 
 @dataclass
@@ -127,9 +129,34 @@ def _store(
         else:
             report.other_types += 1
             events.append(found)
+    known = _reported_by_esp(session, [e for e in events if isinstance(e, DeliveryEvent)])
+    events = [e for e in events if not (isinstance(e, DeliveryEvent) and _key(e) in known)]
     if report.reports:
         stored = import_events(
             session, events, source=SOURCE, name=name, now=now, report=ImportReport(name=name)
         )
-        report.inserted, report.duplicates = stored.inserted, stored.duplicates
+        report.inserted = stored.inserted
+        report.duplicates = stored.duplicates + report.complaints - stored.events
     return report
+
+
+def _key(event: DeliveryEvent) -> tuple[str, str]:
+    return event.recipient, (event.message_id or "").strip("<>")
+
+
+def _reported_by_esp(session: Session, events: list[DeliveryEvent]) -> set[tuple[str, str]]:
+    """Complaints an ESP already reported for the same recipient and Message-ID.
+
+    ESPs forward the feedback loops they receive as complaint events; the same
+    complaint read again from the ARF report must not count twice.
+    """
+    ids = {event.message_id for event in events if event.message_id}
+    if not ids:
+        return set()
+    forms = ids | {i.strip("<>") for i in ids} | {f"<{i.strip('<>')}>" for i in ids}
+    rows = session.execute(
+        select(Event.recipient, Event.message_id).where(
+            Event.type == "complaint", Event.source != SOURCE, Event.message_id.in_(forms)
+        )
+    )
+    return {(recipient, (message_id or "").strip("<>")) for recipient, message_id in rows}

@@ -224,3 +224,20 @@ def test_hostile_header_values_are_cleaned_and_capped_before_the_store(
     [(message_id, (recipient, provider, campaign))] = events.items()
     assert len(message_id) == 255 and recipient == REDACTED and provider == "gmail"
     assert campaign.startswith("spring-sale") and len(campaign) == 255 and "\x00" not in campaign
+
+
+def test_a_complaint_the_esp_already_reported_is_not_counted_again(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'pw.db'}"
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "event_id,type,bounce_type,recipient,time,campaign,message_id\n"
+        "c1,complaint,,ann@gmail.com,2026-03-08T18:05:00Z,spring-sale,"
+        "8787KJKJ3K4J3K4J3K4J3.mail@sender.example\n"
+    )
+    assert postwarden("import", "events", str(events), "--db", db).code == 0
+    result = postwarden("import", "arf", str(FIXTURES / "rfc5965.eml"), "--format", "json",
+                        "--db", db)  # fmt: skip
+    assert result.code == 0, result.stderr
+    item = result.json()[0]
+    assert (item["inserted"], item["duplicates"], item["status"]) == (0, 1, "duplicate")
+    assert db_rows(db) == ({}, {("2026-03-08", "gmail"): 1})

@@ -204,9 +204,11 @@ def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_wors
     assert rules["retention_exceeded"]["count"] > 0
 
     profiles = found["rates"]["profiles"]
-    # The spike is at Gmail: judged on Gmail's recipients it fails, diluted in all traffic not.
+    # The spike is at Gmail: judged on Gmail's recipients it fails. Diluted in all traffic
+    # the ESP's complaints only warn; the two that only the feedback loops saw tip it over.
     assert profiles["gmail"]["status"] == "fail"
-    assert profiles["default"]["status"] == "warn"
+    esp_only = (found["rates"]["complaints"] - 2) / found["rates"]["delivered"]
+    assert 0.001 <= esp_only < 0.003 and profiles["default"]["status"] == "fail"
     assert profiles["yahoo"]["status"] == "pass"
     # Each receivers' source shows, with its date: Gmail's own spam rate is what Gmail is
     # judged on, SNDS's complaint rate sits beside Microsoft's, ARF complaints are counted.
