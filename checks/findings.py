@@ -351,6 +351,57 @@ CATALOGUE.update(
             "The provider publishes no threshold",
             "Nothing to do: the traffic is judged by the baseline profile instead.",
         ),
+        "GMAIL_SPAM_RATE_JUDGED": FindingSpec(
+            "info",
+            "Judged on Gmail's own user-reported spam rate (Postmaster Tools)",
+            "Nothing to do: this is the figure Gmail enforces.",
+        ),
+        "GMAIL_ESP_UNDERCOUNTS": FindingSpec(
+            "info",
+            "The ESP-based complaint rate undercounts Gmail",
+            "Gmail sends almost no per-message complaints to ESPs: connect Postmaster Tools "
+            "(postwarden gmail connect) to judge the spam rate Gmail enforces.",
+        ),
+        "GMAIL_COMPLIANCE_DISAGREES": FindingSpec(
+            "warn",
+            "Gmail's compliance status and Postwarden's evidence disagree",
+            "Look at both: Gmail sees the mail it received, Postwarden the DNS and messages "
+            "it checked.",
+        ),
+        "SNDS_FILTER_RED": FindingSpec(
+            "fail",
+            "Microsoft SNDS filters a sending IP's mail as spam (RED)",
+            "Stop bulk sends from the IP, find the complaints and trap hits behind it, and "
+            "warm up again.",
+        ),
+        "SNDS_FILTER_YELLOW": FindingSpec(
+            "warn",
+            "Microsoft SNDS marks a sending IP YELLOW",
+            "Watch its complaint rate and trap hits; do not grow volume from it.",
+        ),
+        "SNDS_TRAP_HITS": FindingSpec(
+            "fail",
+            "Mail from a sending IP hit Microsoft's spam traps",
+            "Trap hits mean addresses nobody owns: find the list source and suppress "
+            "unengaged contacts.",
+        ),
+        "SNDS_IP_BLOCKED": FindingSpec(
+            "fail",
+            "Microsoft blocks a sending IP (SNDS IP status)",
+            "Ask for mitigation through the Outlook.com sender support form once the cause "
+            "is fixed.",
+        ),
+        "SNDS_NO_DATA": FindingSpec(
+            "info",
+            "SNDS has no data for a sending IP that day",
+            "Nothing to do: SNDS lists an IP only on days it sent enough mail to Outlook.com.",
+        ),
+        "SNDS_FETCH_FAILED": FindingSpec(
+            "error",
+            "Microsoft SNDS could not be read",
+            "Check [snds] key_file and url; the fetch runs again tomorrow "
+            "(or now: postwarden snds fetch).",
+        ),
         "RATE_TREND_TO_FAIL": FindingSpec(
             "info",
             "At its current trend a rate will reach the fail line",

@@ -79,7 +79,8 @@ def _row_writer(dialect: str) -> Callable[[DeliveryEvent, int], tuple[Any, ...]]
             moment = event.time.replace(tzinfo=None)
             return (
                 event.source, event.event_id, event.type, event.bounce_type, event.recipient,
-                provider_of_address(event.recipient), moment.isoformat(" ", "microseconds"),
+                event.provider or provider_of_address(event.recipient),
+                moment.isoformat(" ", "microseconds"),
                 moment.date().isoformat(), event.campaign, event.message_id, event.reason,
                 event.url, int(event.machine), import_id,
             )  # fmt: skip
@@ -89,8 +90,8 @@ def _row_writer(dialect: str) -> Callable[[DeliveryEvent, int], tuple[Any, ...]]
     def aware_row(event: DeliveryEvent, import_id: int) -> tuple[Any, ...]:
         return (
             event.source, event.event_id, event.type, event.bounce_type, event.recipient,
-            provider_of_address(event.recipient), event.time, event.time.date(), event.campaign,
-            event.message_id, event.reason, event.url, event.machine, import_id,
+            event.provider or provider_of_address(event.recipient), event.time, event.time.date(),
+            event.campaign, event.message_id, event.reason, event.url, event.machine, import_id,
         )  # fmt: skip
 
     return aware_row

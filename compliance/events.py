@@ -38,6 +38,9 @@ class DeliveryEvent:
     reason: str | None = None
     url: str | None = None
     machine: bool = False
+    # The mailbox provider, where the recipient cannot say it (a complaint whose
+    # recipient the provider redacted); None: derived from the recipient's domain.
+    provider: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

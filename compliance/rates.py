@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from checks.findings import Finding, finding, worst
 from compliance.limit_profiles import METRICS, LimitProfile
 from compliance.providers import PROVIDERS
+from compliance.receiver_rates import add_receivers_figures
 from store.events import COUNTERS, EventDay
 
 DEFAULT_DAYS = 30
@@ -255,6 +256,7 @@ def rates_report(
             "sources": list(profile.sources),
         }
     report["profiles"] = {name: judged[name] for name in profiles if name in judged}
+    add_receivers_figures(session, report, dict(profiles), first, as_of)
     report["status"] = worst(p["status"] for p in report["profiles"].values())
     report["daily"] = _daily(daily_rows, first, as_of)
     # The same series on each mailbox provider's traffic alone (what its profile judges).

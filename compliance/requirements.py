@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,13 +48,26 @@ MEASURED_BY: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class ProviderEvidence:
+    """A provider's own verdicts: ``own`` replaces Postwarden's, ``says`` sits beside it."""
+
+    name: str
+    own: Mapping[str, Verdict] = field(default_factory=dict)
+    says: Mapping[str, Verdict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RequirementItem:
-    """One line of a provider card."""
+    """One line of a provider card, with what the provider itself says where it says it."""
 
     name: str
     label: str
     status: str
     note: str
+    provider_status: str | None = None
+    provider_note: str | None = None
+    # Postwarden's evidence passes where the provider says it needs work, or the reverse.
+    disagrees: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,10 @@ class ProviderCard:
     @property
     def status(self) -> str:
         return worst(item.status for item in self.items)
+
+    @property
+    def disagreements(self) -> int:
+        return sum(item.disagrees for item in self.items)
 
 
 def tally(counts: Mapping[str | None, int], what: str) -> Verdict:
@@ -145,24 +162,49 @@ def rate_verdict(judged: Mapping[str, Any] | None) -> Verdict:
     if judged["status"] == "error":
         findings = judged.get("findings") or [{"message": "could not be judged"}]
         return Verdict("error", findings[0]["message"])
+    gmail = judged.get("metrics", {}).get("spam_rate")
+    if gmail and gmail.get("value") is not None:
+        return Verdict(
+            judged["status"],
+            f"Gmail's spam rate {gmail['value']:.3%} on {gmail['as_of']} (Postmaster Tools)",
+        )
     value = judged.get("metrics", {}).get("complaint_rate", {}).get("value")
     rate = "no complaints" if not value else f"complaint rate {value:.3%}"
-    return Verdict(judged["status"], f"{rate} of {judged.get('delivered', 0)} delivered")
+    return Verdict(
+        judged["status"], f"{rate} of {judged.get('delivered', 0)} delivered (ESP events)"
+    )
 
 
 def provider_card(
-    profile: LimitProfile, evidence: Mapping[str, Verdict], judged: Mapping[str, Any] | None
+    profile: LimitProfile,
+    evidence: Mapping[str, Verdict],
+    judged: Mapping[str, Any] | None,
+    provider: ProviderEvidence | None = None,
 ) -> ProviderCard:
-    """The card of one mailbox provider: its own requirements, then its rates (pure)."""
+    """The card of one mailbox provider: its own requirements, then its rates (pure).
+
+    With ``provider`` (the provider's own data), its verdicts replace or sit beside
+    Postwarden's, and a requirement where they disagree is flagged.
+    """
+    own = dict(evidence) | dict(provider.own if provider else {})
+    says = provider.says if provider else {}
     items = [
-        RequirementItem(name, REQUIREMENTS[name], verdict.status, verdict.note)
+        _item(name, REQUIREMENTS[name], verdict, says.get(name))
         for name in profile.requirements
-        for verdict in [
-            evidence.get(name) or Verdict("error", MEASURED_BY.get(name, UNMEASURED.note))
-        ]
+        for verdict in [own.get(name) or Verdict("error", MEASURED_BY.get(name, UNMEASURED.note))]
     ]
     if profile.metrics:
-        verdict = rate_verdict(judged)
-        items.append(RequirementItem("rates", "Complaint rate (its recipients)", verdict.status,
-                                     verdict.note))  # fmt: skip
+        items.append(_item("rates", "Complaint rate (its recipients)", rate_verdict(judged),
+                           says.get("rates")))  # fmt: skip
     return ProviderCard(profile.name, profile.title, tuple(items), profile.sources)
+
+
+def _item(name: str, label: str, verdict: Verdict, theirs: Verdict | None) -> RequirementItem:
+    if theirs is None:
+        return RequirementItem(name, label, verdict.status, verdict.note)
+    # "error" (Postwarden could not tell) is no disagreement: it is not an opposite answer.
+    disagrees = (verdict.status == "pass" and theirs.status == "fail") or (
+        verdict.status in ("warn", "fail") and theirs.status == "pass"
+    )
+    return RequirementItem(name, label, verdict.status, verdict.note, theirs.status,
+                           theirs.note, disagrees)  # fmt: skip

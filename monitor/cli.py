@@ -22,8 +22,10 @@ from checks.sweep import check_targets
 from checks.targets import Target, parse_target, validate_selector
 from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
+from monitor.cli_arf import import_arf_command
 from monitor.cli_contacts import audit, contacts
 from monitor.cli_events import campaigns, import_group, rates
+from monitor.cli_gmail import gmail
 from monitor.cli_inbox import inbox
 from monitor.cli_init import init_command
 from monitor.cli_messages import audit_message_command
@@ -35,6 +37,7 @@ from monitor.cli_options import (
     settings_from,
 )
 from monitor.cli_roi import import_conversions, import_costs, roi
+from monitor.cli_snds import snds
 from monitor.cli_targets import domains, ips
 from monitor.cli_users import users
 from monitor.output import (
@@ -236,6 +239,9 @@ cli.add_command(domains)
 cli.add_command(ips)
 cli.add_command(alerts)
 cli.add_command(import_group)
+import_group.add_command(import_arf_command)
+cli.add_command(gmail)
+cli.add_command(snds)
 cli.add_command(inbox)
 cli.add_command(rates)
 cli.add_command(campaigns)

@@ -134,6 +134,14 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
 
+def _origin(metric: dict[str, Any]) -> str:
+    """Where a figure comes from and the latest day it rests on."""
+    from compliance.receiver_rates import SOURCE_NAMES
+
+    source = SOURCE_NAMES.get(metric.get("source", ""), metric.get("source", "—"))
+    return f"{source}, as of {metric.get('as_of') or '—'}"
+
+
 def render_rates_table(report: dict[str, Any]) -> str:
     """Rates for people: the totals, then each profile's metrics against its lines."""
     lines = [
@@ -148,7 +156,7 @@ def render_rates_table(report: dict[str, Any]) -> str:
         else:
             detail = "; ".join(
                 f"{metric} {_percent(m['value'])} (warn {_percent(m['warn'])}, "
-                f"fail {_percent(m['fail'])})"
+                f"fail {_percent(m['fail'])}; {_origin(m)})"
                 for metric, m in profile["metrics"].items()
             )
         scope = "" if profile["scope"] == "all" else f" [{profile['scope']} only]"

@@ -46,6 +46,8 @@ SECTIONS: dict[str, str] = {
     "transport": "Transport and brand checks (MTA-STS, TLS-RPT, STARTTLS, DANE, BIMI): where "
     "they connect and how certificates are judged.",
     "dnssec": "DNSSEC validation (the dnssec and dane checks).",
+    "gmail": "Gmail Postmaster Tools (API v2): `postwarden gmail connect|status|fetch`.",
+    "snds": "Microsoft SNDS automated data access: `postwarden snds fetch`.",
 }
 
 DOCS: dict[tuple[str, str], KeyDoc] = {
@@ -239,6 +241,31 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "root zone's published anchors.",
         "/etc/postwarden/anchors.txt",
     ),
+    ("gmail", "client_secrets_file"): KeyDoc(
+        "The OAuth client (a 'Desktop app' client's JSON) of your own Google Cloud project with "
+        "the Postmaster Tools API enabled.",
+        "client_secret.json",
+    ),
+    ("gmail", "api_url"): KeyDoc("The Postmaster Tools API (tests aim it at a loopback stand-in)."),
+    ("gmail", "token_url"): KeyDoc("Google's OAuth token endpoint."),
+    ("gmail", "token_key"): KeyDoc(
+        "Fernet key the stored refresh token is encrypted with; unset: read from key_file.",
+        "base64-of-32-bytes=",
+    ),
+    ("gmail", "key_file"): KeyDoc(
+        "File holding the Fernet key (created 0600 by `gmail connect`; refused if others can "
+        "read it)."
+    ),
+    ("gmail", "days"): KeyDoc(
+        "Days back the fetch asks for; days already stored are not asked again."
+    ),
+    ("gmail", "fetch_hours"): KeyDoc("How often the schedule fetches Gmail's data."),
+    ("snds", "key_file"): KeyDoc(
+        "File (0600) holding the SNDS automated-access key; unset: SNDS is not fetched.", "snds.key"
+    ),
+    ("snds", "url"): KeyDoc("Base URL of SNDS's data.aspx and ipStatus.aspx."),
+    ("snds", "fetch_hours"): KeyDoc("How often the schedule fetches SNDS (it publishes daily)."),
+    ("snds", "timeout"): KeyDoc("Seconds to wait for SNDS's answer."),
 }
 
 

@@ -30,9 +30,11 @@ from monitor.alerting import list_alerts, update_alerts
 from monitor.blocklist_history import recent_listings
 from monitor.blocklist_plan import make_plan
 from monitor.channels import build_transports, channel_names
+from monitor.gmail import fetch_gmail
 from monitor.history import record_run
 from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
+from monitor.snds import fetch_snds
 from monitor.targets import MonitoredTarget, list_targets, list_targets_named
 from monitor.transport_history import transport_plan
 from store.alerting import Notification
@@ -252,5 +254,9 @@ def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[st
                      timedelta(hours=schedule.purge_hours)),
         ScheduledJob("digest", bind(send_digest, settings), timedelta(days=1)),
         ScheduledJob("audit", bind(audit_list, settings), timedelta(days=1)),
+        ScheduledJob("gmail", bind(fetch_gmail, settings),
+                     timedelta(hours=settings.gmail.fetch_hours)),
+        ScheduledJob("snds", bind(fetch_snds, settings),
+                     timedelta(hours=settings.snds.fetch_hours)),
     ]  # fmt: skip
     return {job.name: job for job in [*jobs, *extra]}

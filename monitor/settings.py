@@ -192,6 +192,34 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class GmailSettings:
+    """Gmail Postmaster Tools (API v2): the OAuth client, endpoints, the token's encryption key."""
+
+    # The OAuth client (JSON of "Desktop app" credentials) of your own Google Cloud project.
+    client_secrets_file: Path | None = None
+    api_url: str = "https://gmailpostmastertools.googleapis.com"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    # Fernet key the refresh token is encrypted with; else read from key_file
+    # (created 0600 by `gmail connect` when missing).
+    token_key: str | None = None
+    key_file: Path = Path("postwarden-gmail.key")
+    # Days back the schedule asks for; days already stored are not asked again.
+    days: int = 30
+    fetch_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class SndsSettings:
+    """Microsoft SNDS automated data access: the key and where to fetch from."""
+
+    # A file holding the automated-access key (no key file: SNDS is not fetched).
+    key_file: Path | None = None
+    url: str = "https://sendersupport.olc.protection.outlook.com/snds/"
+    fetch_hours: float = 24.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -211,6 +239,8 @@ class Settings:
     hooks: HookSettings = field(default_factory=HookSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     transport: TransportSettings = field(default_factory=TransportSettings)
+    gmail: GmailSettings = field(default_factory=GmailSettings)
+    snds: SndsSettings = field(default_factory=SndsSettings)
     source: str = "defaults"
 
 
@@ -447,6 +477,17 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("transport", "certificate_warn_days"): _count,
     ("transport", "certificate_fail_days"): _count,
     ("dnssec", "trust_anchors"): _path,
+    ("gmail", "client_secrets_file"): _path,
+    ("gmail", "api_url"): _url,
+    ("gmail", "token_url"): _url,
+    ("gmail", "token_key"): str,
+    ("gmail", "key_file"): _path,
+    ("gmail", "days"): _positive_int,
+    ("gmail", "fetch_hours"): _positive_float,
+    ("snds", "key_file"): _path,
+    ("snds", "url"): _url,
+    ("snds", "fetch_hours"): _positive_float,
+    ("snds", "timeout"): _positive_float,
 }
 
 
@@ -545,6 +586,8 @@ def load_settings(
         hooks=_section(HookSettings, "hooks", merged),
         reports=_section(ReportSettings, "reports", merged),
         transport=_transport(merged),
+        gmail=_section(GmailSettings, "gmail", merged),
+        snds=_section(SndsSettings, "snds", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

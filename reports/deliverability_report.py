@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from checks.findings import worst
 from compliance.limit_profiles import LimitProfile
+from compliance.provider_evidence import receiver_evidence
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.receiver_rates import SOURCE_NAMES
 from compliance.requirements import provider_card
 from monitor.dashboard_data import requirement_evidence
 from monitor.targets import list_targets
@@ -176,8 +178,9 @@ def deliverability_report(
     # them: the checks now, the messages audited in the period, the latest list audit and
     # the period's rates on that provider's recipients.
     evidence = requirement_evidence(session, start, unsubscribe_grace_days)
+    receivers = receiver_evidence(session)
     providers = [
-        provider_card(profile, evidence, rates["profiles"].get(name))
+        provider_card(profile, evidence, rates["profiles"].get(name), receivers.get(name))
         for name, profile in profiles.items()
         if profile.kind == "mailbox-provider" and profile.requirements
     ]
@@ -186,6 +189,7 @@ def deliverability_report(
         "period_from": period_from.isoformat(),
         "period_to": period_to.isoformat(),
         "providers": providers,
+        "source_names": SOURCE_NAMES,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "generated_by": generated_by,
         "targets": targets,

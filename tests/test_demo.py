@@ -204,10 +204,23 @@ def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_wors
     assert rules["retention_exceeded"]["count"] > 0
 
     profiles = found["rates"]["profiles"]
-    # The spike is at Gmail: judged on Gmail's recipients it fails, diluted in all traffic not.
+    # The spike is at Gmail: judged on Gmail's recipients it fails. Diluted in all traffic
+    # the ESP's complaints only warn; the two that only the feedback loops saw tip it over.
     assert profiles["gmail"]["status"] == "fail"
-    assert profiles["default"]["status"] == "warn"
+    esp_only = (found["rates"]["complaints"] - 2) / found["rates"]["delivered"]
+    assert 0.001 <= esp_only < 0.003 and profiles["default"]["status"] == "fail"
     assert profiles["yahoo"]["status"] == "pass"
+    # Each receivers' source shows, with its date: Gmail's own spam rate is what Gmail is
+    # judged on, SNDS's complaint rate sits beside Microsoft's, ARF complaints are counted.
+    sources = found["rates"]["sources"]
+    assert sources["arf"] == {"complaints": 2}
+    assert sources["gmail_postmaster"]["as_of"] and sources["snds"]["as_of"]
+    assert profiles["gmail"]["metrics"]["spam_rate"]["source"] == "gmail_postmaster"
+    assert profiles["microsoft"]["metrics"]["snds_complaint_rate"]["status"] == "fail"
+    ips = {t["target"]: t["checks"] for t in found["checks"] if t["kind"] == "ip"}
+    assert [f["code"] for f in ips["192.0.2.20"]["snds"]["findings"]] == [
+        "SNDS_FILTER_RED", "SNDS_TRAP_HITS", "SNDS_IP_BLOCKED"
+    ]  # fmt: skip
     assert sorted(Path(p).suffix for p in found["reports"]) == [".csv", ".csv", ".pdf", ".pdf"]
     assert list(scratch.iterdir()) == []
 

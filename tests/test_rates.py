@@ -167,12 +167,15 @@ def test_a_gmail_only_complaint_spike_fails_gmail_while_default_passes(
     assert profiles["default"]["status"] == "pass"
     gmail = profiles["gmail"]
     assert (gmail["status"], gmail["scope"]) == ("fail", "gmail")
-    assert gmail["metrics"]["complaint_rate"] == {
+    complaint_rate = gmail["metrics"]["complaint_rate"]
+    assert {k: complaint_rate[k] for k in ("value", "warn", "fail", "status")} == {
         "value": 0.004,
         "warn": 0.001,
         "fail": 0.003,
         "status": "fail",
     }
+    assert complaint_rate["source"] == "esp_events" and complaint_rate["as_of"] <= "2026-11-30"
+    assert "GMAIL_ESP_UNDERCOUNTS" in {f["code"] for f in gmail["findings"]}
     assert profiles["yahoo"]["status"] == "pass"
     assert profiles["microsoft"]["status"] == "error"  # no Microsoft recipients at all
     assert profiles["ses"]["status"] == "pass"

@@ -118,6 +118,12 @@ def roi() -> Any:
     return jsonify(model_json(report, model))
 
 
+def receivers() -> Any:
+    from monitor.receivers_view import receivers_overview
+
+    return jsonify(receivers_overview(db(), settings().gmail, datetime.now(UTC).date()))
+
+
 # path, view, roles, summary, path parameters
 ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...]]] = [
     ("/targets", targets, READERS, "Monitored targets and their latest status per check", ()),
@@ -130,6 +136,7 @@ ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...
     ("/audits", audits, READERS, "Stored list audits (counts per rule)", ()),
     ("/roi", roi, READERS, "Revenue attributed per campaign, cost and ROI "
      "(?from&to=YYYY-MM-DD, ?model=M or ?compare=1, ?campaign=C)", ()),
+    ("/receivers", receivers, READERS, "Gmail Postmaster Tools, SNDS and ARF data as stored", ()),
 ]  # fmt: skip
 
 for path, view, roles, _summary, _parameters in ROUTES:

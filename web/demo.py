@@ -90,6 +90,7 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     """Write the example data to ``directory``, import it, check, audit, rate and report."""
     from web.demo_data import people, write_events, write_list_export
     from web.demo_messages import write_messages
+    from web.demo_receivers import add_receivers_data
 
     today = now.date()
     data = directory / "data"
@@ -99,6 +100,7 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     results.steps += _import(session, write_list_export(data, today), write_events(data, today),
                              now)  # fmt: skip
     results.steps += _import_conversions(session, data, today, now)
+    results.steps += add_receivers_data(session, settings, data, now, _gmail_complainer(today))
     results.steps += _sweep(session, settings, now)
     messages = write_messages(data, today, people(today)[0].address)
     results.messages = _audit_messages(session, settings, messages, now)
@@ -107,6 +109,22 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     results.targets = _stored_checks(session)
     results.reports = _reports(session, settings, directory, now, results)
     return results
+
+
+def _gmail_complainer(today: date) -> str:
+    """A Gmail subscriber of the demo list, who complained through the feedback loop only."""
+    from web.demo_data import people
+
+    return next(
+        p.address
+        for p in people(today)
+        if p.address.endswith("@gmail.com")
+        and p.status == "subscribed"
+        and p.mailed
+        and not p.scripted
+        and not p.complains_in
+        and not p.bounces
+    )
 
 
 def _add_targets(session: Session, now: datetime) -> None:

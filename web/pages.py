@@ -22,7 +22,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
+from compliance.provider_evidence import receiver_evidence
 from compliance.rates import campaign_rates, rates_report
+from compliance.receiver_rates import SOURCE_NAMES
 from compliance.requirements import ProviderCard, provider_card
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (
@@ -34,6 +36,7 @@ from monitor.dashboard_data import (
     target_page,
     timeline,
 )
+from monitor.receivers_view import receivers_overview
 from monitor.targets import (
     TargetError,
     add_domain,
@@ -78,8 +81,9 @@ def _requirements(rates: dict[str, Any]) -> list[ProviderCard]:
     config = settings()
     since = datetime.now(UTC) - timedelta(days=rates["days"])
     evidence = requirement_evidence(db(), since, config.audit.unsubscribe_grace_days)
+    receivers = receiver_evidence(db())
     return [
-        provider_card(profile, evidence, rates["profiles"].get(name))
+        provider_card(profile, evidence, rates["profiles"].get(name), receivers.get(name))
         for name, profile in _profiles(config.rates.profiles_dir).items()
         if profile.kind == "mailbox-provider" and profile.requirements
     ]
@@ -101,6 +105,7 @@ def _overview_live(page: int) -> dict[str, Any]:
                 rates=rates,
                 audit=latest_audit(db()),
                 requirements=_requirements(rates),
+                receivers=receivers_overview(db(), settings().gmail, datetime.now(UTC).date()),
             )
         )
 
@@ -217,7 +222,8 @@ def rates() -> Any:
     report = _rates(max(1, min(days, 366)))
     charts = [Markup(chart) for chart in profile_rate_charts(report)]
     campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report["days"])
-    return render_template("rates.html", report=report, charts=charts, campaigns=campaigns)
+    return render_template("rates.html", report=report, charts=charts, campaigns=campaigns,
+                           source_names=SOURCE_NAMES)  # fmt: skip
 
 
 @blueprint.get("/messages")
