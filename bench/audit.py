@@ -160,11 +160,11 @@ def mailed_after(exported: str, latest: str, kind: str, grace_days: int) -> str:
     )
 
 
+HARD_BOUNCE = "events.type = 'bounce' AND events.bounce_type = 'hard'"
 RULES_SQL.update({
     "mailed_after_unsubscribe": mailed_after(
         "unsubscribed_at", "last_unsubscribe", "events.type = 'unsubscribe'", 2),
-    "mailed_after_hard_bounce": mailed_after(
-        "bounced_at", "last_hard_bounce", "events.type = 'bounce' AND events.bounce_type = 'hard'", 0),
+    "mailed_after_hard_bounce": mailed_after("bounced_at", "last_hard_bounce", HARD_BOUNCE, 0),
     "mailed_after_complaint": mailed_after(
         "complained_at", "last_complaint", "events.type = 'complaint'", 0),
 })  # fmt: skip

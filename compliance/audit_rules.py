@@ -213,8 +213,12 @@ def conditions(
             subscribed, func.coalesce(engaged, joined) < before(thresholds.inactive_days)
         ),
         "mailed_after_unsubscribe": mailed_after_exit(
-            act, "unsubscribe", c.unsubscribed_at, as_of,
-            thresholds.unsubscribe_grace_days, dialect,
+            act,
+            "unsubscribe",
+            c.unsubscribed_at,
+            as_of,
+            thresholds.unsubscribe_grace_days,
+            dialect,
         ),
         "mailed_after_hard_bounce": mailed_after_exit(
             act, "hard_bounce", c.bounced_at, as_of, 0, dialect

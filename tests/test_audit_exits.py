@@ -1,22 +1,22 @@
-""""Mailed after …" counts any mailing after an exit that still binds, not the latest mailing
-against the latest exit: a dead address mailed again bounces again and is still counted, and a
-re-subscription with a new opt-in releases the exits before it. On SQLite and PostgreSQL, in the
-audit's JSON, its offenders list, the compliance PDF, after a migration, and for --as-of."""
+"""The "mailed after …" rules count any mailing after an exit that still binds, not the
+latest mailing against the latest exit: a dead address mailed again bounces again and is still
+counted, and a re-subscription with a new opt-in releases the exits before it. On SQLite and
+PostgreSQL, in the audit's JSON, its offenders list, the compliance PDF, after a migration, and
+for --as-of."""
 
 from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import Date, DateTime, Engine, bindparam, select, text
 
 from store.contacts import RecipientActivity
-from store.engine import alembic_config, make_engine, session_factory, upgrade_database
+from store.engine import alembic_config, session_factory, upgrade_database
 from tests.conftest import postwarden
 from tests.test_audit import audit, contact, write
 from tests.test_reports import pdf_text
@@ -195,13 +195,21 @@ def test_as_of_stays_the_same_whatever_arrives_later(tmp_path: Path, database_ur
     rows = [contact("dead@example.org", status="bounced", **OLD_OPTIN, last_mailed_at="")]
     assert postwarden("import", "contacts", str(write(tmp_path / "c.csv", rows)),
                       "--db", database_url).code == 0  # fmt: skip
-    import_events(database_url, tmp_path / "e1.csv", event_lines(
-        "dead@example.org", "bounce/hard 2026-11-09T09:01", "bounce/hard 2026-11-23T09:01"))
+    import_events(
+        database_url,
+        tmp_path / "e1.csv",
+        event_lines(
+            "dead@example.org", "bounce/hard 2026-11-09T09:01", "bounce/hard 2026-11-23T09:01"
+        ),
+    )
     _, before = audit(database_url, "--no-save")
     assert flagged(before)["mailed_after_hard_bounce"] == ["dead@example.org"]
     # Later: mailed and bounced again, then a new opt-in (3 Dec) re-imported with the contact.
-    import_events(database_url, tmp_path / "e2.csv", event_lines(
-        "dead@example.org", "bounce/hard 2026-12-02T09:01", "sent 2026-12-04T09:00"))
+    import_events(
+        database_url,
+        tmp_path / "e2.csv",
+        event_lines("dead@example.org", "bounce/hard 2026-12-02T09:01", "sent 2026-12-04T09:00"),
+    )
     rejoined = {"optin_time": "2026-12-03T10:00:00+00:00",
                 "confirm_time": "2026-12-03T10:05:00+00:00"}  # fmt: skip
     rows = [contact("dead@example.org", status="subscribed", **rejoined, last_mailed_at="")]
@@ -238,34 +246,47 @@ def test_the_compliance_pdf_counts_repeated_exits(tmp_path: Path) -> None:
         assert offenders.count(f"{rule},default,a***@example.org") == 1
 
 
-def test_the_migration_fills_first_exits_from_the_events(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    engine = make_engine(f"sqlite:///{path}")
+def test_the_migration_fills_first_exits_from_the_events(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "0012")
     # What an install at 0012 holds: events and the latest-only rollup they made.
-    with sqlite3.connect(path) as connection:
-        connection.executemany(
-            "INSERT INTO events (source, event_id, type, bounce_type, recipient, provider, time,"
-            " day, campaign, machine) VALUES ('csv', ?, ?, ?, ?, 'other', ?, ?, '', 0)",
-            [("1", "bounce", "hard", "a@example.org", "2026-11-09 09:01:00.000000", "2026-11-09"),
-             ("2", "bounce", "hard", "a@example.org", "2026-11-23 09:01:00.000000", "2026-11-23"),
-             ("3", "complaint", None, "a@example.org", "2026-11-10 09:00:00.000000", "2026-11-10"),
-             ("4", "unsubscribe", None, "b@example.org", "2026-11-11 09:00:00.000000",
-              "2026-11-11")],
-        )  # fmt: skip
-        connection.executemany(
-            "INSERT INTO recipient_activity (address, last_sent, last_hard_bounce,"
-            " last_complaint, last_unsubscribe) VALUES (?, ?, ?, ?, ?)",
-            [("a@example.org", "2026-11-23 09:01:00.000000", "2026-11-23 09:01:00.000000",
-              "2026-11-10 09:00:00.000000", None),
-             ("b@example.org", None, None, None, "2026-11-11 09:00:00.000000")],
-        )  # fmt: skip
+    times = [datetime(2026, 11, day, 9, tzinfo=UTC) for day in (9, 23, 10, 11)]
+    moment = DateTime(timezone=True)
+    insert_event = text(
+        "INSERT INTO events (source, event_id, type, bounce_type, recipient, provider, time,"
+        " day, campaign, machine) VALUES ('csv', :id, :type, :bounce, :to, 'other', :time,"
+        " :day, '', false)"
+    ).bindparams(bindparam("time", type_=moment), bindparam("day", type_=Date()))
+    insert_activity = text(
+        "INSERT INTO recipient_activity (address, last_sent, last_hard_bounce, last_complaint,"
+        " last_unsubscribe) VALUES (:address, :sent, :bounce, :complaint, :unsubscribe)"
+    ).bindparams(*(bindparam(name, type_=moment) for name in (
+        "sent", "bounce", "complaint", "unsubscribe")))  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(insert_event, [
+            {"id": str(n), "type": kind, "bounce": bounce, "to": to, "time": at, "day": at.date()}
+            for n, (kind, bounce, to, at) in enumerate([
+                ("bounce", "hard", "a@example.org", times[0]),
+                ("bounce", "hard", "a@example.org", times[1]),
+                ("complaint", None, "a@example.org", times[2]),
+                ("unsubscribe", None, "b@example.org", times[3]),
+            ])
+        ])  # fmt: skip
+        connection.execute(insert_activity, [
+            {"address": "a@example.org", "sent": times[1], "bounce": times[1],
+             "complaint": times[2], "unsubscribe": None},
+            {"address": "b@example.org", "sent": None, "bounce": None, "complaint": None,
+             "unsubscribe": times[3]},
+        ])  # fmt: skip
     upgrade_database(engine)
     with session_factory(engine)() as session:
         rows = {row.address: row for row in session.scalars(select(RecipientActivity))}
-    engine.dispose()
+
+    def utc(moment: datetime | None) -> datetime | None:
+        # SQLite gives the stored UTC times back without their zone.
+        return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
     assert set(rows) == {"a@example.org", "b@example.org"}
-    assert rows["a@example.org"].first_hard_bounce.isoformat() == "2026-11-09T09:01:00"
-    assert rows["a@example.org"].first_complaint.isoformat() == "2026-11-10T09:00:00"
+    assert utc(rows["a@example.org"].first_hard_bounce) == times[0]
+    assert utc(rows["a@example.org"].first_complaint) == times[2]
     assert rows["a@example.org"].first_unsubscribe is None
-    assert rows["b@example.org"].first_unsubscribe.isoformat() == "2026-11-11T09:00:00"
+    assert utc(rows["b@example.org"].first_unsubscribe) == times[3]

@@ -41,7 +41,9 @@ def upgrade() -> None:
     )
     # Only rows that exist are filled: an erased address has none (its events now name
     # an opaque token), and none is created for it.
-    minima = ", ".join(f"min(CASE WHEN {when} THEN time END) AS {name}" for name, when in FIRST.items())
+    minima = ", ".join(
+        f"min(CASE WHEN {when} THEN time END) AS {name}" for name, when in FIRST.items()
+    )
     assignments = ", ".join(f"{name} = firsts.{name}" for name in FIRST)
     op.execute(
         f"UPDATE recipient_activity SET {assignments} "
