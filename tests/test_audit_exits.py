@@ -224,6 +224,23 @@ def test_as_of_stays_the_same_whatever_arrives_later(tmp_path: Path, database_ur
     assert flagged(between)["mailed_after_hard_bounce"] == ["dead@example.org"]
 
 
+def test_an_earlier_exit_imported_later_moves_the_first_exit_back(
+    tmp_path: Path, database_url: str
+) -> None:
+    rows = [contact("late@example.org", status="bounced", **OLD_OPTIN, last_mailed_at="")]
+    assert postwarden("import", "contacts", str(write(tmp_path / "c.csv", rows)),
+                      "--db", database_url).code == 0  # fmt: skip
+    newer = event_lines("late@example.org", "bounce/hard 2026-11-23T09:01")
+    import_events(database_url, tmp_path / "newer.csv", newer)
+    _, first = audit(database_url, "--no-save")
+    assert flagged(first)["mailed_after_hard_bounce"] == []
+    # The ESP's older file, imported afterwards: the first bounce was 9 November.
+    older = event_lines("late@example.org", "bounce/hard 2026-11-09T09:01")
+    import_events(database_url, tmp_path / "older.csv", older)
+    _, then = audit(database_url, "--no-save")
+    assert flagged(then)["mailed_after_hard_bounce"] == ["late@example.org"]
+
+
 def test_the_compliance_pdf_counts_repeated_exits(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'pw.db'}"
     for rule in KINDS:
