@@ -128,27 +128,46 @@ RULES_SQL = {
     "inactive": "c.status='subscribed' AND coalesce(nullif(max(coalesce(a.last_engaged, ''), "
     "coalesce(c.last_engaged_at, '')), ''), c.confirm_time, c.optin_time, c.subscribed_at) "
     "< '2025-11-30'",
-    "mailed_after_unsubscribe": "nullif(max(coalesce(a.last_unsubscribe, ''), coalesce("
-    "c.unsubscribed_at, '')), '') IS NOT NULL AND julianday(max(coalesce(a.last_sent, ''), "
-    "coalesce(c.last_mailed_at, ''))) - julianday(max(coalesce(a.last_unsubscribe, ''), "
-    "coalesce(c.unsubscribed_at, ''))) > 2 AND NOT (c.status='subscribed' AND coalesce("
-    "c.confirm_time, c.optin_time, c.subscribed_at) > max(coalesce(a.last_unsubscribe, ''), "
-    "coalesce(c.unsubscribed_at, '')))",
-    "mailed_after_hard_bounce": "nullif(max(coalesce(a.last_hard_bounce, ''), coalesce("
-    "c.bounced_at, '')), '') IS NOT NULL AND max(coalesce(a.last_sent, ''), coalesce("
-    "c.last_mailed_at, '')) > max(coalesce(a.last_hard_bounce, ''), coalesce(c.bounced_at, "
-    "'')) AND NOT (c.status='subscribed' AND coalesce(c.confirm_time, c.optin_time, "
-    "c.subscribed_at) > max(coalesce(a.last_hard_bounce, ''), coalesce(c.bounced_at, '')))",
-    "mailed_after_complaint": "nullif(max(coalesce(a.last_complaint, ''), coalesce("
-    "c.complained_at, '')), '') IS NOT NULL AND max(coalesce(a.last_sent, ''), coalesce("
-    "c.last_mailed_at, '')) > max(coalesce(a.last_complaint, ''), coalesce(c.complained_at, "
-    "'')) AND NOT (c.status='subscribed' AND coalesce(c.confirm_time, c.optin_time, "
-    "c.subscribed_at) > max(coalesce(a.last_complaint, ''), coalesce(c.complained_at, '')))",
+    "mailed_after_unsubscribe": "__EXIT__",
+    "mailed_after_hard_bounce": "__EXIT__",
+    "mailed_after_complaint": "__EXIT__",
     "retention_exceeded": "c.status <> 'subscribed' AND coalesce(nullif(max(coalesce("
     "a.last_unsubscribe, ''), coalesce(c.unsubscribed_at, ''), coalesce(a.last_hard_bounce, ''), "
     "coalesce(c.bounced_at, ''), coalesce(a.last_complaint, ''), coalesce(c.complained_at, '')"
     "), ''), c.first_seen_at) < '2026-10-31'",
 }
+# "Mailed after …": any mailing (before the end of the as-of day) after an exit at or
+# after the contact's latest (re)join, past the grace period; the exits are looked up in
+# the events (Postwarden's partial index of exits serves the lookup, the peer uses it too).
+JOINED = "coalesce(c.confirm_time, c.optin_time, c.subscribed_at)"
+REJOINED = f"(CASE WHEN {JOINED} < '2026-12-01' THEN {JOINED} END)"
+MAILED = ("max(coalesce(a.last_sent, ''), coalesce(CASE WHEN c.last_mailed_at < '2026-12-01' "
+          "THEN c.last_mailed_at END, ''))")  # fmt: skip
+
+
+def mailed_after(exported: str, latest: str, kind: str, grace_days: int) -> str:
+    def after(moment: str) -> str:
+        if grace_days:
+            return f"julianday({MAILED}) - julianday({moment}) > {grace_days}"
+        return f"{MAILED} > {moment}"
+
+    return (
+        f"(c.{exported} < '2026-12-01' AND ({REJOINED} IS NULL OR c.{exported} >= {REJOINED}) "
+        f"AND {after('c.' + exported)}) OR (a.{latest} IS NOT NULL AND EXISTS (SELECT 1 FROM "
+        "events WHERE events.recipient = c.address AND events.type IN ('bounce', "
+        f"'complaint', 'unsubscribe') AND {kind} AND events.time >= coalesce({REJOINED}, '') "
+        f"AND events.time < '2026-12-01' AND {after('events.time')}))"
+    )
+
+
+HARD_BOUNCE = "events.type = 'bounce' AND events.bounce_type = 'hard'"
+RULES_SQL.update({
+    "mailed_after_unsubscribe": mailed_after(
+        "unsubscribed_at", "last_unsubscribe", "events.type = 'unsubscribe'", 2),
+    "mailed_after_hard_bounce": mailed_after("bounced_at", "last_hard_bounce", HARD_BOUNCE, 0),
+    "mailed_after_complaint": mailed_after(
+        "complained_at", "last_complaint", "events.type = 'complaint'", 0),
+})  # fmt: skip
 EVENT_ACTIVITY = """(SELECT recipient AS address,
     max(CASE WHEN type IN ('sent','delivered','bounce') THEN time END) AS last_sent,
     max(CASE WHEN type IN ('open','click') AND NOT machine THEN time END) AS last_engaged,

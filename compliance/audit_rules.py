@@ -6,6 +6,9 @@ the count and the list can never disagree. Times come from two places:
 what the export said of a contact, and what imported events say of the
 address; the later of the two wins. Day thresholds are calendar days:
 "longer than 90 days" as of 30 Nov flags a time before 1 Sep.
+
+"Mailed after …" is about *any* mailing after an exit that still binds, not
+the latest mailing against the latest exit (see :func:`mailed_after_exit`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, text, true
 from sqlalchemy.sql import Subquery
 
 from compliance.thresholds import Thresholds
 from store.contacts import Contact, RecipientActivity
-from store.events import Event
+from store.events import EXIT_EVENTS, Event
 
 # rule -> (level, what it flags), as DESIGN.md "Compliance rules".
 RULES: dict[str, tuple[str, str]] = {
@@ -43,6 +46,14 @@ def end_of(as_of: date) -> datetime:
     return datetime.combine(as_of + timedelta(days=1), time(), UTC)
 
 
+# The events that are an exit of each kind.
+EXITS = {
+    "unsubscribe": Event.type == "unsubscribe",
+    "hard_bounce": (Event.type == "bounce") & (Event.bounce_type == "hard"),
+    "complaint": Event.type == "complaint",
+}
+
+
 def activity_maxima() -> list[Any]:
     """Per recipient (in a ``GROUP BY recipient`` over events), the latest time of each
     kind of activity, labelled as the columns of ``recipient_activity``.
@@ -53,11 +64,18 @@ def activity_maxima() -> list[Any]:
     latest = {
         "last_sent": Event.type.in_(("sent", "delivered", "bounce")),
         "last_engaged": Event.type.in_(("open", "click")) & ~Event.machine,
-        "last_unsubscribe": Event.type == "unsubscribe",
-        "last_hard_bounce": (Event.type == "bounce") & (Event.bounce_type == "hard"),
-        "last_complaint": Event.type == "complaint",
+        **{f"last_{kind}": condition for kind, condition in EXITS.items()},
     }
     return [func.max(case((condition, Event.time))).label(n) for n, condition in latest.items()]
+
+
+def exit_minima() -> list[Any]:
+    """Per recipient (in the same ``GROUP BY``), the first time of each kind of exit,
+    labelled as the ``first_*`` columns of ``recipient_activity``."""
+    return [
+        func.min(case((condition, Event.time))).label(f"first_{kind}")
+        for kind, condition in EXITS.items()
+    ]
 
 
 def activity(as_of: date, latest_event_day: date | None) -> Any:
@@ -71,7 +89,7 @@ def activity(as_of: date, latest_event_day: date | None) -> Any:
     if latest_event_day is None or latest_event_day <= as_of:
         return RecipientActivity.__table__
     return (
-        select(Event.recipient.label("address"), *activity_maxima())
+        select(Event.recipient.label("address"), *activity_maxima(), *exit_minima())
         .where(Event.time < end_of(as_of))
         .group_by(Event.recipient)
         .subquery("activity")
@@ -93,9 +111,61 @@ def _latest(*values: Any) -> Any:
 
 def _days_after(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElement[bool]:
     """``later`` is more than ``days`` days after ``earlier`` (exact to the second)."""
+    if days == 0:
+        return later > earlier  # type: ignore[no-any-return]
     if dialect == "sqlite":
         return func.julianday(later) - func.julianday(earlier) > days  # type: ignore[no-any-return]
     return later > earlier + func.make_interval(0, 0, 0, days)  # type: ignore[no-any-return]
+
+
+def mailed_after_exit(
+    act: Any, kind: str, exported: Any, as_of: date, grace_days: int, dialect: str
+) -> ColumnElement[bool]:
+    """Whether any mailing came more than ``grace_days`` after an exit of ``kind`` that
+    still binds, as of the end of ``as_of``.
+
+    An exit (the export's time ``exported``, or an event) binds unless the
+    contact joined again with a new opt-in at or after it: ``confirm_time``,
+    else ``optin_time``, else ``subscribed_at``, whatever the contact's status
+    now. A join after the as-of day had not happened then and releases
+    nothing; exports' times after it are not yet known. Any mailing after a
+    binding exit is a mailing after the *first* binding exit, so the rule needs
+    that first exit and the latest mailing only. The rollup keeps each
+    address's first and latest exit; when the join falls between them, and the
+    latest mailing alone does not decide, the first event exit at or after the
+    join is looked up in the events' partial index of exits (rare: an address
+    that left, rejoined and left again).
+    """
+    c = Contact
+    end = end_of(as_of)
+    joined = func.coalesce(c.confirm_time, c.optin_time, c.subscribed_at)
+    rejoined = case((joined < end, joined))
+    mailed = _latest(case((c.last_mailed_at < end, c.last_mailed_at)), act.c.last_sent)
+    exported = case((exported < end, exported))
+    first, latest = act.c[f"first_{kind}"], act.c[f"last_{kind}"]
+
+    def after(moment: Any) -> ColumnElement[bool]:
+        return _days_after(mailed, moment, grace_days, dialect)
+
+    def binds(moment: Any) -> ColumnElement[bool]:
+        return or_(rejoined.is_(None), moment >= rejoined)
+
+    first_after_join = (
+        select(func.min(Event.time))
+        .where(Event.recipient == c.address, text(EXIT_EVENTS), EXITS[kind])
+        .where(Event.time >= rejoined, Event.time < end)
+        .correlate(c)
+        .scalar_subquery()
+    )
+    from_events = case(
+        (or_(first.is_(None), mailed.is_(None)), false()),
+        (binds(first), after(first)),
+        (latest < rejoined, false()),
+        (after(latest), true()),
+        (~after(rejoined), false()),
+        else_=after(first_after_join),
+    )
+    return or_(and_(exported.is_not(None), binds(exported), after(exported)), from_events)
 
 
 def conditions(
@@ -115,10 +185,6 @@ def conditions(
 
     def before(days: int) -> datetime:
         return datetime.combine(as_of - timedelta(days=days), time(), UTC)
-
-    def resubscribed_after(moment: Any) -> ColumnElement[bool]:
-        # Subscribed again, with a later opt-in: the old exit no longer binds.
-        return and_(subscribed, joined.is_not(None), joined > moment)
 
     left = func.coalesce(_latest(unsubscribed, hard_bounced, complained), c.first_seen_at)
     return {
@@ -146,17 +212,19 @@ def conditions(
         "inactive": and_(
             subscribed, func.coalesce(engaged, joined) < before(thresholds.inactive_days)
         ),
-        "mailed_after_unsubscribe": and_(
-            unsubscribed.is_not(None),
-            mailed.is_not(None),
-            _days_after(mailed, unsubscribed, thresholds.unsubscribe_grace_days, dialect),
-            ~resubscribed_after(unsubscribed),
+        "mailed_after_unsubscribe": mailed_after_exit(
+            act,
+            "unsubscribe",
+            c.unsubscribed_at,
+            as_of,
+            thresholds.unsubscribe_grace_days,
+            dialect,
         ),
-        "mailed_after_hard_bounce": and_(
-            hard_bounced.is_not(None), mailed > hard_bounced, ~resubscribed_after(hard_bounced)
+        "mailed_after_hard_bounce": mailed_after_exit(
+            act, "hard_bounce", c.bounced_at, as_of, 0, dialect
         ),
-        "mailed_after_complaint": and_(
-            complained.is_not(None), mailed > complained, ~resubscribed_after(complained)
+        "mailed_after_complaint": mailed_after_exit(
+            act, "complaint", c.complained_at, as_of, 0, dialect
         ),
         "retention_exceeded": and_(~subscribed, left < before(thresholds.retention_days)),
     }

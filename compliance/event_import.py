@@ -27,14 +27,14 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from compliance.audit_rules import activity_maxima
+from compliance.audit_rules import activity_maxima, exit_minima
 from compliance.erasure import forget_suppressed
 from compliance.event_formats import FORMATS, EventFormat, detect
 from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_reader import EventFile, FileError
 from compliance.events import DeliveryEvent, Ignored, RecordError
 from compliance.providers import provider_of_address
-from store.contacts import ACTIVITY_COLUMNS, RecipientActivity, Suppression
+from store.contacts import ACTIVITY_COLUMNS, FIRST_EXIT_COLUMNS, RecipientActivity, Suppression
 from store.events import COUNTERS, Event, EventDay, EventImport
 
 BATCH = 5000
@@ -149,16 +149,28 @@ def _aggregate_statement(dialect: str) -> Any:
 
 @cache
 def _activity_statement(dialect: str) -> Any:
-    """Move each recipient's latest sent/engaged/unsubscribe/bounce/complaint forward, in
-    one statement over the rows an import inserted (the list audit reads the result
-    instead of the events). Built once per dialect."""
-    rows = select(Event.recipient, *activity_maxima()).where(_MINE).group_by(Event.recipient)
+    """Move each recipient's latest sent/engaged/unsubscribe/bounce/complaint forward, and
+    its first unsubscribe/hard bounce/complaint back, in one statement over the rows an
+    import inserted (the list audit reads the result instead of the events). Events may
+    arrive in any order, so each column takes the later (first: earlier) of both.
+    Built once per dialect."""
+    rows = (
+        select(Event.recipient, *activity_maxima(), *exit_minima())
+        .where(_MINE)
+        .group_by(Event.recipient)
+    )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(RecipientActivity).from_select(["address", *ACTIVITY_COLUMNS], rows)
+    statement = insert(RecipientActivity).from_select(
+        ["address", *ACTIVITY_COLUMNS, *FIRST_EXIT_COLUMNS], rows
+    )
     return statement.on_conflict_do_update(
         index_elements=["address"],
-        set_={name: _later(getattr(RecipientActivity, name), statement.excluded[name])
-              for name in ACTIVITY_COLUMNS},
+        set_={
+            **{name: _later(getattr(RecipientActivity, name), statement.excluded[name])
+               for name in ACTIVITY_COLUMNS},
+            **{name: _earlier(getattr(RecipientActivity, name), statement.excluded[name])
+               for name in FIRST_EXIT_COLUMNS},
+        },
     )  # fmt: skip
 
 
@@ -173,6 +185,11 @@ def _record_activity(session: Session, dialect: str, mine: dict[str, int]) -> No
 def _later(stored: Any, new: Any) -> Any:
     """The later of two times, either of which may be NULL (SQL's max() would give NULL)."""
     return case((new.is_(None), stored), (stored.is_(None) | (new > stored), new), else_=stored)
+
+
+def _earlier(stored: Any, new: Any) -> Any:
+    """The earlier of two times, either of which may be NULL."""
+    return case((new.is_(None), stored), (stored.is_(None) | (new < stored), new), else_=stored)
 
 
 def import_events(

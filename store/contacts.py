@@ -73,9 +73,12 @@ class Contact(Base):
 
 
 class RecipientActivity(Base):
-    """The latest of each kind of event per recipient, kept up to date at event import.
+    """The latest of each kind of event per recipient, and the first of each kind of exit,
+    kept up to date at event import.
 
-    The audit joins contacts to this table instead of scanning the events.
+    The audit joins contacts to this table instead of scanning the events. The
+    first exit beside the latest is what "mailed after …" needs: any mailing after
+    the first exit that still binds, not only after the latest.
     """
 
     __tablename__ = "recipient_activity"
@@ -86,6 +89,9 @@ class RecipientActivity(Base):
     last_unsubscribe: Mapped[datetime | None] = mapped_column(_TIME)
     last_hard_bounce: Mapped[datetime | None] = mapped_column(_TIME)
     last_complaint: Mapped[datetime | None] = mapped_column(_TIME)
+    first_unsubscribe: Mapped[datetime | None] = mapped_column(_TIME)
+    first_hard_bounce: Mapped[datetime | None] = mapped_column(_TIME)
+    first_complaint: Mapped[datetime | None] = mapped_column(_TIME)
 
 
 ACTIVITY_COLUMNS = (
@@ -95,6 +101,7 @@ ACTIVITY_COLUMNS = (
     "last_hard_bounce",
     "last_complaint",
 )
+FIRST_EXIT_COLUMNS = ("first_unsubscribe", "first_hard_bounce", "first_complaint")
 
 
 class Suppression(Base):
