@@ -6,7 +6,7 @@ complaint beside the latest. Existing rows are filled from the stored events
 here, in one pass over the exits.
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0017
 Create Date: 2026-12-07 15:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
