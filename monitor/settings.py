@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from checks.dns import (
+from checks.dns_settings import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     DnsSettings,
     Nameserver,
     parse_nameserver,
 )
-from checks.sweep import DEFAULT_CONCURRENCY
 from compliance.thresholds import Thresholds
 
 DEFAULT_CONFIG_FILE = "postwarden.toml"

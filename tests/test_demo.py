@@ -215,7 +215,7 @@ def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_wors
 def test_the_demo_data_is_the_same_for_the_same_day(tmp_path: Path) -> None:
     from datetime import date
 
-    from web.demo_data import write_events, write_list_export
+    from web.demo.data import write_events, write_list_export
 
     first, second = tmp_path / "a", tmp_path / "b"
     for directory in (first, second):

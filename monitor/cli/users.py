@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import click
 
-from monitor.cli_options import config_option, database, db_option, settings_from
-from store.users import ROLES
+from monitor.cli.options import config_option, database, db_option, settings_from
+from store.roles import ROLES
 
 
 @click.group()

@@ -36,7 +36,7 @@ GENERATED_BY = "postwarden demo"
 
 def example_zones() -> dict[str, str]:
     """The bundled example zones, by origin."""
-    examples = resources.files("monitor") / "examples"
+    examples = resources.files("web.demo") / "examples"
     return {
         "example.": (examples / "example.zone").read_text(encoding="utf-8"),
         "2.0.192.in-addr.arpa.": (examples / "reverse.zone").read_text(encoding="utf-8"),
@@ -85,8 +85,8 @@ class DemoResults:
 
 def run_demo(session: Session, settings: Settings, directory: Path, now: datetime) -> DemoResults:
     """Write the example data to ``directory``, import it, check, audit, rate and report."""
-    from web.demo_data import people, write_events, write_list_export
-    from web.demo_messages import write_messages
+    from web.demo.data import people, write_events, write_list_export
+    from web.demo.messages import write_messages
 
     today = now.date()
     data = directory / "data"

@@ -1,6 +1,7 @@
-"""``postwarden report compliance``: the compliance officer's report as PDF, HTML or CSV.
+"""``postwarden report compliance|deliverability``: the reports as PDF, HTML or CSV.
 
-Registered on the console script by ``web.cli`` (reports sit above monitor).
+Named in the console script's command table (:data:`web.cli.COMMANDS`); WeasyPrint and the
+report builders are imported only when a report is generated.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from typing import Any
 
 import click
 
-from monitor.cli import cli
-from monitor.cli_options import config_option, database, db_option, settings_from
+from monitor.cli.options import config_option, database, db_option, settings_from
 
 
-@cli.group()
+@click.group()
 def report() -> None:
     """Reports for compliance officers and postmasters."""
 

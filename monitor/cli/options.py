@@ -1,4 +1,7 @@
-"""Options and helpers shared by the ``postwarden`` commands."""
+"""Options and helpers shared by the ``postwarden`` commands.
+
+Imported by every command module at start-up: it imports only click at the top.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,17 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from checks.dns import parse_nameserver
-from monitor.settings import Settings, load_settings
-
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+    from monitor.settings import Settings
 
 T = TypeVar("T")
 
@@ -30,6 +33,10 @@ def settings_from(
     retries: int | None = None,
 ) -> Settings:
     """Settings from file and environment, with command-line options on top."""
+    # Imported here: every command module imports this one, and `--help` lists them all.
+    from checks.dns_settings import parse_nameserver
+    from monitor.settings import load_settings
+
     settings = load_settings(config)
     dns = settings.dns
     if nameservers:
@@ -146,3 +153,22 @@ def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+def as_of_option(func: Any) -> Any:
+    return click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Last day of the window, YYYY-MM-DD (default: today, UTC).",
+    )(func)
+
+
+def days_option(func: Any) -> Any:
+    return click.option(
+        "--days", type=click.IntRange(min=1), help="Length of the window (default 30)."
+    )(func)
+
+
+def day_of(as_of: datetime | None) -> date:
+    """The day of ``--as-of``, else today (UTC)."""
+    return as_of.date() if as_of else datetime.now(UTC).date()
