@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ import pytest
 from store.engine import open_database, session_factory
 from tests.dashboard_data import PASSWORD, open_alert, populate
 from tests.servers import free_port
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -60,12 +60,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     )  # fmt: skip
     base = f"http://localhost:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        eventually(lambda: urllib.request.urlopen(f"{base}/healthz", timeout=1),
+                   timeout=10, interval=0.1, ignoring=(OSError,))  # fmt: skip
         yield Served(base, url)
     finally:
         process.terminate()
