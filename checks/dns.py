@@ -50,6 +50,7 @@ from checks.dns_settings import (  # noqa: F401  (re-exported for callers of che
     Nameserver,
     parse_nameserver,
 )
+from checks.errors import Unavailable
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class DnsFailure:
         return f"{self.name} {self.rdtype}: {self.reason}"
 
 
-class DnsError(Exception):
+class DnsError(Unavailable):
     """A lookup failed for a reason that says nothing about the records."""
 
     def __init__(self, failure: DnsFailure) -> None:

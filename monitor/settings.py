@@ -25,6 +25,7 @@ from checks.dns_settings import (
     Nameserver,
     parse_nameserver,
 )
+from checks.errors import BadInput
 from compliance.thresholds import Thresholds
 
 DEFAULT_CONFIG_FILE = "postwarden.toml"
@@ -32,8 +33,10 @@ DEFAULT_DATABASE_URL = "sqlite:///postwarden.db"
 ENV_PREFIX = "POSTWARDEN_"
 
 
-class SettingsError(Exception):
+class SettingsError(BadInput):
     """A configuration value is missing, malformed or out of range."""
+
+    label = "config error"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def make_engine(url: str) -> Engine:
         # A server restart leaves pooled connections dead: each is tested before use.
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     except (ArgumentError, NoSuchModuleError) as error:
-        raise DatabaseError(f"{display_url(url)}: {error}") from None
+        raise DatabaseError(f"{display_url(url)}: {error}", url=display_url(url)) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -58,7 +58,8 @@ def open_database(url: str) -> Engine:
     except OperationalError as error:
         engine.dispose()
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise DatabaseError(f"{display_url(url)}: {reason}") from None
+        shown = display_url(url)
+        raise DatabaseError(f"{shown}: {reason}", url=shown) from None
     return engine
 
 

@@ -23,17 +23,14 @@ def worker(db: str | None, config: str | None) -> int:
     and take over when it stops. With SQLite a second one refuses to start.
     """
     from monitor.cli.service import configure_logging, stop_on_signals
-    from monitor.scheduler import SchedulerConflict, run_worker
+    from monitor.scheduler import run_worker
     from reports.jobs import report_jobs
 
     settings = settings_from(config, db)
     configure_logging()
     stop = threading.Event()
     stop_on_signals(stop)
-    try:
-        run_worker(settings, stop, extra_jobs=report_jobs)
-    except SchedulerConflict as error:
-        raise click.ClickException(str(error)) from None
+    run_worker(settings, stop, extra_jobs=report_jobs)
     return 0
 
 
@@ -46,7 +43,6 @@ def worker(db: str | None, config: str | None) -> int:
 def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str | None) -> int:
     """Dashboard, API and scheduler in one process, served by waitress."""
     from monitor.cli.service import configure_logging, stop_on_signals
-    from monitor.scheduler import SchedulerConflict
     from store.engine import open_database
     from web.serving import serve_until_stopped
 
@@ -63,8 +59,6 @@ def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str 
         serve_until_stopped(
             settings, engine, host, port, stop, scheduler=not no_scheduler, ready=announce
         )
-    except SchedulerConflict as error:
-        raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"cannot serve on {host}:{port}: {error.strerror}") from None
     finally:

@@ -76,15 +76,12 @@ def rates(
     config: str | None,
 ) -> int:
     """Bounce and complaint rates against provider and ESP limits; exits like a check."""
-    from compliance.limit_profiles import ProfileError, load_profiles
+    from compliance.limit_profiles import load_profiles
     from compliance.rates import rates_report
     from monitor.output import render_rates_table
 
     settings = settings_from(config, db)
-    try:
-        profiles = load_profiles(settings.rates.profiles_dir)
-    except ProfileError as error:
-        raise click.ClickException(str(error)) from None
+    profiles = load_profiles(settings.rates.profiles_dir)
     unknown = [name for name in profile_names if name not in profiles]
     if unknown:
         raise click.BadParameter(

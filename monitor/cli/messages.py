@@ -50,7 +50,6 @@ def audit_message_command(
 
     Exits like a check: by the worst status of all messages.
     """
-    from compliance.message_files import MessageFileError
     from monitor.message_audits import audit_files, save_audits
     from monitor.output import render_messages_table
 
@@ -66,10 +65,7 @@ def audit_message_command(
             "allow_private": allow_private,
             "ca_file": probe_ca,
         }
-    try:
-        results = audit_files(settings, list(paths), options)
-    except MessageFileError as error:
-        raise click.ClickException(str(error)) from None
+    results = audit_files(settings, list(paths), options)
     if save:
         with database(settings) as sessions, sessions() as session:
             save_audits(session, results, datetime.now(UTC))

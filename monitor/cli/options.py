@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from checks.errors import BadInput
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -121,13 +123,13 @@ def import_each(
     sessions: sessionmaker[Session],
     files: Iterable[Path],
     run: Callable[..., object],
-    failure: type[Exception],
+    failure: type[Exception] = BadInput,
 ) -> None:
     """Import each file in its own transaction, all or nothing, printing its report.
 
-    ``run(session, path, progress=…)`` imports one file; ``failure`` is its
-    importer's error for bad input, which rolls that file back and ends the
-    command with its one-line message.
+    ``run(session, path, progress=…)`` imports one file; ``failure`` (any bad input
+    unless narrower) rolls that file back and ends the command with its one-line
+    message (``web.cli.main`` tells it).
     """
     for path in files:
         if not path.is_file():
@@ -135,9 +137,9 @@ def import_each(
         with sessions() as session:
             try:
                 report = with_file_progress(path, partial(run, session, path))
-            except failure as error:
+            except failure:
                 session.rollback()
-                raise click.ClickException(str(error)) from None
+                raise
             session.commit()
         click.echo(str(report))
 
