@@ -23,8 +23,10 @@ from checks.zoneserver import ZoneServer
 from store.engine import make_engine
 from tests.postgres import postgres_bindir, running_postgres
 
-# Test modules that start real processes (serve, worker, demo) or kill servers under load.
-SLOW_MODULES = {"test_demo.py", "test_faults.py", "test_scheduler.py", "test_serve.py"}
+# Test modules that start real processes (serve, worker, demo), kill servers under load,
+# render PDFs (WeasyPrint) or generate hundreds of examples (Hypothesis).
+SLOW_MODULES = {"test_demo.py", "test_faults.py", "test_scheduler.py", "test_serve.py",
+                "test_reports.py", "test_deliverability_report.py", "test_fuzz.py"}  # fmt: skip
 BROWSER_MODULES = {"test_browser.py"}
 
 

@@ -45,6 +45,11 @@ class Served:
     database_url: str
 
 
+def _answers(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=1) as response:
+        return bool(response.status == 200)
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     url = f"sqlite:///{tmp_path / 'pw.db'}"
@@ -60,8 +65,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     )  # fmt: skip
     base = f"http://localhost:{port}"
     try:
-        eventually(lambda: urllib.request.urlopen(f"{base}/healthz", timeout=1),
-                   timeout=10, interval=0.1, ignoring=(OSError,))  # fmt: skip
+        eventually(lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1,
+                   ignoring=(OSError,))  # fmt: skip
         yield Served(base, url)
     finally:
         process.terminate()
