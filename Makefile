@@ -1,8 +1,8 @@
 # Two commands on a fresh Debian machine with Python 3.11:
 #   make run    set up and run the product on bundled example data (offline)
 #   make test   set up and run lint, format check, type check and the whole test suite
-# While working: `make check` runs the fast tests (no PostgreSQL, browser or process
-# start-ups; see the markers in pyproject.toml) in under a minute.
+# While working: `make check` runs the fast tests (no PostgreSQL, browser, PDF or process
+# start-ups; see the markers in pyproject.toml).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
