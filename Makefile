@@ -1,10 +1,12 @@
 # Two commands on a fresh Debian machine with Python 3.11:
 #   make run    set up and run the product on bundled example data (offline)
 #   make test   set up and run lint, format check, type check and the whole test suite
+# While working: `make check` runs the fast tests (no PostgreSQL, browser, PDF or process
+# start-ups; see the markers in pyproject.toml).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint check-code venv system-deps bench clean docs
+.PHONY: run test check lint check-code venv system-deps bench clean docs
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -58,8 +60,15 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy checks store monitor compliance reports web tests bench
 
+# The whole suite, on every core (pytest-xdist): each worker has its own PostgreSQL
+# server, and tests take free ports and temporary directories.
+PYTEST_WORKERS ?= auto
+
 test: lint system-deps
-	REQUIRE_POSTGRES=1 REQUIRE_BROWSER=1 $(VENV)/bin/pytest
+	REQUIRE_POSTGRES=1 REQUIRE_BROWSER=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS)
+
+check: venv
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) -m "not slow and not postgres and not browser"
 
 # The reference docs (docs/*.md) from the code; tests/test_docs.py checks they are current.
 docs: venv

@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from checks.errors import BadInput
+
 ZoneKind = Literal["ip", "domain"]
 Impact = Literal["high", "low"]
 
@@ -39,8 +41,10 @@ _TABLE_KEYS = {"codes", "errors", "info"}
 _LIST_KEYS = {"informational_codes", "sources"}
 
 
-class CatalogueError(ValueError):
+class CatalogueError(BadInput):
     """A catalogue file, or a zone a user named, cannot be used."""
+
+    label = "blocklist error"
 
 
 @dataclass(frozen=True)

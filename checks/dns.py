@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import ipaddress
 import select
 import socket
 import threading
@@ -45,68 +44,16 @@ import dns.rrset
 
 from checks.dns_cache import CachedAnswer, CacheKey, SweepCache, cache_key
 
-DEFAULT_TIMEOUT = 2.0
-DEFAULT_RETRIES = 1
-
-
-@dataclass(frozen=True)
-class Nameserver:
-    """A plain DNS (UDP/TCP) nameserver address."""
-
-    host: str
-    port: int = 53
-
-    def __str__(self) -> str:
-        if ":" in self.host:
-            return f"[{self.host}]:{self.port}"
-        return f"{self.host}:{self.port}"
-
-
-def parse_nameserver(text: str) -> Nameserver:
-    """Parse ``HOST[:PORT]`` (IPv6 as ``[::1]:5353`` or bare ``::1``).
-
-    Raises ``ValueError`` with a one-line reason for anything else; host
-    names are refused because resolving them would need a resolver first.
-    """
-    value = text.strip()
-    host, port_text = value, ""
-    if value.startswith("["):
-        end = value.find("]")
-        if end == -1:
-            raise ValueError(f"nameserver {text!r}: missing ']' after the IPv6 address")
-        host, rest = value[1:end], value[end + 1 :]
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"nameserver {text!r}: expected ':PORT' after ']'")
-            port_text = rest[1:]
-    elif value.count(":") == 1:
-        host, port_text = value.split(":")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"nameserver {text!r}: {host!r} is not an IP address") from None
-    port = 53
-    if port_text:
-        # isdigit() alone takes '²', which int() refuses.
-        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
-            raise ValueError(f"nameserver {text!r}: port {port_text!r} is not 1-65535")
-        port = int(port_text)
-    return Nameserver(str(address), port)
-
-
-@dataclass(frozen=True)
-class DnsSettings:
-    """How to resolve.
-
-    ``nameservers`` empty means the system's; ``timeout`` is the wait for one
-    answer, and a lookup that times out is sent ``retries`` more times before
-    it is given up as a failure (so a dead server costs at most
-    ``timeout * (retries + 1)`` per name and sweep).
-    """
-
-    nameservers: tuple[Nameserver, ...] = ()
-    timeout: float = DEFAULT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
+# Their home is checks.dns_settings, which imports no dnspython; imported here by callers too.
+from checks.dns_settings import (  # noqa: F401  (re-exported for callers of checks.dns)
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    DnsSettings,
+    Nameserver,
+    parse_nameserver,
+)
+from checks.errors import Unavailable
 
 
 @dataclass(frozen=True)
@@ -121,7 +68,7 @@ class DnsFailure:
         return f"{self.name} {self.rdtype}: {self.reason}"
 
 
-class DnsError(Exception):
+class DnsError(Unavailable):
     """A lookup failed for a reason that says nothing about the records."""
 
     def __init__(self, failure: DnsFailure) -> None:

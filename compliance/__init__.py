@@ -1,1 +1,3 @@
-"""compliance — arrives with its issue (see DESIGN.md)."""
+"""The rules: contact and event importers (``event_formats/``: one module per ESP), the list
+audit (its rules as SQL over ``store``), hygiene and erasure, bounce and complaint rates against
+limit profiles (``profiles/*.toml``), campaigns, and the audit of sent messages. No Flask."""

@@ -16,6 +16,8 @@ import io
 import zlib
 from typing import IO, Any
 
+from checks.errors import BadInput
+
 GZIP_MAGIC = b"\x1f\x8b"
 # Exports of contacts and events compress 5-15 times (measured on the
 # fixtures and on generated million-row files); a file of one byte repeated
@@ -26,7 +28,7 @@ MAX_GZIP_RATIO = 100
 GZIP_ALLOWANCE = 16 * 1024 * 1024
 
 
-class CompressedFileError(ValueError):
+class CompressedFileError(BadInput):
     """A gzip file that is corrupt or inflates past its limit (one line, without the file name)."""
 
 

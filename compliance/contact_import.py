@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from checks.errors import BadInput
 from compliance.compressed import GZIP_MAGIC, CompressedFileError, inflated
 from compliance.contact_formats import FORMATS, ContactFormat, detect
 from compliance.contacts import (
@@ -54,7 +55,7 @@ _REPLACED = ("domain", "address_problem", "role_account", "status", "updated_at"
 _FLAGS = ("opted_in", "confirmed")
 
 
-class ContactImportFailed(ValueError):
+class ContactImportFailed(BadInput):
     """The import was refused; nothing was written. The message names file, line and column."""
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from checks.errors import BadInput
 from compliance.audit_rules import activity_maxima, exit_minima
 from compliance.erasure import forget_suppressed
 from compliance.event_formats import FORMATS, EventFormat, detect
@@ -44,7 +45,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-class ImportFailed(ValueError):
+class ImportFailed(BadInput):
     """The import was refused; nothing was written. The message names file, place and field."""
 
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import ijson
 
+from checks.errors import BadInput
 from compliance.compressed import GZIP_MAGIC, CompressedFileError, inflated
 from compliance.events import RecordError
 
@@ -32,7 +33,7 @@ _OPENING = frozenset(("start_map", "start_array"))
 _CLOSING = frozenset(("end_map", "end_array"))
 
 
-class FileError(ValueError):
+class FileError(BadInput):
     """A file that cannot be read as events; the message names the file and place."""
 
 

@@ -15,11 +15,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from checks.errors import BadInput
+
 EVENT_TYPES = ("sent", "delivered", "bounce", "complaint", "unsubscribe", "open", "click")
 BOUNCE_TYPES = ("hard", "soft")
 
 
-class RecordError(ValueError):
+class RecordError(BadInput):
     """A record that cannot be read; the message names the field and its value."""
 
 

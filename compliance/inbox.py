@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from checks.errors import Unavailable
 from compliance.event_formats import FORMATS
 from compliance.event_import import import_events
 from compliance.events import DeliveryEvent, Ignored, RecordError
@@ -72,7 +73,7 @@ def _row(source: str, records: list[Any], events: int, now: datetime) -> dict[st
     return {"source": source, "received_at": now, "records": json.dumps(records), "events": events}
 
 
-class InboxUnavailable(Exception):
+class InboxUnavailable(Unavailable):
     """The inbox could not be written (the database is down): the request was not accepted."""
 
 

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from checks.errors import BadInput
 from compliance.providers import PROVIDERS
 
 METRICS = ("bounce_rate", "hard_bounce_rate", "complaint_rate")
@@ -42,7 +43,7 @@ _KEYS = {
 }  # fmt: skip
 
 
-class ProfileError(ValueError):
+class ProfileError(BadInput):
     """A profile file that cannot be used; the message names the file and key."""
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import dkim
 from publicsuffixlist import PublicSuffixList
 
+from checks.errors import Unavailable
 from checks.findings import Finding, finding, worst
 from compliance.message_body import (
     has_postal_address,
@@ -49,7 +50,7 @@ MAX_PARTS = 1000
 MAX_NESTING = 100
 
 
-class KeyUnavailable(Exception):
+class KeyUnavailable(Unavailable):
     """The DKIM key's DNS lookup failed (timeout, SERVFAIL): could not determine."""
 
 

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from checks.errors import BadInput
+
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 
 
-class MessageFileError(ValueError):
+class MessageFileError(BadInput):
     """A path that cannot be read at all (missing, unreadable): one line, names the path."""
 
 

@@ -32,6 +32,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from checks.errors import BadInput
+
 # Where SNS signing certificates may come from (anything else is refused).
 SNS_CERT_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 
@@ -46,7 +48,7 @@ _SNS_FIELDS = {
 }  # fmt: skip
 
 
-class SignatureError(ValueError):
+class SignatureError(BadInput):
     """The request is not signed as its ESP signs: refuse it, store nothing."""
 
 

@@ -1,1 +1,2 @@
-"""The service: settings, history, CLI (and later scheduler, alerts)."""
+"""The service: settings, targets, history, alerts and their outbox and channels, the scheduler
+and its jobs, message audits, and monitor's commands of the console script (``cli/``)."""

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from checks.dns import Nameserver
+from checks.dns_settings import Nameserver
 from monitor.settings import ENV_PREFIX, Settings, setting_keys
 
 

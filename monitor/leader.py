@@ -19,13 +19,15 @@ from typing import IO, Protocol
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 
+from checks.errors import Conflict
+
 logger = logging.getLogger(__name__)
 
 # pg_advisory_lock takes a bigint; any constant unlikely to clash will do.
 LOCK_KEY = 0x706F737477617264  # "postward"
 
 
-class SchedulerConflict(Exception):
+class SchedulerConflict(Conflict):
     """Another scheduler already runs this database's schedule (SQLite)."""
 
 

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from checks.errors import Unavailable
 from store.alerting import Notification
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ MAX_BACKOFF = timedelta(hours=1)
 FIRST_BACKOFF = timedelta(seconds=30)
 
 
-class TransportError(Exception):
+class TransportError(Unavailable):
     """A notification could not be delivered; ``permanent`` ones are not retried."""
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:

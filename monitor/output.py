@@ -1,4 +1,8 @@
-"""How results are shown: JSON for machines, a compact table for people."""
+"""How results are shown: JSON for machines, compact tables for people.
+
+Every table the command line prints (checks, listings, findings, rates, the list audit,
+audited messages) is rendered here, so the commands and the demo show the same.
+"""
 
 from __future__ import annotations
 
@@ -160,4 +164,79 @@ def render_listings_table(episodes: Sequence[Episode], now: datetime) -> str:
             f"{item['target']:<24} {item['zone']:<28} {item['listed_at']:<25} {until:<25} "
             f"{_duration(item['duration_seconds']):>8}  {' '.join(item['codes'])}"
         )
+    return "\n".join(lines)
+
+
+def percent(value: float | None) -> str:
+    """A fraction as a percentage with two decimals; None as a dash."""
+    return "—" if value is None else f"{value:.2%}"
+
+
+def _origin(metric: dict[str, Any]) -> str:
+    """Where a figure comes from and the latest day it rests on."""
+    from compliance.receiver_rates import SOURCE_NAMES
+
+    source = SOURCE_NAMES.get(metric.get("source", ""), metric.get("source", "—"))
+    return f"{source}, as of {metric.get('as_of') or '—'}"
+
+
+def render_rates_table(report: dict[str, Any]) -> str:
+    """Rates for people: the totals, then each profile's metrics against its lines."""
+    lines = [
+        f"{report['from']} .. {report['as_of']} ({report['days']} days): {report['sent']} sent, "
+        f"{report['delivered']} delivered, bounce rate {percent(report['bounce_rate'])} "
+        f"(hard {percent(report['hard_bounce_rate'])}), complaint rate "
+        f"{percent(report['complaint_rate'])}",
+    ]
+    for name, profile in report["profiles"].items():
+        if not profile["metrics"]:
+            detail = f"not published; judged by {profile.get('judged_by', '—')}"
+        else:
+            detail = "; ".join(
+                f"{metric} {percent(m['value'])} (warn {percent(m['warn'])}, "
+                f"fail {percent(m['fail'])}; {_origin(m)})"
+                for metric, m in profile["metrics"].items()
+            )
+        scope = "" if profile["scope"] == "all" else f" [{profile['scope']} only]"
+        lines.append(f"  {status_label(profile['status'])} {name:<10}{scope} {detail}")
+        for item in profile["findings"]:
+            if item["level"] in ("error", "fail", "warn") or item["code"] == "RATE_TREND_TO_FAIL":
+                lines.append(f"        {item['code']}: {item['message']}")
+    return "\n".join(lines)
+
+
+def render_audit_table(report: dict[str, Any]) -> str:
+    """The list audit for people: each rule's count, change and examples; hygiene."""
+    previous = report["previous"]
+    since = f" (change since the audit as of {previous['as_of']})" if previous else ""
+    lines = [
+        f"Audit as of {report['as_of']}: {report['contacts']} contacts, "
+        f"{report['subscribed']} subscribed{since}"
+    ]
+    for name, rule in report["rules"].items():
+        change = ""
+        if previous and name in previous["counts"]:
+            delta = rule["count"] - previous["counts"][name]
+            change = f" ({delta:+d})"
+        days = f" > {rule['threshold_days']} days" if rule["threshold_days"] is not None else ""
+        examples = f"  e.g. {', '.join(rule['examples'][:3])}" if rule["examples"] else ""
+        label = status_label(rule["status"])
+        lines.append(f"  {label} {name:<26} {rule['count']:>8}{change}{days}{examples}")
+    for finding in report["hygiene"]:
+        lines.append(f"  hygiene {finding['code']}: {finding['message']}")
+    return "\n".join(lines)
+
+
+def render_messages_table(results: list[dict[str, Any]]) -> str:
+    """Audited messages for people: each check and its findings."""
+    lines = []
+    for result in results:
+        subject = f"  {result['subject']}" if result.get("subject") else ""
+        lines.append(f"{status_label(result['status'])} {result['file']}{subject}")
+        for name, check in result["checks"].items():
+            lines.append(f"    {status_label(check['status'])} {name}")
+            for item in check["findings"]:
+                lines.append(f"          {item['code']}: {item['message']}")
+        for item in result["findings"]:
+            lines.append(f"    note  {item['code']}: {item['message']}")
     return "\n".join(lines)

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from checks.dns import (
+from checks.dns_settings import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     DnsSettings,
     Nameserver,
     parse_nameserver,
 )
-from checks.sweep import DEFAULT_CONCURRENCY
+from checks.errors import BadInput
 from checks.transport import TransportSettings
 from compliance.thresholds import Thresholds
 
@@ -34,8 +35,10 @@ DEFAULT_DATABASE_URL = "sqlite:///postwarden.db"
 ENV_PREFIX = "POSTWARDEN_"
 
 
-class SettingsError(Exception):
+class SettingsError(BadInput):
     """A configuration value is missing, malformed or out of range."""
+
+    label = "config error"
 
 
 @dataclass(frozen=True)

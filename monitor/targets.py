@@ -9,11 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from checks.errors import BadInput
 from checks.targets import Target, normalize_domain, parse_target, validate_selector
 from store.models import DkimSelector, Domain, SendingIp
 
 
-class TargetError(ValueError):
+class TargetError(BadInput):
     """A target cannot be added or removed as asked."""
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from checks.transport import TRANSPORT_CHECKS, PreviousPolicy, TransportPlan
 from monitor.settings import Settings, SettingsError
-from store.models import CheckRecord, TargetStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# SQLAlchemy and the models are imported where the history is read: a one-shot
+# `postwarden check` builds its plan without them.
 
 
 def previous_policies(session: Session, domains: Sequence[str]) -> dict[str, PreviousPolicy]:
@@ -21,6 +23,10 @@ def previous_policies(session: Session, domains: Sequence[str]) -> dict[str, Pre
     Results that are ``error`` (the policy could not be fetched) are passed
     over, so that a policy which went unreachable is still known as it was.
     """
+    from sqlalchemy import func, select
+
+    from store.models import CheckRecord
+
     if not domains:
         return {}
     latest = (
@@ -73,6 +79,10 @@ def transport_summary(session: Session) -> list[dict[str, Any]]:
     The latest run of each check comes from ``target_status``; the results are fetched
     by their (target, check, run) keys in one query.
     """
+    from sqlalchemy import select
+
+    from store.models import CheckRecord, TargetStatus
+
     latest = session.execute(
         select(TargetStatus.target, TargetStatus.check, TargetStatus.last_run_id).where(
             TargetStatus.check.in_(TRANSPORT_CHECKS)

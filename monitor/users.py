@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from checks.errors import BadInput
 from store.users import ROLES, ApiToken, User
 
 MIN_PASSWORD = 12
 
 
-class UserError(ValueError):
+class UserError(BadInput):
     """A user that cannot be created or changed as asked; the message says why."""
 
 

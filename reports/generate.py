@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from checks.errors import BadInput
 from compliance.limit_profiles import load_profiles
 from monitor.settings import REPORT_KINDS, Settings
 from reports.compliance_report import compliance_report, write_offenders_csv
@@ -38,7 +39,7 @@ FORMATS = ("pdf", "html", "csv")
 CLAIM_LEASE = timedelta(minutes=30)
 
 
-class ReportError(Exception):
+class ReportError(BadInput):
     """A report request that cannot be rendered as asked."""
 
 

@@ -8,19 +8,26 @@ and PostgreSQL databases are built by the same migrations.
 from __future__ import annotations
 
 import fcntl
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# What a migration file says of itself (`revision = "0012"`, `down_revision = "0011"`).
+_REVISION = re.compile(r"""^revision(?:\s*:\s*str)?\s*=\s*["']([^"']+)["']\s*$""", re.M)
+_DOWN_REVISION = re.compile(
+    r"""^down_revision(?:\s*:[^=]*)?\s*=\s*(?:None|["']([^"']+)["'])\s*$""", re.M
+)
 
 
 def display_url(url: str) -> str:
@@ -37,7 +44,7 @@ def make_engine(url: str) -> Engine:
         # A server restart leaves pooled connections dead: each is tested before use.
         engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     except (ArgumentError, NoSuchModuleError) as error:
-        raise DatabaseError(f"{display_url(url)}: {error}") from None
+        raise DatabaseError(f"{display_url(url)}: {error}", url=display_url(url)) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -51,7 +58,8 @@ def open_database(url: str) -> Engine:
     except OperationalError as error:
         engine.dispose()
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise DatabaseError(f"{display_url(url)}: {reason}") from None
+        shown = display_url(url)
+        raise DatabaseError(f"{shown}: {reason}", url=shown) from None
     return engine
 
 
@@ -65,6 +73,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration bound to ``engine`` (no alembic.ini needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -75,8 +85,15 @@ def upgrade_database(engine: Engine) -> None:
     """Bring the schema to the newest migration (creating it if empty).
 
     Concurrent callers are serialised (PostgreSQL: an advisory lock in the
-    migration's transaction; SQLite: a lock file beside the database).
+    migration's transaction; SQLite: a lock file beside the database). A database
+    already at the newest migration is left alone without importing Alembic, which
+    costs every command a third of a second.
     """
+    if _at_head(engine):
+        return
+    # Imported here: most commands find the schema current (above).
+    from alembic import command
+
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         command.upgrade(alembic_config(engine), "head")
@@ -93,3 +110,40 @@ def upgrade_database(engine: Engine) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the files' text (no Alembic).
+
+    None unless every file names its revision and one parent, and exactly one
+    revision is nobody's parent: then the caller lets Alembic decide.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        found, down = _REVISION.findall(source), _DOWN_REVISION.findall(source)
+        if len(found) != 1 or len(down) != 1:
+            return None
+        revisions.add(found[0])
+        if down[0]:
+            parents.add(down[0])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database's schema is at :func:`head_revision` (False when unsure)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version"))
+            current = list(versions.scalars())
+    except DBAPIError:
+        # No schema yet, or no database: the upgrade creates it or says why not.
+        return False
+    return current == [head]

@@ -8,10 +8,9 @@ from sqlalchemy import DateTime, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base
+from store.roles import ROLES
 
-# admin: everything; postmaster: targets, checks, alerts, rates, messages;
-# compliance: read everything, export offenders.
-ROLES = ("admin", "postmaster", "compliance")
+__all__ = ["ROLES", "ApiToken", "User"]
 
 
 class User(Base):

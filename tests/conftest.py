@@ -23,6 +23,31 @@ from checks.zoneserver import ZoneServer
 from store.engine import make_engine
 from tests.postgres import postgres_bindir, running_postgres
 
+# Test modules that start real processes (serve, worker, demo), kill servers under load,
+# render PDFs (WeasyPrint) or generate hundreds of examples (Hypothesis).
+SLOW_MODULES = {"test_demo.py", "test_faults.py", "test_scheduler.py", "test_serve.py",
+                "test_reports.py", "test_deliverability_report.py", "test_fuzz.py"}  # fmt: skip
+BROWSER_MODULES = {"test_browser.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it uses: ``postgres``, ``browser``, ``slow`` (see pyproject).
+
+    A test elsewhere that runs the real console script (:func:`postwarden_process`)
+    carries ``@pytest.mark.slow`` itself.
+    """
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres_server" in fixtures or params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+        if item.path.name in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 SOA = "@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.53\n"
 
 
@@ -72,7 +97,48 @@ def postwarden(
     env: dict[str, str] | None = None,
     input_text: str | None = None,
 ) -> CliResult:
-    """Run the installed ``postwarden`` console script (``input_text`` on its stdin)."""
+    """Run the ``postwarden`` command line in this process (``input_text`` on its stdin).
+
+    The same entry point as the console script (:func:`web.cli.run`: the command table,
+    the exit codes, the one-line errors), with stdin, stdout, stderr and the environment
+    swapped for the call by click's test runner, and ``cwd`` as the working directory.
+    Tests of what only a real process shows (the installed script, signals, start-up)
+    use :func:`postwarden_process`.
+    """
+    from click.testing import CliRunner
+
+    from web.cli import run
+
+    overrides: dict[str, str | None] = {k: None for k in os.environ if k.startswith("POSTWARDEN_")}
+    # Test zones point MX hosts at TEST-NET addresses: no test connects to them.
+    # Tests of the transport checks turn them on with loopback ports.
+    overrides["POSTWARDEN_TRANSPORT_ENABLED"] = "false"
+    overrides.update(env or {})
+    runner = CliRunner()
+    previous = Path.cwd()
+    with runner.isolation(input=input_text, env=overrides) as (stdout, stderr, _):
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            try:
+                code = run(list(args))
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+        finally:
+            os.chdir(previous)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        out, err = stdout.getvalue().decode(), stderr.getvalue().decode("utf-8", "replace")
+    return CliResult(code, out, err)
+
+
+def postwarden_process(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+) -> CliResult:
+    """Run the installed ``postwarden`` console script as its own process."""
     script = Path(sys.executable).with_name("postwarden")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
     # Test zones point MX hosts at TEST-NET addresses: no test connects to them.

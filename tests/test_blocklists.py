@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -170,7 +169,10 @@ def test_the_rate_limiter_spreads_acquisitions() -> None:
         return seen
 
     seen = asyncio.run(times())
-    assert all(later - earlier >= 0.009 for earlier, later in itertools.pairwise(seen))
+    # Slots are reserved 10 ms apart, so the fifth acquisition comes 40 ms after the first
+    # at the earliest. (Each gap alone is no invariant: a caller woken late by a busy
+    # machine finds the next slot already due.)
+    assert seen[-1] - seen[0] >= 4 * 0.01 - 0.001
 
 
 # -- sweeps over real DNS -----------------------------------------------------------

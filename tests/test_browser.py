@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ import pytest
 from store.engine import open_database, session_factory
 from tests.dashboard_data import PASSWORD, open_alert, populate
 from tests.servers import free_port
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -45,6 +45,11 @@ class Served:
     database_url: str
 
 
+def _answers(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=1) as response:
+        return bool(response.status == 200)
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     url = f"sqlite:///{tmp_path / 'pw.db'}"
@@ -60,12 +65,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     )  # fmt: skip
     base = f"http://localhost:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        eventually(lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1,
+                   ignoring=(OSError,))  # fmt: skip
         yield Served(base, url)
     finally:
         process.terminate()

@@ -10,7 +10,7 @@ import sqlalchemy
 
 from checks.findings import CATALOGUE
 from checks.zoneserver import ZoneServer
-from tests.conftest import postwarden, zone
+from tests.conftest import postwarden, postwarden_process, zone
 from tests.keys import rsa_key, txt
 
 DOMAIN_CHECKS = {"spf", "dmarc", "dkim", "mx", "blocklists"}
@@ -260,3 +260,24 @@ def test_findings_lists_the_whole_catalogue() -> None:
     assert all(item["fix"] and item["title"] for item in listed.values())
     table = postwarden("findings").stdout
     assert "SPF_TOO_MANY_LOOKUPS" in table and "fix:" in table
+
+
+# Most tests run the command line in-process (tests.conftest.postwarden); these run the
+# installed console script, as Nagios does: its own process, its exit code, its stderr.
+@pytest.mark.slow
+def test_the_installed_script_checks_and_exits_by_the_worst(world: ZoneServer) -> None:
+    result = postwarden_process(
+        "check", "monitor.example.test", "--selector", "s1", "--no-blocklists",
+        "--nameserver", world.nameserver, "--format", "json",
+    )  # fmt: skip
+    assert result.code == 1, result.stderr
+    assert result.json()[0]["status"] == "warn"
+
+
+@pytest.mark.slow
+def test_the_installed_script_says_bad_input_in_one_line_and_exits_3() -> None:
+    result = postwarden_process("check", "192.0.2.1", "--save", "--db", "nosuch://x")
+    assert result.code == 3
+    assert result.stderr.strip().splitlines() == [
+        "postwarden: database error: nosuch://x: Can't load plugin: sqlalchemy.dialects:nosuch"
+    ]

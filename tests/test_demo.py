@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import postwarden
+from tests.conftest import postwarden_process
 from tests.servers import free_port
 
 # The example problems, by where the dashboard shows them.
@@ -174,8 +174,8 @@ def test_the_demo_shows_every_example_problem_and_leaves_nothing_behind(
 def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_worst(
     scratch: Path, tmp_path: Path
 ) -> None:
-    result = postwarden("demo", "--no-serve", "--format", "json", cwd=tmp_path,
-                        env={"TMPDIR": str(scratch)})  # fmt: skip
+    result = postwarden_process("demo", "--no-serve", "--format", "json", cwd=tmp_path,
+                                env={"TMPDIR": str(scratch)})  # fmt: skip
     assert result.code == 2, result.stderr
     found = result.json()
     by_target = {t["target"]: t for t in found["checks"]}
@@ -228,7 +228,7 @@ def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_wors
 def test_the_demo_data_is_the_same_for_the_same_day(tmp_path: Path) -> None:
     from datetime import date
 
-    from web.demo_data import write_events, write_list_export
+    from web.demo.data import write_events, write_list_export
 
     first, second = tmp_path / "a", tmp_path / "b"
     for directory in (first, second):
@@ -246,8 +246,8 @@ def test_a_busy_port_is_one_line_and_exit_3_and_still_cleans_up(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = postwarden("demo", "--port", str(port), cwd=tmp_path,
-                            env={"TMPDIR": str(scratch)})  # fmt: skip
+        result = postwarden_process("demo", "--port", str(port), cwd=tmp_path,
+                                    env={"TMPDIR": str(scratch)})  # fmt: skip
     assert result.code == 3
     assert result.stderr.strip().splitlines()[-1] == (
         f"postwarden: error: cannot serve on 127.0.0.1:{port}: Address already in use"

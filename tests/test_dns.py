@@ -12,6 +12,7 @@ import dns.resolver
 import pytest
 
 from checks.dns import DnsError, DnsSettings, DnsSweep, Nameserver, parse_nameserver
+from checks.dns_cache import SweepCache
 from checks.zoneserver import ZoneServer
 from tests.conftest import check, zone
 
@@ -65,10 +66,15 @@ def test_each_sweep_starts_with_an_empty_cache(dns_server: ZoneServer) -> None:
 def test_the_cache_respects_ttls(dns_server: ZoneServer) -> None:
     dns_server.set_zone("example.test.", zone('short TXT "one"', ttl=1))
     sweep = DnsSweep(DnsSettings((parse_nameserver(dns_server.nameserver),)))
+    # Time passes when the test says so. An answer expires at the (real) time it came
+    # plus its TTL, so the clock starts now: 0.9 s later it is still fresh, 5 s not.
+    now = [time.time()]
+    sweep.cache = SweepCache(clock=lambda: now[0])
     assert sweep.resolver().lookup_txt("short.example.test") == ["one"]
     dns_server.set_zone("example.test.", zone('short TXT "two"', ttl=1))
+    now[0] += 0.9
     assert sweep.resolver().lookup_txt("short.example.test") == ["one"]
-    time.sleep(1.1)
+    now[0] += 4.1
     assert sweep.resolver().lookup_txt("short.example.test") == ["two"]
 
 

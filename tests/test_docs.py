@@ -5,9 +5,11 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 from checks.findings import CATALOGUE
 from monitor.settings import ENV_PREFIX, setting_keys
-from tests.conftest import postwarden
+from tests.conftest import postwarden_process
 from web.docs import main, render_all
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -35,7 +37,8 @@ def test_every_setting_command_and_finding_code_is_documented() -> None:
         assert f"| `{code}` |" in generated["findings.md"]
 
 
+@pytest.mark.slow
 def test_version_prints_the_installed_version() -> None:
-    result = postwarden("--version")
+    result = postwarden_process("--version")
     assert result.code == 0
     assert result.stdout.strip().endswith(version("postwarden"))

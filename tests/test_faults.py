@@ -33,6 +33,7 @@ from tests.conftest import postwarden, zone
 from tests.keys import rsa_key, txt
 from tests.servers import free_port
 from tests.test_audit import contact, write
+from tests.waiting import eventually
 
 SCRIPT = str(Path(sys.executable).with_name("postwarden"))
 CREDENTIALS = ("postmark-hook", "hook-secret")
@@ -63,15 +64,10 @@ def _start_serve(database_url: str, port: int, log: Path) -> subprocess.Popen[by
     with log.open("ab") as output:
         process = subprocess.Popen([SCRIPT, "serve", "--port", str(port), "--db", database_url],
                                    env=env, stderr=output)  # fmt: skip
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.1)
+    health = f"http://127.0.0.1:{port}/healthz"
+    eventually(lambda: httpx.get(health, timeout=2).status_code == 200, interval=0.1,
+               ignoring=(httpx.HTTPError,), describe=lambda: "serve did not start")  # fmt: skip
+    return process
 
 
 @pytest.fixture
@@ -130,10 +126,8 @@ def test_a_database_restart_under_webhook_load_answers_503_and_loses_nothing(
     # The scheduler lost its lock with the database and leads again; its ingest job
     # imports what the inbox holds. Every event the ESP sent is stored exactly once.
     expected = [f"restart-{number}" for number in range(70)]
-    deadline = time.monotonic() + 60
-    while (stored := _stored_postmark_events(database_url)) != expected:
-        assert time.monotonic() < deadline, f"{len(stored)} of 70 events imported"
-        time.sleep(0.5)
+    eventually(lambda: _stored_postmark_events(database_url) == expected, timeout=60,
+               interval=0.5, describe=lambda: _count_of(database_url, 70))  # fmt: skip
 
 
 def test_a_web_process_killed_under_webhook_load_loses_no_accepted_event(
@@ -167,9 +161,8 @@ def test_a_web_process_killed_under_webhook_load_loses_no_accepted_event(
     try:
         for sender in senders:
             sender.start()
-        while len(accepted) < 100:
-            assert time.monotonic() < deadline, "the load did not start"
-            time.sleep(0.01)
+        eventually(lambda: len(accepted) >= 100, timeout=deadline - time.monotonic(),
+                   interval=0.01, describe=lambda: "the load did not start")  # fmt: skip
         process.kill()
         process.wait(timeout=30)
         process = _start_serve(database_url, port, log)
@@ -179,12 +172,16 @@ def test_a_web_process_killed_under_webhook_load_loses_no_accepted_event(
         assert accepted == set(range(400))
         # The new process's scheduler imports the inbox: every event, once.
         expected = [f"restart-{number}" for number in range(400)]
-        while (stored := _stored_postmark_events(database_url)) != expected:
-            assert time.monotonic() < deadline + 60, f"{len(stored)} of 400 events imported"
-            time.sleep(0.5)
+        eventually(lambda: _stored_postmark_events(database_url) == expected,
+                   timeout=deadline + 60 - time.monotonic(), interval=0.5,
+                   describe=lambda: _count_of(database_url, 400))  # fmt: skip
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _count_of(database_url: str, expected: int) -> str:
+    return f"{len(_stored_postmark_events(database_url))} of {expected} events imported"
 
 
 def _stored_postmark_events(database_url: str) -> list[str]:
@@ -257,8 +254,7 @@ def test_a_dns_server_killed_mid_sweep_gives_error_never_fail_and_the_next_sweep
     )
 
     def kill_mid_sweep() -> None:
-        while dns.queries < 150:
-            time.sleep(0.005)
+        eventually(lambda: dns.queries >= 150, interval=0.005)
         dns.stop()
 
     killer = threading.Thread(target=kill_mid_sweep)

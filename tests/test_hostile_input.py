@@ -388,6 +388,7 @@ def test_a_hundred_megabyte_header_is_refused_quickly(
     assert time.perf_counter() - started < 20
 
 
+@pytest.mark.slow  # the parse with a 1 MiB limit takes Python's email parser a while
 def test_the_headers_of_parts_count_towards_the_limit() -> None:
     folded = b"Content-Type: text/plain;\r\n" + b" x-filler=abcdefghij;\r\n" * 15_000
     raw = (b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"

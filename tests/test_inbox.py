@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from compliance.inbox import (
 from store.engine import make_engine, session_factory, upgrade_database
 from store.events import Event, EventDay, InboxRequest
 from tests.conftest import postwarden
+from tests.waiting import eventually
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -134,13 +135,6 @@ def inbox_rows(engine: Engine) -> int:
         return int(connection.exec_driver_sql("SELECT count(*) FROM event_inbox").scalar_one())
 
 
-def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 @contextmanager
 def inbox_locked(engine: Engine) -> Iterator[None]:
     """Another transaction holds the inbox against writers until the block ends."""
@@ -212,12 +206,12 @@ def test_requests_arriving_during_a_commit_share_the_next_one(
     with inbox_locked(engine):
         first = threading.Thread(target=client, args=(0,))
         first.start()
-        until(lambda: writer.running() and writer.queued() == 0)
+        eventually(lambda: writer.running() and writer.queued() == 0, timeout=10, interval=0.01)
         time.sleep(0.2)  # the writer has taken its group of one and waits on the lock
         others = [threading.Thread(target=client, args=(n,)) for n in range(1, 21)]
         for thread in others:
             thread.start()
-        until(lambda: writer.queued() == 20)
+        eventually(lambda: writer.queued() == 20, timeout=10, interval=0.01)
         assert answered == []  # nobody is answered before their request is committed
         released.set()
     for thread in [first, *others]:
@@ -258,7 +252,7 @@ def test_the_writer_thread_ends_when_idle_and_starts_again_on_the_next_request(
     upgrade_database(engine)
     writer = InboxWriter(engine, idle_seconds=0.05)
     writer.append("postmark", [postmark(1)], 1, NOW)
-    until(lambda: not writer.running())
+    eventually(lambda: not writer.running(), timeout=10, interval=0.01)
     writer.append("postmark", [postmark(2)], 1, NOW)
     assert (writer.requests, inbox_rows(engine)) == (2, 2)
     writer.close()
@@ -278,10 +272,10 @@ def test_close_commits_what_is_queued_then_ends_the_writer(
 
     with inbox_locked(engine):
         clients = [client(0)]
-        until(lambda: writer.running() and writer.queued() == 0)
+        eventually(lambda: writer.running() and writer.queued() == 0, timeout=10, interval=0.01)
         time.sleep(0.2)  # the writer has taken its group of one and waits on the lock
         clients += [client(n) for n in range(1, 10)]
-        until(lambda: writer.queued() == 9)
+        eventually(lambda: writer.queued() == 9, timeout=10, interval=0.01)
         closing = threading.Thread(target=writer.close)
         closing.start()
     closing.join(30)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from store.timestamps import as_utc
 from tests.conftest import postwarden, zone
 from tests.keys import rsa_key, txt
 from tests.servers import smtp_server
+from tests.waiting import eventually
 
 # Fast schedules for worker processes: sweeps every 1.2 s, deliveries every 0.5 s.
 FAST = {
@@ -190,14 +191,6 @@ def job_runs(url: str) -> list[JobRun]:
         engine.dispose()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.2)
-
-
 @pytest.fixture
 def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
@@ -220,7 +213,10 @@ def test_a_worker_runs_the_schedule_and_stops_cleanly_on_sigterm(
     workers.append(
         start_worker(url, tmp_path / "log", POSTWARDEN_BLOCKLISTS_CATALOGUE="/nonexistent.toml")
     )
-    wait_for(lambda: sum(r.job == "auth_sweep" and r.outcome == "ok" for r in job_runs(url)) >= 3)
+    eventually(
+        lambda: sum(r.job == "auth_sweep" and r.outcome == "ok" for r in job_runs(url)) >= 3,
+        interval=0.2,
+    )
     runs = job_runs(url)
     assert {r.detail for r in runs if r.job == "auth_sweep"} == {"no targets"}
     failed = [r for r in runs if r.job == "blocklist_sweep"]
@@ -237,7 +233,7 @@ def test_a_second_worker_on_sqlite_refuses_to_start(
 ) -> None:
     url = sqlite_url(tmp_path)
     workers.append(start_worker(url, tmp_path / "first.log"))
-    wait_for(lambda: bool(job_runs(url)))
+    eventually(lambda: bool(job_runs(url)), interval=0.2)
     second = start_worker(url, tmp_path / "second.log")
     workers.append(second)
     assert second.wait(timeout=30) == 3
@@ -253,13 +249,15 @@ def test_runs_missed_while_stopped_coalesce_into_one(
     url = sqlite_url(tmp_path)
     first = start_worker(url, tmp_path / "log")
     workers.append(first)
-    wait_for(lambda: any(r.job == "auth_sweep" for r in job_runs(url)))
+    eventually(lambda: any(r.job == "auth_sweep" for r in job_runs(url)), interval=0.2)
     first.send_signal(signal.SIGTERM)
     first.wait(timeout=30)
     stopped = len([r for r in job_runs(url) if r.job == "auth_sweep"])
     time.sleep(5)  # four 1.2 s intervals go by unrun
     workers.append(start_worker(url, tmp_path / "log"))
-    wait_for(lambda: len([r for r in job_runs(url) if r.job == "auth_sweep"]) > stopped)
+    eventually(
+        lambda: len([r for r in job_runs(url) if r.job == "auth_sweep"]) > stopped, interval=0.2
+    )
     # Four runs were missed. Uncoalesced, all four fire at once; coalesced,
     # one does, and in less than one interval at most one more falls due on
     # the trigger's grid.
@@ -274,7 +272,7 @@ def test_two_workers_on_postgresql_never_both_lead(
         pytest.skip("standby workers need PostgreSQL")
     workers.append(start_worker(database_url, tmp_path / "a.log"))
     workers.append(start_worker(database_url, tmp_path / "b.log"))
-    wait_for(lambda: len(job_runs(database_url)) >= 6)
+    eventually(lambda: len(job_runs(database_url)) >= 6, interval=0.2)
     leaders = {r.runner for r in job_runs(database_url)}
     assert len(leaders) == 1
     (leader,) = leaders
@@ -284,7 +282,7 @@ def test_two_workers_on_postgresql_never_both_lead(
     victim.wait()
     killed_at = datetime.now(UTC)
     survivor = next(p for p in workers if p.pid != pid)
-    wait_for(lambda: any(r.runner != leader for r in job_runs(database_url)))
+    eventually(lambda: any(r.runner != leader for r in job_runs(database_url)), interval=0.2)
     taken_over = [r for r in job_runs(database_url) if r.runner != leader]
     assert {r.runner.rsplit(":", 1)[1] for r in taken_over} == {str(survivor.pid)}
     # the standby started nothing while the leader lived
@@ -320,15 +318,15 @@ s1._domainkey.shop   TXT {txt(key)}
             )
         )
         sweeps = lambda: sum(r.job == "auth_sweep" and r.outcome == "ok" for r in job_runs(url))  # noqa: E731
-        wait_for(lambda: sweeps() >= 2)
+        eventually(lambda: sweeps() >= 2, interval=0.2)
         assert mail.mailbox.messages == []
         dns_server.set_zone("example.test.", zone(records.replace(txt(key), '"v=DKIM1; p="')))
-        wait_for(lambda: len(mail.mailbox.messages) == 1)
+        eventually(lambda: len(mail.mailbox.messages) == 1, interval=0.2)
         seen = sweeps()
-        wait_for(lambda: sweeps() >= seen + 3)  # still revoked: no second mail
+        eventually(lambda: sweeps() >= seen + 3, interval=0.2)  # still revoked: no second mail
         assert len(mail.mailbox.messages) == 1
         dns_server.set_zone("example.test.", zone(records))
-        wait_for(lambda: len(mail.mailbox.messages) == 2)
+        eventually(lambda: len(mail.mailbox.messages) == 2, interval=0.2)
         assert [m["Subject"] for m in mail.mailbox.messages] == [
             "[Postwarden] FAIL: dkim of shop.example.test",
             "[Postwarden] RESOLVED: dkim of shop.example.test (now pass)",
@@ -361,11 +359,11 @@ s1._domainkey.shop   TXT {txt(key)}
         first = start_worker(url, tmp_path / "a.log", **env)
         workers.append(first)
         sweeps = lambda: [r for r in job_runs(url) if r.job == "auth_sweep"]  # noqa: E731
-        wait_for(lambda: any(r.outcome == "running" for r in sweeps()))
+        eventually(lambda: any(r.outcome == "running" for r in sweeps()), interval=0.2)
         first.kill()
         first.wait()
         workers.append(start_worker(url, tmp_path / "b.log", **env))
-        wait_for(lambda: any(r.outcome == "ok" for r in sweeps()))
+        eventually(lambda: any(r.outcome == "ok" for r in sweeps()), interval=0.2)
         time.sleep(1.5)  # room for a duplicate to show itself
     runs = sweeps()
     assert [r.outcome for r in runs] == ["interrupted", "ok"]

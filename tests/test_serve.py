@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.servers import free_port
+from tests.waiting import eventually
 from web.serving import _AtMostEvery
 
 
@@ -30,17 +31,15 @@ def test_serve_answers_health_checks_runs_the_schedule_and_stops_on_sigterm(
             env=env,
         )
     try:
-        health: dict[str, object] = {}
-        deadline = time.monotonic() + 30
-        while "auth_sweep" not in health.get("jobs", {}):  # type: ignore[operator]
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            except httpx.TransportError:
-                continue
+
+        def scheduled() -> dict[str, Any]:
+            response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
             assert response.status_code == 200
-            health = response.json()
+            health: dict[str, Any] = response.json()
+            return health if "auth_sweep" in health.get("jobs", {}) else {}
+
+        health = eventually(scheduled, interval=0.3, ignoring=(httpx.TransportError,),
+                            describe=log.read_text)  # fmt: skip
         assert health["status"] == "ok"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -52,14 +51,15 @@ def test_serve_answers_health_checks_runs_the_schedule_and_stops_on_sigterm(
 
 
 def test_a_warning_repeated_under_load_is_logged_once_a_period_with_a_count() -> None:
-    once = _AtMostEvery(0.2)
+    now = [100.0]
+    once = _AtMostEvery(0.2, clock=lambda: now[0])
 
     def record() -> logging.LogRecord:
         return logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1,
                                  "Task queue depth is %d", (3,), None)  # fmt: skip
 
     assert [once.filter(record()) for _ in range(3)] == [True, False, False]
-    time.sleep(0.25)
+    now[0] += 0.25
     later = record()
     assert once.filter(later)
     assert later.getMessage() == "Task queue depth is 3 (2 more such warnings not logged)"

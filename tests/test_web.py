@@ -20,9 +20,8 @@ from web.api import ROUTES
 from web.app import create_app
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'pw.db'}"
+def _populated_app(directory: Path) -> Iterator[Flask]:
+    url = f"sqlite:///{directory / 'pw.db'}"
     engine = open_database(url)
     sessions = session_factory(engine)
     tokens = populate(sessions)
@@ -32,6 +31,18 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     yield flask_app
     flask_app.extensions["postwarden_inbox"].close()
     engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    yield from _populated_app(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def pages_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One populated app for the tests that only sign in and read pages (the role matrix):
+    built once, not once for each of its sixty cases."""
+    yield from _populated_app(tmp_path_factory.mktemp("pages"))
 
 
 class HttpsClient(FlaskClient):
@@ -80,15 +91,15 @@ ALLOWED = {
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_an_outsider_is_sent_to_the_login_page(app: Flask, page: str) -> None:
-    response = client(app).get(page)
+def test_an_outsider_is_sent_to_the_login_page(pages_app: Flask, page: str) -> None:
+    response = client(pages_app).get(page)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", PAGES)
-def test_each_role_sees_its_pages_and_only_those(app: Flask, role: str, page: str) -> None:
-    response = logged_in(app, role).get(page)
+def test_each_role_sees_its_pages_and_only_those(pages_app: Flask, role: str, page: str) -> None:
+    response = logged_in(pages_app, role).get(page)
     expected = 200 if role in ALLOWED.get(page, set(ROLES)) else 403
     assert response.status_code == expected
 

@@ -1,1 +1,3 @@
-"""web — arrives with its issue (see DESIGN.md)."""
+"""The top layer: the Flask app (dashboard pages, JSON API, ESP webhooks, login), serving it
+with waitress, the demo (``demo/``), the reference-doc generator and the ``postwarden`` console
+script with its table of every command (:mod:`web.cli`). Nothing imports ``web``."""

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from checks.errors import BadInput, Unavailable
 from compliance.inbox import InboxWriter
 from monitor.settings import Settings
 from store.contacts import InstallationSecret
@@ -103,6 +104,19 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         response = make_response(_error(503, "The database is unavailable; try again shortly."))
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(Unavailable)
+    def unavailable(error: Unavailable) -> Any:
+        # Something needed is not there now (checks.errors): worth trying again.
+        logger.warning("unavailable: %s", error)
+        response = make_response(_error(503, "A service Postwarden needs is unavailable; "
+                                             "try again shortly."))  # fmt: skip
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(BadInput)
+    def bad_input(error: BadInput) -> Any:
+        return _error(400, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

@@ -23,15 +23,16 @@ from web.app import create_app
 class _AtMostEvery(logging.Filter):
     """Lets one record through per ``seconds``, saying how many were held back."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self._seconds = seconds
+        self._clock = clock
         self._lock = threading.Lock()
         self._next = 0.0
         self._held = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if now < self._next:
                 self._held += 1

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from checks.findings import EXIT_CODES, worst
-from monitor.cli_options import config_option, database, db_option, format_option, settings_from
+from monitor.cli.options import config_option, database, db_option, format_option, settings_from
 
 
 @click.group()

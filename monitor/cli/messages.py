@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from checks.findings import EXIT_CODES, worst
-from monitor.cli_options import (
+from monitor.cli.options import (
     config_option,
     database,
     db_option,
@@ -18,7 +17,6 @@ from monitor.cli_options import (
     format_option,
     settings_from,
 )
-from monitor.output import status_label
 
 
 @click.command("audit-message")
@@ -52,8 +50,8 @@ def audit_message_command(
 
     Exits like a check: by the worst status of all messages.
     """
-    from compliance.message_files import MessageFileError
     from monitor.message_audits import audit_files, save_audits
+    from monitor.output import render_messages_table
 
     settings = settings_from(config, db, nameservers, timeout, None, retries)
     if max_bytes:
@@ -67,10 +65,7 @@ def audit_message_command(
             "allow_private": allow_private,
             "ca_file": probe_ca,
         }
-    try:
-        results = audit_files(settings, list(paths), options)
-    except MessageFileError as error:
-        raise click.ClickException(str(error)) from None
+    results = audit_files(settings, list(paths), options)
     if save:
         with database(settings) as sessions, sessions() as session:
             save_audits(session, results, datetime.now(UTC))
@@ -80,18 +75,3 @@ def audit_message_command(
     else:
         click.echo(render_messages_table(results))
     return EXIT_CODES[worst(r["status"] for r in results)]
-
-
-def render_messages_table(results: list[dict[str, Any]]) -> str:
-    """Audited messages for people: each check and its findings."""
-    lines = []
-    for result in results:
-        subject = f"  {result['subject']}" if result.get("subject") else ""
-        lines.append(f"{status_label(result['status'])} {result['file']}{subject}")
-        for name, check in result["checks"].items():
-            lines.append(f"    {status_label(check['status'])} {name}")
-            for item in check["findings"]:
-                lines.append(f"          {item['code']}: {item['message']}")
-        for item in result["findings"]:
-            lines.append(f"    note  {item['code']}: {item['message']}")
-    return "\n".join(lines)

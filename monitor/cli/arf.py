@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from monitor.cli_options import config_option, database, db_option, format_option, settings_from
+from monitor.cli.options import config_option, database, db_option, format_option, settings_from
 
 EXIT_ANY_FAILED = 3
 

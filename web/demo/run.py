@@ -37,7 +37,7 @@ GENERATED_BY = "postwarden demo"
 
 def example_zones() -> dict[str, str]:
     """The bundled example zones, by origin."""
-    examples = resources.files("monitor") / "examples"
+    examples = resources.files("web.demo") / "examples"
     return {
         "example.": (examples / "example.zone").read_text(encoding="utf-8"),
         "2.0.192.in-addr.arpa.": (examples / "reverse.zone").read_text(encoding="utf-8"),
@@ -88,9 +88,9 @@ class DemoResults:
 
 def run_demo(session: Session, settings: Settings, directory: Path, now: datetime) -> DemoResults:
     """Write the example data to ``directory``, import it, check, audit, rate and report."""
-    from web.demo_data import people, write_events, write_list_export
-    from web.demo_messages import write_messages
-    from web.demo_receivers import add_receivers_data
+    from web.demo.data import people, write_events, write_list_export
+    from web.demo.messages import write_messages
+    from web.demo.receivers import add_receivers_data
 
     today = now.date()
     data = directory / "data"
@@ -113,7 +113,7 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
 
 def _gmail_complainer(today: date) -> str:
     """A Gmail subscriber of the demo list, who complained through the feedback loop only."""
-    from web.demo_data import people
+    from web.demo.data import people
 
     return next(
         p.address
@@ -154,7 +154,7 @@ def _import(session: Session, contacts: list[Path], events: Path, now: datetime)
 def _import_conversions(session: Session, data: Path, today: date, now: datetime) -> list[str]:
     """Conversions, an ad channel and costs, so the ROI page and report have figures."""
     from compliance.conversion_import import import_conversions, import_costs, import_touchpoints
-    from web.demo_conversions import write_conversions
+    from web.demo.conversions import write_conversions
 
     conversions, touchpoints, costs = write_conversions(data, data / "events.csv", today)
     done = [

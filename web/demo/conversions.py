@@ -14,7 +14,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from web.demo_data import SEED
+from web.demo.data import SEED
 
 CONVERSION_COLUMNS = ("conversion_id", "email", "time", "value", "currency", "type")
 

@@ -1,6 +1,6 @@
 """What the long-running commands share: logging to stderr and stopping on signals.
 
-``worker`` and ``serve`` themselves are in ``web.cli``: they run the reports'
+``worker`` and ``serve`` themselves are in ``web.serve_cli``: they run the reports'
 jobs too, which sit above monitor.
 """
 

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from monitor.cli_options import config_option, database, db_option, format_option, settings_from
+from monitor.cli.options import config_option, database, db_option, format_option, settings_from
 from store.timestamps import as_utc
 
 

@@ -1,4 +1,7 @@
-"""Options and helpers shared by the ``postwarden`` commands."""
+"""Options and helpers shared by the ``postwarden`` commands.
+
+Imported by every command module at start-up: it imports only click at the top.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,19 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from checks.dns import parse_nameserver
-from monitor.settings import Settings, load_settings
+from checks.errors import BadInput
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
+
+    from monitor.settings import Settings
 
 T = TypeVar("T")
 
@@ -30,6 +35,10 @@ def settings_from(
     retries: int | None = None,
 ) -> Settings:
     """Settings from file and environment, with command-line options on top."""
+    # Imported here: every command module imports this one, and `--help` lists them all.
+    from checks.dns_settings import parse_nameserver
+    from monitor.settings import load_settings
+
     settings = load_settings(config)
     dns = settings.dns
     if nameservers:
@@ -114,13 +123,13 @@ def import_each(
     sessions: sessionmaker[Session],
     files: Iterable[Path],
     run: Callable[..., object],
-    failure: type[Exception],
+    failure: type[Exception] = BadInput,
 ) -> None:
     """Import each file in its own transaction, all or nothing, printing its report.
 
-    ``run(session, path, progress=…)`` imports one file; ``failure`` is its
-    importer's error for bad input, which rolls that file back and ends the
-    command with its one-line message.
+    ``run(session, path, progress=…)`` imports one file; ``failure`` (any bad input
+    unless narrower) rolls that file back and ends the command with its one-line
+    message (``web.cli.main`` tells it).
     """
     for path in files:
         if not path.is_file():
@@ -128,9 +137,9 @@ def import_each(
         with sessions() as session:
             try:
                 report = with_file_progress(path, partial(run, session, path))
-            except failure as error:
+            except failure:
                 session.rollback()
-                raise click.ClickException(str(error)) from None
+                raise
             session.commit()
         click.echo(str(report))
 
@@ -146,3 +155,22 @@ def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+def as_of_option(func: Any) -> Any:
+    return click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help="Last day of the window, YYYY-MM-DD (default: today, UTC).",
+    )(func)
+
+
+def days_option(func: Any) -> Any:
+    return click.option(
+        "--days", type=click.IntRange(min=1), help="Length of the window (default 30)."
+    )(func)
+
+
+def day_of(as_of: datetime | None) -> date:
+    """The day of ``--as-of``, else today (UTC)."""
+    return as_of.date() if as_of else datetime.now(UTC).date()

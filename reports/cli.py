@@ -1,6 +1,7 @@
-"""``postwarden report compliance``: the compliance officer's report as PDF, HTML or CSV.
+"""``postwarden report compliance|deliverability``: the reports as PDF, HTML or CSV.
 
-Registered on the console script by ``web.cli`` (reports sit above monitor).
+Named in the console script's command table (:data:`web.cli.COMMANDS`); WeasyPrint and the
+report builders are imported only when a report is generated.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from typing import Any
 
 import click
 
-from monitor.cli import cli
-from monitor.cli_options import config_option, database, db_option, settings_from
+from monitor.cli.options import config_option, database, db_option, settings_from
 
 
-@cli.group()
+@click.group()
 def report() -> None:
     """Reports for compliance officers and postmasters."""
 
@@ -58,7 +58,7 @@ def _generate(
 ) -> int:
     from sqlalchemy import select
 
-    from reports.generate import ReportError, ReportRequest, generate_report
+    from reports.generate import ReportRequest, generate_report
     from store.users import User
 
     kind_of_file = output.suffix.lower().lstrip(".")
@@ -69,16 +69,14 @@ def _generate(
     first = period_from.date() if period_from else last.replace(day=1)
     settings = settings_from(config, db)
     rows = settings.reports.appendix_rows if appendix_rows is None else appendix_rows
-    try:
-        request = ReportRequest(
-            kind=kind, period_from=first, period_to=last,
-            as_of=as_of.date() if as_of else last, format=kind_of_file,
-            organisation=settings.reports.organisation if organisation is None else organisation,
-            masked=not unmasked,
-            appendix_rows=rows,
-        )  # fmt: skip
-    except ReportError as error:
-        raise click.UsageError(str(error)) from None
+    # A request that cannot be rendered raises ReportError: bad input, told by main.
+    request = ReportRequest(
+        kind=kind, period_from=first, period_to=last,
+        as_of=as_of.date() if as_of else last, format=kind_of_file,
+        organisation=settings.reports.organisation if organisation is None else organisation,
+        masked=not unmasked,
+        appendix_rows=rows,
+    )  # fmt: skip
     with database(settings) as sessions, sessions() as session:
         if unmasked:
             user = session.scalar(select(User).where(User.username == (username or "")))

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from compliance.attribution import MODELS
-from monitor.cli_options import config_option, database, db_option, format_option, settings_from
+from monitor.cli.options import config_option, database, db_option, format_option, settings_from
 
 
 def _import_files(

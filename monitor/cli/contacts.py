@@ -12,17 +12,17 @@ from typing import Any
 import click
 
 from checks.findings import EXIT_CODES
-from monitor.cli_events import _day, as_of_option, import_group
-from monitor.cli_options import (
+from monitor.cli.options import (
+    as_of_option,
     config_option,
     database,
+    day_of,
     db_option,
     dns_options,
     format_option,
     import_each,
     settings_from,
 )
-from monitor.output import status_label
 
 CONTACT_SOURCES = ("auto", "mailchimp", "mailjet", "brevo", "generic")
 RULE_NAMES = (
@@ -42,7 +42,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
-@import_group.command("contacts")
+@click.command("contacts")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--source",
@@ -128,9 +128,10 @@ def audit(
 ) -> int:
     """List-compliance audit over stored contacts and events; exits by the worst rule."""
     from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit, store_audit
+    from monitor.output import render_audit_table
 
     settings = settings_from(config, db, nameservers, timeout, None, retries)
-    day = _day(as_of)
+    day = day_of(as_of)
     thresholds = settings.audit
     if list_all or rule:
         if not (list_all and rule):
@@ -158,28 +159,6 @@ def audit(
     else:
         click.echo(render_audit_table(report))
     return EXIT_CODES[report["status"]]
-
-
-def render_audit_table(report: dict[str, Any]) -> str:
-    """The list audit for people: each rule's count, change and examples; hygiene."""
-    previous = report["previous"]
-    since = f" (change since the audit as of {previous['as_of']})" if previous else ""
-    lines = [
-        f"Audit as of {report['as_of']}: {report['contacts']} contacts, "
-        f"{report['subscribed']} subscribed{since}"
-    ]
-    for name, rule in report["rules"].items():
-        change = ""
-        if previous and name in previous["counts"]:
-            delta = rule["count"] - previous["counts"][name]
-            change = f" ({delta:+d})"
-        days = f" > {rule['threshold_days']} days" if rule["threshold_days"] is not None else ""
-        examples = f"  e.g. {', '.join(rule['examples'][:3])}" if rule["examples"] else ""
-        label = status_label(rule["status"])
-        lines.append(f"  {label} {name:<26} {rule['count']:>8}{change}{days}{examples}")
-    for finding in report["hygiene"]:
-        lines.append(f"  hygiene {finding['code']}: {finding['message']}")
-    return "\n".join(lines)
 
 
 @click.group()

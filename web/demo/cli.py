@@ -1,7 +1,6 @@
 """``postwarden demo``: every capability, offline, on bundled example data.
 
-Registered on the console script by ``web.cli``: the demo serves the dashboard, which
-only ``web`` may import.
+In ``web`` because the demo serves the dashboard, which only ``web`` may import.
 """
 
 from __future__ import annotations
@@ -15,21 +14,17 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
 
-from checks.findings import EXIT_CODES, worst
-from monitor.cli import cli
-from monitor.cli_contacts import render_audit_table
-from monitor.cli_events import render_rates_table
-from monitor.cli_messages import render_messages_table
-from monitor.cli_options import format_option
-from monitor.cli_service import configure_logging, stop_on_signals
-from monitor.output import status_label
-from monitor.settings import Settings
-from web.demo import DemoResults
+from monitor.cli.options import format_option
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from monitor.settings import Settings
+    from web.demo.run import DemoResults
 
 DEMO_USER = "demo"
 
@@ -39,7 +34,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -63,9 +58,10 @@ def demo(port: int, no_serve: bool, output_format: str) -> int:  # fmt: skip
     (one non-compliant); runs the checks, the list audit and the rates; writes both
     reports; then serves the dashboard with a one-time login.
     """
+    from checks.findings import EXIT_CODES
     from checks.zoneserver import ZoneServer
     from store.engine import open_database, session_factory
-    from web.demo import demo_settings, example_zones, run_demo
+    from web.demo.run import demo_settings, example_zones, run_demo
 
     previous = signal.signal(signal.SIGTERM, _interrupt)
     directory = Path(tempfile.mkdtemp(prefix="postwarden-demo-"))
@@ -94,6 +90,7 @@ def demo(port: int, no_serve: bool, output_format: str) -> int:  # fmt: skip
 
 def _serve(settings: Settings, engine: Engine, port: int, directory: Path) -> None:
     """The dashboard and the schedule until SIGINT/SIGTERM, behind a one-time admin login."""
+    from monitor.cli.service import configure_logging, stop_on_signals
     from monitor.users import add_user
     from store.engine import session_factory
     from web.serving import serve_until_stopped
@@ -120,6 +117,8 @@ def _serve(settings: Settings, engine: Engine, port: int, directory: Path) -> No
 
 
 def _worst(results: DemoResults) -> str:
+    from checks.findings import worst
+
     statuses = [target["status"] for target in results.targets]
     statuses += [message["status"] for message in results.messages]
     return worst([*statuses, results.audit["status"], results.rates["status"]])
@@ -127,6 +126,13 @@ def _worst(results: DemoResults) -> str:
 
 def _verdicts(results: DemoResults, nameserver: str) -> str:
     """What the demo's first run found, part by part."""
+    from monitor.output import (
+        render_audit_table,
+        render_messages_table,
+        render_rates_table,
+        status_label,
+    )
+
     lines = [f"Example zones served on {nameserver} (loopback): real checks, no network.", ""]
     lines += [f"  {step}" for step in results.steps]
     lines += ["", "Checks (as the sweeps stored them):"]

@@ -20,7 +20,6 @@ from typing import Any
 import click
 
 from checks.targets import parse_target, validate_selector
-from monitor.config_file import render_config
 from monitor.settings import DEFAULT_CONFIG_FILE
 
 
@@ -136,6 +135,9 @@ def init_command(config_path: Path, db: str | None, domain: str | None,
                  force: bool) -> int:  # fmt: skip
     """Write a commented config file with every setting, create the database, the first
     domain and IP to monitor and the first admin, and say what to run next."""
+    # Imported here: `postwarden --help` imports this module for its summary line.
+    from monitor.config_file import render_config
+
     if config_path.exists() and not force:
         raise click.ClickException(f"{config_path} exists already (--force overwrites it)")
     answers = Answers(

@@ -3,50 +3,28 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
 from checks.findings import EXIT_CODES, worst
-from monitor.cli_options import (
+from monitor.cli.options import (
+    as_of_option,
     config_option,
     database,
+    day_of,
+    days_option,
     db_option,
     format_option,
     import_each,
     settings_from,
 )
-from monitor.output import status_label
 
 SOURCES = ("auto", "csv", "ses", "sendgrid", "mailjet", "postmark", "mailgun")
 
 
-def as_of_option(func: Any) -> Any:
-    return click.option(
-        "--as-of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        help="Last day of the window, YYYY-MM-DD (default: today, UTC).",
-    )(func)
-
-
-def days_option(func: Any) -> Any:
-    return click.option(
-        "--days", type=click.IntRange(min=1), help="Length of the window (default 30)."
-    )(func)
-
-
-def _day(as_of: datetime | None) -> date:
-    return as_of.date() if as_of else datetime.now(UTC).date()
-
-
-@click.group("import")
-def import_group() -> None:
-    """Load data exported from an ESP or list manager."""
-
-
-@import_group.command("events")
+@click.command("events")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--source",
@@ -98,14 +76,12 @@ def rates(
     config: str | None,
 ) -> int:
     """Bounce and complaint rates against provider and ESP limits; exits like a check."""
-    from compliance.limit_profiles import ProfileError, load_profiles
+    from compliance.limit_profiles import load_profiles
     from compliance.rates import rates_report
+    from monitor.output import render_rates_table
 
     settings = settings_from(config, db)
-    try:
-        profiles = load_profiles(settings.rates.profiles_dir)
-    except ProfileError as error:
-        raise click.ClickException(str(error)) from None
+    profiles = load_profiles(settings.rates.profiles_dir)
     unknown = [name for name in profile_names if name not in profiles]
     if unknown:
         raise click.BadParameter(
@@ -116,7 +92,7 @@ def rates(
         report = rates_report(
             session,
             profiles,
-            as_of=_day(as_of),
+            as_of=day_of(as_of),
             days=days or settings.rates.days,
             min_delivered=min_delivered or settings.rates.min_delivered,
         )
@@ -128,43 +104,6 @@ def rates(
     else:
         click.echo(render_rates_table(report))
     return EXIT_CODES[report["status"]]
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2%}"
-
-
-def _origin(metric: dict[str, Any]) -> str:
-    """Where a figure comes from and the latest day it rests on."""
-    from compliance.receiver_rates import SOURCE_NAMES
-
-    source = SOURCE_NAMES.get(metric.get("source", ""), metric.get("source", "—"))
-    return f"{source}, as of {metric.get('as_of') or '—'}"
-
-
-def render_rates_table(report: dict[str, Any]) -> str:
-    """Rates for people: the totals, then each profile's metrics against its lines."""
-    lines = [
-        f"{report['from']} .. {report['as_of']} ({report['days']} days): {report['sent']} sent, "
-        f"{report['delivered']} delivered, bounce rate {_percent(report['bounce_rate'])} "
-        f"(hard {_percent(report['hard_bounce_rate'])}), complaint rate "
-        f"{_percent(report['complaint_rate'])}",
-    ]
-    for name, profile in report["profiles"].items():
-        if not profile["metrics"]:
-            detail = f"not published; judged by {profile.get('judged_by', '—')}"
-        else:
-            detail = "; ".join(
-                f"{metric} {_percent(m['value'])} (warn {_percent(m['warn'])}, "
-                f"fail {_percent(m['fail'])}; {_origin(m)})"
-                for metric, m in profile["metrics"].items()
-            )
-        scope = "" if profile["scope"] == "all" else f" [{profile['scope']} only]"
-        lines.append(f"  {status_label(profile['status'])} {name:<10}{scope} {detail}")
-        for item in profile["findings"]:
-            if item["level"] in ("error", "fail", "warn") or item["code"] == "RATE_TREND_TO_FAIL":
-                lines.append(f"        {item['code']}: {item['message']}")
-    return "\n".join(lines)
 
 
 @click.command()
@@ -184,11 +123,12 @@ def campaigns(
 ) -> int:
     """Engagement per campaign: unique opens and clicks, clicks per link, unsubscribes."""
     from compliance.campaigns import campaign_stats
+    from monitor.output import percent
 
     settings = settings_from(config, db)
     with database(settings) as sessions, sessions() as session:
         stats = campaign_stats(
-            session, as_of=_day(as_of), days=days or settings.rates.days, campaign=campaign
+            session, as_of=day_of(as_of), days=days or settings.rates.days, campaign=campaign
         )
     if output_format == "json":
         click.echo(json.dumps(stats, indent=2))
@@ -198,9 +138,9 @@ def campaigns(
     for item in stats:
         click.echo(
             f"{item['campaign']:<30} {item['delivered']:>8} delivered, opens "
-            f"{_percent(item['unique_open_rate'])} (+{item['machine_opens']} machine), clicks "
-            f"{_percent(item['unique_click_rate'])}, unsubscribes "
-            f"{_percent(item['unsubscribe_rate'])}"
+            f"{percent(item['unique_open_rate'])} (+{item['machine_opens']} machine), clicks "
+            f"{percent(item['unique_click_rate'])}, unsubscribes "
+            f"{percent(item['unsubscribe_rate'])}"
         )
         for link in item["links"][:5]:
             click.echo(f"    {link['clicks']:>6} clicks  {link['url']}")

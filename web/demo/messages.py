@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dkim
 
-from web.demo_data import SENDER_DOMAIN, Campaign, campaigns
+from web.demo.data import SENDER_DOMAIN, Campaign, campaigns
 
 SELECTOR = "s1"
 # Covered by the signature: RFC 8058 needs both List-Unsubscribe fields signed.
@@ -39,7 +39,7 @@ _FOOTER_HTML = (
 
 def demo_key() -> bytes:
     """The bundled demo signing key (for the reserved .example names only)."""
-    return (resources.files("monitor") / "examples" / "demo-dkim.pem").read_bytes()
+    return (resources.files("web.demo") / "examples" / "demo-dkim.pem").read_bytes()
 
 
 def _newsletter(campaign: Campaign, recipient: str, subject: str, token: str) -> bytes:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import click
 
-from monitor.cli_options import config_option, database, db_option, settings_from
-from store.users import ROLES
+from monitor.cli.options import config_option, database, db_option, settings_from
+from store.roles import ROLES
 
 
 @click.group()
@@ -24,17 +24,14 @@ def users() -> None:
 @config_option
 def add(username: str, role: str, password_stdin: bool, db: str | None, config: str | None) -> int:
     """Add a user (asks for the password, or reads it with --password-stdin)."""
-    from monitor.users import UserError, add_user
+    from monitor.users import add_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with database(settings_from(config, db)) as sessions, sessions() as session:
-        try:
-            add_user(session, username, password, role, datetime.now(UTC))
-        except UserError as error:
-            raise click.ClickException(str(error)) from None
+        add_user(session, username, password, role, datetime.now(UTC))
         session.commit()
     click.echo(f"user {username} added ({role})")
     return 0

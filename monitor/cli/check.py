@@ -1,0 +1,165 @@
+"""``postwarden check``: one-shot checks of domains and IPs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor.cli.options import config_option, dns_options, format_option, settings_from
+
+if TYPE_CHECKING:
+    from checks.blocklists import BlocklistPlan
+    from checks.results import TargetResult
+    from checks.targets import Target
+    from monitor.settings import Settings
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--selector",
+    "selectors",
+    multiple=True,
+    metavar="NAME",
+    help="DKIM selector to check (repeatable). Without one, selectors are discovered.",
+)
+@dns_options
+@format_option
+@click.option("--concurrency", type=click.IntRange(min=1), help="Probes in flight (default 64).")
+@click.option(
+    "--zone",
+    "zones",
+    multiple=True,
+    metavar="ZONE",
+    help="IP blocklist to ask, by zone or catalogue id (repeatable; replaces the catalogue).",
+)
+@click.option(
+    "--domain-zone",
+    "domain_zones",
+    multiple=True,
+    metavar="ZONE",
+    help="Domain blocklist to ask (repeatable; replaces the catalogue).",
+)
+@click.option("--no-blocklists", is_flag=True, help="Skip the blocklists check.")
+@click.option(
+    "--no-transport",
+    is_flag=True,
+    help="Skip the transport and brand checks (MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE, BIMI).",
+)
+@click.option("--save", is_flag=True, help="Record this run in the database (history).")
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="With --save: ask every blocklist now, even about pairs within the re-check interval.",
+)
+@click.option("--db", metavar="URL", help="Database URL (with --save).")
+@config_option
+def check(
+    targets: tuple[str, ...],
+    selectors: tuple[str, ...],
+    nameservers: tuple[str, ...],
+    timeout: float | None,
+    retries: int | None,
+    output_format: str,
+    concurrency: int | None,
+    zones: tuple[str, ...],
+    domain_zones: tuple[str, ...],
+    no_blocklists: bool,
+    no_transport: bool,
+    save: bool,
+    fresh: bool,
+    db: str | None,
+    config: str | None,
+) -> int:
+    """One-shot checks of domains and IPs (auto-detected).
+
+    Domains get SPF, DMARC, DKIM, MX, domain blocklists and the transport and
+    brand checks; IP addresses get reverse DNS (PTR with forward confirmation)
+    and IP blocklists.
+    """
+    # Imported here: they import dnspython and checkdmarc, which `--help` need not pay for.
+    from checks.sweep import check_targets
+    from checks.targets import parse_target, validate_selector
+    from monitor.blocklist_plan import make_plan
+    from monitor.output import exit_code
+    from monitor.transport_history import transport_plan
+
+    settings = settings_from(config, db, nameservers, timeout, concurrency, retries)
+    if no_transport:
+        settings = replace(settings, transport=replace(settings.transport, enabled=False))
+    try:
+        clean_selectors = tuple(validate_selector(s) for s in selectors)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--selector") from None
+    parsed: list[Target] = []
+    for text in targets:
+        try:
+            parsed.append(parse_target(text, clean_selectors))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="TARGET") from None
+    if no_blocklists and (zones or domain_zones):
+        raise click.UsageError("--no-blocklists cannot be combined with --zone/--domain-zone")
+    plan = None if no_blocklists else make_plan(settings.blocklists, zones, domain_zones)
+    if save:
+        results = _check_and_save(parsed, settings, plan, fresh=fresh)
+    else:
+        results = check_targets(
+            parsed,
+            settings.dns,
+            concurrency=settings.concurrency,
+            blocklists=plan,
+            transport=transport_plan(settings, datetime.now(UTC)),
+        )
+    _print(results, output_format)
+    return exit_code(results)
+
+
+def _check_and_save(
+    targets: Sequence[Target], settings: Settings, plan: BlocklistPlan | None, *, fresh: bool
+) -> list[TargetResult]:
+    """Check ``targets`` and record the run; a run that cannot be saved is not run.
+
+    Blocklist verdicts younger than the re-check interval are taken from the
+    history instead of asking the list again, unless ``fresh``.
+    """
+    # Imported here so one-shot checks never pay for SQLAlchemy and Alembic.
+    from checks.sweep import check_targets
+    from monitor.blocklist_history import recent_listings
+    from monitor.history import record_run
+    from monitor.transport_history import transport_plan
+    from store.engine import open_database, session_factory
+
+    engine = open_database(settings.database_url)
+    sessions = session_factory(engine)
+    try:
+        started = datetime.now(UTC)
+        if plan is not None and not fresh:
+            interval = timedelta(minutes=settings.blocklists.recheck_minutes)
+            with sessions() as session:
+                reuse = recent_listings(session, [t.name for t in targets], started, interval)
+            plan = replace(plan, reuse=reuse)
+        with sessions() as session:
+            domains = [t.name for t in targets if t.kind == "domain"]
+            transport = transport_plan(settings, started, session, domains)
+        results = check_targets(
+            targets,
+            settings.dns,
+            concurrency=settings.concurrency,
+            blocklists=plan,
+            transport=transport,
+        )
+        with sessions.begin() as session:
+            record_run(session, results, started_at=started, finished_at=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    return results
+
+
+def _print(results: Sequence[TargetResult], output_format: str) -> None:
+    from monitor.output import render_json, render_table
+
+    click.echo(render_json(results) if output_format == "json" else render_table(results))
