@@ -131,6 +131,17 @@ class WebSettings:
     # A webhook request waits in its thread until its group of requests is
     # committed: the more threads, the more requests share one commit.
     threads: int = 16
+    # A session ends this long after its login (and at logout, or a password,
+    # role or state change of its user).
+    session_hours: float = 12.0
+    # Wrong passwords allowed per user name and per client address within the
+    # window before each further attempt must wait (doubling, up to the window).
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: int = 900
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (0: none; then the
+    # client address is the connection's, and those headers are ignored).
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True)
@@ -388,6 +399,11 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("web", "secret_key"): str,
     ("web", "secure_cookies"): _boolean,
     ("web", "threads"): _positive_int,
+    ("web", "session_hours"): _positive_float,
+    ("web", "login_failures_per_user"): _positive_int,
+    ("web", "login_failures_per_address"): _positive_int,
+    ("web", "login_window_seconds"): _positive_int,
+    ("web", "trusted_proxies"): _count,
     ("hooks", "sendgrid_public_key"): str,
     ("hooks", "mailgun_signing_key"): str,
     ("hooks", "postmark_credentials"): str,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from store import alerting, contacts, events, messages, models, reports, scheduling, users
+from store import (
+    alerting,
+    contacts,
+    events,
+    messages,
+    models,
+    reports,
+    scheduling,
+    security,
+    users,
+)
 
 metadata = models.Base.metadata
 
@@ -15,5 +25,6 @@ __all__ = [
     "models",
     "reports",
     "scheduling",
+    "security",
     "users",
 ]
