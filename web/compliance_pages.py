@@ -6,7 +6,6 @@ asks for them; the CSV, a deliberate export, carries them in full.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from compliance.audit import (
     run_audit,
 )
 from compliance.audit_rules import RULES
+from compliance.csv_files import CsvWriter
 from compliance.erasure import erase
 from monitor.dashboard_data import audit_trend
 from reports.charts import count_chart
@@ -97,10 +97,10 @@ def offenders_csv(rule: str) -> Any:
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = CsvWriter(buffer)
         writer.writerow(OFFENDER_COLUMNS)
         for row in rows:
-            writer.writerow(["" if value is None else value for value in row])
+            writer.writerow(row)
             if buffer.tell() > 65536:
                 yield buffer.getvalue()
                 buffer.seek(0)
