@@ -18,6 +18,7 @@ from monitor.settings import Settings
 from reports.jobs import report_jobs
 from store.engine import session_factory
 from web.app import create_app
+from web.policy import MAX_BODY_BYTES
 
 
 class _AtMostEvery(logging.Filter):
@@ -69,7 +70,11 @@ def serve_until_stopped(
     # addFilter ignores a filter the logger already has: serving twice adds it once.
     logging.getLogger("waitress.queue").addFilter(_QUEUE_WARNINGS)
     app = create_app(settings, session_factory(engine))
-    server = create_server(app, host=host, port=port, threads=settings.web.threads)
+    # waitress refuses a larger body (413) before reading it, instead of spooling
+    # it to a temporary file for the app to refuse. It refuses a body of its limit
+    # too, the app only a larger one: one more byte, so both draw the line alike.
+    server = create_server(app, host=host, port=port, threads=settings.web.threads,
+                           max_request_body_size=MAX_BODY_BYTES + 1)  # fmt: skip
     failure: list[SchedulerConflict] = []
 
     def schedule() -> None:

@@ -1,0 +1,42 @@
+"""Text a database cannot store: refused where input enters, before it reaches the store.
+
+PostgreSQL's text types cannot hold NUL, and no UTF-8 database holds a lone
+surrogate (which JSON's ``\\ud800`` escapes can produce); SQLite stores a NUL
+but cuts it off in most readers. One such character in a webhook or file
+import once failed every later import of the batch it was in.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_character(text: str) -> str | None:
+    """What is wrong with ``text`` ("a NUL character", …), or None if it can be stored."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return "a NUL character" if found.group() == "\x00" else "a lone UTF-16 surrogate"
+
+
+def find_unstorable(value: Any) -> str | None:
+    """Where in a JSON value (keys too) there is text a database cannot store, as
+    ``field <path> contains a NUL character``; None when there is none."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if problem := unstorable_character(item):
+                return f"field {path or '(value)'} contains {problem}"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                name = f"{path}.{key}" if path else str(key)
+                if problem := unstorable_character(str(key)):
+                    return f"a field name contains {problem}"
+                stack.append((name, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
+    return None
