@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -13,6 +12,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from monitor.users import UserError, authenticate, change_password
 from store.users import User
 from web.database import db
+from web.query_args import local_path
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -65,11 +65,8 @@ def login() -> Any:
         )
         if user is not None:
             login_user(SignedIn(user.id, user.username, user.role))
-            target = request.args.get("next", "")
             # Only a path on this site: never an open redirect.
-            if not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
-                target = url_for("pages.overview")
-            return redirect(target)
+            return redirect(local_path(request.args.get("next")) or url_for("pages.overview"))
         flash("Wrong user name or password.")
     return render_template("login.html")
 

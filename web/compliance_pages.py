@@ -29,6 +29,7 @@ from reports.charts import count_chart
 from reports.masking import mask
 from web.auth import ANY_ROLE, roles_required
 from web.database import db
+from web.query_args import MAX_ID, optional_int_arg
 from web.settings import settings
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/compliance")
@@ -62,8 +63,8 @@ def offenders_table(rule: str) -> Any:
     unless ``addresses=full``."""
     if rule not in RULES:
         abort(404)
-    after = request.args.get("after", type=int)
-    before = request.args.get("before", type=int) if after is None else None
+    after = optional_int_arg("after", minimum=0, maximum=MAX_ID)
+    before = optional_int_arg("before", minimum=0, maximum=MAX_ID) if after is None else None
     full = request.args.get("addresses") == "full"
     day = datetime.now(UTC).date()
     thresholds = settings().audit
