@@ -21,6 +21,7 @@ import click
 
 from checks.targets import parse_target, validate_selector
 from monitor.config_file import render_config
+from monitor.file_permissions import write_private
 from monitor.settings import DEFAULT_CONFIG_FILE
 
 
@@ -158,7 +159,7 @@ def init_command(config_path: Path, db: str | None, domain: str | None,
     values: dict[tuple[str, str], Any] = {("database", "url"): url}
     if answers.alert_email:
         values[("smtp", "recipients")] = [answers.alert_email]
-    config_path.write_text(render_config(values), encoding="utf-8")
+    write_private(config_path, render_config(values))
     _report(config_path, url, answers, created, password if generated and created else None)
     return 0
 

@@ -203,6 +203,8 @@ class Settings:
     hooks: HookSettings = field(default_factory=HookSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     source: str = "defaults"
+    # The config file read, if any (its permissions are checked: it holds secrets).
+    config_file: str | None = None
 
 
 def _finite_float(value: Any) -> float:
@@ -516,6 +518,7 @@ def load_settings(
         hooks=_section(HookSettings, "hooks", merged),
         reports=_section(ReportSettings, "reports", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
+        config_file=next((origin for origin, _ in sources if origin != "environment"), None),
     )
 
 

@@ -15,6 +15,7 @@ from monitor.cli import cli
 from monitor.cli import main as run_cli
 from monitor.cli_options import config_option, db_option, settings_from
 from monitor.cli_service import configure_logging, stop_on_signals
+from monitor.settings import Settings
 from reports.jobs import report_jobs
 from web import cli_demo, cli_reports  # noqa: F401  (register `demo` and `report`)
 
@@ -32,6 +33,7 @@ def worker(db: str | None, config: str | None) -> int:
 
     settings = settings_from(config, db)
     configure_logging()
+    warn_of_exposed_files(settings)
     stop = threading.Event()
     stop_on_signals(stop)
     try:
@@ -56,6 +58,7 @@ def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str 
     settings = settings_from(config, db)
     configure_logging()
     engine = open_database(settings.database_url)
+    warn_of_exposed_files(settings)
     stop = threading.Event()
     stop_on_signals(stop)
 
@@ -73,6 +76,14 @@ def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str 
     finally:
         engine.dispose()
     return 0
+
+
+def warn_of_exposed_files(settings: Settings) -> None:
+    """Say loudly, on stderr, which secret-bearing files others may read."""
+    from monitor.file_permissions import exposed_files
+
+    for warning in exposed_files(settings):
+        click.secho(f"postwarden: {warning}", err=True, fg="red", bold=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -110,12 +110,12 @@ def test_every_form_needs_its_csrf_token(server: LiveServer) -> None:
             if 'method="post"' not in form:
                 continue
             assert 'name="csrf_token"' in form, (page, form[:120])
-            action = re.search(r'action="([^"]*)"', form)
-            forms.add(unescape(action.group(1)) if action else page)
+            found = re.search(r'action="([^"]*)"', form)
+            forms.add(unescape(found.group(1)) if found else page)
     assert len(forms) >= 10, forms  # the crawl found the forms
-    for action in sorted(forms):
-        refused = admin.post(action, data={"username": "x", "name": "x"})
-        assert refused.status_code == 400, action
+    for path in sorted(forms):
+        refused = admin.post(path, data={"username": "x", "name": "x"})
+        assert refused.status_code == 400, path
         assert "did not come from this site" in refused.text
     anonymous = server.browser()
     credentials = {"username": "admin", "password": PASSWORD}
