@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, jsonify, make_response, render_template, request
@@ -20,6 +21,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from compliance.inbox import InboxWriter
 from monitor.settings import Settings
@@ -61,6 +63,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.web.secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,
+        # Also the age past which a session cookie's signature is refused.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.web.session_hours),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     csrf.init_app(app)
@@ -72,6 +76,10 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, {"/hooks": HookApp(settings.hooks, inbox)}
     )
+    if settings.web.trusted_proxies:
+        # The client's address (login throttling) and scheme as the proxies saw them.
+        hops = settings.web.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     for blueprint in (
         auth.blueprint,
         pages.blueprint,

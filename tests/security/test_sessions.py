@@ -96,12 +96,12 @@ def test_the_session_role_change_function_bumps_the_generation(
 
 
 def test_a_session_ends_after_its_lifetime(world: tuple[Engine, dict[str, str]]) -> None:
-    web = WebSettings(secret_key="live", secure_cookies=False, session_hours=1.5 / 3600)
+    web = WebSettings(secret_key="live", secure_cookies=False, session_hours=4 / 3600)
     with serving(world[0], Settings(database_url=str(world[0].url), web=web)) as live:
         admin = live.browser()
         admin.log_in("admin")
         assert admin.get("/settings/").status_code == 200
-        time.sleep(2)
+        time.sleep(4.5)
         assert admin.get("/settings/").status_code == 302
 
 
