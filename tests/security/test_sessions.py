@@ -17,7 +17,7 @@ from store.engine import session_factory
 from store.users import User
 from tests.conftest import postwarden
 from tests.dashboard_data import PASSWORD
-from tests.security.live import Browser, LiveServer, serving
+from tests.security.live import Browser, LiveServer, csrf_of, serving
 
 WRONG = "not the password at all"
 
@@ -163,3 +163,24 @@ def test_a_new_api_token_is_in_the_page_and_not_in_the_session_cookie(
     api = server.browser()
     headers = {"Authorization": f"Bearer {token}"}
     assert api.get("/api/v1/alerts", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_the_client_address_comes_from_a_trusted_proxy_only(
+    world: tuple[Engine, dict[str, str]], proxies: int
+) -> None:
+    web = WebSettings(secret_key="live", secure_cookies=False, login_failures_per_user=100,
+                      login_failures_per_address=3, trusted_proxies=proxies)  # fmt: skip
+    with serving(world[0], Settings(database_url=str(world[0].url), web=web)) as live:
+        proxy = live.browser()
+        first = {"X-Forwarded-For": "198.51.100.7"}
+        for name in ("admin", "postmaster", "compliance"):
+            token = csrf_of(proxy.get("/login").text)
+            proxy.post("/login", headers=first,
+                       data={"username": name, "password": WRONG, "csrf_token": token})  # fmt: skip
+        attempt = {"username": "admin", "password": WRONG,
+                   "csrf_token": csrf_of(proxy.get("/login").text)}  # fmt: skip
+        other = proxy.post("/login", headers={"X-Forwarded-For": "198.51.100.8"}, data=attempt)
+    # Behind a proxy, clients are told apart by the address it forwards; without one,
+    # the header is anyone's to write and is ignored: the connection's address counts.
+    assert other.status_code == (200 if proxies else 429)
