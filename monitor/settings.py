@@ -204,7 +204,8 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     source: str = "defaults"
     # The config file read, if any (its permissions are checked: it holds secrets).
-    config_file: str | None = None
+    # Where the settings came from, not what they are: not compared.
+    config_file: str | None = field(default=None, compare=False)
 
 
 def _finite_float(value: Any) -> float:
