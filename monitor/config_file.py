@@ -175,7 +175,8 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ),
     ("web", "trusted_proxies"): KeyDoc(
         "Reverse proxies in front (TLS) whose X-Forwarded-For and X-Forwarded-Proto are "
-        "believed: the client address throttling counts by. 0: none, the headers are ignored."
+        "believed: the client address throttling counts by. Every connection must then come "
+        "through them. 0: none, the headers are dropped."
     ),
     ("hooks", "sendgrid_public_key"): KeyDoc(
         "SendGrid's signed Event Webhook verification key.", "MFkwEwYHKoZIzj0CAQYIKoZIzj0..."

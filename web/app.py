@@ -21,7 +21,6 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from compliance.inbox import InboxWriter
 from monitor.settings import Settings
@@ -76,10 +75,6 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
     app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, {"/hooks": HookApp(settings.hooks, inbox)}
     )
-    if settings.web.trusted_proxies:
-        # The client's address (login throttling) and scheme as the proxies saw them.
-        hops = settings.web.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     for blueprint in (
         auth.blueprint,
         pages.blueprint,
