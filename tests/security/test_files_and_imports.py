@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from compliance.storable_text import find_unstorable, find_unstorable_cell
 from monitor.file_permissions import exposed_files
 from monitor.settings import Settings, load_settings
 from store.contacts import Contact
@@ -143,3 +144,21 @@ def test_a_cli_import_with_a_nul_is_refused_at_parse_time(
         assert session.scalar(select(func.count()).select_from(Contact)) == 0
         assert session.scalar(select(func.count()).select_from(Event)) == 0
     engine.dispose()
+
+
+def test_text_a_database_cannot_store_is_found_by_field() -> None:
+    header = ["email", "name"]
+    assert find_unstorable_cell(["ann@example.org", "Ann"], header) is None
+    assert find_unstorable_cell(["ann@example.org", "Zoë"], header) is None
+    assert (
+        find_unstorable_cell(["a@x.org", "Zo\x00ë"], header)
+        == "field name contains a NUL character"
+    )
+    assert find_unstorable_cell(["a@x.org", "b", "\ud800"], header) == (
+        "field column 3 contains a lone UTF-16 surrogate"
+    )
+    assert find_unstorable({"a": [{"b": "ok"}, {"c": "x\x00"}]}) == (
+        "field a[1].c contains a NUL character"
+    )
+    assert find_unstorable({"k\x00": 1}) == "a field name contains a NUL character"
+    assert find_unstorable({"a": ["fine", 1, None, True]}) is None
