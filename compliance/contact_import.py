@@ -39,6 +39,7 @@ from compliance.contacts import (
     stamp_of,
 )
 from compliance.events import RecordError
+from compliance.storable_text import find_unstorable_cell
 from compliance.suppression import address_hash, salt, suppressed_hashes
 from store.contacts import Contact, ContactImport
 
@@ -226,6 +227,8 @@ def import_contacts(
                     continue
                 line = reader.line_num
                 try:
+                    if problem := find_unstorable_cell(row, header):
+                        raise RecordError(problem)
                     if len(row) > width:
                         raise RecordError("more fields than the header")
                     fields = _row_fields(

@@ -35,6 +35,7 @@ from compliance.event_formats.generic_csv import Layout, row_values
 from compliance.event_reader import EventFile, FileError
 from compliance.events import DeliveryEvent, Ignored, RecordError
 from compliance.providers import provider_of_address
+from compliance.storable_text import find_unstorable, find_unstorable_cell
 from store.contacts import ACTIVITY_COLUMNS, FIRST_EXIT_COLUMNS, RecipientActivity, Suppression
 from store.events import COUNTERS, Event, EventDay, EventImport
 
@@ -242,6 +243,8 @@ def read_json(
     chosen: EventFormat | None = None if source == "auto" else FORMATS[source]
     for record in file:
         report.records += 1
+        if problem := find_unstorable(record.data):
+            raise ImportFailed(f"{record.where}: {problem}")
         try:
             yield from (chosen or detect(record.data)).parse(record.data)
         except RecordError as error:
@@ -298,6 +301,8 @@ def import_csv(
         for line, row in rows:
             if not row:
                 continue
+            if problem := find_unstorable_cell(row, header):
+                raise ImportFailed(f"{file.name}:{line}: {problem}")
             try:
                 (event_id, kind, bounce, recipient, provider, stamp, day, campaign, message_id,
                  reason, url, machine) = row_values(row, layout)  # fmt: skip

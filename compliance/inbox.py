@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from checks.errors import Unavailable
@@ -167,6 +167,11 @@ class InboxWriter:
         if pending.error is not None:
             raise RuntimeError("the webhook inbox could not be written") from pending.error
 
+    @property
+    def engine(self) -> Engine:
+        """The database the inbox is in."""
+        return self._engine
+
     def running(self) -> bool:
         """Whether the writer thread is up (it ends when idle)."""
         with self._lock:
@@ -286,6 +291,11 @@ def waiting(session: Session) -> tuple[int, int]:
     return int(requests), int(events)
 
 
+def kept_count(session: Session) -> int:
+    """How many requests are kept with an error."""
+    return int(session.scalar(select(func.count()).where(InboxRequest.error.is_not(None))) or 0)
+
+
 def kept_requests(session: Session) -> list[InboxRequest]:
     """The requests kept with an error (a later version could not import them), oldest first."""
     return list(
@@ -318,6 +328,14 @@ class DrainReport:
     duplicates: int = 0
     kept_with_error: int = 0
 
+    def add(self, other: DrainReport) -> None:
+        """Count ``other`` (a committed part of the drain) in."""
+        self.requests += other.requests
+        self.events += other.events
+        self.inserted += other.inserted
+        self.duplicates += other.duplicates
+        self.kept_with_error += other.kept_with_error
+
     def __str__(self) -> str:
         text = (
             f"{self.requests} webhook requests: {self.inserted} events imported, "
@@ -329,24 +347,87 @@ class DrainReport:
 
 
 def drain_inbox(session: Session, now: datetime, batch: int = DRAIN_BATCH) -> DrainReport:
-    """Import everything waiting, ``batch`` requests per committed transaction."""
+    """Import everything waiting, ``batch`` requests per committed transaction.
+
+    A batch whose import fails is imported again one request at a time, and a
+    request that still fails is kept with its reason (``postwarden inbox``):
+    one bad request never holds up the others.
+    """
     report = DrainReport()
     while True:
-        rows = session.execute(
-            select(InboxRequest.id, InboxRequest.source, InboxRequest.records)
-            .where(InboxRequest.error.is_(None))
-            .order_by(InboxRequest.id)
-            .limit(batch)
-            # A second drain (another worker) takes other requests, never these.
-            .with_for_update(skip_locked=True)
-        ).all()
+        rows = _take(session, batch)
         if not rows:
             session.commit()
             return report
-        imported = _import_batch(session, rows, now, report)
+        done = DrainReport()
+        try:
+            imported = _import_batch(session, rows, now, done)
+            session.execute(delete(InboxRequest).where(InboxRequest.id.in_(imported)))
+            session.commit()
+        except Exception as error:  # any failure: retried one by one below
+            session.rollback()
+            if _database_unavailable(error):
+                raise
+            logger.warning("a batch of %d webhook requests could not be imported (%s); "
+                           "importing them one at a time", len(rows), _reason(error))  # fmt: skip
+            for row in rows:
+                _import_alone(session, row.id, now, report)
+            continue
+        done.requests = len(imported)
+        report.add(done)
+
+
+def _take(session: Session, batch: int, request_id: int | None = None) -> Sequence[Any]:
+    """Waiting requests, oldest first, locked (another drain takes other requests)."""
+    query = select(InboxRequest.id, InboxRequest.source, InboxRequest.records).where(
+        InboxRequest.error.is_(None)
+    )
+    if request_id is not None:
+        query = query.where(InboxRequest.id == request_id)
+    return session.execute(
+        query.order_by(InboxRequest.id).limit(batch).with_for_update(skip_locked=True)
+    ).all()
+
+
+def _import_alone(session: Session, request_id: int, now: datetime, report: DrainReport) -> None:
+    """Import one request in a transaction of its own, or keep it with the reason it failed."""
+    done = DrainReport()
+    try:
+        rows = _take(session, 1, request_id)
+        if not rows:
+            session.commit()
+            return  # imported or kept by another drain meanwhile
+        imported = _import_batch(session, rows, now, done)
         session.execute(delete(InboxRequest).where(InboxRequest.id.in_(imported)))
         session.commit()
-        report.requests += len(imported)
+    except Exception as error:  # kept with its reason, and logged
+        session.rollback()
+        if _database_unavailable(error):
+            raise
+        reason = f"import failed: {_reason(error)}"
+        logger.error("webhook request %s cannot be imported: %s", request_id, reason)
+        session.execute(
+            update(InboxRequest).where(InboxRequest.id == request_id).values(error=reason)
+        )
+        session.commit()
+        report.kept_with_error += 1
+        return
+    done.requests = len(imported)
+    report.add(done)
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """Whether ``error`` is the database's (down, restarting), not the request's."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def _reason(error: Exception) -> str:
+    """The first line of what went wrong, without the SQL or its (personal) parameters."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"
 
 
 def _import_batch(

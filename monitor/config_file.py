@@ -173,6 +173,26 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "thread until it is committed, together with the others waiting; more threads "
         "commit more per disk flush when ESPs send many requests at once."
     ),
+    ("web", "session_hours"): KeyDoc(
+        "A dashboard session ends this long after its login (and at once at logout, or when "
+        "its user's password, role or state changes)."
+    ),
+    ("web", "login_failures_per_user"): KeyDoc(
+        "Wrong passwords allowed for one user name within the window before each further "
+        "attempt must wait (15 s, doubling up to the window; answered 429 with Retry-After)."
+    ),
+    ("web", "login_failures_per_address"): KeyDoc(
+        "The same for one client address, whatever the user name: one client cannot lock "
+        "out more than a few users."
+    ),
+    ("web", "login_window_seconds"): KeyDoc(
+        "How long a failed login counts, and the longest wait it can cause."
+    ),
+    ("web", "trusted_proxies"): KeyDoc(
+        "Reverse proxies in front (TLS) whose X-Forwarded-For and X-Forwarded-Proto are "
+        "believed: the client address throttling counts by. Every connection must then come "
+        "through them. 0: none, the headers are dropped."
+    ),
     ("hooks", "sendgrid_public_key"): KeyDoc(
         "SendGrid's signed Event Webhook verification key.", "MFkwEwYHKoZIzj0CAQYIKoZIzj0..."
     ),

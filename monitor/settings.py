@@ -152,6 +152,17 @@ class WebSettings:
     # A webhook request waits in its thread until its group of requests is
     # committed: the more threads, the more requests share one commit.
     threads: int = 16
+    # A session ends this long after its login (and at logout, or a password,
+    # role or state change of its user).
+    session_hours: float = 12.0
+    # Wrong passwords allowed per user name and per client address within the
+    # window before each further attempt must wait (doubling, up to the window).
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: int = 900
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (0: none; then the
+    # client address is the connection's, and those headers are ignored).
+    trusted_proxies: int = 0
 
 
 @dataclass(frozen=True)
@@ -245,6 +256,9 @@ class Settings:
     gmail: GmailSettings = field(default_factory=GmailSettings)
     snds: SndsSettings = field(default_factory=SndsSettings)
     source: str = "defaults"
+    # The config file read, if any (its permissions are checked: it holds secrets).
+    # Where the settings came from, not what they are: not compared.
+    config_file: str | None = field(default=None, compare=False)
 
 
 def _finite_float(value: Any) -> float:
@@ -456,6 +470,11 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("web", "secret_key"): str,
     ("web", "secure_cookies"): _boolean,
     ("web", "threads"): _positive_int,
+    ("web", "session_hours"): _positive_float,
+    ("web", "login_failures_per_user"): _positive_int,
+    ("web", "login_failures_per_address"): _positive_int,
+    ("web", "login_window_seconds"): _positive_int,
+    ("web", "trusted_proxies"): _count,
     ("hooks", "sendgrid_public_key"): str,
     ("hooks", "mailgun_signing_key"): str,
     ("hooks", "postmark_credentials"): str,
@@ -592,6 +611,7 @@ def load_settings(
         gmail=_section(GmailSettings, "gmail", merged),
         snds=_section(SndsSettings, "snds", merged),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
+        config_file=next((origin for origin, _ in sources if origin != "environment"), None),
     )
 
 

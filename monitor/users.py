@@ -60,7 +60,31 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> N
     if len(new) < MIN_PASSWORD:
         raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
     user.password_hash = generate_password_hash(new, method="scrypt")
+    end_sessions(session, user)
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every session of ``user`` signed in so far (its cookies stop working)."""
+    user.session_generation = (user.session_generation or 0) + 1
     session.flush()
+
+
+def set_role(session: Session, username: str, role: str) -> User:
+    """Give a user another role; their sessions end, so the new role holds at once."""
+    if role not in ROLES:
+        raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserError(f"no user {username!r}")
+    user.role = role
+    end_sessions(session, user)
+    return user
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Enable or disable a user; disabling ends their sessions."""
+    user.active = active
+    end_sessions(session, user)
 
 
 def _digest(token: str) -> str:

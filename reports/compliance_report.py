@@ -7,7 +7,6 @@ of the same date cannot disagree.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from compliance.audit import OFFENDER_COLUMNS, all_offenders, offenders, run_audit
+from compliance.csv_files import CsvWriter
 from compliance.limit_profiles import LimitProfile
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
 from compliance.thresholds import Thresholds
@@ -66,7 +66,7 @@ def write_offenders_csv(
 ) -> ReportFile:
     """Every offender of every rule into ``path`` (streamed), with the file's SHA-256."""
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = CsvWriter(handle)
         writer.writerow(("rule", *OFFENDER_COLUMNS))
         writer.writerows(all_offenders(session, as_of, thresholds, masked=masked))
     return ReportFile(path.name, sha256_of(path))

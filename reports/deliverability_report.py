@@ -10,7 +10,6 @@ from what the sweeps recorded (``target_status``, ``status_changes``,
 
 from __future__ import annotations
 
-import csv
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from checks.findings import worst
+from compliance.csv_files import CsvWriter
 from compliance.limit_profiles import LimitProfile
 from compliance.provider_evidence import receiver_evidence
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
@@ -239,7 +239,7 @@ def write_deliverability_csv(
     """Every status change, listing and alert of the period into ``path``, with its SHA-256."""
     start, end = _bounds(period_from, period_to)
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = CsvWriter(handle)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(_csv_rows(session, start, end))
     return ReportFile(path.name, sha256_of(path))

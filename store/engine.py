@@ -8,6 +8,8 @@ and PostgreSQL databases are built by the same migrations.
 from __future__ import annotations
 
 import fcntl
+import logging
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ _REVISION = re.compile(r"""^revision(?:\s*:\s*str)?\s*=\s*["']([^"']+)["']\s*$""
 _DOWN_REVISION = re.compile(
     r"""^down_revision(?:\s*:[^=]*)?\s*=\s*(?:None|["']([^"']+)["'])\s*$""", re.M
 )
+logger = logging.getLogger(__name__)
 
 
 def display_url(url: str) -> str:
@@ -46,8 +49,26 @@ def make_engine(url: str) -> Engine:
     except (ArgumentError, NoSuchModuleError) as error:
         raise DatabaseError(f"{display_url(url)}: {error}", url=display_url(url)) from None
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600), before SQLite does.
+
+    It holds the cookie-signing key and personal data; SQLite gives its journal
+    and WAL files the database's mode, so they are private too.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return  # an existing database keeps the mode its owner gave it
+    except OSError as error:
+        # A missing directory or no permission: SQLite will say so when it connects.
+        logger.debug("cannot create %s ahead of SQLite: %s", database, error)
 
 
 def open_database(url: str) -> Engine:

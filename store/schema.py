@@ -12,6 +12,7 @@ from store import (
     receivers,
     reports,
     scheduling,
+    security,
     users,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "receivers",
     "reports",
     "scheduling",
+    "security",
     "users",
 ]

@@ -1,13 +1,10 @@
 """Hostile input: what fuzzing found (each bug on its literal input), decompression bombs,
-messages built to exhaust the parser, injection through every form, webhook replays and
-the one-click probe's refusal to reach private addresses."""
+messages built to exhaust the parser, injection through every form and the one-click
+probe's refusal to reach private addresses (webhook replays: tests/security/test_webhooks.py)."""
 
 from __future__ import annotations
 
-import base64
 import gzip
-import hashlib
-import hmac
 import json
 import struct
 import threading
@@ -40,7 +37,6 @@ from compliance.message_audit import MAX_HEADER_BYTES, KeyUnavailable, audit_mes
 from compliance.message_body import has_postal_address
 from compliance.one_click_probe import probe_one_click
 from monitor.settings import (
-    HookSettings,
     ReportSettings,
     Settings,
     SettingsError,
@@ -56,10 +52,8 @@ from store.users import ApiToken, User
 from tests.conftest import postwarden, zone
 from tests.dashboard_data import PASSWORD, populate
 from tests.test_audit_message import PUBLIC
-from tests.test_hooks import SENDGRID_PUBLIC, sendgrid_headers, stored
 from tests.test_web import csrf_of, logged_in
 from web.app import create_app
-from web.policy import MAX_BODY_BYTES
 
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
 EVENTS_HEADER = "event_id,type,bounce_type,recipient,time,campaign,message_id\n"
@@ -395,93 +389,6 @@ def test_the_headers_of_parts_count_towards_the_limit() -> None:
            + folded + b"\r\nhi\r\n--b--\r\n")  # fmt: skip
     assert codes_of(audit_message(raw, no_key)) == ["MESSAGE_HEADER_TOO_LARGE"]
     assert audit_message(raw, no_key, max_header_bytes=1 << 20)["checks"]
-
-
-# -- Webhook replays -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def hooks_app(tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'pw.db'}"
-    engine = open_database(url)
-    hooks = HookSettings(sendgrid_public_key=SENDGRID_PUBLIC, mailgun_signing_key="mg-key",
-                         postmark_credentials="pm:s3cret", max_age_seconds=300)  # fmt: skip
-    settings = Settings(database_url=url, web=WebSettings(secret_key="k"), hooks=hooks)
-    flask_app = create_app(settings, session_factory(engine))
-    flask_app.config["ENGINE"] = engine
-    yield flask_app
-    flask_app.extensions["postwarden_inbox"].close()
-    engine.dispose()
-
-
-SENDGRID_EVENT = {"email": "ann@example.com", "timestamp": 1764064800, "event": "delivered",
-                  "sg_event_id": "replayed-1"}  # fmt: skip
-SENDGRID_BODY = json.dumps([SENDGRID_EVENT]).encode()
-
-
-@pytest.mark.parametrize("offset", [-301, -86_400, 3600])
-def test_a_sendgrid_request_signed_long_ago_or_ahead_is_refused(
-    hooks_app: Flask, offset: int
-) -> None:
-    stamp = str(int(time.time()) + offset)
-    response = hooks_app.test_client().post(
-        "/hooks/sendgrid", data=SENDGRID_BODY, headers=sendgrid_headers(SENDGRID_BODY, stamp)
-    )
-    assert response.status_code == 403
-    assert "refused as a replay" in response.get_json()["error"]
-    assert stored(hooks_app) == 0
-
-
-def test_a_fresh_sendgrid_request_is_taken_once(hooks_app: Flask) -> None:
-    client = hooks_app.test_client()
-    fresh = sendgrid_headers(SENDGRID_BODY, str(int(time.time()) - 30))
-    assert client.post("/hooks/sendgrid", data=SENDGRID_BODY, headers=fresh).status_code == 200
-    assert stored(hooks_app) == 1
-
-
-def mailgun_body(timestamp: str) -> bytes:
-    token = "b" * 50
-    digest = hmac.new(b"mg-key", (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    return json.dumps({
-        "signature": {"timestamp": timestamp, "token": token, "signature": digest},
-        "event-data": {"event": "delivered", "id": "mg-1", "recipient": "ann@example.com",
-                       "timestamp": 1764064800.5},
-    }).encode()  # fmt: skip
-
-
-@pytest.mark.parametrize(("offset", "status"), [(-3600, 403), (0, 200)])
-def test_a_mailgun_signature_is_judged_by_its_age(
-    hooks_app: Flask, offset: int, status: int
-) -> None:
-    body = mailgun_body(str(int(time.time()) + offset))
-    response = hooks_app.test_client().post(
-        "/hooks/mailgun", data=body, headers={"Content-Type": "application/json"}
-    )
-    assert response.status_code == status
-    assert stored(hooks_app) == (1 if status == 200 else 0)
-
-
-def test_a_mailgun_timestamp_that_is_not_a_time_is_refused(hooks_app: Flask) -> None:
-    response = hooks_app.test_client().post("/hooks/mailgun", data=mailgun_body("soon"))
-    assert response.status_code == 403 and "is not a time" in response.get_json()["error"]
-
-
-def test_a_webhook_body_nested_thousands_deep_is_a_bad_request(hooks_app: Flask) -> None:
-    auth = base64.b64encode(b"pm:s3cret").decode()
-    response = hooks_app.test_client().post(
-        "/hooks/postmark", data=b"[" * 100_000 + b"]" * 100_000,
-        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )  # fmt: skip
-    assert response.status_code == 400 and stored(hooks_app) == 0
-
-
-def test_a_body_past_the_size_limit_is_refused_unread(hooks_app: Flask) -> None:
-    auth = base64.b64encode(b"pm:s3cret").decode()
-    response = hooks_app.test_client().post(
-        "/hooks/postmark", data=b" " * (MAX_BODY_BYTES + 1),
-        headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )  # fmt: skip
-    assert response.status_code == 413 and stored(hooks_app) == 0
 
 
 # -- The one-click probe and private addresses ----------------------------------------------

@@ -27,11 +27,14 @@ from monitor.users import user_for_token
 from store.contacts import AuditRun
 from store.timestamps import as_utc
 from web.database import db
+from web.query_args import int_arg
 from web.roi_pages import roi_arguments
 from web.settings import settings
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 READERS = ("admin", "postmaster", "compliance")
+# The most status changes one history request returns.
+MAX_HISTORY = 1000
 
 
 def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -76,7 +79,8 @@ def target(name: str) -> Any:
 
 
 def history(name: str) -> Any:
-    changes = timeline(db(), name, limit=request.args.get("limit", 200, type=int))
+    limit = int_arg("limit", 200, minimum=1, maximum=MAX_HISTORY, clamp=True)
+    changes = timeline(db(), name, limit=limit)
     return jsonify([{**c, "at": c["at"].isoformat()} for c in changes])
 
 
@@ -89,7 +93,7 @@ def alerts() -> Any:
 
 def rates() -> Any:
     config = settings()
-    days = max(1, min(request.args.get("days", config.rates.days, type=int), 366))
+    days = int_arg("days", config.rates.days, minimum=1, maximum=366, clamp=True)
     report = rates_report(db(), load_profiles(config.rates.profiles_dir),
                           as_of=datetime.now(UTC).date(), days=days,
                           min_delivered=config.rates.min_delivered)  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, jsonify, make_response, render_template, request
@@ -62,6 +63,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.web.secure_cookies,
         WTF_CSRF_TIME_LIMIT=None,
+        # Also the age past which a session cookie's signature is refused.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.web.session_hours),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     csrf.init_app(app)

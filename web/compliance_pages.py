@@ -6,7 +6,6 @@ asks for them; the CSV, a deliberate export, carries them in full.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,12 +22,14 @@ from compliance.audit import (
     run_audit,
 )
 from compliance.audit_rules import RULES
+from compliance.csv_files import CsvWriter
 from compliance.erasure import erase
 from monitor.dashboard_data import audit_trend
 from reports.charts import count_chart
 from reports.masking import mask
 from web.auth import ANY_ROLE, roles_required
 from web.database import db
+from web.query_args import MAX_ID, optional_int_arg
 from web.settings import settings
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/compliance")
@@ -62,8 +63,8 @@ def offenders_table(rule: str) -> Any:
     unless ``addresses=full``."""
     if rule not in RULES:
         abort(404)
-    after = request.args.get("after", type=int)
-    before = request.args.get("before", type=int) if after is None else None
+    after = optional_int_arg("after", minimum=0, maximum=MAX_ID)
+    before = optional_int_arg("before", minimum=0, maximum=MAX_ID) if after is None else None
     full = request.args.get("addresses") == "full"
     day = datetime.now(UTC).date()
     thresholds = settings().audit
@@ -97,10 +98,10 @@ def offenders_csv(rule: str) -> Any:
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = CsvWriter(buffer)
         writer.writerow(OFFENDER_COLUMNS)
         for row in rows:
-            writer.writerow(["" if value is None else value for value in row])
+            writer.writerow(row)
             if buffer.tell() > 65536:
                 yield buffer.getvalue()
                 buffer.seek(0)

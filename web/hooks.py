@@ -35,6 +35,8 @@ from werkzeug.wrappers import Request, Response
 
 from compliance.events import Ignored, RecordError
 from compliance.inbox import InboxUnavailable, InboxWriter, parse_records
+from compliance.storable_text import find_unstorable
+from compliance.webhook_replays import TokenLedger
 from compliance.webhook_signatures import (
     SignatureError,
     check_fresh,
@@ -92,6 +94,7 @@ class HookApp:
     def __init__(self, hooks: HookSettings, inbox: InboxWriter) -> None:
         self._hooks = hooks
         self._inbox = inbox
+        self._tokens = TokenLedger(inbox.engine)
         # Signing certificates by URL: SNS signs with few certificates, fetched once.
         self._certificates: dict[str, bytes] = {}
         self._routes: dict[str, Callable[[Request], Response]] = {
@@ -132,6 +135,10 @@ class HookApp:
 
     def _import(self, source: str, records: list[Any]) -> Response:
         """Validate every record (all or nothing), then accept the request into the inbox."""
+        for number, record in enumerate(records, start=1):
+            # Refused here, not left to fail the import of every request stored with it.
+            if problem := find_unstorable(record):
+                raise BadRequest(f"record {number}: {problem}")
         try:
             items = parse_records(source, records)
         except RecordError as error:
@@ -161,13 +168,22 @@ class HookApp:
         body = _json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("signature"), dict):
             return _refuse(403, "no Mailgun signature in the body")
+        now = datetime.now(UTC)
         try:
             verify_mailgun(key, body["signature"])
             stamp = body["signature"].get("timestamp")
-            check_fresh("Mailgun", stamp, datetime.now(UTC), self._hooks.max_age_seconds)
+            check_fresh("Mailgun", stamp, now, self._hooks.max_age_seconds)
         except SignatureError as error:
             return _refuse(403, str(error))
-        return self._import("mailgun", [body])
+        # The signature covers the token, not the events: a token seen before is a replay.
+        token = str(body["signature"].get("token", ""))
+        if not self._tokens.claim("mailgun", token, now, self._hooks.max_age_seconds):
+            return _refuse(403, "this Mailgun signature was used already (a replay)")
+        try:
+            return self._import("mailgun", [body])
+        except Exception:
+            self._tokens.release("mailgun", token)  # not accepted: Mailgun's retry must pass
+            raise
 
     def _postmark(self, request: Request) -> Response:
         if not _basic_auth_matches(request, self._hooks.postmark_credentials):

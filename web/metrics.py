@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 
-from compliance.inbox import waiting
+from compliance.inbox import kept_count, waiting
 from compliance.limit_profiles import load_profiles
 from compliance.rates import rates_report
 from store.models import ListingState, TargetStatus
@@ -57,4 +57,7 @@ def metrics() -> Any:
                   "yet imported", ["unit"], registry=registry)  # fmt: skip
     inbox.labels("requests").set(requests)
     inbox.labels("events").set(events)
+    kept = Gauge("postwarden_inbox_kept", "Webhook requests set aside because they could not "
+                 "be imported (postwarden inbox list)", registry=registry)  # fmt: skip
+    kept.set(kept_count(db()))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

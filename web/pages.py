@@ -50,12 +50,15 @@ from store.messages import MessageAudit
 from web.auth import ANY_ROLE, roles_required
 from web.cache import cached, clear
 from web.database import db
+from web.query_args import int_arg, local_path
 from web.settings import settings
 
 blueprint = Blueprint("pages", __name__)
 
 PAGE_SIZE = 50
 ALERTS_PAGE = 100
+# Far past any real page count, and far inside what an OFFSET can take.
+MAX_PAGE = 1_000_000
 
 
 def _profiles(directory: Path | None) -> dict[str, Any]:
@@ -112,6 +115,11 @@ def _overview_live(page: int) -> dict[str, Any]:
     return {"figures": cached(("overview", page), figures), "alerts": open_alerts(db())}
 
 
+def _page() -> int:
+    """The ``?page=`` asked for (1 when absent)."""
+    return int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
+
+
 def _fragment(template: str, **context: Any) -> Response:
     """A part of a page for live refresh (the header tells live.js it is not a login page)."""
     response = make_response(render_template(template, **context))
@@ -123,7 +131,7 @@ def _fragment(template: str, **context: Any) -> Response:
 @blueprint.get("/")
 @roles_required(*ANY_ROLE)
 def overview() -> Any:
-    page = max(1, request.args.get("page", default=1, type=int))
+    page = _page()
     return render_template("overview.html", page=page, **_overview_live(page))
 
 
@@ -131,7 +139,7 @@ def overview() -> Any:
 @roles_required(*ANY_ROLE)
 def overview_fragment() -> Any:
     """The overview's changing parts alone, fetched by live.js every half minute."""
-    page = max(1, request.args.get("page", default=1, type=int))
+    page = _page()
     return _fragment("overview_live.html", **_overview_live(page))
 
 
@@ -184,7 +192,7 @@ def _alerts_context() -> dict[str, Any]:
     if state not in (None, "open", "resolved"):
         abort(400)
     target = request.args.get("target") or None
-    page = max(1, request.args.get("page", default=1, type=int))
+    page = _page()
     found = list_alerts(db(), state=state, target=target)
     shown = found[(page - 1) * ALERTS_PAGE : page * ALERTS_PAGE]
     return {"alerts": shown, "state": state, "target": target, "page": page,
@@ -212,14 +220,15 @@ def acknowledge_alert(alert_id: int) -> Any:
     except LookupError:
         abort(404)
     db().commit()
-    return redirect(request.form.get("back") or url_for("pages.alerts"))
+    # Back to the page the form was on, if it is one of ours: never off-site.
+    return redirect(local_path(request.form.get("back")) or url_for("pages.alerts"))
 
 
 @blueprint.get("/rates")
 @roles_required(*ANY_ROLE)
 def rates() -> Any:
-    days = request.args.get("days", default=30, type=int)
-    report = _rates(max(1, min(days, 366)))
+    days = int_arg("days", 30, minimum=1, maximum=366, clamp=True)
+    report = _rates(days)
     charts = [Markup(chart) for chart in profile_rate_charts(report)]
     campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report["days"])
     return render_template("rates.html", report=report, charts=charts, campaigns=campaigns,

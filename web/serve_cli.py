@@ -7,10 +7,14 @@ imported when the command runs.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.options import config_option, db_option, settings_from
+
+if TYPE_CHECKING:
+    from monitor.settings import Settings
 
 
 @click.command()
@@ -28,6 +32,7 @@ def worker(db: str | None, config: str | None) -> int:
 
     settings = settings_from(config, db)
     configure_logging()
+    warn_of_exposed_files(settings)
     stop = threading.Event()
     stop_on_signals(stop)
     run_worker(settings, stop, extra_jobs=report_jobs)
@@ -49,6 +54,7 @@ def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str 
     settings = settings_from(config, db)
     configure_logging()
     engine = open_database(settings.database_url)
+    warn_of_exposed_files(settings)
     stop = threading.Event()
     stop_on_signals(stop)
 
@@ -64,3 +70,11 @@ def serve(host: str, port: int, no_scheduler: bool, db: str | None, config: str 
     finally:
         engine.dispose()
     return 0
+
+
+def warn_of_exposed_files(settings: Settings) -> None:
+    """Say loudly, on stderr, which secret-bearing files others may read."""
+    from monitor.file_permissions import exposed_files
+
+    for warning in exposed_files(settings):
+        click.secho(f"postwarden: {warning}", err=True, fg="red", bold=True)

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -18,6 +19,7 @@ from monitor.settings import Settings
 from reports.jobs import report_jobs
 from store.engine import session_factory
 from web.app import create_app
+from web.policy import MAX_BODY_BYTES
 
 
 class _AtMostEvery(logging.Filter):
@@ -70,7 +72,17 @@ def serve_until_stopped(
     # addFilter ignores a filter the logger already has: serving twice adds it once.
     logging.getLogger("waitress.queue").addFilter(_QUEUE_WARNINGS)
     app = create_app(settings, session_factory(engine))
-    server = create_server(app, host=host, port=port, threads=settings.web.threads)
+    # waitress refuses a larger body (413) before reading it, instead of spooling
+    # it to a temporary file for the app to refuse. It refuses a body of its limit
+    # too, the app only a larger one: one more byte, so both draw the line alike.
+    proxies: dict[str, Any] = {}
+    if settings.web.trusted_proxies:
+        # The client's address (login throttling) and scheme as the proxies in front saw
+        # them; without proxies waitress drops these headers, which anyone can write.
+        proxies = {"trusted_proxy": "*", "trusted_proxy_count": settings.web.trusted_proxies,
+                   "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}  # fmt: skip
+    server = create_server(app, host=host, port=port, threads=settings.web.threads,
+                           max_request_body_size=MAX_BODY_BYTES + 1, **proxies)  # fmt: skip
     failure: list[SchedulerConflict] = []
 
     def schedule() -> None:

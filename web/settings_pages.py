@@ -7,13 +7,22 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
 from monitor.channels import build_transports
 from monitor.outbox import Message, TransportError
-from monitor.users import UserError, add_token, add_user
+from monitor.users import UserError, add_token, add_user, set_active
 from store.users import ROLES, ApiToken, User
 from web.auth import roles_required
 from web.database import db
@@ -25,6 +34,11 @@ blueprint = Blueprint("settings", __name__, url_prefix="/settings")
 @blueprint.get("/")
 @roles_required()  # admin only
 def overview() -> Any:
+    return _overview_page()
+
+
+def _overview_page(new_token: tuple[str, str] | None = None) -> str:
+    """The settings page; ``new_token`` (user, token) is shown once, in this page only."""
     config = settings()
     users = list(db().scalars(select(User).order_by(User.username)))
     tokens = (
@@ -41,7 +55,7 @@ def overview() -> Any:
         thresholds=asdict(config.audit),
         rates=config.rates,
         profiles=load_profiles(config.rates.profiles_dir),
-        new_token=request.args.get("token"),
+        new_token=new_token,
     )
 
 
@@ -82,7 +96,7 @@ def toggle_user(user_id: int) -> Any:
     user = db().get(User, user_id)
     if user is None:
         abort(404)
-    user.active = not user.active
+    set_active(db(), user, not user.active)
     db().commit()
     flash(f"User {user.username} {'enabled' if user.active else 'disabled'}.")
     return redirect(url_for("settings.overview"))
@@ -97,8 +111,11 @@ def create_token() -> Any:
     token = add_token(db(), user, request.form.get("name", "").strip() or "dashboard",
                       datetime.now(UTC))  # fmt: skip
     db().commit()
-    flash(f"Token created for {user.username}; copy it now, it is not shown again: {token}")
-    return redirect(url_for("settings.overview"))
+    # In this response's body only: a flash message would carry it in the session
+    # cookie, which is signed, not encrypted.
+    response = make_response(_overview_page(new_token=(user.username, token)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.post("/tokens/<int:token_id>/revoke")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from typing import Any
 import click
 
 from checks.findings import EXIT_CODES
+from compliance.csv_files import CsvWriter
 from monitor.cli.options import (
     as_of_option,
     config_option,
@@ -137,10 +137,10 @@ def audit(
         if not (list_all and rule):
             raise click.UsageError("--list and --rule go together: --rule RULE --list")
         with database(settings) as sessions, sessions() as session:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer = CsvWriter(sys.stdout)
             writer.writerow(OFFENDER_COLUMNS)
             for row in offenders(session, rule, day, thresholds):
-                writer.writerow(["" if value is None else value for value in row])
+                writer.writerow(row)
         return 0
     resolver = None
     if resolve_domains:

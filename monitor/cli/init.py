@@ -137,6 +137,7 @@ def init_command(config_path: Path, db: str | None, domain: str | None,
     domain and IP to monitor and the first admin, and say what to run next."""
     # Imported here: `postwarden --help` imports this module for its summary line.
     from monitor.config_file import render_config
+    from monitor.file_permissions import write_private
 
     if config_path.exists() and not force:
         raise click.ClickException(f"{config_path} exists already (--force overwrites it)")
@@ -160,7 +161,7 @@ def init_command(config_path: Path, db: str | None, domain: str | None,
     values: dict[tuple[str, str], Any] = {("database", "url"): url}
     if answers.alert_email:
         values[("smtp", "recipients")] = [answers.alert_email]
-    config_path.write_text(render_config(values), encoding="utf-8")
+    write_private(config_path, render_config(values))
     _report(config_path, url, answers, created, password if generated and created else None)
     return 0
 

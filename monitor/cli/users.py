@@ -73,3 +73,22 @@ def token(username: str, name: str, db: str | None, config: str | None) -> int:
         session.commit()
     click.echo(value)
     return 0
+
+
+@users.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@db_option
+@config_option
+def role(username: str, role: str, db: str | None, config: str | None) -> int:
+    """Give a user another role; the user's sessions end (sign in again to use it)."""
+    from monitor.users import UserError, set_role
+
+    with database(settings_from(config, db)) as sessions, sessions() as session:
+        try:
+            set_role(session, username, role)
+        except UserError as error:
+            raise click.ClickException(str(error)) from None
+        session.commit()
+    click.echo(f"user {username} is now {role}; their sessions have ended")
+    return 0

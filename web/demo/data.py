@@ -21,12 +21,13 @@ What the list holds, on purpose:
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+
+from compliance.csv_files import CsvWriter
 
 SEED = 2026
 CAMPAIGN_DAYS = (27, 20, 13, 6, 1)  # days before today, oldest first
@@ -210,7 +211,7 @@ def write_list_export(directory: Path, today: date) -> list[Path]:
     for status, header in _HEADERS.items():
         path = directory / f"{status}_email_audience_export_5e1f7a2b9c.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = CsvWriter(handle)
             writer.writerow(header)
             for number, person in enumerate(p for p in people(today) if p.status == status):
                 row = {
@@ -282,7 +283,7 @@ def write_events(directory: Path, today: date) -> Path:
     """The delivery events of the newsletter sends, in the generic events CSV."""
     path = directory / "events.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = CsvWriter(handle)
         writer.writerow(EVENT_COLUMNS)
         writer.writerows(_events(today))
     return path
