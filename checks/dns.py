@@ -98,12 +98,30 @@ class DnsSettings:
     ``nameservers`` empty means the system's; ``timeout`` is the wait for one
     answer, and a lookup that times out is sent ``retries`` more times before
     it is given up as a failure (so a dead server costs at most
-    ``timeout * (retries + 1)`` per name and sweep).
+    ``lookup_lifetime`` per name and sweep). The checks of one target are
+    given ``target_budget`` in all: a lookup they still need after it is
+    not asked, and fails the way a timeout does.
     """
 
     nameservers: tuple[Nameserver, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+
+    @property
+    def lookup_lifetime(self) -> float:
+        """The longest one lookup of a probe waits: every try timing out."""
+        return self.timeout * (self.retries + 1)
+
+    @property
+    def target_budget(self) -> float:
+        """The longest the checks of one target wait for DNS.
+
+        Two lookup lifetimes: a check often needs one answer before it can
+        ask the next (an SPF record, then its ``include:``), so two lookups
+        in a row may time out whole; whatever a check asks after that fails
+        at once instead of adding another lifetime.
+        """
+        return 2 * self.lookup_lifetime
 
 
 @dataclass(frozen=True)
@@ -236,18 +254,24 @@ class DnsSweep:
         self._flights: dict[CacheKey, _Flight] = {}
         self._failures: dict[CacheKey, DnsFailure] = {}
 
-    def resolver(self) -> ProbeResolver:
-        """A resolver for one probe, sharing this sweep's cache."""
-        return ProbeResolver(self, self._nameservers)
+    def resolver(self, deadline: float | None = None) -> ProbeResolver:
+        """A resolver for one probe, sharing this sweep's cache.
+
+        ``deadline`` (a ``time.monotonic()`` value) is when its target's
+        budget runs out; None means every lookup gets its whole lifetime.
+        """
+        return ProbeResolver(self, self._nameservers, deadline)
 
     @contextlib.contextmanager
-    def _single_flight(self, key: CacheKey) -> Iterator[None]:
+    def _single_flight(self, key: CacheKey, wait: float | None = None) -> Iterator[bool]:
         """Hold the one lock of ``key`` while it is being asked.
 
         The lock lives only while some probe holds or waits for it: once a
         question is answered the cache (or the failure memory) answers it,
         and a lock kept for every name ever asked would be held to the end of
-        the sweep for nothing.
+        the sweep for nothing. It yields False, holding nothing, when the
+        lock was not had within ``wait`` seconds (None waits as long as it
+        takes).
         """
         with self._guard:
             flight = self._flights.get(key)
@@ -255,8 +279,13 @@ class DnsSweep:
                 flight = self._flights[key] = _Flight()
             flight.probes += 1
         try:
-            with flight.lock:
-                yield
+            if flight.lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
+                try:
+                    yield True
+                finally:
+                    flight.lock.release()
+            else:
+                yield False
         finally:
             with self._guard:
                 flight.probes -= 1
@@ -279,12 +308,21 @@ class DnsSweep:
 
 
 @functools.cache
+def _type_text(type_code: int) -> str:
+    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(type_code))
+
+
+@functools.cache
 def _type_code(rdtype: dns.rdatatype.RdataType | str | int) -> int:
     return int(dns.rdatatype.RdataType.make(rdtype))
 
 
 class _SweepFailure(dns.exception.DNSException):
     """A lookup that already failed earlier in this sweep."""
+
+
+class _OutOfTime(dns.exception.Timeout):
+    """A lookup not asked (or cut short) because its target's budget ran out."""
 
 
 TRANSIENT_OR_KNOWN: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, _SweepFailure)
@@ -306,7 +344,12 @@ class ProbeResolver(dns.resolver.Resolver):
     (``resolver=``) as well as used directly through :meth:`lookup`.
     """
 
-    def __init__(self, sweep: DnsSweep, nameservers: Sequence[dns.nameserver.Nameserver]) -> None:
+    def __init__(
+        self,
+        sweep: DnsSweep,
+        nameservers: Sequence[dns.nameserver.Nameserver],
+        deadline: float | None = None,
+    ) -> None:
         super().__init__(configure=False)
         self.sweep = sweep
         self.nameservers = list(nameservers)
@@ -315,7 +358,8 @@ class ProbeResolver(dns.resolver.Resolver):
         # dnspython re-sends a query that timed out for as long as the
         # lifetime allows: that is what makes `retries` retries.
         self.timeout = sweep.settings.timeout
-        self.lifetime = sweep.settings.timeout * (sweep.settings.retries + 1)
+        self.lifetime = sweep.settings.lookup_lifetime
+        self.deadline = deadline
         self.failures: list[DnsFailure] = []
 
     def resolve(  # type: ignore[override]
@@ -339,7 +383,9 @@ class ProbeResolver(dns.resolver.Resolver):
             return answer
         kwargs["search"] = False
         kwargs.pop("lifetime", None)
-        with self.sweep._single_flight(key):
+        with self.sweep._single_flight(key, self._time_left()) as held:
+            if not held:
+                raise self._out_of_time(key)
             # Whoever held the lock before us may have answered it.
             answer = cache.get(key)
             if answer is not None:
@@ -348,32 +394,61 @@ class ProbeResolver(dns.resolver.Resolver):
             if known is not None:
                 self.failures.append(known)
                 raise _SweepFailure(known.describe())
+            left = self._time_left()
+            if left is not None and left <= 0:
+                raise self._out_of_time(key)
+            # Cut short by the target's budget, a timeout says nothing about
+            # the name for other targets of the sweep, so it is not remembered.
+            short = left is not None and left < self.lifetime
             name = dns.name.from_text(text)
             try:
-                received = self._ask(name, type_code, *args, **kwargs)
+                received = self._ask(
+                    name, type_code, *args, lifetime=left if short else None, **kwargs
+                )
             except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as negative:
                 cache.put_negative(key, negative)
                 raise
             except TRANSIENT_ERRORS as error:
-                failure = DnsFailure(
-                    key[0] or ".",
-                    dns.rdatatype.to_text(dns.rdatatype.RdataType.make(type_code)),
-                    _reason(error),
-                )
+                failure = DnsFailure(key[0] or ".", _type_text(type_code), _reason(error))
                 self.failures.append(failure)
-                self.sweep._remember_failure(key, failure)
+                if not short:
+                    self.sweep._remember_failure(key, failure)
                 raise
             answer = CachedAnswer.of(received)
             cache.put(key, answer)
             return answer
 
+    def _time_left(self) -> float | None:
+        """Seconds until this probe's target runs out of time (None: no budget)."""
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    def _out_of_time(self, key: CacheKey) -> _OutOfTime:
+        budget = self.sweep.settings.target_budget
+        failure = DnsFailure(
+            key[0] or ".",
+            _type_text(key[1]),
+            f"not asked: the checks of this target ran out of time ({budget:g} s)",
+        )
+        self.failures.append(failure)
+        # checkdmarc reads a timeout's seconds from its kwargs.
+        return _OutOfTime(timeout=budget)
+
     def _ask(
-        self, name: dns.name.Name, type_code: int, *args: object, **kwargs: object
+        self,
+        name: dns.name.Name,
+        type_code: int,
+        *args: object,
+        lifetime: float | None,
+        **kwargs: object,
     ) -> dns.resolver.Answer:
+        # lifetime None is the resolver's own (every try); less when the
+        # target's budget has less left.
         try:
-            return super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
+            return super().resolve(name, type_code, *args, lifetime=lifetime, **kwargs)  # type: ignore[arg-type,misc]
         except dns.resolver.LifetimeTimeout as error:
-            if error.kwargs.get("errors"):
+            if error.kwargs.get("errors") or lifetime is not None:
                 raise
         # The lifetime ran out before the first query was sent: this process
         # was held up (a long garbage collection, a starved CPU), which says

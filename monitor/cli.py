@@ -32,6 +32,7 @@ from monitor.cli_options import (
     database,
     dns_options,
     format_option,
+    process_started,
     settings_from,
 )
 from monitor.cli_targets import domains, ips
@@ -131,7 +132,11 @@ def check(
         results = _check_and_save(parsed, settings, plan, fresh=fresh)
     else:
         results = check_targets(
-            parsed, settings.dns, concurrency=settings.concurrency, blocklists=plan
+            parsed,
+            settings.dns,
+            concurrency=settings.concurrency,
+            blocklists=plan,
+            started=process_started(),
         )
     _print(results, output_format)
     return exit_code(results)
