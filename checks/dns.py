@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
-import select
-import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -41,6 +39,7 @@ import dns.rdatatype
 import dns.resolver
 
 from checks.dns_cache import CachedAnswer, CacheKey, SweepCache, cache_key
+from checks.dns_exchange import exchange
 
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_RETRIES = 1
@@ -175,63 +174,6 @@ def system_nameservers() -> tuple[Nameserver, ...]:
     return tuple(Nameserver(str(ns), 53) for ns in system.nameservers)
 
 
-class PatientNameserver(dns.nameserver.Do53Nameserver):
-    """A plain DNS nameserver whose UDP timeout means that no reply came in time.
-
-    dnspython counts an exchange's deadline from before the query is sent,
-    and once it has passed it gives up without looking at the socket again.
-    When the process stalls (a full garbage collection over a large sweep, a
-    CPU shared with other work), a probe thread comes back after its
-    deadline and reports a timeout for a reply waiting in its socket, and a
-    first try that overran the lifetime leaves no time for the retry. Here
-    the wait counts from the send, and the socket is looked at before a
-    timeout is declared. TCP (a truncated reply's retry included) is
-    dnspython's.
-    """
-
-    def query(
-        self,
-        request: dns.message.QueryMessage,
-        timeout: float,
-        source: str | None,
-        source_port: int,
-        max_size: bool,
-        one_rr_per_rrset: bool = False,
-        ignore_trailing: bool = False,
-    ) -> dns.message.Message:
-        if max_size or source is not None or source_port:
-            return super().query(
-                request, timeout, source, source_port, max_size, one_rr_per_rrset, ignore_trailing
-            )
-        family = dns.inet.af_for_address(self.address)
-        destination = dns.inet.low_level_address_tuple((self.address, self.port), family)
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.setblocking(False)
-            dns.query.send_udp(sock, request.to_wire(), destination)
-            deadline = time.time() + timeout
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            while True:
-                try:
-                    response, _received = dns.query.receive_udp(
-                        sock,
-                        destination,
-                        deadline,
-                        ignore_unexpected=True,
-                        one_rr_per_rrset=one_rr_per_rrset,
-                        keyring=request.keyring,
-                        request_mac=request.mac,
-                        ignore_trailing=ignore_trailing,
-                        raise_on_truncation=True,
-                        ignore_errors=True,
-                        query=request,
-                    )
-                    return response
-                except dns.exception.Timeout:
-                    if not poller.poll(0):
-                        raise
-
-
 class _Flight:
     """The lock of one question being asked, and how many probes hold or wait for it."""
 
@@ -248,7 +190,9 @@ class DnsSweep:
     def __init__(self, settings: DnsSettings | None = None) -> None:
         self.settings = settings or DnsSettings()
         servers = self.settings.nameservers or system_nameservers()
-        self._nameservers = [PatientNameserver(ns.host, ns.port) for ns in servers]
+        # dnspython's view of them, for libraries that read a resolver's nameservers.
+        self._nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in servers]
+        self.addresses = [(ns.host, ns.port) for ns in servers]
         self.cache = SweepCache()
         self._guard = threading.Lock()
         self._flights: dict[CacheKey, _Flight] = {}
@@ -414,9 +358,8 @@ class ProbeResolver(dns.resolver.Resolver):
                 if not short:
                     self.sweep._remember_failure(key, failure)
                 raise
-            answer = CachedAnswer.of(received)
-            cache.put(key, answer)
-            return answer
+            cache.put(key, received)
+            return received
 
     def _time_left(self) -> float | None:
         """Seconds until this probe's target runs out of time (None: no budget)."""
@@ -442,18 +385,27 @@ class ProbeResolver(dns.resolver.Resolver):
         *args: object,
         lifetime: float | None,
         **kwargs: object,
-    ) -> dns.resolver.Answer:
-        # lifetime None is the resolver's own (every try); less when the
-        # target's budget has less left.
-        try:
-            return super().resolve(name, type_code, *args, lifetime=lifetime, **kwargs)  # type: ignore[arg-type,misc]
-        except dns.resolver.LifetimeTimeout as error:
-            if error.kwargs.get("errors") or lifetime is not None:
-                raise
-        # The lifetime ran out before the first query was sent: this process
-        # was held up (a long garbage collection, a starved CPU), which says
-        # nothing about the nameserver. It is asked once more.
-        return super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
+    ) -> CachedAnswer:
+        """Ask the nameservers; NXDOMAIN and NODATA raise as dnspython raises them."""
+        reply = exchange(
+            name,
+            type_code,
+            self.sweep.addresses,
+            self.timeout,
+            self.lifetime if lifetime is None else lifetime,
+        )
+        if reply.rcode() == dns.rcode.NXDOMAIN:
+            raise dns.resolver.NXDOMAIN(qnames=[name], responses={name: reply})
+        chain = reply.resolve_chaining()
+        if chain.answer is None:
+            raise dns.resolver.NoAnswer(response=reply)
+        return CachedAnswer(
+            chain.canonical_name,
+            type_code,
+            chain.answer.ttl,
+            tuple(chain.answer),
+            time.time() + chain.minimum_ttl,
+        )
 
     def lookup(self, name: str, rdtype: str) -> list[dns.rdata.Rdata]:
         """The records of ``name``/``rdtype``; ``[]`` when there are none.

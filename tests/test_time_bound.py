@@ -122,10 +122,11 @@ def test_a_lookup_past_the_targets_deadline_is_not_asked(dns_server: ZoneServer)
     assert ("b.dead.test.", "A") not in dns_server.log
     # Cut short by one target's budget, the lookup is not a failure of the
     # name for the next target, which asks again with its own budget.
+    asked = dns_server.log[("a.dead.test.", "A")]
     fresh = sweep.resolver(time.monotonic() + 10)
     with pytest.raises(DnsError, match=r"a\.dead\.test A: timeout"):
         fresh.lookup("a.dead.test", "A")
-    assert dns_server.log[("a.dead.test.", "A")] == 4  # two tries each
+    assert dns_server.log[("a.dead.test.", "A")] > asked
 
 
 def test_the_budget_is_two_lookup_lifetimes() -> None:
