@@ -8,7 +8,7 @@ stderr and never a traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from checks.blocklist_catalogue import CatalogueError
 from checks.blocklists import BlocklistPlan
+from checks.dns import DnsSweep
 from checks.results import TargetResult
 from checks.sweep import check_targets
 from checks.targets import Target, parse_target, validate_selector
@@ -38,6 +39,7 @@ from monitor.cli_options import (
 from monitor.cli_targets import domains, ips
 from monitor.cli_users import users
 from monitor.output import (
+    echo_results,
     exit_code,
     render_catalogue_json,
     render_catalogue_table,
@@ -47,6 +49,7 @@ from monitor.output import (
     render_table,
 )
 from monitor.settings import Settings, SettingsError
+from monitor.sweep_batches import BATCH_SIZE
 from store.errors import DatabaseError
 
 EXIT_BAD_INPUT = 3
@@ -128,18 +131,33 @@ def check(
     if no_blocklists and (zones or domain_zones):
         raise click.UsageError("--no-blocklists cannot be combined with --zone/--domain-zone")
     plan = None if no_blocklists else make_plan(settings.blocklists, zones, domain_zones)
-    if save:
-        results = _check_and_save(parsed, settings, plan, fresh=fresh)
-    else:
-        results = check_targets(
-            parsed,
-            settings.dns,
-            concurrency=settings.concurrency,
-            blocklists=plan,
-            started=process_started(),
-        )
+    if not save:
+        return echo_results(checked_in_batches(parsed, settings, plan), output_format)
+    results = _check_and_save(parsed, settings, plan, fresh=fresh)
     _print(results, output_format)
     return exit_code(results)
+
+
+def checked_in_batches(
+    targets: Sequence[Target], settings: Settings, plan: BlocklistPlan | None
+) -> Iterator[list[TargetResult]]:
+    """The results of ``targets``, a batch at a time, over one shared DNS sweep.
+
+    Each batch is printed and let go before the next is checked, and the
+    cache keeps only what several targets asked for: memory does not grow
+    with the number of targets.
+    """
+    sweep = DnsSweep(settings.dns)
+    started = process_started()
+    for start in range(0, len(targets), BATCH_SIZE):
+        yield check_targets(
+            targets[start : start + BATCH_SIZE],
+            concurrency=settings.concurrency,
+            blocklists=plan,
+            started=started if start == 0 else None,
+            sweep=sweep,
+        )
+        sweep.cache.release_unshared()
 
 
 def _check_and_save(

@@ -6,8 +6,10 @@ PostgreSQL): the scheduler's own sweep job, in batches of two targets.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+import click
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,10 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 import monitor.sweep_batches
 from checks.dns import DnsSettings, DnsSweep, parse_nameserver
 from checks.dns_cache import cache_key
+from checks.findings import finding
+from checks.results import SpfResult, TargetResult
 from checks.sweep import check_targets
 from checks.targets import parse_target
 from checks.zoneserver import ZoneServer
 from monitor.jobs import sweep_authentication, sweep_blocklists
+from monitor.output import echo_results, exit_code, render_json, render_table
 from monitor.settings import BlocklistSettings, Settings
 from monitor.sweep_batches import sweep_in_batches
 from monitor.targets import add_domain
@@ -111,3 +116,30 @@ def test_a_batched_sweep_records_every_target_in_one_run(
         assert records == SHOPS * 5  # spf, dmarc, dkim, mx, blocklists
         statuses = session.scalars(select(TargetStatus.status).distinct())
         assert list(statuses) == ["pass"]
+
+
+def _result(name: str, status: str) -> TargetResult:
+    findings = () if status == "pass" else (finding("DNS_LOOKUP_FAILED", f"{name} TXT: timeout"),)
+    return TargetResult(name, "domain", {"spf": SpfResult(findings=findings, record="v=spf1 -all")})
+
+
+@pytest.mark.parametrize("output_format", ["json", "table"])
+def test_results_printed_batch_by_batch_read_as_all_at_once(
+    output_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batches = [
+        [_result("a.test", "pass"), _result("b.test", "error")],
+        [],
+        [_result("c.test", "pass")],
+    ]
+    code = echo_results(iter(batches), output_format)
+    everything = [result for batch in batches for result in batch]
+    render = render_json if output_format == "json" else render_table
+    # click.echo drops the colours when the output is not a terminal.
+    assert capsys.readouterr().out == click.unstyle(render(everything)) + "\n"
+    assert code == exit_code(everything) == 3
+
+
+def test_no_results_print_an_empty_array(capsys: pytest.CaptureFixture[str]) -> None:
+    assert echo_results(iter([]), "json") == 0
+    assert json.loads(capsys.readouterr().out) == []
