@@ -13,8 +13,9 @@ loopback in a separate process, then, for each round-trip time asked for:
 
 and prints domains/s and CPU time (user + sys) per domain for both, and the
 ratios. Postwarden does more per domain (DKIM and MX besides SPF and DMARC),
-and its figures include starting the process (its CPU is the child's, from
-``wait4``; checkdmarc's is this process's own, from ``getrusage``).
+and its figures include starting the process (its CPU and peak RSS are the
+child's, from ``wait4``; checkdmarc's CPU is this process's own, from
+``getrusage``).
 
 `--rtt-ms` delays every reply by that much, standing in for the round trip
 to a domain's authoritative servers that a monitor pays on the internet;
@@ -91,6 +92,8 @@ class Outcome:
     seconds: float
     domains: int
     cpu_seconds: float
+    # Peak RSS of the postwarden process (None for checkdmarc, run in this one).
+    peak_mb: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -128,7 +131,7 @@ def time_postwarden(names: list[str], port: int, concurrency: int | None) -> Out
     failed = [r["target"] for r in results if r["status"] != "pass"]
     if child.returncode != 0 or len(results) != len(names) or failed:
         raise SystemExit(f"postwarden did not pass every domain: {failed[:5]} {stderr}")
-    return Outcome(seconds, len(names), _cpu(usage))
+    return Outcome(seconds, len(names), _cpu(usage), usage.ru_maxrss / 1024)
 
 
 def time_checkdmarc(names: list[str], port: int) -> Outcome:
@@ -180,7 +183,8 @@ def main() -> None:
             f"{rtt:>4g}ms  {ours.per_second:>10.1f} dom/s  {ours.cpu_ms_per_domain:>6.2f} ms/dom"
             f"  {theirs.per_second:>10.1f} dom/s  {theirs.cpu_ms_per_domain:>6.2f} ms/dom"
             f"  {ours.per_second / theirs.per_second:>5.1f}x"
-            f"  {ours.cpu_ms_per_domain / theirs.cpu_ms_per_domain:>8.2f}x",
+            f"  {ours.cpu_ms_per_domain / theirs.cpu_ms_per_domain:>8.2f}x"
+            f"  postwarden peak RSS {ours.peak_mb:.0f} MB",
             flush=True,
         )
 

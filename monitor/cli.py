@@ -49,7 +49,6 @@ from monitor.output import (
     render_table,
 )
 from monitor.settings import Settings, SettingsError
-from monitor.sweep_batches import BATCH_SIZE
 from store.errors import DatabaseError
 
 EXIT_BAD_INPUT = 3
@@ -138,6 +137,12 @@ def check(
     return exit_code(results)
 
 
+# Targets a one-shot check holds at once: smaller than a sweep's batches
+# (monitor.sweep_batches), since its peak memory is what a monitoring plugin
+# pays on every run; 500 targets keep 64 probe threads busy.
+CHECK_BATCH_SIZE = 500
+
+
 def checked_in_batches(
     targets: Sequence[Target], settings: Settings, plan: BlocklistPlan | None
 ) -> Iterator[list[TargetResult]]:
@@ -149,9 +154,9 @@ def checked_in_batches(
     """
     sweep = DnsSweep(settings.dns)
     started = process_started()
-    for start in range(0, len(targets), BATCH_SIZE):
+    for start in range(0, len(targets), CHECK_BATCH_SIZE):
         yield check_targets(
-            targets[start : start + BATCH_SIZE],
+            targets[start : start + CHECK_BATCH_SIZE],
             concurrency=settings.concurrency,
             blocklists=plan,
             started=started if start == 0 else None,
