@@ -319,7 +319,13 @@ class ProbeResolver(dns.resolver.Resolver):
 
         It is a :class:`CachedAnswer` (records, no response message) whether
         it came from the cache or the network, so a hit and a miss look alike.
+        Of dnspython's other arguments only ``lifetime`` and ``search`` are
+        taken (and ignored: the sweep's settings and the target's budget
+        decide the one, the other is always off); anything else (a class,
+        TCP, a source address) is refused rather than silently dropped.
         """
+        if args or set(kwargs) - {"lifetime", "search"}:
+            raise TypeError(f"ProbeResolver.resolve: unsupported arguments {args} {kwargs}")
         type_code = _type_code(rdtype)
         text = qname if isinstance(qname, str) else qname.to_text()
         key = cache_key(text, type_code)
@@ -327,19 +333,15 @@ class ProbeResolver(dns.resolver.Resolver):
         answer = cache.get(key)
         if answer is not None:
             return answer
-        kwargs["search"] = False
-        kwargs.pop("lifetime", None)
         flight = self.sweep._take_flight(key, self._time_left())
         if flight is None:
             raise self._out_of_time(key)
         try:
-            return self._resolve_held(key, text, type_code, *args, **kwargs)
+            return self._resolve_held(key, text, type_code)
         finally:
             self.sweep._land(key, flight)
 
-    def _resolve_held(
-        self, key: CacheKey, text: str, type_code: int, *args: object, **kwargs: object
-    ) -> CachedAnswer:
+    def _resolve_held(self, key: CacheKey, text: str, type_code: int) -> CachedAnswer:
         """:meth:`resolve` of a cache miss, with the question's lock held."""
         cache = self.sweep.cache
         # Whoever held the lock before us may have answered it.
@@ -358,7 +360,7 @@ class ProbeResolver(dns.resolver.Resolver):
         short = left is not None and left < self.lifetime
         name = dns.name.from_text(text)
         try:
-            received = self._ask(name, type_code, *args, lifetime=left if short else None, **kwargs)
+            received = self._ask(name, type_code, lifetime=left if short else None)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as negative:
             cache.put_negative(key, negative)
             raise
@@ -392,9 +394,7 @@ class ProbeResolver(dns.resolver.Resolver):
         self,
         name: dns.name.Name,
         type_code: int,
-        *args: object,
         lifetime: float | None,
-        **kwargs: object,
     ) -> CachedAnswer:
         """Ask the nameservers; NXDOMAIN and NODATA raise as dnspython raises them."""
         reply = exchange(
