@@ -11,11 +11,14 @@ loopback in a separate process, then, for each round-trip time asked for:
    other, its process cache cleared first, against the same server, and
    checks that every record was valid;
 
-and prints domains/s for both and the ratio. Postwarden does more per domain
-(DKIM and MX besides SPF and DMARC), and its figure includes starting the
-process. It runs with `--no-transport`; the transport and brand checks are
-measured in a phase of their own (bench/checks_transport.py), which reports
-their cost per domain against the same domains checked without them.
+and prints domains/s and CPU time (user + sys) per domain for both, and the
+ratios. Postwarden does more per domain (DKIM and MX besides SPF and DMARC),
+and its figures include starting the process (its CPU and peak RSS are the
+child's, from ``wait4``; checkdmarc's CPU is this process's own, from
+``getrusage``). It runs with `--no-blocklists --no-transport`: the blocklists
+are bench/blocklists.py's, and the transport and brand checks are measured in
+a phase of their own (bench/checks_transport.py), which reports their cost per
+domain against the same domains checked without them.
 
 `--rtt-ms` delays every reply by that much, standing in for the round trip
 to a domain's authoritative servers that a monitor pays on the internet;
@@ -33,8 +36,10 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -89,30 +94,47 @@ def _serve(zone_text: str, delay: float, pipe: Connection) -> None:
 class Outcome:
     seconds: float
     domains: int
+    cpu_seconds: float
+    # Peak RSS of the postwarden process (None for checkdmarc, run in this one).
+    peak_mb: float | None = None
 
     @property
     def per_second(self) -> float:
         return self.domains / self.seconds
+
+    @property
+    def cpu_ms_per_domain(self) -> float:
+        return 1000 * self.cpu_seconds / self.domains
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def time_postwarden(names: list[str], port: int, concurrency: int | None) -> Outcome:
     """Time the console script over every domain; every one must pass."""
     script = Path(sys.executable).with_name("postwarden")
     command = [str(script), "check", *names, "--selector", "s1", "--selector", "s2"]
-    # Blocklists and the transport checks are measured by benchmarks of their own.
+    # The four checks compared; blocklists and the transport checks have benchmarks of their own.
     command += ["--nameserver", f"127.0.0.1:{port}", "--format", "json"]
     command += ["--no-blocklists", "--no-transport"]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    seconds = time.perf_counter() - started
-    results = json.loads(done.stdout)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    results = json.loads(stdout)
     failed = [r["target"] for r in results if r["status"] != "pass"]
-    if done.returncode != 0 or len(results) != len(names) or failed:
-        raise SystemExit(f"postwarden did not pass every domain: {failed[:5]} {done.stderr}")
-    return Outcome(seconds, len(names))
+    if child.returncode != 0 or len(results) != len(names) or failed:
+        raise SystemExit(f"postwarden did not pass every domain: {failed[:5]} {stderr}")
+    return Outcome(seconds, len(names), _cpu(usage), usage.ru_maxrss / 1024)
 
 
 def time_checkdmarc(names: list[str], port: int) -> Outcome:
@@ -124,12 +146,14 @@ def time_checkdmarc(names: list[str], port: int) -> Outcome:
     checkdmarc.utils.DNS_CACHE.clear()
     nameservers = [dns.nameserver.Do53Nameserver("127.0.0.1", port)]
     started = time.perf_counter()
+    cpu_before = _cpu(resource.getrusage(resource.RUSAGE_SELF))
     for name in names:
         spf = checkdmarc.spf.check_spf(name, nameservers=nameservers)
         dmarc = checkdmarc.dmarc.check_dmarc(name, nameservers=nameservers)
         if not (spf["valid"] and dmarc["valid"]):
             raise SystemExit(f"checkdmarc found {name} invalid: {spf} {dmarc}")
-    return Outcome(time.perf_counter() - started, len(names))
+    cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - cpu_before
+    return Outcome(time.perf_counter() - started, len(names), cpu)
 
 
 def main() -> None:
@@ -148,7 +172,10 @@ def main() -> None:
     names = [f"d{i}.{ORIGIN}" for i in range(args.domains)]
     zone_text = bench_zone(args.domains)
     print(f"{args.domains} domains; SPF with mx + nested ESP include, DMARC, 2 DKIM, MX")
-    print(f"{'rtt':>6}  {'postwarden':>16}  {'checkdmarc':>16}  {'ratio':>6}")
+    print(
+        f"{'rtt':>6}  {'postwarden':>16}  {'CPU':>12}  {'checkdmarc':>16}  {'CPU':>12}"
+        f"  {'ratio':>6}  {'CPU ratio':>9}"
+    )
     context = multiprocessing.get_context("spawn")
     for rtt in args.rtt_ms:
         parent, child = context.Pipe()
@@ -162,8 +189,11 @@ def main() -> None:
             parent.send("stop")
             server.join(timeout=10)
         print(
-            f"{rtt:>4g}ms  {ours.per_second:>10.1f} dom/s  {theirs.per_second:>10.1f} dom/s"
-            f"  {ours.per_second / theirs.per_second:>5.1f}x",
+            f"{rtt:>4g}ms  {ours.per_second:>10.1f} dom/s  {ours.cpu_ms_per_domain:>6.2f} ms/dom"
+            f"  {theirs.per_second:>10.1f} dom/s  {theirs.cpu_ms_per_domain:>6.2f} ms/dom"
+            f"  {ours.per_second / theirs.per_second:>5.1f}x"
+            f"  {ours.cpu_ms_per_domain / theirs.cpu_ms_per_domain:>8.2f}x"
+            f"  postwarden peak RSS {ours.peak_mb:.0f} MB",
             flush=True,
         )
     if args.transport_domains:

@@ -19,13 +19,10 @@ library call that only reports a string.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import select
-import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dns.exception
@@ -43,6 +40,7 @@ import dns.resolver
 import dns.rrset
 
 from checks.dns_cache import CachedAnswer, CacheKey, SweepCache, cache_key
+from checks.dns_exchange import exchange
 
 # Their home is checks.dns_settings, which imports no dnspython; imported here by callers too.
 from checks.dns_settings import (  # noqa: F401  (re-exported for callers of checks.dns)
@@ -107,63 +105,6 @@ def system_nameservers() -> tuple[Nameserver, ...]:
     return tuple(Nameserver(str(ns), 53) for ns in system.nameservers)
 
 
-class PatientNameserver(dns.nameserver.Do53Nameserver):
-    """A plain DNS nameserver whose UDP timeout means that no reply came in time.
-
-    dnspython counts an exchange's deadline from before the query is sent,
-    and once it has passed it gives up without looking at the socket again.
-    When the process stalls (a full garbage collection over a large sweep, a
-    CPU shared with other work), a probe thread comes back after its
-    deadline and reports a timeout for a reply waiting in its socket, and a
-    first try that overran the lifetime leaves no time for the retry. Here
-    the wait counts from the send, and the socket is looked at before a
-    timeout is declared. TCP (a truncated reply's retry included) is
-    dnspython's.
-    """
-
-    def query(
-        self,
-        request: dns.message.QueryMessage,
-        timeout: float,
-        source: str | None,
-        source_port: int,
-        max_size: bool,
-        one_rr_per_rrset: bool = False,
-        ignore_trailing: bool = False,
-    ) -> dns.message.Message:
-        if max_size or source is not None or source_port:
-            return super().query(
-                request, timeout, source, source_port, max_size, one_rr_per_rrset, ignore_trailing
-            )
-        family = dns.inet.af_for_address(self.address)
-        destination = dns.inet.low_level_address_tuple((self.address, self.port), family)
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.setblocking(False)
-            dns.query.send_udp(sock, request.to_wire(), destination)
-            deadline = time.time() + timeout
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            while True:
-                try:
-                    response, _received = dns.query.receive_udp(
-                        sock,
-                        destination,
-                        deadline,
-                        ignore_unexpected=True,
-                        one_rr_per_rrset=one_rr_per_rrset,
-                        keyring=request.keyring,
-                        request_mac=request.mac,
-                        ignore_trailing=ignore_trailing,
-                        raise_on_truncation=True,
-                        ignore_errors=True,
-                        query=request,
-                    )
-                    return response
-                except dns.exception.Timeout:
-                    if not poller.poll(0):
-                        raise
-
-
 class _Flight:
     """The lock of one question being asked, and how many probes hold or wait for it."""
 
@@ -180,38 +121,54 @@ class DnsSweep:
     def __init__(self, settings: DnsSettings | None = None) -> None:
         self.settings = settings or DnsSettings()
         servers = self.settings.nameservers or system_nameservers()
-        self._nameservers = [PatientNameserver(ns.host, ns.port) for ns in servers]
+        # dnspython's view of them, for libraries that read a resolver's nameservers.
+        self._nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in servers]
+        self.addresses = [(ns.host, ns.port) for ns in servers]
         self.cache = SweepCache()
         self._guard = threading.Lock()
         self._flights: dict[CacheKey, _Flight] = {}
         self._failures: dict[CacheKey, DnsFailure] = {}
 
-    def resolver(self) -> ProbeResolver:
-        """A resolver for one probe, sharing this sweep's cache."""
-        return ProbeResolver(self, self._nameservers)
+    def resolver(self, deadline: float | None = None) -> ProbeResolver:
+        """A resolver for one probe, sharing this sweep's cache.
 
-    @contextlib.contextmanager
-    def _single_flight(self, key: CacheKey) -> Iterator[None]:
-        """Hold the one lock of ``key`` while it is being asked.
+        ``deadline`` (a ``time.monotonic()`` value) is when its target's
+        budget runs out; None means every lookup gets its whole lifetime.
+        """
+        return ProbeResolver(self, self._nameservers, deadline)
+
+    def _take_flight(self, key: CacheKey, wait: float | None) -> _Flight | None:
+        """Hold the one lock of ``key`` while it is being asked (give it back with
+        :meth:`_land`); None, holding nothing, when it was not had within
+        ``wait`` seconds (None waits as long as it takes).
 
         The lock lives only while some probe holds or waits for it: once a
         question is answered the cache (or the failure memory) answers it,
         and a lock kept for every name ever asked would be held to the end of
-        the sweep for nothing.
+        the sweep for nothing. (Two plain calls, not a context manager: this
+        runs for every lookup the cache misses, and a generator-based one
+        cost a tenth of a sweep's CPU.)
         """
         with self._guard:
             flight = self._flights.get(key)
             if flight is None:
                 flight = self._flights[key] = _Flight()
             flight.probes += 1
-        try:
-            with flight.lock:
-                yield
-        finally:
-            with self._guard:
-                flight.probes -= 1
-                if not flight.probes:
-                    del self._flights[key]
+        if flight.lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
+            return flight
+        self._leave(key, flight)
+        return None
+
+    def _land(self, key: CacheKey, flight: _Flight) -> None:
+        """Give back the lock :meth:`_take_flight` returned."""
+        flight.lock.release()
+        self._leave(key, flight)
+
+    def _leave(self, key: CacheKey, flight: _Flight) -> None:
+        with self._guard:
+            flight.probes -= 1
+            if not flight.probes:
+                del self._flights[key]
 
     def _failure_for(self, key: CacheKey) -> DnsFailure | None:
         with self._guard:
@@ -229,12 +186,21 @@ class DnsSweep:
 
 
 @functools.cache
+def _type_text(type_code: int) -> str:
+    return dns.rdatatype.to_text(dns.rdatatype.RdataType.make(type_code))
+
+
+@functools.cache
 def _type_code(rdtype: dns.rdatatype.RdataType | str | int) -> int:
     return int(dns.rdatatype.RdataType.make(rdtype))
 
 
 class _SweepFailure(dns.exception.DNSException):
     """A lookup that already failed earlier in this sweep."""
+
+
+class _OutOfTime(dns.exception.Timeout):
+    """A lookup not asked (or cut short) because its target's budget ran out."""
 
 
 TRANSIENT_OR_KNOWN: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, _SweepFailure)
@@ -256,7 +222,12 @@ class ProbeResolver(dns.resolver.Resolver):
     (``resolver=``) as well as used directly through :meth:`lookup`.
     """
 
-    def __init__(self, sweep: DnsSweep, nameservers: Sequence[dns.nameserver.Nameserver]) -> None:
+    def __init__(
+        self,
+        sweep: DnsSweep,
+        nameservers: Sequence[dns.nameserver.Nameserver],
+        deadline: float | None = None,
+    ) -> None:
         super().__init__(configure=False)
         self.sweep = sweep
         self.nameservers = list(nameservers)
@@ -265,7 +236,8 @@ class ProbeResolver(dns.resolver.Resolver):
         # dnspython re-sends a query that timed out for as long as the
         # lifetime allows: that is what makes `retries` retries.
         self.timeout = sweep.settings.timeout
-        self.lifetime = sweep.settings.timeout * (sweep.settings.retries + 1)
+        self.lifetime = sweep.settings.lookup_lifetime
+        self.deadline = deadline
         self.failures: list[DnsFailure] = []
 
     def resolve(  # type: ignore[override]
@@ -279,7 +251,13 @@ class ProbeResolver(dns.resolver.Resolver):
 
         It is a :class:`CachedAnswer` (records, no response message) whether
         it came from the cache or the network, so a hit and a miss look alike.
+        Of dnspython's other arguments only ``lifetime`` and ``search`` are
+        taken (and ignored: the sweep's settings and the target's budget
+        decide the one, the other is always off); anything else (a class,
+        TCP, a source address) is refused rather than silently dropped.
         """
+        if args or set(kwargs) - {"lifetime", "search"}:
+            raise TypeError(f"ProbeResolver.resolve: unsupported arguments {args} {kwargs}")
         type_code = _type_code(rdtype)
         text = qname if isinstance(qname, str) else qname.to_text()
         key = cache_key(text, type_code)
@@ -287,48 +265,89 @@ class ProbeResolver(dns.resolver.Resolver):
         answer = cache.get(key)
         if answer is not None:
             return answer
-        kwargs["search"] = False
-        kwargs.pop("lifetime", None)
-        with self.sweep._single_flight(key):
-            # Whoever held the lock before us may have answered it.
-            answer = cache.get(key)
-            if answer is not None:
-                return answer
-            known = self.sweep._failure_for(key)
-            if known is not None:
-                self.failures.append(known)
-                raise _SweepFailure(known.describe())
-            name = dns.name.from_text(text)
-            try:
-                received = self._ask(name, type_code, *args, **kwargs)
-            except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as negative:
-                cache.put_negative(key, negative)
-                raise
-            except TRANSIENT_ERRORS as error:
-                failure = DnsFailure(
-                    key[0] or ".",
-                    dns.rdatatype.to_text(dns.rdatatype.RdataType.make(type_code)),
-                    _reason(error),
-                )
-                self.failures.append(failure)
-                self.sweep._remember_failure(key, failure)
-                raise
-            answer = CachedAnswer.of(received)
-            cache.put(key, answer)
+        flight = self.sweep._take_flight(key, self._time_left())
+        if flight is None:
+            raise self._out_of_time(key)
+        try:
+            return self._resolve_held(key, text, type_code)
+        finally:
+            self.sweep._land(key, flight)
+
+    def _resolve_held(self, key: CacheKey, text: str, type_code: int) -> CachedAnswer:
+        """:meth:`resolve` of a cache miss, with the question's lock held."""
+        cache = self.sweep.cache
+        # Whoever held the lock before us may have answered it.
+        answer = cache.get(key)
+        if answer is not None:
             return answer
+        known = self.sweep._failure_for(key)
+        if known is not None:
+            self.failures.append(known)
+            raise _SweepFailure(known.describe())
+        left = self._time_left()
+        if left is not None and left <= 0:
+            raise self._out_of_time(key)
+        # Cut short by the target's budget, a timeout says nothing about
+        # the name for other targets of the sweep, so it is not remembered.
+        short = left is not None and left < self.lifetime
+        name = dns.name.from_text(text)
+        try:
+            received = self._ask(name, type_code, lifetime=left if short else None)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as negative:
+            cache.put_negative(key, negative)
+            raise
+        except TRANSIENT_ERRORS as error:
+            failure = DnsFailure(key[0] or ".", _type_text(type_code), _reason(error))
+            self.failures.append(failure)
+            if not short:
+                self.sweep._remember_failure(key, failure)
+            raise
+        cache.put(key, received)
+        return received
+
+    def _time_left(self) -> float | None:
+        """Seconds until this probe's target runs out of time (None: no budget)."""
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    def _out_of_time(self, key: CacheKey) -> _OutOfTime:
+        budget = self.sweep.settings.target_budget
+        failure = DnsFailure(
+            key[0] or ".",
+            _type_text(key[1]),
+            f"not asked: the checks of this target ran out of time ({budget:g} s)",
+        )
+        self.failures.append(failure)
+        # checkdmarc reads a timeout's seconds from its kwargs.
+        return _OutOfTime(timeout=budget)
 
     def _ask(
-        self, name: dns.name.Name, type_code: int, *args: object, **kwargs: object
-    ) -> dns.resolver.Answer:
-        try:
-            return super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
-        except dns.resolver.LifetimeTimeout as error:
-            if error.kwargs.get("errors"):
-                raise
-        # The lifetime ran out before the first query was sent: this process
-        # was held up (a long garbage collection, a starved CPU), which says
-        # nothing about the nameserver. It is asked once more.
-        return super().resolve(name, type_code, *args, **kwargs)  # type: ignore[arg-type]
+        self,
+        name: dns.name.Name,
+        type_code: int,
+        lifetime: float | None,
+    ) -> CachedAnswer:
+        """Ask the nameservers; NXDOMAIN and NODATA raise as dnspython raises them."""
+        reply = exchange(
+            name,
+            type_code,
+            self.sweep.addresses,
+            self.timeout,
+            self.lifetime if lifetime is None else lifetime,
+        )
+        if reply.rcode() == dns.rcode.NXDOMAIN:
+            raise dns.resolver.NXDOMAIN(qnames=[name], responses={name: reply})
+        chain = reply.resolve_chaining()
+        if chain.answer is None:
+            raise dns.resolver.NoAnswer(response=reply)
+        return CachedAnswer(
+            chain.canonical_name,
+            type_code,
+            chain.answer.ttl,
+            tuple(chain.answer),
+            time.time() + chain.minimum_ttl,
+        )
 
     def lookup(self, name: str, rdtype: str) -> list[dns.rdata.Rdata]:
         """The records of ``name``/``rdtype``; ``[]`` when there are none.

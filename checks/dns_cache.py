@@ -101,15 +101,18 @@ class _Negative:
 
     def raise_again(self) -> NoReturn:
         # A fresh exception per hit: one instance raised in several threads
-        # would share (and grow) one traceback. The response it carries is
-        # the question alone; the reply's records (the SOA) are not kept.
-        response = dns.message.QueryMessage()
-        response.flags |= dns.flags.QR
-        response.question.append(dns.rrset.RRset(self.qname, dns.rdataclass.IN, self.rdtype))
+        # would share (and grow) one traceback. It carries no response (the
+        # reply's records are not kept), and its text is the one dnspython
+        # gave, built without formatting a question: a cached negative
+        # answer is raised for every domain that includes a shared record.
         if self.nxdomain:
-            response.set_rcode(dns.rcode.NXDOMAIN)
-            raise dns.resolver.NXDOMAIN(qnames=[self.qname], responses={self.qname: response})
-        raise dns.resolver.NoAnswer(response=response)
+            raise dns.resolver.NXDOMAIN(qnames=[self.qname])
+        raise dns.resolver.NoAnswer(
+            f"{_NO_ANSWER}: {self.qname} IN {dns.rdatatype.to_text(self.rdtype)}"
+        )
+
+
+_NO_ANSWER = "The DNS response does not contain an answer to the question"
 
 
 def negative_ttl(response: dns.message.Message | None) -> int | None:
@@ -129,17 +132,37 @@ class SweepCache:
         self._clock = clock
         self._answers: dict[CacheKey, CachedAnswer] = {}
         self._negatives: dict[CacheKey, _Negative] = {}
+        # Keys answered from the cache since the last release_unshared().
+        self._shared: set[CacheKey] = set()
 
     def get(self, key: CacheKey) -> CachedAnswer | None:
         """The cached answer; raises NXDOMAIN/NoAnswer for a cached negative one."""
         now = self._clock()
         answer = self._answers.get(key)
         if answer is not None and answer.expiration > now:
+            self._shared.add(key)
             return answer
         negative = self._negatives.get(key)
         if negative is not None and negative.expires > now:
+            self._shared.add(key)
             negative.raise_again()
         return None
+
+    def release_unshared(self) -> int:
+        """Forget the answers nobody asked for again since the last call; how many.
+
+        A sweep in batches calls this between them: a record that several
+        targets share (an ESP's ``include:``) is asked again and again and
+        stays, while the records of one target (its DKIM keys, its MX) are
+        let go once its batch is done, so the cache does not grow with the
+        fleet.
+        """
+        shared = self._shared
+        before = len(self)
+        self._answers = {k: v for k, v in self._answers.items() if k in shared}
+        self._negatives = {k: v for k, v in self._negatives.items() if k in shared}
+        self._shared = set()
+        return before - len(self)
 
     def put(self, key: CacheKey, answer: CachedAnswer) -> None:
         """Keep a positive answer until it expires."""

@@ -68,9 +68,27 @@ class DnsSettings:
     ``nameservers`` empty means the system's; ``timeout`` is the wait for one
     answer, and a lookup that times out is sent ``retries`` more times before
     it is given up as a failure (so a dead server costs at most
-    ``timeout * (retries + 1)`` per name and sweep).
+    ``lookup_lifetime`` per name and sweep). The checks of one target are
+    given ``target_budget`` in all: a lookup they still need after it is
+    not asked, and fails the way a timeout does.
     """
 
     nameservers: tuple[Nameserver, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+
+    @property
+    def lookup_lifetime(self) -> float:
+        """The longest one lookup of a probe waits: every try timing out."""
+        return self.timeout * (self.retries + 1)
+
+    @property
+    def target_budget(self) -> float:
+        """The longest the checks of one target wait for DNS.
+
+        Two lookup lifetimes: a check often needs one answer before it can
+        ask the next (an SPF record, then its ``include:``), so two lookups
+        in a row may time out whole; whatever a check asks after that fails
+        at once instead of adding another lifetime.
+        """
+        return 2 * self.lookup_lifetime

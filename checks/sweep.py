@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -50,9 +51,11 @@ def checks_for(target: Target, transport: TransportPlan | None = None) -> dict[s
     return {**DOMAIN_CHECKS, **transport_probes(transport)}
 
 
-def _run_probe(name: str, probe: Probe, target: Target, sweep: DnsSweep) -> CheckResult:
+def _run_probe(
+    name: str, probe: Probe, target: Target, sweep: DnsSweep, deadline: float
+) -> CheckResult:
     try:
-        return probe(target, sweep.resolver())
+        return probe(target, sweep.resolver(deadline))
     except Exception as error:  # a library bug must not sink the whole sweep
         logger.exception("check %s of %s raised", name, target.name)
         return CheckResult(
@@ -73,11 +76,17 @@ def check_targets(
     sweep: DnsSweep | None = None,
     blocklists: BlocklistPlan | None = None,
     transport: TransportPlan | None = None,
+    started: float | None = None,
 ) -> list[TargetResult]:
     """Check every target; all probes of all targets run concurrently.
 
     Every probe shares ``sweep`` (a new one when not given): one cache, one
-    set of in-flight lookups, one memory of failed names. With a
+    set of in-flight lookups, one memory of failed names. The probes of a
+    target share its DNS time budget (``DnsSettings.target_budget``),
+    counted from when its first probe starts; for the first target, from
+    ``started`` (a ``time.monotonic()`` value: the CLI passes its process's
+    start, so start-up counts against the budget) but never leaving it less
+    than one lookup's lifetime. With a
     ``blocklists`` plan, every target also gets a ``blocklists`` check, run
     on the asyncio side of the DNS seam while the probes run in threads.
     With a ``transport`` plan, domains also get the transport and brand
@@ -92,15 +101,28 @@ def check_targets(
     outcomes: list[CheckResult | None] = [None] * len(jobs)
     taken = iter(range(len(jobs)))
     taking = threading.Lock()
+    budget = sweep.settings.target_budget
+    # The jobs of a target are next to each other, so its budget starts
+    # when the first of them is taken.
+    started_at: list[tuple[Target | None, float]] = [(None, 0.0)]
+    first_deadline = None if started is None else started + budget
+    lifetime = sweep.settings.lookup_lifetime
 
     def work() -> None:
         while True:
             with taking:
                 index = next(taken, None)
-            if index is None:
-                return
-            target, name, probe = jobs[index]
-            outcomes[index] = _run_probe(name, probe, target, sweep)
+                if index is None:
+                    return
+                target, name, probe = jobs[index]
+                if started_at[0][0] is not target:
+                    now = time.monotonic()
+                    deadline = now + budget
+                    if index == 0 and first_deadline is not None:
+                        deadline = max(first_deadline, now + lifetime)
+                    started_at[0] = (target, deadline)
+                deadline = started_at[0][1]
+            outcomes[index] = _run_probe(name, probe, target, sweep, deadline)
 
     listed: dict[str, BlocklistResult] = {}
     workers = max(1, min(concurrency, len(jobs)))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checks.findings import worst
+from checks.findings import Status, worst
 from checks.results import BlocklistResult, TargetResult, to_json
 from monitor.blocklist_history import record_listings
 from store.models import CheckRecord, CheckRun, StatusChange, TargetStatus
@@ -27,15 +27,38 @@ def record_run(
     ``since`` keeps the time a status was first seen, so "failing since" is
     the first failing run, not the latest one.
     """
+    run = start_run(session, started_at=started_at, trigger=trigger)
+    record_results(session, run, results, finished_at)
+    finish_run(run, finished_at, [result.status for result in results])
+    session.flush()
+    return run
+
+
+def start_run(session: Session, *, started_at: datetime, trigger: str) -> CheckRun:
+    """A run to record results into batch by batch (:func:`record_results`)."""
     run = CheckRun(
         started_at=started_at,
-        finished_at=finished_at,
+        finished_at=started_at,
         trigger=trigger,
-        status=worst(result.status for result in results),
-        target_count=len(results),
+        status="pass",
+        target_count=0,
     )
     session.add(run)
     session.flush()
+    return run
+
+
+def finish_run(run: CheckRun, finished_at: datetime, statuses: Sequence[Status]) -> None:
+    """Close ``run`` over the statuses of every target it recorded."""
+    run.finished_at = finished_at
+    run.status = worst(statuses)
+    run.target_count = len(statuses)
+
+
+def record_results(
+    session: Session, run: CheckRun, results: Sequence[TargetResult], finished_at: datetime
+) -> None:
+    """Store one batch of ``run``'s results, and flush them out of the session's memory."""
     latest = {
         (row.target, row.check): row
         for row in session.scalars(
@@ -90,4 +113,3 @@ def record_run(
     }
     record_listings(session, listed, finished_at)
     session.flush()
-    return run

@@ -11,7 +11,7 @@ claim or batch as they go: each is idempotent by itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -19,8 +19,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from checks.blocklists import check_blocklists
+from checks.dns import DnsSweep
+from checks.findings import Status
 from checks.results import TargetResult
 from checks.sweep import check_targets
+from checks.targets import Target
 from checks.transport import TRANSPORT_CHECKS
 from compliance.audit import run_audit, store_audit
 from compliance.erasure import purge_retention
@@ -31,10 +34,11 @@ from monitor.blocklist_history import recent_listings
 from monitor.blocklist_plan import make_plan
 from monitor.channels import build_transports, channel_names
 from monitor.gmail import fetch_gmail
-from monitor.history import record_run
+from monitor.history import finish_run, record_results, record_run, start_run
 from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
 from monitor.snds import fetch_snds
+from monitor.sweep_batches import ResultSpool, sweep_in_batches
 from monitor.targets import MonitoredTarget, list_targets, list_targets_named
 from monitor.transport_history import transport_plan
 from store.alerting import Notification
@@ -92,17 +96,64 @@ def _record(
     return f"{len(results)} targets checked, {len(events)} alert transitions"
 
 
+def _record_spooled(
+    session: Session,
+    spool: ResultSpool,
+    alert_on_warn: Mapping[str, bool | None],
+    now: datetime,
+    settings: Settings,
+    trigger: str,
+) -> str:
+    """Record a sweep's spooled results a batch at a time, in the job's transaction."""
+    run = start_run(session, started_at=now, trigger=trigger)
+    statuses: list[Status] = []
+    transitions = 0
+    try:
+        for results in spool.read():
+            record_results(session, run, results, now)
+            transitions += len(
+                update_alerts(
+                    session,
+                    results,
+                    now,
+                    policy_of(settings),
+                    channels=channel_names(settings),
+                    dashboard_url=settings.alerts.dashboard_url,
+                    alert_on_warn=alert_on_warn,
+                )
+            )
+            statuses.extend(result.status for result in results)
+            # Written out, the batch's rows leave the session's memory.
+            session.flush()
+    finally:
+        spool.close()
+    finish_run(run, now, statuses)
+    session.flush()
+    return f"{len(statuses)} targets checked, {transitions} alert transitions"
+
+
+def _sweep_list(session: Session) -> tuple[list[Target], dict[str, bool | None]]:
+    """The active targets as probes take them, and each one's alert_on_warn."""
+    listed = _active_targets(session)
+    return [t.as_target() for t in listed], {t.name: t.alert_on_warn for t in listed}
+
+
 def sweep_authentication(session: Session, now: datetime, settings: Settings) -> str:
-    """SPF, DMARC, DKIM and MX of every domain, PTR of every IP; then alerts."""
-    targets = _active_targets(session)
+    """SPF, DMARC, DKIM and MX of every domain, PTR of every IP; then alerts.
+
+    In batches (:mod:`monitor.sweep_batches`) sharing one DNS sweep.
+    """
+    targets, alert_on_warn = _sweep_list(session)
     if not targets:
         return "no targets"
-    results = check_targets(
-        [target.as_target() for target in targets],
-        settings.dns,
-        concurrency=settings.concurrency,
+    sweep = DnsSweep(settings.dns)
+    spool = sweep_in_batches(
+        targets,
+        lambda batch: check_targets(batch, concurrency=settings.concurrency, sweep=sweep),
+        after_batch=sweep.cache.release_unshared,
     )
-    return _record(session, results, targets, now, settings, "auth_sweep")
+    del targets
+    return _record_spooled(session, spool, alert_on_warn, now, settings, "auth_sweep")
 
 
 def check_now(session: Session, name: str, kind: str, now: datetime, settings: Settings) -> str:
@@ -155,13 +206,20 @@ def sweep_blocklists(session: Session, now: datetime, settings: Settings) -> str
     session.commit()
     plan = replace(plan, reuse=reuse)
     checked = [target.as_target() for target in targets]
-    found = check_blocklists(checked, plan, settings.dns)
-    results = [
-        TargetResult(target.name, target.kind, {"blocklists": found[target.name]})
-        for target in checked
-        if target.name in found
-    ]
-    return _record(session, results, targets, now, settings, "blocklist_sweep")
+    alert_on_warn = {target.name: target.alert_on_warn for target in targets}
+    del targets
+
+    def check(batch: Sequence[Target]) -> list[TargetResult]:
+        found = check_blocklists(batch, plan, settings.dns)
+        return [
+            TargetResult(target.name, target.kind, {"blocklists": found[target.name]})
+            for target in batch
+            if target.name in found
+        ]
+
+    spool = sweep_in_batches(checked, check)
+    del checked
+    return _record_spooled(session, spool, alert_on_warn, now, settings, "blocklist_sweep")
 
 
 def deliver_notifications(session: Session, now: datetime, settings: Settings) -> str:

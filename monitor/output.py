@@ -7,7 +7,8 @@ audited messages) is rendered here, so the commands and the demo show the same.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,6 +32,29 @@ _LEVEL_RANK = {"info": 0, "warn": 1, "error": 2, "fail": 3}
 def render_json(results: Sequence[TargetResult]) -> str:
     """The contract's JSON array."""
     return json.dumps([to_json(r) for r in results], indent=2)
+
+
+def echo_results(batches: Iterable[Sequence[TargetResult]], output_format: str) -> int:
+    """Print the results batch by batch as they come; the exit code of all of them.
+
+    The text is what :func:`render_json` / :func:`render_table` give for all
+    results at once, but no batch is kept once printed.
+    """
+    worst_rank = 0
+    printed = 0
+    for batch in batches:
+        for result in batch:
+            worst_rank = max(worst_rank, STATUS_RANK[result.status])
+            if output_format == "json":
+                # An item of an indent=2 array: its own lines, two more spaces in.
+                item = textwrap.indent(json.dumps(to_json(result), indent=2), "  ")
+                click.echo(("[\n" if not printed else ",\n") + item, nl=False)
+            else:
+                click.echo(render_table([result]))
+            printed += 1
+    if output_format == "json":
+        click.echo("\n]" if printed else "[]")
+    return {0: 0, 1: 1, 2: 3, 3: 2}[worst_rank]
 
 
 def status_label(status: str) -> str:

@@ -120,10 +120,17 @@ def cli() -> None:
     """Postwarden: deliverability monitoring and compliance auditing."""
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run the command line on ``argv``; return its exit code, failures said in one line."""
+def run(argv: Sequence[str] | None = None, *, started: float | None = None) -> int:
+    """Run the command line on ``argv``; return its exit code, failures said in one line.
+
+    ``started`` (a ``time.monotonic()`` value) is when this run began, if before now:
+    the console script passes its process's start, which one-shot checks count
+    against their time budget.
+    """
     try:
-        code = cli.main(args=argv, prog_name="postwarden", standalone_mode=False)
+        code = cli.main(
+            args=argv, prog_name="postwarden", standalone_mode=False, obj={"started": started}
+        )
     except click.exceptions.Abort:
         click.echo("postwarden: aborted", err=True)
         return EXIT_BAD_INPUT
@@ -138,4 +145,6 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: exit with the command's code."""
-    sys.exit(run(argv))
+    from monitor.cli.options import process_started
+
+    sys.exit(run(argv, started=process_started()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from checks.blocklists import BlocklistPlan
     from checks.results import TargetResult
     from checks.targets import Target
+    from checks.transport import TransportPlan
     from monitor.settings import Settings
 
 
@@ -82,10 +83,9 @@ def check(
     and IP blocklists.
     """
     # Imported here: they import dnspython and checkdmarc, which `--help` need not pay for.
-    from checks.sweep import check_targets
     from checks.targets import parse_target, validate_selector
     from monitor.blocklist_plan import make_plan
-    from monitor.output import exit_code
+    from monitor.output import echo_results, exit_code
     from monitor.transport_history import transport_plan
 
     settings = settings_from(config, db, nameservers, timeout, concurrency, retries)
@@ -104,18 +104,53 @@ def check(
     if no_blocklists and (zones or domain_zones):
         raise click.UsageError("--no-blocklists cannot be combined with --zone/--domain-zone")
     plan = None if no_blocklists else make_plan(settings.blocklists, zones, domain_zones)
-    if save:
-        results = _check_and_save(parsed, settings, plan, fresh=fresh)
-    else:
-        results = check_targets(
-            parsed,
-            settings.dns,
-            concurrency=settings.concurrency,
-            blocklists=plan,
-            transport=transport_plan(settings, datetime.now(UTC)),
-        )
+    if not save:
+        transport = transport_plan(settings, datetime.now(UTC))
+        # The console script passes when its process started: its start-up
+        # counts against the first target's DNS time budget.
+        context = click.get_current_context()
+        started = context.obj.get("started") if isinstance(context.obj, dict) else None
+        batches = checked_in_batches(parsed, settings, plan, transport, started)
+        return echo_results(batches, output_format)
+    results = _check_and_save(parsed, settings, plan, fresh=fresh)
     _print(results, output_format)
     return exit_code(results)
+
+
+# Targets a one-shot check holds at once: smaller than a sweep's batches
+# (monitor.sweep_batches), since its peak memory is what a monitoring plugin
+# pays on every run; 500 targets keep 64 probe threads busy.
+CHECK_BATCH_SIZE = 500
+
+
+def checked_in_batches(
+    targets: Sequence[Target],
+    settings: Settings,
+    plan: BlocklistPlan | None,
+    transport: TransportPlan | None = None,
+    started: float | None = None,
+) -> Iterator[list[TargetResult]]:
+    """The results of ``targets``, a batch at a time, over one shared DNS sweep.
+
+    Each batch is printed and let go before the next is checked, and the
+    cache keeps only what several targets asked for: memory does not grow
+    with the number of targets. ``started`` (a ``time.monotonic()`` value)
+    is when the first target's DNS time budget began.
+    """
+    from checks.dns import DnsSweep
+    from checks.sweep import check_targets
+
+    sweep = DnsSweep(settings.dns)
+    for start in range(0, len(targets), CHECK_BATCH_SIZE):
+        yield check_targets(
+            targets[start : start + CHECK_BATCH_SIZE],
+            concurrency=settings.concurrency,
+            blocklists=plan,
+            transport=transport,
+            started=started if start == 0 else None,
+            sweep=sweep,
+        )
+        sweep.cache.release_unshared()
 
 
 def _check_and_save(

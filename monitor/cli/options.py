@@ -5,7 +5,9 @@ Imported by every command module at start-up: it imports only click at the top.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -59,6 +61,23 @@ def settings_from(
     )
 
 
+def process_started() -> float | None:
+    """When this process started, as a ``time.monotonic()`` value; None if unknown.
+
+    Read from ``/proc/self/stat`` (Linux): the start-up (imports) of a
+    one-shot check counts against its time budget.
+    """
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        # Field 22, counted after the parenthesised command name.
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        hertz = os.sysconf("SC_CLK_TCK")
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / hertz
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return time.monotonic() - max(0.0, age)
+
+
 def dns_options(func: Any) -> Any:
     func = click.option(
         "--retries",
@@ -68,7 +87,10 @@ def dns_options(func: Any) -> Any:
     func = click.option(
         "--timeout",
         type=click.FloatRange(min=0, min_open=True),
-        help="Seconds to wait for one DNS answer (default 2).",
+        help=(
+            "Seconds to wait for one DNS answer (default 2); a target's checks"
+            " wait for DNS 2 x timeout x (retries + 1) at most."
+        ),
     )(func)
     func = click.option(
         "--nameserver",

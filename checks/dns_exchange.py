@@ -1,0 +1,117 @@
+"""One lookup on the wire for a probe: a query, its tries, the reply it gets.
+
+dnspython's ``Resolver.resolve`` builds a ``_Resolution``, an ``Answer``
+(and, on the way, a selector per wait, nameserver objects per call and a
+formatted question per negative answer); in a sweep that was a quarter of
+all CPU time beside the work the answer needs (building the query, parsing
+the reply). This is the same exchange, lean: the query is sent to the
+nameservers in turn, each try waits ``timeout`` from its send (looking at
+the socket before it gives up, so a process held up by a busy CPU does not
+declare a timeout for a reply waiting there), until ``lifetime`` after the
+first send. A nameserver answering SERVFAIL or REFUSED is not asked again;
+a truncated reply is asked again over TCP.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections.abc import Sequence
+
+import dns.exception
+import dns.flags
+import dns.inet
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+
+_ANSWERS = (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
+# A try with less time than this left is not sent: it could not be answered.
+_SHORTEST_TRY = 0.01
+
+
+def exchange(
+    name: dns.name.Name,
+    rdtype: int,
+    nameservers: Sequence[tuple[str, int]],
+    timeout: float,
+    lifetime: float,
+) -> dns.message.QueryMessage:
+    """The reply (NOERROR or NXDOMAIN) to ``name``/``rdtype``.
+
+    Raises ``dns.resolver.LifetimeTimeout`` when no reply came within
+    ``lifetime``, ``dns.resolver.NoNameservers`` when every nameserver
+    (``(address, port)``) answered with an error (the errors carry their
+    replies).
+    """
+    query = dns.message.make_query(name, dns.rdatatype.RdataType(rdtype))
+    wire = query.to_wire()
+    live = list(nameservers)
+    errors: list[tuple[str, bool, int, BaseException | str, dns.message.Message | None]] = []
+    deadline: float | None = None
+    turn = 0
+    while live:
+        server = live[turn % len(live)]
+        host, port = server
+        now = time.monotonic()
+        if deadline is None:
+            deadline = now + lifetime
+        elif deadline - now < _SHORTEST_TRY:
+            break
+        try:
+            reply = _ask_udp(query, wire, server, min(timeout, deadline - now))
+        except OSError as error:  # ICMP port unreachable, no route
+            errors.append((host, False, port, error, None))
+            live.remove(server)
+            continue
+        if reply is None:
+            errors.append((host, False, port, "timeout", None))
+            turn += 1
+            continue
+        if reply.flags & dns.flags.TC:
+            try:
+                left = max(0.1, deadline - time.monotonic())
+                reply = dns.query.tcp(query, host, timeout=left, port=port)
+            except (dns.exception.DNSException, OSError) as error:
+                errors.append((host, True, port, error, None))
+                live.remove(server)
+                continue
+        if reply.rcode() in _ANSWERS:
+            assert isinstance(reply, dns.message.QueryMessage)
+            return reply
+        errors.append((host, False, port, dns.rcode.to_text(reply.rcode()), reply))
+        live.remove(server)
+    if any(entry[3] == "timeout" for entry in errors) or not errors:
+        raise dns.resolver.LifetimeTimeout(timeout=lifetime, errors=errors)
+    raise dns.resolver.NoNameservers(request=query, errors=errors)
+
+
+def _ask_udp(
+    query: dns.message.QueryMessage, wire: bytes, server: tuple[str, int], wait: float
+) -> dns.message.Message | None:
+    """Send ``wire`` once; the matching reply, or None after ``wait`` seconds."""
+    family = dns.inet.af_for_address(server[0])
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.connect(server)
+        sock.send(wire)
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        give_up = time.monotonic() + wait
+        while True:
+            left = give_up - time.monotonic()
+            # Looked at once more even when the wait is over: a reply that
+            # came while this thread was held up is an answer, not a timeout.
+            if not poller.poll(max(0, int(left * 1000))) and (left <= 0 or not poller.poll(0)):
+                return None
+            data = sock.recv(65535)
+            try:
+                reply = dns.message.from_wire(data, ignore_trailing=True)
+            except dns.exception.DNSException:
+                continue  # not a reply to this query
+            if query.is_response(reply):
+                return reply

@@ -1,0 +1,51 @@
+"""The probes' own exchange: tries, failover between nameservers, errors that carry their reason."""
+
+from __future__ import annotations
+
+import time
+
+import dns.name
+import dns.rdatatype
+import dns.resolver
+import pytest
+
+from checks.dns import DnsError, DnsSettings, DnsSweep, parse_nameserver
+from checks.dns_exchange import exchange
+from checks.zoneserver import ZoneServer
+from tests.conftest import zone
+from tests.servers import free_port
+
+NAME = dns.name.from_text("shop.example.test")
+TXT = int(dns.rdatatype.TXT)
+
+
+def test_a_nameserver_answering_servfail_gives_way_to_the_next() -> None:
+    with ZoneServer() as broken, ZoneServer() as good:
+        broken.set_fault("example.test", "servfail")
+        good.set_zone("example.test.", zone('shop TXT "v=spf1 -all"'))
+        servers = [("127.0.0.1", broken.port), ("127.0.0.1", good.port)]
+        reply = exchange(NAME, TXT, servers, timeout=1, lifetime=2)
+        assert reply.answer[0].to_text().endswith('"v=spf1 -all"')
+        # Asked once each: a server that said SERVFAIL is not asked again.
+        assert broken.queries == 1 and good.queries == 1
+
+
+def test_every_nameserver_failing_says_why() -> None:
+    with ZoneServer() as broken:
+        broken.set_fault("example.test", "refused")
+        settings = DnsSettings((parse_nameserver(broken.nameserver),), timeout=1)
+        with pytest.raises(DnsError, match=r"shop\.example\.test TXT: REFUSED"):
+            DnsSweep(settings).resolver().lookup("shop.example.test", "TXT")
+
+
+def test_a_closed_port_is_an_error_at_once_not_a_wait() -> None:
+    started = time.monotonic()
+    with pytest.raises(dns.resolver.NoNameservers):
+        exchange(NAME, TXT, [("127.0.0.1", free_port())], timeout=5, lifetime=10)
+    assert time.monotonic() - started < 5  # one try would have waited 5 s
+
+
+def test_a_probe_resolver_refuses_arguments_it_would_drop() -> None:
+    resolver = DnsSweep(DnsSettings((parse_nameserver("127.0.0.1:9"),))).resolver()
+    with pytest.raises(TypeError, match="unsupported"):
+        resolver.resolve("shop.example.test", "TXT", tcp=True)
