@@ -14,6 +14,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from compliance.csv_files import CsvWriter
 from web.demo.data import SEED
 
 CONVERSION_COLUMNS = ("conversion_id", "email", "time", "value", "currency", "type")
@@ -54,18 +55,18 @@ def write_conversions(directory: Path, events: Path, today: date) -> list[Path]:
         conversions.append((f"demo-other-{number}", email, at, rng.randint(20, 120), "purchase"))
     paths = [directory / name for name in ("conversions.csv", "touchpoints.csv", "costs.csv")]
     with paths[0].open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = CsvWriter(handle)
         writer.writerow(CONVERSION_COLUMNS)
         for conversion_id, email, at, value, kind in conversions:
             writer.writerow((conversion_id, email, at.isoformat(), value, "EUR", kind))
     with paths[1].open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = CsvWriter(handle)
         writer.writerow(("email", "time", "channel", "campaign"))
         writer.writerows(
             (email, at.isoformat(), channel, name) for email, at, channel, name in touches
         )
     with paths[2].open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = CsvWriter(handle)
         writer.writerow(("campaign", "cost", "currency", "month", "item"))
         for name in sorted(campaigns):
             writer.writerow((name, "40", "EUR", "", "esp"))
