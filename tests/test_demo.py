@@ -131,7 +131,7 @@ def test_the_demo_shows_every_example_problem_and_leaves_nothing_behind(
         for code in ("SPF_TOO_MANY_LOOKUPS", "PTR_MISSING", "DNSBL_LISTED"):
             assert code in overview
         # Gmail's card: its complaint rate fails (the spike), Yahoo's passes.
-        gmail = overview.split("Gmail")[1].split("Yahoo")[0]
+        gmail = overview.split("Gmail bulk-sender")[1].split("Yahoo (and AOL) bulk-sender")[0]
         assert re.search(r"FAIL Complaint rate", gmail), gmail
         assert re.search(r"FAIL One-click unsubscribe", gmail), gmail
         assert re.search(r"List audit FAIL", overview), overview
