@@ -23,6 +23,7 @@ from checks.targets import Target, parse_target, validate_selector
 from monitor.blocklist_plan import make_plan
 from monitor.cli_alerts import alerts
 from monitor.cli_contacts import audit, contacts
+from monitor.cli_dmarc import dmarc_command, import_dmarc_command
 from monitor.cli_events import campaigns, import_group, rates
 from monitor.cli_inbox import inbox
 from monitor.cli_init import init_command
@@ -219,6 +220,8 @@ cli.add_command(contacts)
 cli.add_command(audit_message_command)
 cli.add_command(users)
 cli.add_command(init_command)
+import_group.add_command(import_dmarc_command)
+cli.add_command(dmarc_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -174,6 +174,24 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class DmarcSettings:
+    """Receivers' reports: the mailbox they arrive in, how far they may inflate, when to alert."""
+
+    # imaps://USER@HOST[:PORT]/FOLDER; no URL means no mailbox is polled.
+    imap_url: str | None = None
+    password: str | None = None
+    # Where imported messages are moved to (created when missing).
+    done_folder: str = "Postwarden/Imported"
+    # CA bundle to verify the IMAP server with (a private CA); default: the system's.
+    ca_file: str | None = None
+    timeout: float = 30.0
+    max_inflated_bytes: int = 512 * 1024 * 1024
+    # Alerts: DMARC pass rate under this fraction; a failing source over this many messages a day.
+    min_pass_rate: float = 0.95
+    new_source_messages: int = 100
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -191,6 +209,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     hooks: HookSettings = field(default_factory=HookSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    dmarc: DmarcSettings = field(default_factory=DmarcSettings)
     source: str = "defaults"
 
 
@@ -312,6 +331,21 @@ def _url(value: Any) -> str:
     return text
 
 
+def _imap_url(value: Any) -> str:
+    text = str(value).strip()
+    # Plain imap:// would send the password in the clear.
+    if not text.startswith("imaps://"):
+        raise ValueError("must be an imaps:// URL (IMAP over TLS)")
+    return text
+
+
+def _fraction(value: Any) -> float:
+    number = _finite_float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("must be a fraction from 0 to 1")
+    return number
+
+
 def _urls(value: Any) -> tuple[str, ...]:
     return tuple(_url(item) for item in _strings(value))
 
@@ -384,6 +418,15 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("audit", "unsubscribe_grace_days"): _count,
     ("audit", "retention_days"): _positive_int,
     ("messages", "max_bytes"): _positive_int,
+    ("dmarc", "imap_url"): _imap_url,
+    ("dmarc", "password"): str,
+    ("dmarc", "password_file"): _secret_file,
+    ("dmarc", "done_folder"): str,
+    ("dmarc", "ca_file"): str,
+    ("dmarc", "timeout"): _positive_float,
+    ("dmarc", "max_inflated_bytes"): _positive_int,
+    ("dmarc", "min_pass_rate"): _fraction,
+    ("dmarc", "new_source_messages"): _positive_int,
     ("messages", "probe_timeout"): _positive_float,
     ("web", "secret_key"): str,
     ("web", "secure_cookies"): _boolean,
@@ -499,6 +542,7 @@ def load_settings(
         web=_section(WebSettings, "web", merged),
         hooks=_section(HookSettings, "hooks", merged),
         reports=_section(ReportSettings, "reports", merged),
+        dmarc=_section(DmarcSettings, "dmarc", merged, password=("password", "password_file")),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
     )
 

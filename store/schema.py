@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from store import alerting, contacts, events, messages, models, reports, scheduling, users
+from store import alerting, contacts, dmarc, events, messages, models, reports, scheduling, users
 
 metadata = models.Base.metadata
 
 __all__ = [
     "alerting",
     "contacts",
+    "dmarc",
     "events",
     "messages",
     "metadata",

@@ -1,0 +1,292 @@
+"""Storing receivers' reports: each file all or nothing, each report once per (organisation, id)."""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from compliance.dmarc_reports import ReportError
+from compliance.dmarc_reports.aggregate import AggregateRecord, AggregateReport, read_aggregate
+from compliance.dmarc_reports.payloads import (
+    AGGREGATE,
+    Limits,
+    Payload,
+    payloads_in_file,
+    payloads_in_message,
+)
+from compliance.dmarc_reports.tls import TlsReport, read_tls
+from store.dmarc import (
+    DmarcRecord,
+    ReceiverReport,
+    ReportedSelector,
+    TlsFailureDetail,
+    TlsPolicyResult,
+)
+
+# Failures the standard library raises on malformed input that the readers do not
+# catch themselves (a mailbox cut short, a header in an unknown charset).
+INPUT_ERRORS = (ReportError, UnicodeError, LookupError, EOFError, zlib.error, OSError, ValueError)
+
+
+@dataclass
+class FileOutcome:
+    """What importing one file did: the ``import dmarc --format json`` object."""
+
+    file: str
+    status: str = "imported"
+    kind: str | None = None
+    reports: int = 0
+    records: int = 0
+    messages: int = 0
+    duplicates: int = 0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        if self.status == "error":
+            return f"{self.file}: error: {self.error}"
+        if self.status == "duplicate":
+            return f"{self.file}: duplicate ({self.duplicates} report(s) already imported)"
+        return (
+            f"{self.file}: imported {self.reports} {self.kind} report(s), {self.records:,} "
+            f"records, {self.messages:,} messages"
+            + (f" ({self.duplicates} duplicate(s) skipped)" if self.duplicates else "")
+        )
+
+
+def _exists(session: Session, kind: str, org_name: str, report_id: str) -> bool:
+    found = session.scalar(
+        select(ReceiverReport.id).where(
+            ReceiverReport.kind == kind,
+            ReceiverReport.org_name == org_name,
+            ReceiverReport.report_id == report_id,
+        )
+    )
+    return found is not None
+
+
+def _record_row(record: AggregateRecord, report_id: int, domain: str, day: date) -> dict[str, Any]:
+    first = record.dkim_results[0] if record.dkim_results else None
+    return {
+        "report_id": report_id,
+        "policy_domain": domain,
+        "day": day,
+        "source_ip": record.source_ip,
+        "messages": record.count,
+        "disposition": record.disposition,
+        "dkim": record.dkim[:16],
+        "spf": record.spf[:16],
+        "header_from": (record.header_from or "")[:253] or None,
+        "envelope_from": (record.envelope_from or "")[:253] or None,
+        "dkim_domain": first.domain[:253] if first else None,
+        "dkim_selector": (first.selector or "")[:253] or None if first else None,
+        "dkim_result": first.result[:16] if first else None,
+        "dkim_all": " ".join(
+            f"{d.domain}:{d.selector or ''}:{d.result}" for d in record.dkim_results
+        )
+        or None,
+        "spf_domain": (record.spf_domain or "")[:253] or None,
+        "spf_result": (record.spf_result or "")[:16] or None,
+        "reasons": " ".join(record.reasons)[:255] or None,
+    }
+
+
+def _store_aggregate(
+    session: Session,
+    report: AggregateReport,
+    batches: Iterator[list[AggregateRecord]],
+    source: str,
+    now: datetime,
+    selectors: Counter[tuple[str, str]],
+) -> tuple[int, int]:
+    row = ReceiverReport(
+        kind=AGGREGATE,
+        org_name=report.org_name[:255],
+        report_id=report.report_id[:255],
+        email=(report.email or "")[:320] or None,
+        begin=report.begin,
+        end=report.end,
+        policy_domain=report.domain[:253],
+        policy=report.policy[:16],
+        subdomain_policy=(report.subdomain_policy or "")[:16] or None,
+        nonexistent_policy=(report.nonexistent_policy or "")[:16] or None,
+        percent=report.percent,
+        adkim=(report.adkim or "")[:1] or None,
+        aspf=(report.aspf or "")[:1] or None,
+        testing=(report.testing or "")[:1] or None,
+        discovery_method=(report.discovery_method or "")[:16] or None,
+        generator=(report.generator or "")[:255] or None,
+        source=source[:500],
+        imported_at=now,
+    )
+    session.add(row)
+    session.flush()
+    day = report.begin.date()
+    records = messages = 0
+    for batch in batches:
+        session.execute(
+            insert(DmarcRecord), [_record_row(r, row.id, report.domain, day) for r in batch]
+        )
+        records += len(batch)
+        for record in batch:
+            messages += record.count
+            for signature in record.dkim_results:
+                if signature.selector and signature.result == "pass":
+                    selectors[(signature.domain, signature.selector)] += record.count
+    session.execute(
+        update(ReceiverReport)
+        .where(ReceiverReport.id == row.id)
+        .values(records=records, messages=messages)
+    )
+    return records, messages
+
+
+def _store_tls(session: Session, report: TlsReport, source: str, now: datetime) -> tuple[int, int]:
+    row = ReceiverReport(
+        kind="tls",
+        org_name=report.org_name[:255],
+        report_id=report.report_id[:255],
+        email=(report.contact or "")[:320] or None,
+        begin=report.begin,
+        end=report.end,
+        source=source[:500],
+        imported_at=now,
+        records=len(report.policies),
+        messages=sum(p.successful + p.failed for p in report.policies),
+    )
+    session.add(row)
+    session.flush()
+    for policy in report.policies:
+        stored = TlsPolicyResult(
+            report_id=row.id,
+            policy_domain=policy.policy_domain[:253],
+            day=report.begin.date(),
+            policy_type=policy.policy_type[:32],
+            mx_host=policy.mx_host,
+            successful=policy.successful,
+            failed=policy.failed,
+        )
+        session.add(stored)
+        session.flush()
+        session.add_all(
+            TlsFailureDetail(
+                policy_id=stored.id,
+                result_type=failure.result_type[:64],
+                sending_mta_ip=(failure.sending_mta_ip or "")[:45] or None,
+                receiving_mx_hostname=(failure.receiving_mx_hostname or "")[:253] or None,
+                receiving_ip=(failure.receiving_ip or "")[:45] or None,
+                sessions=failure.failed_sessions,
+                reason_code=(failure.failure_reason_code or "")[:255] or None,
+            )
+            for failure in policy.failures
+        )
+    return row.records, row.messages
+
+
+def _remember_selectors(session: Session, seen: Counter[tuple[str, str]], day: date) -> None:
+    """Add the selectors receivers saw passing to ``dmarc_selectors`` (few rows: a plain upsert)."""
+    for (domain, selector), messages in seen.items():
+        stored = session.scalar(
+            select(ReportedSelector).where(
+                ReportedSelector.domain == domain[:253],
+                ReportedSelector.selector == selector[:253],
+            )
+        )
+        if stored is None:
+            session.add(
+                ReportedSelector(
+                    domain=domain[:253],
+                    selector=selector[:253],
+                    first_seen=day,
+                    last_seen=day,
+                    messages=messages,
+                )
+            )
+        else:
+            stored.last_seen = max(stored.last_seen, day)
+            stored.first_seen = min(stored.first_seen, day)
+            stored.messages += messages
+    session.flush()
+
+
+def import_payloads(
+    session: Session, payloads: Iterable[Payload], source: str, now: datetime
+) -> FileOutcome:
+    """Store every report in ``payloads``, skipping those already stored.
+
+    The caller commits, or rolls back on :data:`INPUT_ERRORS` (nothing of
+    the file is then kept).
+    """
+    outcome = FileOutcome(file=source)
+    selectors: Counter[tuple[str, str]] = Counter()
+    last_day: date | None = None
+    for payload in payloads:
+        outcome.kind = outcome.kind or payload.kind
+        where = source if payload.where in ("the file", "") else f"{source} ({payload.where})"
+        try:
+            if payload.kind == AGGREGATE:
+                report, batches = read_aggregate(payload.stream)
+                if _exists(session, AGGREGATE, report.org_name[:255], report.report_id[:255]):
+                    outcome.duplicates += 1
+                    continue
+                records, messages = _store_aggregate(
+                    session, report, batches, where, now, selectors
+                )
+                last_day = max(last_day or report.begin.date(), report.begin.date())
+            else:
+                tls = read_tls(payload.stream)
+                if _exists(session, "tls", tls.org_name[:255], tls.report_id[:255]):
+                    outcome.duplicates += 1
+                    continue
+                records, messages = _store_tls(session, tls, where, now)
+        except ReportError as error:
+            inside = "" if payload.where in ("the file", "") else f"{payload.where}: "
+            raise ReportError(f"{inside}{error}") from None
+        outcome.reports += 1
+        outcome.records += records
+        outcome.messages += messages
+    if selectors and last_day is not None:
+        _remember_selectors(session, selectors, last_day)
+    if not outcome.reports:
+        outcome.status = "duplicate"
+    return outcome
+
+
+def import_report_file(
+    session: Session, path: Path, *, now: datetime, limits: Limits | None = None
+) -> FileOutcome:
+    """Import the reports in the file at ``path`` (the caller commits or rolls back)."""
+    return import_payloads(session, payloads_in_file(path, limits), str(path), now)
+
+
+def import_report_message(
+    session: Session, raw: bytes, source: str, *, now: datetime, limits: Limits | None = None
+) -> FileOutcome:
+    """Import the reports attached to one e-mail message (the mailbox poller's handler)."""
+    return import_payloads(
+        session, payloads_in_message(raw, "the message", limits or Limits()), source, now
+    )
+
+
+def report_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under ``paths``: directories read recursively, in name order, hidden files skipped."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            yield path
