@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -70,14 +71,14 @@ def import_dmarc_command(
     return EXIT_BAD_INPUT if any(o.status == "error" for o in outcomes) else 0
 
 
-def _day_option(name: str, help_text: str) -> object:
+def _day_option(name: str, help_text: str) -> Any:
     return click.option(name, type=click.DateTime(formats=["%Y-%m-%d"]), help=help_text)
 
 
 @click.command("dmarc")
 @click.option("--domain", metavar="DOMAIN", help="Only this policy domain.")
-@_day_option("--from", "First day of the window, YYYY-MM-DD (default: 30 days before --to).")  # type: ignore[misc]
-@_day_option("--to", "Last day of the window, YYYY-MM-DD (default: today, UTC).")  # type: ignore[misc]
+@_day_option("--from", "First day of the window, YYYY-MM-DD (default: 30 days before --to).")
+@_day_option("--to", "Last day of the window, YYYY-MM-DD (default: today, UTC).")
 @click.option("--tls", is_flag=True, help="SMTP TLS reports instead: sessions and failures.")
 @click.option(
     "--no-ptr", is_flag=True, help="Do not look up the sources' PTR names (no DNS at all)."
@@ -108,14 +109,15 @@ def dmarc_command(
     from compliance.dmarc_reports.senders import resolve_ptr_names
     from compliance.dmarc_reports.summary import dmarc_summary, source_ips, tls_summary
 
-    last: date = (window.get("to") or datetime.now(UTC)).date()
-    first: date = window["from"].date() if window.get("from") else last - timedelta(days=30)
+    given_to, given_from = window.get("to"), window.get("from")
+    last: date = (given_to or datetime.now(UTC)).date()
+    first: date = given_from.date() if given_from else last - timedelta(days=30)
     if first > last:
         raise click.BadParameter("--from is after --to", param_hint="--from")
     settings = settings_from(config, db, nameservers, timeout, retries=retries)
     with database(settings) as sessions, sessions() as session:
         if tls:
-            document = {
+            document: dict[str, object] = {
                 "from": first.isoformat(),
                 "to": last.isoformat(),
                 "tls": tls_summary(session, start=first, end=last, domain=domain),

@@ -42,6 +42,7 @@ SECTIONS: dict[str, str] = {
     "web": "The dashboard, API and webhooks (`postwarden serve`).",
     "hooks": "ESP webhooks (`/hooks/<esp>`): what each one's requests are authenticated with.",
     "reports": "Reports rendered in the background and mailed on a schedule.",
+    "dmarc": "Receivers' DMARC aggregate and SMTP TLS reports: the rua mailbox, limits, alerts.",
 }
 
 DOCS: dict[tuple[str, str], KeyDoc] = {
@@ -196,6 +197,27 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ("reports", "organisation"): KeyDoc("Name on the reports' cover."),
     ("reports", "appendix_rows"): KeyDoc("Offender samples per rule in the PDF's appendix."),
     ("reports", "attach_max_bytes"): KeyDoc("Larger PDFs are linked in the e-mail, not attached."),
+    ("dmarc", "imap_url"): KeyDoc(
+        "The mailbox reports arrive in (the rua= and TLS-RPT rua= address), polled by the "
+        "schedule; IMAP over TLS with the certificate verified. Unset: no mailbox is polled.",
+        "imaps://dmarc-reports@mail.example.com:993/INBOX",
+    ),
+    ("dmarc", "password"): KeyDoc("The mailbox password (prefer password_file)."),
+    ("dmarc", "password_file"): KeyDoc(
+        "A file holding the mailbox password (mode 0600).", "/etc/postwarden/imap-password"
+    ),
+    ("dmarc", "done_folder"): KeyDoc("Folder imported messages are moved to (created if missing)."),
+    ("dmarc", "ca_file"): KeyDoc(
+        "CA bundle to verify the IMAP server with (default: the system's)."
+    ),
+    ("dmarc", "timeout"): KeyDoc("Seconds to wait for the IMAP server."),
+    ("dmarc", "max_inflated_bytes"): KeyDoc(
+        "What one report may inflate to (zip, gzip); past it the file is refused as a bomb."
+    ),
+    ("dmarc", "min_pass_rate"): KeyDoc("Alert when a domain's DMARC pass rate falls below this."),
+    ("dmarc", "new_source_messages"): KeyDoc(
+        "Alert when a new source failing DMARC sends more than this many messages a day."
+    ),
 }
 
 
@@ -206,6 +228,7 @@ def default_of(section: str, key: str) -> Any:
         ("database", "url"): defaults.database_url,
         ("dns", "concurrency"): defaults.concurrency,
         ("smtp", "password_file"): None,
+        ("dmarc", "password_file"): None,
     }
     if (section, key) in special:
         return special[(section, key)]

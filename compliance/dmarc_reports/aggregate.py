@@ -22,7 +22,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from compliance.dmarc_reports import ReportError
@@ -353,7 +353,7 @@ class _Reader:
         self.stream = stream
         # End events only: the root was checked in the prolog, and a record is
         # read when it ends (half the events of asking for starts too).
-        self.parser = XMLPullParser(events=("end",))
+        self.parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
         self.paths: _Paths | None = None
         self.sections: dict[str, Element] = {}
         self.records: list[AggregateRecord] = []
@@ -373,7 +373,8 @@ class _Reader:
 
     def _events(self) -> None:
         paths = self.paths
-        for _event, element in self.parser.read_events():
+        for event in self.parser.read_events():
+            element: Element = event[1]  # type: ignore[assignment,misc]  # end events carry elements
             if paths is None:
                 # The first element to end is the first leaf: its namespace is the document's.
                 tag = element.tag

@@ -67,7 +67,7 @@ def _latest_policies(session: Session, start: date, end: date) -> dict[str, str]
             ),
         )
     )
-    return {domain: policy for domain, policy in rows if domain}
+    return {domain: policy for domain, policy in rows if domain and policy}
 
 
 def dmarc_summary(
@@ -114,8 +114,9 @@ def dmarc_summary(
     return {"from": start.isoformat(), "to": end.isoformat(), "domains": domains}
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+def _rate(part: Any, whole: Any) -> float | None:
+    # PostgreSQL sums bigints as numeric (Decimal): the ratio is made a float here.
+    return round(int(part) / int(whole), 4) if whole else None
 
 
 def _add_sources(
