@@ -125,6 +125,9 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "Import of the webhook events waiting in the inbox, every ... seconds."
     ),
     ("schedule", "purge_hours"): KeyDoc("History purge and retention erasure, every ... hours."),
+    ("schedule", "mailbox_minutes"): KeyDoc(
+        "Report mailboxes ([dmarc] imap_url) polled every ... minutes."
+    ),
     ("schedule", "history_days"): KeyDoc("Check results and sent notifications kept this long."),
     ("rates", "min_delivered"): KeyDoc(
         "Delivered messages a profile needs in its scope and window to judge."

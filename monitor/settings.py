@@ -102,6 +102,8 @@ class ScheduleSettings:
     ingest_seconds: float = 5.0
     purge_hours: float = 24.0
     history_days: int = 400
+    # How often report mailboxes ([dmarc] imap_url) are polled.
+    mailbox_minutes: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -408,6 +410,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("schedule", "deliver_seconds"): _positive_float,
     ("schedule", "ingest_seconds"): _positive_float,
     ("schedule", "purge_hours"): _positive_float,
+    ("schedule", "mailbox_minutes"): _positive_float,
     ("schedule", "history_days"): _positive_int,
     ("rates", "min_delivered"): _positive_int,
     ("rates", "days"): _positive_int,
