@@ -19,6 +19,8 @@ from monitor.cli_options import (
 )
 
 EXIT_BAD_INPUT = 3
+COMMIT_EVERY = 200
+COMMIT_EVERY_RECORDS = 10_000
 
 
 @click.command("dmarc")
@@ -38,6 +40,7 @@ def import_dmarc_command(
     from compliance.dmarc_reports.importer import (
         INPUT_ERRORS,
         FileOutcome,
+        forget_reports,
         import_report_file,
         report_files,
     )
@@ -46,26 +49,38 @@ def import_dmarc_command(
     settings = settings_from(config, db)
     limits = Limits(max_inflated_bytes=settings.dmarc.max_inflated_bytes)
     outcomes: list[FileOutcome] = []
-    with database(settings) as sessions:
-        for path in report_files(paths):
-            with sessions() as session:
-                try:
-                    if not path.is_file():
-                        raise FileNotFoundError(f"{path}: no such file or directory")
-                    outcome = import_report_file(
-                        session, path, now=datetime.now(UTC), limits=limits
-                    )
-                except INPUT_ERRORS as error:
-                    session.rollback()
-                    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                    reason = reason.removeprefix(f"{path}: ")
-                    outcome = FileOutcome(file=str(path), status="error", error=reason)
-                    click.echo(f"postwarden: {path}: {reason}", err=True)
-                else:
-                    session.commit()
-            outcomes.append(outcome)
+    pending: list[FileOutcome] = []
+    with database(settings) as sessions, sessions() as session:
+
+        def commit() -> None:
+            session.commit()
             if output_format == "table":
-                click.echo(str(outcome))
+                for done in pending:
+                    click.echo(str(done))
+            outcomes.extend(pending)
+            pending.clear()
+
+        for path in report_files(paths):
+            stored: list[int] = []
+            try:
+                if not path.is_file():
+                    raise FileNotFoundError(f"{path}: no such file or directory")
+                outcome = import_report_file(
+                    session, path, now=datetime.now(UTC), limits=limits, stored=stored
+                )
+            except INPUT_ERRORS as error:
+                # Undone within the batch's transaction: the files before it stay.
+                forget_reports(session, stored)
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                reason = reason.removeprefix(f"{path}: ")
+                outcome = FileOutcome(file=str(path), status="error", error=reason)
+                click.echo(f"postwarden: {path}: {reason}", err=True)
+            pending.append(outcome)
+            # Files are committed in batches (a commit per small report cost more
+            # than importing it); a large one is committed at once.
+            if len(pending) >= COMMIT_EVERY or outcome.records >= COMMIT_EVERY_RECORDS:
+                commit()
+        commit()
     if output_format == "json":
         click.echo(json.dumps([o.to_json() for o in outcomes], indent=2))
     return EXIT_BAD_INPUT if any(o.status == "error" for o in outcomes) else 0
