@@ -196,7 +196,7 @@ def _store_tls(
     if stored is not None:
         stored.append(row.id)
     for policy in report.policies:
-        stored = TlsPolicyResult(
+        result = TlsPolicyResult(
             report_id=row.id,
             policy_domain=policy.policy_domain[:253],
             day=report.begin.date(),
@@ -205,11 +205,11 @@ def _store_tls(
             successful=policy.successful,
             failed=policy.failed,
         )
-        session.add(stored)
+        session.add(result)
         session.flush()
         session.add_all(
             TlsFailureDetail(
-                policy_id=stored.id,
+                policy_id=result.id,
                 result_type=failure.result_type[:64],
                 sending_mta_ip=(failure.sending_mta_ip or "")[:45] or None,
                 receiving_mx_hostname=(failure.receiving_mx_hostname or "")[:253] or None,
