@@ -240,3 +240,51 @@ def test_a_100000_record_report_imports_under_300_mb(tmp_path: Path) -> None:
     assert code == "0", output
     assert "100,000 records, 300,000 messages" in output
     assert int(peak_kb) < 300 * 1024
+
+
+def test_selectors_in_reports_feed_the_dkim_checks_discovery(
+    dns_server: ZoneServer, tmp_path: Path
+) -> None:
+    from checks.dns import DnsSettings, parse_nameserver
+    from checks.results import DkimResult
+    from checks.sweep import check_targets
+    from compliance.dmarc_reports.generate import aggregate_xml
+    from monitor.targets import add_domain, list_targets
+    from store.engine import open_database, session_factory
+    from tests.keys import rsa_key, txt
+
+    dns_server.set_zone(
+        "example.test.",
+        zone(f"abc123._domainkey.reported TXT {txt('v=DKIM1; k=rsa; p=' + rsa_key(2048))}\n"),
+    )
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    settings = DnsSettings((parse_nameserver(dns_server.nameserver),), timeout=2)
+    engine = open_database(url)
+    sessions = session_factory(engine)
+
+    def discovered() -> tuple[list[str], list[str]]:
+        with sessions() as session:
+            [target] = list_targets(session, "domain")
+        [result] = check_targets([target.as_target()], settings)
+        dkim = result.checks["dkim"]
+        assert isinstance(dkim, DkimResult)
+        return list(dkim.selectors), [f.code for f in dkim.findings]
+
+    with sessions() as session:
+        add_domain(session, "reported.example.test", datetime(2026, 12, 1, tzinfo=UTC))
+        session.commit()
+    assert discovered() == ([], ["DKIM_NO_SELECTOR_FOUND"])
+    report = tmp_path / "report.xml"
+    report.write_bytes(
+        aggregate_xml(
+            org_name="google.com", report_id="sel-1", domain="reported.example.test",
+            begin=datetime(2026, 12, 4, tzinfo=UTC), end=datetime(2026, 12, 5, tzinfo=UTC),
+            rows=[Row("192.0.2.1", 5, dkim_domain="reported.example.test",
+                      dkim_selector="abc123", header_from="reported.example.test"),
+                  Row("192.0.2.2", 1, dkim_domain="reported.example.test",
+                      dkim_selector="bad selector!", header_from="reported.example.test")],
+        )
+    )  # fmt: skip
+    assert import_json(url, report)[0] == 0
+    assert discovered() == (["abc123"], ["DKIM_SELECTORS_DISCOVERED"])
+    engine.dispose()
