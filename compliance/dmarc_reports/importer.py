@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from compliance.dmarc_reports import ReportError
@@ -63,15 +63,22 @@ class FileOutcome:
         )
 
 
-def _exists(session: Session, kind: str, org_name: str, report_id: str) -> bool:
-    found = session.scalar(
-        select(ReceiverReport.id).where(
-            ReceiverReport.kind == kind,
-            ReceiverReport.org_name == org_name,
-            ReceiverReport.report_id == report_id,
-        )
+_EXISTS = (
+    select(ReceiverReport.id)
+    .where(
+        ReceiverReport.kind == bindparam("kind"),
+        ReceiverReport.org_name == bindparam("org_name"),
+        ReceiverReport.report_id == bindparam("report_id"),
     )
-    return found is not None
+    .limit(1)
+)
+
+
+def _exists(session: Session, kind: str, org_name: str, report_id: str) -> bool:
+    found = session.connection().execute(
+        _EXISTS, {"kind": kind, "org_name": org_name, "report_id": report_id}
+    )
+    return found.first() is not None
 
 
 _RECORD_COLUMNS = (
@@ -130,37 +137,44 @@ def _store_aggregate(
     selectors: Counter[tuple[str, str]],
     stored: list[int] | None,
 ) -> tuple[int, int]:
-    row = ReceiverReport(
-        kind=AGGREGATE,
-        org_name=report.org_name[:255],
-        report_id=report.report_id[:255],
-        email=(report.email or "")[:320] or None,
-        begin=report.begin,
-        end=report.end,
-        policy_domain=report.domain[:253],
-        policy=report.policy[:16],
-        subdomain_policy=(report.subdomain_policy or "")[:16] or None,
-        nonexistent_policy=(report.nonexistent_policy or "")[:16] or None,
-        percent=report.percent,
-        adkim=(report.adkim or "")[:1] or None,
-        aspf=(report.aspf or "")[:1] or None,
-        testing=(report.testing or "")[:1] or None,
-        discovery_method=(report.discovery_method or "")[:16] or None,
-        generator=(report.generator or "")[:255] or None,
-        source=source[:500],
-        imported_at=now,
-    )
-    session.add(row)
-    session.flush()
+    # Core, not ORM objects: a thousand small reports in one transaction would
+    # otherwise fill the session's identity map, and each statement scan it.
+    fields = {
+        "kind": AGGREGATE,
+        "org_name": report.org_name[:255],
+        "report_id": report.report_id[:255],
+        "email": (report.email or "")[:320] or None,
+        "begin": report.begin,
+        "end": report.end,
+        "policy_domain": report.domain[:253],
+        "policy": report.policy[:16],
+        "subdomain_policy": (report.subdomain_policy or "")[:16] or None,
+        "nonexistent_policy": (report.nonexistent_policy or "")[:16] or None,
+        "percent": report.percent,
+        "adkim": (report.adkim or "")[:1] or None,
+        "aspf": (report.aspf or "")[:1] or None,
+        "testing": (report.testing or "")[:1] or None,
+        "discovery_method": (report.discovery_method or "")[:16] or None,
+        "generator": (report.generator or "")[:255] or None,
+        "source": source[:500],
+        "imported_at": now,
+        "records": 0,
+        "messages": 0,
+    }
+    connection = session.connection()
+    table = cast(Table, ReceiverReport.__table__)
+    inserted = connection.execute(table.insert().values(fields)).inserted_primary_key
+    if inserted is None:  # pragma: no cover - every supported database returns the key
+        raise RuntimeError("the database did not return the new report's id")
+    report_key = int(inserted[0])
     if stored is not None:
-        stored.append(row.id)
+        stored.append(report_key)
     day = report.begin.date()
     records = messages = 0
-    connection = session.connection()
     statement = _insert_records_sql(connection.dialect.name)
     for batch in batches:
         connection.exec_driver_sql(
-            statement, [_record_row(r, row.id, report.domain, day) for r in batch]
+            statement, [_record_row(r, report_key, report.domain, day) for r in batch]
         )
         records += len(batch)
         for record in batch:
@@ -168,10 +182,8 @@ def _store_aggregate(
             for signature in record.dkim_results:
                 if signature.selector and signature.result == "pass":
                     selectors[(signature.domain, signature.selector)] += record.count
-    session.execute(
-        update(ReceiverReport)
-        .where(ReceiverReport.id == row.id)
-        .values(records=records, messages=messages)
+    connection.execute(
+        table.update().where(table.c.id == report_key).values(records=records, messages=messages)
     )
     return records, messages
 
@@ -223,29 +235,36 @@ def _store_tls(
 
 
 def _remember_selectors(session: Session, seen: Counter[tuple[str, str]], day: date) -> None:
-    """Add the selectors receivers saw passing to ``dmarc_selectors`` (few rows: a plain upsert)."""
-    for (domain, selector), messages in seen.items():
-        stored = session.scalar(
-            select(ReportedSelector).where(
-                ReportedSelector.domain == domain[:253],
-                ReportedSelector.selector == selector[:253],
-            )
+    """Add the selectors receivers saw passing to ``dmarc_selectors`` (few rows per file)."""
+    connection = session.connection()
+    table = cast(Table, ReportedSelector.__table__)
+    keys = [(domain[:253], selector[:253]) for domain, selector in seen]
+    stored = {
+        (row.domain, row.selector): row
+        for row in connection.execute(
+            select(table).where(tuple_(table.c.domain, table.c.selector).in_(keys))
         )
-        if stored is None:
-            session.add(
-                ReportedSelector(
-                    domain=domain[:253],
-                    selector=selector[:253],
-                    first_seen=day,
-                    last_seen=day,
+    }
+    for (domain, selector), messages in seen.items():
+        key = (domain[:253], selector[:253])
+        row = stored.get(key)
+        if row is None:
+            connection.execute(
+                table.insert().values(
+                    domain=key[0], selector=key[1], first_seen=day, last_seen=day,
                     messages=messages,
                 )
-            )
+            )  # fmt: skip
         else:
-            stored.last_seen = max(stored.last_seen, day)
-            stored.first_seen = min(stored.first_seen, day)
-            stored.messages += messages
-    session.flush()
+            connection.execute(
+                table.update()
+                .where(table.c.id == row.id)
+                .values(
+                    first_seen=min(row.first_seen, day),
+                    last_seen=max(row.last_seen, day),
+                    messages=row.messages + messages,
+                )
+            )
 
 
 def import_payloads(
