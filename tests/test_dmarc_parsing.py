@@ -7,10 +7,13 @@ import gzip
 import io
 import re
 import struct
+import tempfile
 import zipfile
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from compliance.dmarc_reports import ReportError
 from compliance.dmarc_reports.aggregate import AggregateRecord, check_prolog, read_aggregate
@@ -312,3 +315,34 @@ def test_an_mbox_yields_each_messages_report(tmp_path: Path) -> None:
     found = parse(write(tmp_path, "reports.mbox", messages))
     assert [report.org_name for report, _ in found] == ["google.com", "mimecast.org"]  # type: ignore[attr-defined]
     assert [payload.kind for payload in payloads_in_file(FIXTURES / "rfc8460-tls.json")] == [TLS]
+
+
+VALID = (FIXTURES / "rfc9990-namespace.xml").read_bytes()
+
+
+# Derandomized and without an example database, like tests/test_fuzz.py: CI sees the same cases.
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@hypothesis.given(
+    cut=st.integers(min_value=0, max_value=len(VALID)),
+    at=st.integers(min_value=0, max_value=len(VALID) - 1),
+    byte=st.integers(min_value=0, max_value=255),
+    wrapper=st.sampled_from(["plain", "gzip", "zip"]),
+)
+def test_damaged_reports_are_report_errors_never_tracebacks(
+    cut: int, at: int, byte: int, wrapper: str
+) -> None:
+    damaged = bytearray(VALID[:cut])
+    if at < len(damaged):
+        damaged[at] = byte
+    data = bytes(damaged)
+    if wrapper == "gzip":
+        data = gzip.compress(data)[: max(cut, 1)] if cut % 2 else gzip.compress(data)
+    elif wrapper == "zip":
+        data = zip_of("report.xml", data)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "report"
+        path.write_bytes(data)
+        try:
+            parse(path)
+        except ReportError as error:
+            assert "\n" not in str(error)
