@@ -288,3 +288,45 @@ def test_selectors_in_reports_feed_the_dkim_checks_discovery(
     assert import_json(url, report)[0] == 0
     assert discovered() == (["abc123"], ["DKIM_SELECTORS_DISCOVERED"])
     engine.dispose()
+
+
+def test_metrics_give_each_domains_dmarc_pass_rate_and_tls_failures(tmp_path: Path) -> None:
+    from flask.testing import FlaskClient
+
+    from compliance.dmarc_reports.generate import aggregate_xml, tls_json
+    from monitor.settings import Settings, WebSettings
+    from store.engine import open_database, session_factory
+    from tests.dashboard_data import populate
+    from web.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = open_database(url)
+    tokens = populate(session_factory(engine))
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    (tmp_path / "a.xml").write_bytes(
+        aggregate_xml(
+            org_name="google.com", report_id="m-1", domain="metrics.example",
+            begin=today, end=today, rows=[Row("192.0.2.1", 30), Row("192.0.2.9", 10, dkim="fail",
+                                                                   spf="fail")],
+        )
+    )  # fmt: skip
+    (tmp_path / "t.json").write_bytes(
+        tls_json(
+            org_name="google.com", report_id="t-1", domain="metrics.example", begin=today,
+            end=today, successful=5, failures={"sts-policy-invalid": 2}, mx_host="mx.example",
+        )
+    )  # fmt: skip
+    assert import_json(url, tmp_path / "a.xml", tmp_path / "t.json")[0] == 0
+    app = create_app(Settings(database_url=url, web=WebSettings(secret_key="k")),
+                     session_factory(engine))  # fmt: skip
+    client = FlaskClient(app)
+    token = tokens["postmaster"]
+    response = client.get(
+        "/metrics", headers={"Authorization": f"Bearer {token}"}, base_url="https://localhost"
+    )
+    text = response.get_data(True)
+    app.extensions["postwarden_inbox"].close()
+    engine.dispose()
+    assert 'postwarden_dmarc_messages{domain="metrics.example"} 40.0' in text
+    assert 'postwarden_dmarc_pass_rate{domain="metrics.example"} 0.75' in text
+    assert 'postwarden_tls_failed_sessions{domain="metrics.example"} 2.0' in text

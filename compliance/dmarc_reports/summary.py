@@ -180,6 +180,16 @@ def _add_sources(
         )
 
 
+def domain_figures(session: Session, *, start: date, end: date) -> dict[str, tuple[int, int]]:
+    """Per policy domain, messages and DMARC-passing messages in the window (for gauges)."""
+    rows = session.execute(
+        select(R.policy_domain, func.sum(R.messages), _sum_if(_passing()))
+        .where(*_window(start, end, None))
+        .group_by(R.policy_domain)
+    )
+    return {domain: (int(messages), int(passing)) for domain, messages, passing in rows}
+
+
 def source_ips(session: Session, *, start: date, end: date, domain: str | None) -> list[str]:
     """Source IPs of the window, most messages first (whose PTR names are worth looking up)."""
     return list(
