@@ -290,7 +290,7 @@ def test_selectors_in_reports_feed_the_dkim_checks_discovery(
     engine.dispose()
 
 
-def test_metrics_give_each_domains_dmarc_pass_rate_and_tls_failures(tmp_path: Path) -> None:
+def test_metrics_and_api_give_each_domains_dmarc_figures(tmp_path: Path) -> None:
     from flask.testing import FlaskClient
 
     from compliance.dmarc_reports.generate import aggregate_xml, tls_json
@@ -325,8 +325,17 @@ def test_metrics_give_each_domains_dmarc_pass_rate_and_tls_failures(tmp_path: Pa
         "/metrics", headers={"Authorization": f"Bearer {token}"}, base_url="https://localhost"
     )
     text = response.get_data(True)
+    headers = {"Authorization": f"Bearer {token}"}
+    api = client.get("/api/v1/dmarc?days=2", headers=headers, base_url="https://localhost")
+    tls = client.get("/api/v1/dmarc/tls", headers=headers, base_url="https://localhost")
+    paths = client.get("/api/v1/openapi.json", headers=headers, base_url="https://localhost")
     app.extensions["postwarden_inbox"].close()
     engine.dispose()
+    figures = api.get_json()["domains"]["metrics.example"]
+    assert (figures["messages"], figures["dmarc_pass"]) == (40, 30)
+    assert figures["verdict"]["policy"] == "none"
+    assert tls.get_json()["tls"]["metrics.example"]["failures"] == {"sts-policy-invalid": 2}
+    assert {"/api/v1/dmarc", "/api/v1/dmarc/tls"} <= set(paths.get_json()["paths"])
     assert 'postwarden_dmarc_messages{domain="metrics.example"} 40.0' in text
     assert 'postwarden_dmarc_pass_rate{domain="metrics.example"} 0.75' in text
     assert 'postwarden_tls_failed_sessions{domain="metrics.example"} 2.0' in text
