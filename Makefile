@@ -23,7 +23,7 @@ run: venv
 	$(VENV)/bin/postwarden demo $(DEMO_ARGS); status=$$?; [ $$status -le 2 ]
 
 # The tests run a real PostgreSQL server (initdb in a temporary directory)
-# a headless Chromium and Pango (WeasyPrint); as root, missing ones are installed from
+# a headless Chromium, Pango (WeasyPrint) and Dovecot (IMAP); as root, missing ones are installed from
 # Debian's packages.
 system-deps:
 	@if ! [ -x /usr/bin/chromium ]; then \
@@ -52,6 +52,16 @@ system-deps:
 	      apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
 	  else \
 	    echo "the tests need PostgreSQL: apt-get install postgresql (as root)"; exit 1; \
+	  fi; \
+	fi
+
+	@if ! [ -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Dovecot (the reporting mailbox tests' IMAP server) from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; \
+	  else \
+	    echo "the tests need Dovecot: apt-get install dovecot-imapd (as root)"; exit 1; \
 	  fi; \
 	fi
 

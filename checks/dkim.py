@@ -160,8 +160,14 @@ def _dns_error(selector: str, error: DnsError) -> DkimSelectorResult:
     )
 
 
-def check_dkim(domain: str, selectors: Sequence[str], resolver: ProbeResolver) -> DkimResult:
-    """Judge the configured ``selectors`` of ``domain``, or discover some."""
+def check_dkim(
+    domain: str,
+    selectors: Sequence[str],
+    resolver: ProbeResolver,
+    reported: Sequence[str] = (),
+) -> DkimResult:
+    """Judge the configured ``selectors`` of ``domain``, or discover some (``reported``
+    ones, seen in receivers' DMARC reports, first)."""
     if selectors:
         results: dict[str, DkimSelectorResult] = {}
         for selector in selectors:
@@ -172,18 +178,19 @@ def check_dkim(domain: str, selectors: Sequence[str], resolver: ProbeResolver) -
                 continue
             results[selector] = evaluate_dkim_key(selector, domain, records)
         return DkimResult(selectors=results)
-    return discover_dkim(domain, resolver)
+    return discover_dkim(domain, resolver, reported)
 
 
-def discover_dkim(domain: str, resolver: ProbeResolver) -> DkimResult:
-    """Try provider-inferred and common selectors; report the keys found."""
+def discover_dkim(domain: str, resolver: ProbeResolver, reported: Sequence[str] = ()) -> DkimResult:
+    """Try reported, provider-inferred and common selectors; report the keys found."""
     findings: list[Finding] = []
     try:
         mx_hosts = [r.exchange.to_text() for r in resolver.lookup(domain, "MX")]  # type: ignore[attr-defined]
         spf_records = [t for t in resolver.lookup_txt(domain) if t.lower().startswith("v=spf1")]
     except DnsError:
         mx_hosts, spf_records = [], []
-    candidates = infer_selectors(mx_hosts, spf_records)
+    candidates = list(dict.fromkeys(reported))
+    candidates += [s for s in infer_selectors(mx_hosts, spf_records) if s not in candidates]
     candidates += [s for s in COMMON_SELECTORS if s not in candidates]
     found: dict[str, DkimSelectorResult] = {}
     failed: list[str] = []

@@ -31,7 +31,7 @@ Probe = Callable[[Target, ProbeResolver], CheckResult]
 DOMAIN_CHECKS: dict[str, Probe] = {
     "spf": lambda t, r: check_spf(t.name, r),
     "dmarc": lambda t, r: check_dmarc(t.name, r),
-    "dkim": lambda t, r: check_dkim(t.name, t.selectors, r),
+    "dkim": lambda t, r: check_dkim(t.name, t.selectors, r, t.reported_selectors),
     "mx": lambda t, r: check_mx(t.name, r),
 }
 IP_CHECKS: dict[str, Probe] = {

@@ -19,6 +19,8 @@ class Target:
     name: str
     kind: TargetKind
     selectors: tuple[str, ...] = ()
+    # Selectors receivers' DMARC reports saw pass: discovery tries them first.
+    reported_selectors: tuple[str, ...] = ()
 
 
 def normalize_domain(text: str) -> str:

@@ -48,6 +48,7 @@ SECTIONS: dict[str, str] = {
     "dnssec": "DNSSEC validation (the dnssec and dane checks).",
     "gmail": "Gmail Postmaster Tools (API v2): `postwarden gmail connect|status|fetch`.",
     "snds": "Microsoft SNDS automated data access: `postwarden snds fetch`.",
+    "dmarc": "Receivers' DMARC aggregate and SMTP TLS reports: the rua mailbox, limits, alerts.",
 }
 
 DOCS: dict[tuple[str, str], KeyDoc] = {
@@ -130,6 +131,9 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "Import of the webhook events waiting in the inbox, every ... seconds."
     ),
     ("schedule", "purge_hours"): KeyDoc("History purge and retention erasure, every ... hours."),
+    ("schedule", "mailbox_minutes"): KeyDoc(
+        "Report mailboxes ([dmarc] imap_url) polled every ... minutes."
+    ),
     ("schedule", "history_days"): KeyDoc("Check results and sent notifications kept this long."),
     ("rates", "min_delivered"): KeyDoc(
         "Delivered messages a profile needs in its scope and window to judge."
@@ -286,6 +290,27 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ("snds", "url"): KeyDoc("Base URL of SNDS's data.aspx and ipStatus.aspx."),
     ("snds", "fetch_hours"): KeyDoc("How often the schedule fetches SNDS (it publishes daily)."),
     ("snds", "timeout"): KeyDoc("Seconds to wait for SNDS's answer."),
+    ("dmarc", "imap_url"): KeyDoc(
+        "The mailbox reports arrive in (the rua= and TLS-RPT rua= address), polled by the "
+        "schedule; IMAP over TLS with the certificate verified. Unset: no mailbox is polled.",
+        "imaps://dmarc-reports@mail.example.com:993/INBOX",
+    ),
+    ("dmarc", "password"): KeyDoc("The mailbox password (prefer password_file)."),
+    ("dmarc", "password_file"): KeyDoc(
+        "A file holding the mailbox password (mode 0600).", "/etc/postwarden/imap-password"
+    ),
+    ("dmarc", "done_folder"): KeyDoc("Folder imported messages are moved to (created if missing)."),
+    ("dmarc", "ca_file"): KeyDoc(
+        "CA bundle to verify the IMAP server with (default: the system's)."
+    ),
+    ("dmarc", "timeout"): KeyDoc("Seconds to wait for the IMAP server."),
+    ("dmarc", "max_inflated_bytes"): KeyDoc(
+        "What one report may inflate to (zip, gzip); past it the file is refused as a bomb."
+    ),
+    ("dmarc", "min_pass_rate"): KeyDoc("Alert when a domain's DMARC pass rate falls below this."),
+    ("dmarc", "new_source_messages"): KeyDoc(
+        "Alert when a new source failing DMARC sends more than this many messages a day."
+    ),
 }
 
 
@@ -297,6 +322,7 @@ def default_of(section: str, key: str) -> Any:
         ("dns", "concurrency"): defaults.concurrency,
         ("smtp", "password_file"): None,
         ("dnssec", "trust_anchors"): defaults.transport.trust_anchors,
+        ("dmarc", "password_file"): None,
     }
     if (section, key) in special:
         return special[(section, key)]

@@ -317,4 +317,9 @@ def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[st
         ScheduledJob("snds", bind(fetch_snds, settings),
                      timedelta(hours=settings.snds.fetch_hours)),
     ]  # fmt: skip
+    if settings.dmarc.imap_url:
+        from monitor.dmarc_jobs import poll_report_mailbox
+
+        jobs.append(ScheduledJob("dmarc_mailbox", bind(poll_report_mailbox, settings),
+                                 timedelta(minutes=schedule.mailbox_minutes)))  # fmt: skip
     return {job.name: job for job in [*jobs, *extra]}

@@ -109,6 +109,8 @@ class ScheduleSettings:
     history_days: int = 400
     # MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE and BIMI change slowly and cost connections.
     transport_minutes: float = 360.0
+    # How often report mailboxes ([dmarc] imap_url) are polled.
+    mailbox_minutes: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,24 @@ class SndsSettings:
 
 
 @dataclass(frozen=True)
+class DmarcSettings:
+    """Receivers' reports: the mailbox they arrive in, how far they may inflate, when to alert."""
+
+    # imaps://USER@HOST[:PORT]/FOLDER; no URL means no mailbox is polled.
+    imap_url: str | None = None
+    password: str | None = None
+    # Where imported messages are moved to (created when missing).
+    done_folder: str = "Postwarden/Imported"
+    # CA bundle to verify the IMAP server with (a private CA); default: the system's.
+    ca_file: str | None = None
+    timeout: float = 30.0
+    max_inflated_bytes: int = 512 * 1024 * 1024
+    # Alerts: DMARC pass rate under this fraction; a failing source over this many messages a day.
+    min_pass_rate: float = 0.95
+    new_source_messages: int = 100
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything Postwarden is configured with."""
 
@@ -255,6 +275,7 @@ class Settings:
     transport: TransportSettings = field(default_factory=TransportSettings)
     gmail: GmailSettings = field(default_factory=GmailSettings)
     snds: SndsSettings = field(default_factory=SndsSettings)
+    dmarc: DmarcSettings = field(default_factory=DmarcSettings)
     source: str = "defaults"
     # The config file read, if any (its permissions are checked: it holds secrets).
     # Where the settings came from, not what they are: not compared.
@@ -379,6 +400,21 @@ def _url(value: Any) -> str:
     return text
 
 
+def _imap_url(value: Any) -> str:
+    text = str(value).strip()
+    # Plain imap:// would send the password in the clear.
+    if not text.startswith("imaps://"):
+        raise ValueError("must be an imaps:// URL (IMAP over TLS)")
+    return text
+
+
+def _fraction(value: Any) -> float:
+    number = _finite_float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("must be a fraction from 0 to 1")
+    return number
+
+
 def _urls(value: Any) -> tuple[str, ...]:
     return tuple(_url(item) for item in _strings(value))
 
@@ -452,6 +488,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("schedule", "deliver_seconds"): _positive_float,
     ("schedule", "ingest_seconds"): _positive_float,
     ("schedule", "purge_hours"): _positive_float,
+    ("schedule", "mailbox_minutes"): _positive_float,
     ("schedule", "history_days"): _positive_int,
     ("rates", "min_delivered"): _positive_int,
     ("rates", "days"): _positive_int,
@@ -466,6 +503,15 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("audit", "unsubscribe_grace_days"): _count,
     ("audit", "retention_days"): _positive_int,
     ("messages", "max_bytes"): _positive_int,
+    ("dmarc", "imap_url"): _imap_url,
+    ("dmarc", "password"): str,
+    ("dmarc", "password_file"): _secret_file,
+    ("dmarc", "done_folder"): str,
+    ("dmarc", "ca_file"): str,
+    ("dmarc", "timeout"): _positive_float,
+    ("dmarc", "max_inflated_bytes"): _positive_int,
+    ("dmarc", "min_pass_rate"): _fraction,
+    ("dmarc", "new_source_messages"): _positive_int,
     ("messages", "probe_timeout"): _positive_float,
     ("web", "secret_key"): str,
     ("web", "secure_cookies"): _boolean,
@@ -610,6 +656,7 @@ def load_settings(
         transport=_transport(merged),
         gmail=_section(GmailSettings, "gmail", merged),
         snds=_section(SndsSettings, "snds", merged),
+        dmarc=_section(DmarcSettings, "dmarc", merged, password=("password", "password_file")),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
         config_file=next((origin for origin, _ in sources if origin != "environment"), None),
     )

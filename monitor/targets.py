@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from checks.errors import BadInput
 from checks.targets import Target, normalize_domain, parse_target, validate_selector
+from store.dmarc import ReportedSelector
 from store.models import DkimSelector, Domain, SendingIp
 
 
@@ -29,9 +30,16 @@ class MonitoredTarget:
     paused: bool
     note: str | None
     created_at: datetime
+    # DKIM selectors receivers reported passing for the domain (dmarc_selectors).
+    reported_selectors: tuple[str, ...] = ()
 
     def as_target(self) -> Target:
-        return Target(self.name, "domain" if self.kind == "domain" else "ip", self.selectors)
+        return Target(
+            self.name,
+            "domain" if self.kind == "domain" else "ip",
+            self.selectors,
+            self.reported_selectors,
+        )
 
 
 def add_domain(
@@ -114,7 +122,8 @@ def list_targets(session: Session, kind: str | None = None) -> list[MonitoredTar
         domains = session.scalars(
             select(Domain).options(selectinload(Domain.selectors)).order_by(Domain.name)
         )
-        found += [_domain_view(d) for d in domains]
+        reported = _reported_selectors(session)
+        found += [_domain_view(d, reported.get(d.name, ())) for d in domains]
     if kind in (None, "ip"):
         found += [
             _ip_view(i) for i in session.scalars(select(SendingIp).order_by(SendingIp.address))
@@ -130,10 +139,34 @@ def list_targets_named(session: Session, names: Sequence[str]) -> list[Monitored
         select(Domain).where(Domain.name.in_(names)).options(selectinload(Domain.selectors))
     )
     ips = session.scalars(select(SendingIp).where(SendingIp.address.in_(names)))
-    return [_domain_view(d) for d in domains] + [_ip_view(i) for i in ips]
+    reported = _reported_selectors(session)
+    return [_domain_view(d, reported.get(d.name, ())) for d in domains] + [_ip_view(i) for i in ips]
 
 
-def _domain_view(domain: Domain) -> MonitoredTarget:
+def _reported_selectors(session: Session) -> dict[str, tuple[str, ...]]:
+    """Per domain, the selectors receivers saw pass, most recently seen first."""
+    found: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(ReportedSelector.domain, ReportedSelector.selector).order_by(
+            ReportedSelector.last_seen.desc(), ReportedSelector.messages.desc()
+        )
+    )
+    for domain, selector in rows:
+        # Reports come from outside: only a valid selector becomes a DNS query.
+        if _valid_selector(selector):
+            found.setdefault(domain, []).append(selector)
+    return {domain: tuple(selectors) for domain, selectors in found.items()}
+
+
+def _valid_selector(text: str) -> bool:
+    try:
+        validate_selector(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _domain_view(domain: Domain, reported: tuple[str, ...] = ()) -> MonitoredTarget:
     return MonitoredTarget(
         name=domain.name,
         kind="domain",
@@ -142,6 +175,7 @@ def _domain_view(domain: Domain) -> MonitoredTarget:
         paused=domain.paused,
         note=domain.note,
         created_at=domain.created_at,
+        reported_selectors=reported,
     )
 
 

@@ -222,6 +222,14 @@ def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_wors
         "SNDS_FILTER_RED", "SNDS_TRAP_HITS", "SNDS_IP_BLOCKED"
     ]  # fmt: skip
     assert sorted(Path(p).suffix for p in found["reports"]) == [".csv", ".csv", ".pdf", ".pdf"]
+    # A week of generated DMARC reports: two healthy sources and one failing ESP.
+    dmarc = found["dmarc"]["domains"]["monitoring-only.example"]
+    assert (dmarc["messages"], dmarc["dmarc_pass"]) == (
+        sum(900 + 10 * d + 400 + 120 for d in range(1, 8)),
+        sum(900 + 10 * d + 400 for d in range(1, 8)),
+    )
+    assert dmarc["verdict"]["ready"] is False
+    assert [s["name"] for s in dmarc["verdict"]["failing_sources"]] == ["SendGrid"]
     assert list(scratch.iterdir()) == []
 
 

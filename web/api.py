@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, g, jsonify, request
@@ -128,6 +128,30 @@ def receivers() -> Any:
     return jsonify(receivers_overview(db(), settings().gmail, datetime.now(UTC).date()))
 
 
+def _dmarc_window() -> tuple[date, date]:
+    days = max(1, min(request.args.get("days", 30, type=int), 366))
+    end = datetime.now(UTC).date()
+    return end - timedelta(days=days - 1), end
+
+
+def dmarc() -> Any:
+    from compliance.dmarc_reports.summary import dmarc_summary
+
+    start, end = _dmarc_window()
+    # No PTR lookups from a web request: sources are named by ESP (DKIM d=, SPF) or IP.
+    return jsonify(
+        dmarc_summary(db(), start=start, end=end, domain=request.args.get("domain") or None)
+    )
+
+
+def dmarc_tls() -> Any:
+    from compliance.dmarc_reports.summary import tls_summary
+
+    start, end = _dmarc_window()
+    document = tls_summary(db(), start=start, end=end, domain=request.args.get("domain") or None)
+    return jsonify({"from": start.isoformat(), "to": end.isoformat(), "tls": document})
+
+
 # path, view, roles, summary, path parameters
 ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...]]] = [
     ("/targets", targets, READERS, "Monitored targets and their latest status per check", ()),
@@ -141,6 +165,10 @@ ROUTES: list[tuple[str, Callable[..., Any], tuple[str, ...], str, tuple[str, ...
     ("/roi", roi, READERS, "Revenue attributed per campaign, cost and ROI "
      "(?from&to=YYYY-MM-DD, ?model=M or ?compare=1, ?campaign=C)", ()),
     ("/receivers", receivers, READERS, "Gmail Postmaster Tools, SNDS and ARF data as stored", ()),
+    ("/dmarc", dmarc, READERS, "DMARC aggregate reports per domain: sources, pass rates, the "
+     "enforcement verdict (?days=N&domain=D)", ()),
+    ("/dmarc/tls", dmarc_tls, READERS, "SMTP TLS reports per policy domain (?days=N&domain=D)",
+     ()),
 ]  # fmt: skip
 
 for path, view, roles, _summary, _parameters in ROUTES:

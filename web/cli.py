@@ -11,8 +11,8 @@ To add a command:
    monitor's, ``reports/cli.py``, ``web/…`` for what needs the web app), importing only
    click, :mod:`monitor.cli.options` and other light modules at the top and anything
    heavy (SQLAlchemy, checkdmarc, WeasyPrint, Flask, the reports) inside the function;
-2. add ONE line below, e.g. ``"dmarc": "monitor.cli.dmarc:dmarc",`` in :data:`COMMANDS`
-   or ``"dmarc": "monitor.cli.dmarc:import_dmarc",`` in :data:`IMPORTERS`;
+2. add ONE line below, e.g. ``"spam-traps": "monitor.cli.traps:traps",`` in :data:`COMMANDS`
+   or ``"traps": "monitor.cli.traps:import_traps",`` in :data:`IMPORTERS`;
 3. run ``make docs``: ``docs/cli.md`` is generated from this table.
 
 :func:`main` maps the failures a command may end with to the exit code 3 and a one-line
@@ -45,6 +45,7 @@ IMPORTERS: dict[str, str] = {
     "contacts": "monitor.cli.contacts:import_contacts_command",
     "events": "monitor.cli.events:import_events_command",
     "arf": "monitor.cli.arf:import_arf_command",
+    "dmarc": "monitor.cli.dmarc:import_dmarc_command",
     "conversions": "monitor.cli.roi:import_conversions",
     "costs": "monitor.cli.roi:import_costs",
 }
@@ -58,6 +59,7 @@ COMMANDS: dict[str, str | Subcommands] = {
     "check": "monitor.cli.check:check",
     "contacts": "monitor.cli.contacts:contacts",
     "demo": "web.demo.cli:demo",
+    "dmarc": "monitor.cli.dmarc:dmarc_command",
     "domains": "monitor.cli.targets:domains",
     "findings": "monitor.cli.findings:list_findings",
     "gmail": "monitor.cli.gmail:gmail",

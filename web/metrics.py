@@ -1,8 +1,8 @@
-"""``/metrics``: Prometheus text of check statuses, listings, rates and job runs."""
+"""``/metrics``: Prometheus text of check statuses, listings, rates, job runs and DMARC figures."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response
@@ -20,6 +20,8 @@ from web.database import db
 from web.settings import settings
 
 blueprint = Blueprint("metrics", __name__)
+# The window of the DMARC gauges: receivers report a day at a time, a week smooths it.
+DMARC_DAYS = 7
 STATUS_VALUES = {"pass": 0, "warn": 1, "error": 2, "fail": 3}
 
 
@@ -60,4 +62,25 @@ def metrics() -> Any:
     kept = Gauge("postwarden_inbox_kept", "Webhook requests set aside because they could not "
                  "be imported (postwarden inbox list)", registry=registry)  # fmt: skip
     kept.set(kept_count(db()))
+    _dmarc_gauges(registry)
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _dmarc_gauges(registry: CollectorRegistry) -> None:
+    """DMARC messages and pass rate, and failed TLS sessions, per domain over the last week."""
+    from compliance.dmarc_reports.summary import domain_figures, tls_summary
+
+    end = datetime.now(UTC).date()
+    start = end - timedelta(days=DMARC_DAYS - 1)
+    messages = Gauge("postwarden_dmarc_messages", "Messages in DMARC aggregate reports, last "
+                     "7 days", ["domain"], registry=registry)  # fmt: skip
+    passing = Gauge("postwarden_dmarc_pass_rate", "Fraction of reported messages passing "
+                    "DMARC, last 7 days", ["domain"], registry=registry)  # fmt: skip
+    for domain, (total, passed) in domain_figures(db(), start=start, end=end).items():
+        messages.labels(domain).set(total)
+        if total:
+            passing.labels(domain).set(passed / total)
+    failed = Gauge("postwarden_tls_failed_sessions", "Failed TLS sessions in SMTP TLS reports, "
+                   "last 7 days", ["domain"], registry=registry)  # fmt: skip
+    for domain, figures in tls_summary(db(), start=start, end=end).items():
+        failed.labels(domain).set(figures["failed"])

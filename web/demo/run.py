@@ -75,6 +75,7 @@ class DemoResults:
     rates: dict[str, Any] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
+    dmarc: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +84,7 @@ class DemoResults:
             "audit": self.audit,
             "rates": self.rates,
             "reports": self.reports,
+            "dmarc": self.dmarc,
         }
 
 
@@ -102,6 +104,8 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     results.steps += _import_conversions(session, data, today, now)
     results.steps += add_receivers_data(session, settings, data, now, _gmail_complainer(today))
     results.steps += _sweep(session, settings, now)
+    results.steps += _dmarc_reports(session, directory, now)
+    results.dmarc = _dmarc_summary(session, now)
     messages = write_messages(data, today, people(today)[0].address)
     results.messages = _audit_messages(session, settings, messages, now)
     results.audit = _audit(session, settings, now)
@@ -164,6 +168,44 @@ def _import_conversions(session: Session, data: Path, today: date, now: datetime
     ]
     session.commit()
     return done
+
+
+def _dmarc_reports(session: Session, directory: Path, now: datetime) -> list[str]:
+    """A week of generated aggregate reports for the domain at p=none: its own servers and
+    an ESP pass, one source (an ESP signing with its own domain) fails, so ``postwarden
+    dmarc`` has sources to name and a verdict to give."""
+    from compliance.dmarc_reports.generate import Row, aggregate_xml
+    from compliance.dmarc_reports.importer import import_report_file
+
+    domain = "monitoring-only.example"
+    folder = directory / "dmarc-reports"
+    folder.mkdir(exist_ok=True)
+    done = []
+    for days_ago in range(7, 0, -1):
+        begin = (now - timedelta(days=days_ago)).replace(hour=0, minute=0, second=0)
+        rows = [
+            Row(IPS[0], 900 + 10 * days_ago, header_from=domain, dkim_domain=domain,
+                spf_domain=domain),
+            Row("209.85.220.41", 400, header_from=domain, dkim_domain=domain,
+                dkim_selector="google", spf_domain=domain),
+            Row("149.72.1.10", 120, dkim="fail", spf="fail", header_from=domain,
+                dkim_domain="sendgrid.net", dkim_selector="smtpapi", spf_domain="sendgrid.net"),
+        ]  # fmt: skip
+        path = folder / f"google.com!{domain}!{int(begin.timestamp())}.xml"
+        path.write_bytes(
+            aggregate_xml(org_name="google.com", report_id=f"demo-{days_ago}", domain=domain,
+                          begin=begin, end=begin + timedelta(days=1) - timedelta(seconds=1),
+                          rows=rows)
+        )  # fmt: skip
+        done.append(str(import_report_file(session, path, now=now)))
+    session.commit()
+    return done[-1:]
+
+
+def _dmarc_summary(session: Session, now: datetime) -> dict[str, Any]:
+    from compliance.dmarc_reports.summary import dmarc_summary
+
+    return dmarc_summary(session, start=now.date() - timedelta(days=7), end=now.date())
 
 
 def _sweep(session: Session, settings: Settings, now: datetime) -> list[str]:
