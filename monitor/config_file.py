@@ -49,6 +49,7 @@ SECTIONS: dict[str, str] = {
     "gmail": "Gmail Postmaster Tools (API v2): `postwarden gmail connect|status|fetch`.",
     "snds": "Microsoft SNDS automated data access: `postwarden snds fetch`.",
     "dmarc": "Receivers' DMARC aggregate and SMTP TLS reports: the rua mailbox, limits, alerts.",
+    "arf": "The complaint feedback-loop mailbox: ARF reports become complaint events.",
 }
 
 DOCS: dict[tuple[str, str], KeyDoc] = {
@@ -132,7 +133,7 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ),
     ("schedule", "purge_hours"): KeyDoc("History purge and retention erasure, every ... hours."),
     ("schedule", "mailbox_minutes"): KeyDoc(
-        "Report mailboxes ([dmarc] imap_url) polled every ... minutes."
+        "Report mailboxes ([dmarc] and [arf] imap_url) polled every ... minutes."
     ),
     ("schedule", "history_days"): KeyDoc("Check results and sent notifications kept this long."),
     ("rates", "min_delivered"): KeyDoc(
@@ -311,6 +312,19 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
     ("dmarc", "new_source_messages"): KeyDoc(
         "Alert when a new source failing DMARC sends more than this many messages a day."
     ),
+    ("arf", "imap_url"): KeyDoc(
+        "The feedback-loop mailbox (the address Yahoo's CFL, Microsoft's JMRP and others send "
+        "ARF complaint reports to), polled by the schedule; IMAP over TLS with the certificate "
+        "verified. Unset: no feedback mailbox is polled.",
+        "imaps://fbl@mail.example.com:993/INBOX",
+    ),
+    ("arf", "password"): KeyDoc("The mailbox password (prefer password_file)."),
+    ("arf", "password_file"): KeyDoc(
+        "A file holding the mailbox password (mode 0600).", "/etc/postwarden/fbl-password"
+    ),
+    ("arf", "done_folder"): KeyDoc("Folder imported messages are moved to (created if missing)."),
+    ("arf", "ca_file"): KeyDoc("CA bundle to verify the IMAP server with (default: the system's)."),
+    ("arf", "timeout"): KeyDoc("Seconds to wait for the IMAP server."),
 }
 
 
@@ -323,6 +337,7 @@ def default_of(section: str, key: str) -> Any:
         ("smtp", "password_file"): None,
         ("dnssec", "trust_anchors"): defaults.transport.trust_anchors,
         ("dmarc", "password_file"): None,
+        ("arf", "password_file"): None,
     }
     if (section, key) in special:
         return special[(section, key)]

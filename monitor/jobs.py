@@ -322,4 +322,9 @@ def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[st
 
         jobs.append(ScheduledJob("dmarc_mailbox", bind(poll_report_mailbox, settings),
                                  timedelta(minutes=schedule.mailbox_minutes)))  # fmt: skip
+    if settings.arf.imap_url:
+        from monitor.dmarc_jobs import poll_feedback_mailbox
+
+        jobs.append(ScheduledJob("feedback_mailbox", bind(poll_feedback_mailbox, settings),
+                                 timedelta(minutes=schedule.mailbox_minutes)))  # fmt: skip
     return {job.name: job for job in [*jobs, *extra]}

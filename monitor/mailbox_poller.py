@@ -1,4 +1,4 @@
-"""One poller for every report mailbox: DMARC/TLS reports today, ARF feedback loops next.
+"""One poller for every report mailbox: DMARC/TLS reports and ARF feedback loops.
 
 A mailbox is an IMAPS URL (``imaps://USER@HOST[:PORT]/FOLDER``; the
 certificate is verified, against ``ca_file`` when one is given). Each kind of

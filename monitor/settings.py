@@ -109,7 +109,7 @@ class ScheduleSettings:
     history_days: int = 400
     # MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE and BIMI change slowly and cost connections.
     transport_minutes: float = 360.0
-    # How often report mailboxes ([dmarc] imap_url) are polled.
+    # How often the report mailboxes ([dmarc] and [arf] imap_url) are polled.
     mailbox_minutes: float = 15.0
 
 
@@ -236,6 +236,20 @@ class SndsSettings:
 
 
 @dataclass(frozen=True)
+class ArfSettings:
+    """The complaint feedback-loop mailbox (ARF reports from Yahoo, Microsoft, …)."""
+
+    # imaps://USER@HOST[:PORT]/FOLDER; no URL means no feedback mailbox is polled.
+    imap_url: str | None = None
+    password: str | None = None
+    # Where imported messages are moved to (created when missing).
+    done_folder: str = "Postwarden/Imported"
+    # CA bundle to verify the IMAP server with (a private CA); default: the system's.
+    ca_file: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class DmarcSettings:
     """Receivers' reports: the mailbox they arrive in, how far they may inflate, when to alert."""
 
@@ -276,6 +290,7 @@ class Settings:
     gmail: GmailSettings = field(default_factory=GmailSettings)
     snds: SndsSettings = field(default_factory=SndsSettings)
     dmarc: DmarcSettings = field(default_factory=DmarcSettings)
+    arf: ArfSettings = field(default_factory=ArfSettings)
     source: str = "defaults"
     # The config file read, if any (its permissions are checked: it holds secrets).
     # Where the settings came from, not what they are: not compared.
@@ -512,6 +527,12 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("dmarc", "max_inflated_bytes"): _positive_int,
     ("dmarc", "min_pass_rate"): _fraction,
     ("dmarc", "new_source_messages"): _positive_int,
+    ("arf", "imap_url"): _imap_url,
+    ("arf", "password"): str,
+    ("arf", "password_file"): _secret_file,
+    ("arf", "done_folder"): str,
+    ("arf", "ca_file"): str,
+    ("arf", "timeout"): _positive_float,
     ("messages", "probe_timeout"): _positive_float,
     ("web", "secret_key"): str,
     ("web", "secure_cookies"): _boolean,
@@ -657,6 +678,7 @@ def load_settings(
         gmail=_section(GmailSettings, "gmail", merged),
         snds=_section(SndsSettings, "snds", merged),
         dmarc=_section(DmarcSettings, "dmarc", merged, password=("password", "password_file")),
+        arf=_section(ArfSettings, "arf", merged, password=("password", "password_file")),
         source=", ".join(origin for origin, values in sources if values) or "defaults",
         config_file=next((origin for origin, _ in sources if origin != "environment"), None),
     )

@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.dmarc_jobs import poll_report_mailbox
+from monitor.dmarc_jobs import poll_feedback_mailbox, poll_report_mailbox
 from monitor.jobs import make_jobs
 from monitor.mailbox_poller import MailboxError
-from monitor.settings import DmarcSettings, Settings
+from monitor.settings import ArfSettings, DmarcSettings, Settings
 from store.dmarc import ReceiverReport
 from store.engine import open_database, session_factory
+from store.events import Event
 from tests.dovecot import PASSWORD, USER, Dovecot, cutting_proxy, dovecot_available, running_dovecot
 from tests.test_dmarc_parsing import FIXTURES
 
@@ -139,3 +140,31 @@ def test_a_wrong_password_or_an_untrusted_certificate_is_one_line(
         poll_report_mailbox(session, NOW, settings_for(dovecot, password="wrong"))
     with pytest.raises(MailboxError, match="TLS failed: CERTIFICATE_VERIFY_FAILED"):
         poll_report_mailbox(session, NOW, settings_for(dovecot, ca_file=None))
+
+
+def test_feedback_reports_become_complaints_and_other_mail_is_left_alone(
+    dovecot: Dovecot, session: Session
+) -> None:
+    arf = Path(__file__).parent / "fixtures" / "arf"
+    dovecot.deliver((arf / "rfc5965.eml").read_bytes())
+    dovecot.deliver(NOTE)
+    dovecot.deliver((arf / "yahoo-cfl.eml").read_bytes())
+    feedback = ArfSettings(imap_url=dovecot.url(), password=PASSWORD, ca_file=str(dovecot.ca_file))
+    settings = replace(Settings(), arf=feedback)
+    assert "feedback_mailbox" in make_jobs(settings)
+    assert "feedback_mailbox" not in make_jobs(Settings())
+
+    assert poll_feedback_mailbox(session, NOW, settings) == (
+        "2 message(s) imported, 1 without a report left alone"
+    )
+    complaints = session.scalars(select(Event.recipient).where(Event.type == "complaint")).all()
+    assert sorted(complaints) == ["(redacted)", "ann@gmail.com"]
+    assert dovecot.messages() == [NOTE]
+    assert len(dovecot.messages("Postwarden.Imported")) == 2
+    # The same reports again (the loop resent them): moved, counted once.
+    dovecot.deliver((arf / "rfc5965.eml").read_bytes())
+    assert poll_feedback_mailbox(session, NOW, settings).startswith("1 message(s) imported")
+    assert (
+        session.scalar(select(func.count()).select_from(Event).where(Event.type == "complaint"))
+        == 2
+    )
