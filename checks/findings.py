@@ -362,12 +362,6 @@ CATALOGUE.update(
             "Gmail sends almost no per-message complaints to ESPs: connect Postmaster Tools "
             "(postwarden gmail connect) to judge the spam rate Gmail enforces.",
         ),
-        "GMAIL_COMPLIANCE_DISAGREES": FindingSpec(
-            "warn",
-            "Gmail's compliance status and Postwarden's evidence disagree",
-            "Look at both: Gmail sees the mail it received, Postwarden the DNS and messages "
-            "it checked.",
-        ),
         "SNDS_FILTER_RED": FindingSpec(
             "fail",
             "Microsoft SNDS filters a sending IP's mail as spam (RED)",
