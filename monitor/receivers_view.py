@@ -24,19 +24,7 @@ def snds_latest(session: Session) -> dict[str, Any]:
     )
     blocks = list(session.scalars(select(SndsBlock).where(SndsBlock.blocked)))
     return {
-        "ips": {
-            row.ip: {
-                "day": row.day.isoformat(),
-                "filter_result": row.filter_result,
-                "complaint_rate": row.complaint_rate,
-                "complaint_text": row.complaint_text,
-                "trap_hits": row.trap_hits,
-                "message_recipients": row.message_recipients,
-                "sample_helo": row.sample_helo,
-                "sample_mail_from": row.sample_mail_from,
-            }
-            for row in rows
-        },
+        "ips": {row.ip: snds_day_json(row) for row in rows},
         "blocked": [
             {"first_ip": b.first_ip, "last_ip": b.last_ip, "details": b.details} for b in blocks
         ],
@@ -64,4 +52,18 @@ def receivers_overview(session: Session, settings: GmailSettings, today: date) -
         "gmail_postmaster": gmail_status(session, settings),
         "snds": snds_latest(session),
         "arf": arf_latest(session, today),
+    }
+
+
+def snds_day_json(row: SndsDay) -> dict[str, Any]:
+    """One IP's SNDS day as the API and `snds fetch --format json` show it."""
+    return {
+        "day": row.day.isoformat(),
+        "filter_result": row.filter_result,
+        "complaint_rate": row.complaint_rate,
+        "complaint_text": row.complaint_text,
+        "trap_hits": row.trap_hits,
+        "message_recipients": row.message_recipients,
+        "sample_helo": row.sample_helo,
+        "sample_mail_from": row.sample_mail_from,
     }

@@ -30,6 +30,7 @@ def fetch(day: datetime | None, db: str | None, output_format: str, config: str 
     """
     from sqlalchemy import select
 
+    from monitor.receivers_view import snds_day_json
     from monitor.snds import fetch_snds
     from store.receivers import SndsBlock, SndsDay
 
@@ -43,19 +44,7 @@ def fetch(day: datetime | None, db: str | None, output_format: str, config: str 
         )
         rows = list(session.scalars(select(SndsDay).where(SndsDay.day == wanted)))
         blocked = [b.first_ip for b in session.scalars(select(SndsBlock).where(SndsBlock.blocked))]
-    ips = {
-        row.ip: {
-            "day": row.day.isoformat(),
-            "filter_result": row.filter_result,
-            "complaint_rate": row.complaint_rate,
-            "complaint_text": row.complaint_text,
-            "trap_hits": row.trap_hits,
-            "message_recipients": row.message_recipients,
-            "sample_helo": row.sample_helo,
-            "sample_mail_from": row.sample_mail_from,
-        }
-        for row in rows
-    }
+    ips = {row.ip: snds_day_json(row) for row in rows}
     if output_format == "json":
         click.echo(json.dumps({"outcome": outcome, "ips": ips, "blocked": blocked}, indent=2))
     else:
