@@ -14,6 +14,7 @@ a truncated reply is asked again over TCP.
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 import time
@@ -106,7 +107,10 @@ def _ask_udp(
             left = give_up - time.monotonic()
             # Looked at once more even when the wait is over: a reply that
             # came while this thread was held up is an answer, not a timeout.
-            if not poller.poll(max(0, int(left * 1000))) and (left <= 0 or not poller.poll(0)):
+            # Rounded up: poll() takes whole milliseconds, and a wait cut short is a try
+            # shorter than the timeout promised.
+            ready = poller.poll(max(0, math.ceil(left * 1000)))
+            if not ready and (left <= 0 or not poller.poll(0)):
                 return None
             data = sock.recv(65535)
             try:

@@ -181,6 +181,10 @@ def start_worker(url: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
 
 
 def job_runs(url: str) -> list[JobRun]:
+    # Asked before the worker made the database, SQLite would create it for this
+    # reader (mode 0644), and the next worker would rightly warn that others may read it.
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return []
     engine = sqlalchemy.create_engine(url)
     try:
         with Session(engine) as session:
