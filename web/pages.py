@@ -233,7 +233,7 @@ def acknowledge_alert(alert_id: int) -> Any:
 def rates() -> Any:
     days = int_arg("days", 30, minimum=1, maximum=366, clamp=True)
     report = _rates(days)
-    charts = [Markup(chart) for chart in profile_rate_charts(report)]
+    charts = profile_rate_charts(report)
     campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report["days"])
     return render_template("rates.html", report=report, charts=charts, campaigns=campaigns,
                            source_names=SOURCE_NAMES)  # fmt: skip
