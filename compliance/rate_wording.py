@@ -36,14 +36,17 @@ def metric_name(metric: str) -> str:
     return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 
-def not_judged(profile: Mapping[str, Any]) -> str | None:
-    """ "not judged: 42 delivered, 100 needed" for a profile below its volume, else None."""
-    low = any(f.get("code") == "RATES_LOW_VOLUME" for f in profile.get("findings", ()))
-    if profile.get("status") != "error" or not low:
+def below_volume(profile: Mapping[str, Any]) -> str | None:
+    """ "not judged: 42 delivered, 100 needed" when the profile's traffic is under its volume."""
+    delivered, needed = profile.get("delivered"), profile.get("needed")
+    if delivered is None or needed is None or delivered >= needed:
         return None
-    return (
-        f"not judged: {profile.get('delivered', 0)} delivered, {profile.get('needed', '?')} needed"
-    )
+    return f"not judged: {delivered} delivered, {needed} needed"
+
+
+def not_judged(profile: Mapping[str, Any]) -> str | None:
+    """The "not judged: …" wording of a profile whose status is ``error`` for want of volume."""
+    return below_volume(profile) if profile.get("status") == "error" else None
 
 
 def verdict(profile: Mapping[str, Any]) -> str:
@@ -51,12 +54,16 @@ def verdict(profile: Mapping[str, Any]) -> str:
     return not_judged(profile) or str(profile["status"]).upper()
 
 
+def _metric_below(profile: Mapping[str, Any], metric: Mapping[str, Any]) -> str | None:
+    if metric.get("value") is None and metric.get("status") == "error":
+        return below_volume(profile)
+    return None
+
+
 def metric_verdict(profile: Mapping[str, Any], metric: Mapping[str, Any]) -> str:
-    """The word one metric's status reads as; a metric without a value in a profile below
-    its volume is "not judged", not ERROR."""
-    if metric.get("value") is None and not_judged(profile):
-        return "not judged"
-    return str(metric["status"]).upper()
+    """The word one metric's status reads as; a metric left without a value for want of
+    volume is "not judged", not ERROR (Gmail's own figure may still judge its profile)."""
+    return "not judged" if _metric_below(profile, metric) else str(metric["status"]).upper()
 
 
 def rate_sentence(profile: Mapping[str, Any], metric_id: str, metric: Mapping[str, Any]) -> str:
@@ -70,8 +77,9 @@ def rate_sentence(profile: Mapping[str, Any], metric_id: str, metric: Mapping[st
         lines.append(f"warn line {format_rate(metric['warn'])}")
     if metric.get("fail") is not None:
         lines.append(f"fail line {format_rate(metric['fail'])}")
-    judged = not_judged(profile) if metric.get("value") is None else None
-    status = judged or f"{metric_verdict(profile, metric)}, {profile.get('delivered', 0)} delivered"
+    status = _metric_below(profile, metric) or (
+        f"{metric_verdict(profile, metric)}, {profile.get('delivered', 0)} delivered"
+    )
     return " — ".join([f"{name} {format_rate(metric.get('value'))}", *lines, status])
 
 

@@ -113,9 +113,8 @@ def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
             if not seen:
                 panels.append(RatePanel(title, note=f"{title}: no mail in the window."))
             elif not any(seen):
-                panels.append(RatePanel(
-                    title, note=f"{title}: 0.00% on each of the {len(seen)} days with mail."
-                ))  # fmt: skip
+                days = f"{len(seen)} day{'s' if len(seen) > 1 else ''} with mail"
+                panels.append(RatePanel(title, note=f"{title}: 0.00% on every day ({days})."))
             else:
                 svg = rate_chart(title, labels, values, judged["warn"], judged["fail"])
                 panels.append(RatePanel(title, svg=svg))
