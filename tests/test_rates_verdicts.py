@@ -1,0 +1,257 @@
+"""Rates: a verdict before a chart — the sender's own ESPs only, "not judged" below volume,
+one rate format and metric names everywhere, the latest day beside the window, charts whose
+axis holds the fail line and whose gaps are gaps. The same data through the CLI, the page
+and the PDF."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from compliance.rate_wording import (
+    format_rate,
+    latest_sentence,
+    metric_name,
+    metric_verdict,
+    rate_sentence,
+    verdict,
+)
+from reports.charts import profile_rate_charts, rate_axis, rate_chart
+from tests.conftest import postwarden
+
+AS_OF = date(2026, 11, 30)
+HEADER = "event_id,type,bounce_type,recipient,time,campaign,message_id"
+# The contract's keys of `rates --format json` (DESIGN.md): kept whatever `esps` says.
+CONTRACT_KEYS = {
+    "as_of", "days", "sent", "delivered", "bounced_hard", "bounced_soft", "complaints",
+    "unsubscribes", "bounce_rate", "hard_bounce_rate", "complaint_rate", "profiles",
+}  # fmt: skip
+
+
+def write_events(path: Path, today: date) -> Path:
+    """Gmail: 60 delivered on each of four days (none on two days between), 1 complaint
+    six days ago and 2 yesterday (3 of 240 = 1.25%; yesterday 2 of 60 = 3.33%). Yahoo:
+    42 delivered yesterday, too few to judge. example.org: 300 delivered, 3 hard bounces."""
+    rows = [HEADER]
+    number = 0
+
+    def add(kind: str, domain: str, day: date, bounce: str = "") -> None:
+        nonlocal number
+        number += 1
+        at = datetime(day.year, day.month, day.day, 9, number % 60, tzinfo=UTC).isoformat()
+        rows.append(f"e{number},{kind},{bounce},u{number}@{domain},{at},winter,m{number}")
+
+    for back in (6, 5, 3, 1):
+        day = today - timedelta(days=back)
+        for _ in range(60):
+            add("delivered", "gmail.com", day)
+        for _ in range({6: 1, 1: 2}.get(back, 0)):
+            add("complaint", "gmail.com", day)
+    for _ in range(42):
+        add("delivered", "yahoo.com", today - timedelta(days=1))
+    for n in range(300):
+        add("delivered", "example.org", today - timedelta(days=n % 7))
+    for _ in range(3):
+        add("bounce", "example.org", today - timedelta(days=2), "hard")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def config_with_esps(path: Path, esps: str) -> Path:
+    path.write_text(f"[rates]\nesps = {esps}\n", encoding="utf-8")
+    return path
+
+
+# --- pure: the wording and the axis ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, "—"), (0.0, "0.00%"), (0.0059, "0.59%"), (0.003, "0.30%"), (0.02, "2.00%"),
+     (0.000049, "<0.01%"), (0.0001, "0.01%"), (1.0, "100.00%")],
+)  # fmt: skip
+def test_a_rate_reads_as_percent_with_two_decimals(value: float | None, text: str) -> None:
+    assert format_rate(value) == text
+
+
+def test_metric_ids_read_as_names() -> None:
+    assert metric_name("complaint_rate") == "complaint rate"
+    assert metric_name("hard_bounce_rate") == "hard bounce rate"
+    assert metric_name("spam_rate") == "Gmail spam rate"
+    assert metric_name("new_rate") == "new rate"
+
+
+def test_a_judged_rate_reads_as_a_sentence_with_its_lines_status_and_volume() -> None:
+    profile = {"title": "Gmail", "status": "fail", "delivered": 675, "needed": 100}
+    metric = {"value": 0.0059, "warn": None, "fail": 0.003, "status": "fail"}
+    assert rate_sentence(profile, "complaint_rate", metric) == (
+        "Gmail complaint rate 0.59% — fail line 0.30% — FAIL, 675 delivered"
+    )
+    # the profile's title is not repeated in front of a name that carries it already
+    spam = {"value": 0.0004, "warn": 0.001, "fail": 0.003, "status": "pass"}
+    assert rate_sentence(profile, "spam_rate", spam).startswith("Gmail spam rate 0.04% — warn")
+
+
+def test_below_its_volume_a_profile_is_not_judged_never_error_or_fail() -> None:
+    profile = {"title": "Yahoo (and AOL)", "status": "error", "delivered": 42, "needed": 100}
+    metric = {"value": None, "warn": 0.001, "fail": 0.003, "status": "error"}
+    assert verdict(profile) == "not judged: 42 delivered, 100 needed"
+    assert metric_verdict(profile, metric) == "not judged"
+    sentence = rate_sentence(profile, "complaint_rate", metric)
+    assert sentence == (
+        "Yahoo complaint rate — — warn line 0.10% — fail line 0.30% — "
+        "not judged: 42 delivered, 100 needed"
+    )
+    assert "ERROR" not in sentence and "FAIL" not in sentence
+    # an error with enough volume (could not determine) stays ERROR
+    assert verdict({"status": "error", "delivered": 500, "needed": 100}) == "ERROR"
+
+
+def test_the_latest_day_reads_against_the_fail_line() -> None:
+    metric = {"warn": 0.001, "fail": 0.003}
+    over = {"label": "yesterday", "value": 0.022}
+    assert latest_sentence(over, metric) == "yesterday: 2.20%, over 0.30%"
+    assert latest_sentence({"label": "2026-11-20", "value": 0.0}, metric) == (
+        "2026-11-20: 0.00%, under 0.30%"
+    )
+    assert latest_sentence(None, metric) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "warn", "fail"),
+    [([0.001, 0.022], 0.001, 0.003), ([0.0001, None, 0.0002], 0.001, 0.003),
+     ([0.5], 0.02, 0.05), ([0.0, 0.0], None, None), ([0.0004], None, 0.002)],
+)  # fmt: skip
+def test_the_y_axis_holds_the_data_and_the_fail_line_with_little_waste(
+    values: list[float | None], warn: float | None, fail: float | None
+) -> None:
+    ticks = rate_axis(values, warn, fail)
+    highest = max(v for v in (*values, warn, fail, 0.0) if v is not None)
+    assert ticks[0] == 0 and ticks == sorted(ticks) and 3 <= len(ticks) <= 7
+    assert ticks[-1] > highest  # headroom: the line never sits on the frame
+    if highest:
+        assert ticks[-1] <= highest * 2.5  # and the data is not squashed to the bottom
+
+
+def test_the_fail_line_is_inside_a_chart_of_low_rates() -> None:
+    # Before: the axis fitted only the data (0.01%–0.02%) and the 0.30% line fell off it.
+    assert rate_axis([0.0001, 0.0002], 0.001, 0.003)[-1] >= 0.003
+
+
+def test_days_without_mail_are_gaps_and_lines_are_labelled_and_heavier() -> None:
+    svg = rate_chart("Gmail: complaint rate", ["d1", "d2", "d3", "d4", "d5"],
+                     [0.01, 0.015, None, 0.02, 0.03], 0.001, 0.003)  # fmt: skip
+    lines = re.findall(r'<path d="([^"]+)" class="line reactive nofill"', svg)
+    # the daily rate is two pieces (before and after the gap), then the fail and warn lines
+    assert len(lines) == 4
+    points = [re.findall(r"([\d.]+) [\d.]+", piece) for piece in lines[:2]]
+    assert [len(p) for p in points] == [2, 2]  # d1–d2 and d4–d5: no slope across d3
+    assert float(points[0][-1]) < float(points[1][0])
+    assert "fail line 0.30%" in svg and "warn line 0.10%" in svg
+    widths = dict(re.findall(r"\.series\.serie-(\d)\{stroke-width:([\d.]+)", svg))
+    assert float(widths["1"]) > 1 and float(widths["2"]) > 1  # grid guides are 1
+
+
+def test_a_flat_zero_series_is_a_note_not_a_panel() -> None:
+    days = [{"day": f"2026-11-{d:02d}", "complaint_rate": r} for d, r in
+            ((1, 0.0), (2, None), (3, 0.0))]  # fmt: skip
+    report: dict[str, Any] = {
+        "daily": days, "daily_by_provider": {"yahoo": days},
+        "profiles": {"yahoo": {"title": "Yahoo", "scope": "yahoo", "metrics": {
+            "complaint_rate": {"warn": 0.001, "fail": 0.003},
+            "spam_rate": {"warn": 0.001, "fail": 0.003},  # no daily series: no panel
+        }}},
+    }  # fmt: skip
+    [panel] = profile_rate_charts(report)
+    assert panel.svg is None
+    assert panel.note == "Yahoo: complaint rate: 0.00% on every day (2 days with mail)."
+
+
+# --- the CLI, on SQLite and PostgreSQL --------------------------------------------------
+
+
+def imported(tmp_path: Path, database_url: str, today: date = AS_OF) -> str:
+    events = write_events(tmp_path / "events.csv", today)
+    result = postwarden("import", "events", str(events), "--db", database_url)
+    assert result.code == 0, result.stderr
+    return database_url
+
+
+def test_only_the_senders_esps_are_judged_and_the_json_keeps_its_keys(
+    tmp_path: Path, database_url: str
+) -> None:
+    db = imported(tmp_path, database_url)
+    config = config_with_esps(tmp_path / "pw.toml", '["sendgrid"]')
+    result = postwarden("rates", "--as-of", "2026-11-30", "--config", str(config), "--db", db,
+                        "--format", "json")  # fmt: skip
+    assert result.code == 2, result.stderr
+    report = result.json()
+    assert CONTRACT_KEYS <= set(report)
+    assert list(report["profiles"]) == ["default", "gmail", "yahoo", "microsoft", "sendgrid"]
+    gmail = report["profiles"]["gmail"]["metrics"]["complaint_rate"]
+    assert (gmail["value"], gmail["status"]) == (0.0125, "fail")
+    assert gmail["latest"] == {"day": "2026-11-29", "label": "yesterday", "value": 0.033333,
+                               "delivered": 60}  # fmt: skip
+    yahoo = report["profiles"]["yahoo"]
+    # the contract: below the volume the status is error with a finding
+    assert (yahoo["status"], yahoo["delivered"], yahoo["needed"]) == ("error", 42, 100)
+    assert "RATES_LOW_VOLUME" in {f["code"] for f in yahoo["findings"]}
+    # without the setting every ESP profile is still there (nothing breaks)
+    everything = postwarden("rates", "--as-of", "2026-11-30", "--db", db, "--format", "json")
+    assert {"ses", "brevo", "mailchimp", "sendgrid"} <= set(everything.json()["profiles"])
+
+
+def test_the_table_gives_verdicts_in_words(tmp_path: Path, database_url: str) -> None:
+    db = imported(tmp_path, database_url)
+    config = config_with_esps(tmp_path / "pw.toml", '["sendgrid"]')
+    result = postwarden("rates", "--as-of", "2026-11-30", "--config", str(config), "--db", db)
+    assert result.code == 2, result.stderr
+    text = result.stdout
+    assert (
+        "Gmail complaint rate 1.25% — warn line 0.10% — fail line 0.30% — FAIL, 240 delivered; "
+        "yesterday: 3.33%, over 0.30%" in text
+    )
+    [yahoo] = [line for line in text.splitlines() if " yahoo " in line]
+    assert "not judged: 42 delivered, 100 needed (complaint rate)" in yahoo
+    assert "ERROR" not in yahoo and "FAIL" not in yahoo
+    [microsoft] = [line for line in text.splitlines() if " microsoft " in line]
+    assert "not judged: 0 delivered, 100 needed" in microsoft
+    assert "RATES_LOW_VOLUME" not in text and "complaint_rate" not in text
+    assert "ses" not in text.split() and "Amazon SES" not in text
+
+
+def test_an_unknown_esp_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    config = config_with_esps(tmp_path / "pw.toml", '["sendgird"]')
+    result = postwarden("rates", "--config", str(config), "--db", f"sqlite:///{tmp_path}/pw.db")
+    assert result.code == 3
+    assert (
+        result.stderr.strip().splitlines() == [result.stderr.strip()]
+        and "[rates] esps: 'sendgird' is not an ESP profile" in result.stderr
+    )
+
+
+# --- the PDF ------------------------------------------------------------------------------
+
+
+def test_the_pdf_judges_only_the_senders_esps_in_words(tmp_path: Path) -> None:
+    db = imported(tmp_path, f"sqlite:///{tmp_path / 'pw.db'}")
+    config = config_with_esps(tmp_path / "pw.toml", '["sendgrid"]')
+    output = tmp_path / "november.pdf"
+    result = postwarden("report", "deliverability", "--from", "2026-11-01", "--to", "2026-11-30",
+                        "-o", str(output), "--config", str(config), "--db", db)  # fmt: skip
+    assert result.code == 0, result.stderr
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(output).pages).split())
+    assert (
+        "Gmail complaint rate 1.25% — warn line 0.10% — fail line 0.30% — FAIL, 240 delivered"
+        in text
+    )
+    assert "yesterday: 3.33%, over 0.30%" in text
+    assert "not judged: 42 delivered, 100 needed" in text
+    assert "Amazon SES" not in text and "Brevo" not in text and "SendGrid" in text
+    assert "complaint_rate" not in text
+    assert "Yahoo (and AOL): complaint rate: 0.00% on every day (1 day with mail)." in text
