@@ -80,7 +80,10 @@ def rate_sentence(profile: Mapping[str, Any], metric_id: str, metric: Mapping[st
     status = _metric_below(profile, metric) or (
         f"{metric_verdict(profile, metric)}, {profile.get('delivered', 0)} delivered"
     )
-    return " — ".join([f"{name} {format_rate(metric.get('value'))}", *lines, status])
+    # Without a value (not judged) the sentence names the rate and says why, not "—".
+    value = metric.get("value")
+    head = name if value is None else f"{name} {format_rate(value)}"
+    return " — ".join([head, *lines, status])
 
 
 def latest_sentence(latest: Mapping[str, Any] | None, metric: Mapping[str, Any]) -> str | None:

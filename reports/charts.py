@@ -49,6 +49,17 @@ def rate_axis(
     return [round(step * index, 10) for index in range(count + 1)]
 
 
+def _with_lines(ticks: list[float], warn: float | None, fail: float | None) -> list[float]:
+    """The ticks plus each threshold's value on the axis, where it does not crowd a tick
+    (the legend names every line's value in any case)."""
+    room = ticks[-1] * 0.1
+    labels = list(ticks)
+    for line in (fail, warn):
+        if line and all(abs(line - other) > room for other in labels):
+            labels.append(line)
+    return sorted(labels)
+
+
 def rate_chart(
     title: str, days: Sequence[str], values: Sequence[float | None],
     warn: float | None, fail: float | None,
@@ -60,7 +71,7 @@ def rate_chart(
         style=_STYLE, width=720, height=260, show_dots=True, dots_size=2, x_label_rotation=30,
         show_minor_x_labels=False, value_formatter=format_rate, title=title,
         disable_xml_declaration=True, js=(), allow_interruptions=True,
-        range=(0, ticks[-1]), y_labels=sorted({*ticks, *(v for v in (warn, fail) if v)}),
+        range=(0, ticks[-1]), y_labels=_with_lines(ticks, warn, fail),
         legend_at_bottom=True, truncate_legend=-1,
     )  # fmt: skip
     chart.x_labels = list(days)

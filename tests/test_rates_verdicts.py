@@ -5,8 +5,12 @@ and the PDF."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +25,16 @@ from compliance.rate_wording import (
     rate_sentence,
     verdict,
 )
-from reports.charts import profile_rate_charts, rate_axis, rate_chart
+from monitor.settings import RatesSettings, Settings, WebSettings
+from reports.charts import _with_lines, profile_rate_charts, rate_axis, rate_chart
+from store.engine import open_database, session_factory
 from tests.conftest import postwarden
+from tests.dashboard_data import populate
+from tests.servers import free_port
+from tests.test_browser import ARTIFACTS, _answers, chromium, sign_in
+from tests.test_web import logged_in
+from tests.waiting import eventually
+from web.app import create_app
 
 AS_OF = date(2026, 11, 30)
 HEADER = "event_id,type,bounce_type,recipient,time,campaign,message_id"
@@ -104,7 +116,7 @@ def test_below_its_volume_a_profile_is_not_judged_never_error_or_fail() -> None:
     assert metric_verdict(profile, metric) == "not judged"
     sentence = rate_sentence(profile, "complaint_rate", metric)
     assert sentence == (
-        "Yahoo complaint rate — — warn line 0.10% — fail line 0.30% — "
+        "Yahoo complaint rate — warn line 0.10% — fail line 0.30% — "
         "not judged: 42 delivered, 100 needed"
     )
     assert "ERROR" not in sentence and "FAIL" not in sentence
@@ -255,3 +267,110 @@ def test_the_pdf_judges_only_the_senders_esps_in_words(tmp_path: Path) -> None:
     assert "Amazon SES" not in text and "Brevo" not in text and "SendGrid" in text
     assert "complaint_rate" not in text
     assert "Yahoo (and AOL): complaint rate: 0.00% on every day (1 day with mail)." in text
+
+
+# --- the page: Flask's client, and a screenshot from the real browser ----------------------
+
+
+class _ProfileRows(HTMLParser):
+    """The rows of the Rates page's verdict table: (profile, metric, [cell texts])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, str, list[str]]] = []
+        self._inside = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "table":
+            self._inside = found.get("class") == "profiles"
+        elif tag == "tr" and self._inside and "data-profile" in found:
+            self.rows.append((found["data-profile"] or "", found.get("data-metric") or "", []))
+        elif tag == "td" and self._inside and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            self.rows[-1][2].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def seeded(tmp_path: Path) -> str:
+    """A database with the test's traffic up to today (the page looks back from now)."""
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    populate(session_factory(engine))
+    engine.dispose()
+    return imported(tmp_path, url, datetime.now(UTC).date())
+
+
+def test_the_rates_page_gives_each_rate_its_lines_verdict_and_latest_day(tmp_path: Path) -> None:
+    url = seeded(tmp_path)
+    engine = open_database(url)
+    settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"),
+                        rates=RatesSettings(esps=("sendgrid",)))  # fmt: skip
+    app = create_app(settings, session_factory(engine))
+    try:
+        page = logged_in(app, "compliance").get("/rates").get_data(as_text=True)
+    finally:
+        app.extensions["postwarden_inbox"].close()
+        engine.dispose()
+    parser = _ProfileRows()
+    parser.feed(page)
+    rows = {(profile, metric): cells for profile, metric, cells in parser.rows}
+    assert {profile for profile, _ in rows} == {"default", "gmail", "yahoo", "microsoft",
+                                                "sendgrid"}  # fmt: skip
+    gmail = rows[("gmail", "complaint_rate")]
+    assert gmail[1] == (
+        "Gmail complaint rate 1.25% — warn line 0.10% — fail line 0.30% — FAIL, 240 delivered"
+    )
+    assert gmail[2] == "FAIL" and gmail[3] == "yesterday: 3.33%, over 0.30%"
+    yahoo = rows[("yahoo", "complaint_rate")]
+    assert yahoo[2] == "not judged" and yahoo[1].endswith("not judged: 42 delivered, 100 needed")
+    assert all("ERROR" not in cell and "FAIL" not in cell for cell in yahoo)
+    assert "not published; judged by default" in rows[("sendgrid", "")][1]
+    assert "complaint_rate" not in page.replace('data-metric="complaint_rate"', "")
+    assert 'class="chart-note">Yahoo (and AOL): complaint rate: 0.00% on every day' in page
+
+
+def test_the_rates_page_in_chromium(tmp_path: Path) -> None:
+    url = seeded(tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
+    env["POSTWARDEN_RATES_ESPS"] = "sendgrid"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("postwarden")), "serve", "--no-scheduler",
+         "--port", str(port), "--db", url],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://localhost:{port}"
+    try:
+        eventually(lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1,
+                   ignoring=(OSError,))  # fmt: skip
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            sign_in(page, base, "compliance")
+            page.goto(f"{base}/rates")
+            gmail = page.locator('tr[data-profile="gmail"][data-metric="complaint_rate"]')
+            assert "yesterday: 3.33%, over 0.30%" in gmail.inner_text()
+            yahoo = page.locator('tr[data-profile="yahoo"]')
+            assert "not judged" in yahoo.inner_text() and "ERROR" not in yahoo.inner_text()
+            assert page.locator('tr[data-profile="ses"]').count() == 0
+            assert page.locator("figure.chart svg").first.is_visible()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "rates-verdicts.png"), full_page=True)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_threshold_value_joins_the_axis_only_where_it_does_not_crowd_a_tick() -> None:
+    assert _with_lines([0.0, 0.02, 0.04, 0.06], 0.02, 0.05) == [0.0, 0.02, 0.04, 0.05, 0.06]
+    assert _with_lines([0.0, 0.01, 0.02, 0.03], 0.001, 0.003) == [0.0, 0.01, 0.02, 0.03]
