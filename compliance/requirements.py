@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from checks.findings import STATUS_RANK, worst
 from compliance.limit_profiles import REQUIREMENTS, LimitProfile
-from compliance.rate_wording import format_rate
+from compliance.rate_wording import format_rate, not_judged
 from store.contacts import AuditRun
 from store.messages import MessageAudit
 
@@ -162,7 +162,7 @@ def rate_verdict(judged: Mapping[str, Any] | None) -> Verdict:
         return Verdict("error", "no rates judged")
     if judged["status"] == "error":
         findings = judged.get("findings") or [{"message": "could not be judged"}]
-        return Verdict("error", findings[0]["message"])
+        return Verdict("error", not_judged(judged) or findings[0]["message"])
     gmail = judged.get("metrics", {}).get("spam_rate")
     if gmail and gmail.get("value") is not None:
         return Verdict(

@@ -25,6 +25,7 @@ from compliance.rate_wording import (
     rate_sentence,
     verdict,
 )
+from compliance.requirements import rate_verdict
 from monitor.settings import RatesSettings, Settings, WebSettings
 from reports.charts import _with_lines, profile_rate_charts, rate_axis, rate_chart
 from store.engine import open_database, session_factory
@@ -374,3 +375,9 @@ def test_the_rates_page_in_chromium(tmp_path: Path) -> None:
 def test_a_threshold_value_joins_the_axis_only_where_it_does_not_crowd_a_tick() -> None:
     assert _with_lines([0.0, 0.02, 0.04, 0.06], 0.02, 0.05) == [0.0, 0.02, 0.04, 0.05, 0.06]
     assert _with_lines([0.0, 0.01, 0.02, 0.03], 0.001, 0.003) == [0.0, 0.01, 0.02, 0.03]
+
+
+def test_a_provider_card_says_its_rate_is_not_judged_below_the_volume() -> None:
+    low = {"code": "RATES_LOW_VOLUME", "message": "Yahoo: 42 delivered messages in scope"}
+    judged = {"status": "error", "delivered": 42, "needed": 100, "findings": [low]}
+    assert rate_verdict(judged).note == "not judged: 42 delivered, 100 needed"
