@@ -26,9 +26,12 @@ from compliance.rate_wording import (
     verdict,
 )
 from compliance.requirements import rate_verdict
+from monitor.dashboard_data import check_verdicts
 from monitor.settings import RatesSettings, Settings, WebSettings
+from monitor.targets import add_domain
 from reports.charts import _with_lines, profile_rate_charts, rate_axis, rate_chart
 from store.engine import open_database, session_factory
+from store.scheduling import APSCHEDULER_JOBS
 from tests.conftest import postwarden
 from tests.dashboard_data import populate
 from tests.servers import free_port
@@ -381,3 +384,35 @@ def test_a_provider_card_says_its_rate_is_not_judged_below_the_volume() -> None:
     low = {"code": "RATES_LOW_VOLUME", "message": "Yahoo: 42 delivered messages in scope"}
     judged = {"status": "error", "delivered": 42, "needed": 100, "findings": [low]}
     assert rate_verdict(judged).note == "not judged: 42 delivered, 100 needed"
+
+
+# --- a target never checked yet is pending --------------------------------------------------
+
+
+def test_a_target_never_checked_is_pending_and_leaves_the_verdicts_alone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    populate(sessions)
+    with sessions() as session:
+        before = check_verdicts(session)["spf"]
+        add_domain(session, "new.example", datetime(2026, 12, 7, 6, 50, tzinfo=UTC))
+        next_run = datetime(2026, 12, 7, 7, 15, tzinfo=UTC).timestamp()
+        job = {"id": "auth_sweep", "next_run_time": next_run, "job_state": b"the scheduler's"}
+        session.execute(APSCHEDULER_JOBS.insert().values(**job))
+        session.commit()
+        after = check_verdicts(session)["spf"]
+    # both checked domains pass SPF: the new one does not turn the verdict to error
+    assert (before.status, after.status) == ("pass", "pass")
+    assert after.note == "2 of 3 domains pass; 1 of 3 pending (not checked yet)"
+    settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"))
+    app = create_app(settings, sessions)
+    try:
+        page = logged_in(app, "postmaster").get("/").get_data(as_text=True)
+    finally:
+        app.extensions["postwarden_inbox"].close()
+        engine.dispose()
+    row = page[page.index(">new.example</a>") :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="status pending">pending (next sweep at 07:15 UTC)</span>' in row
+    assert "ERROR" not in row

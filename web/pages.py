@@ -32,6 +32,7 @@ from monitor.dashboard_data import (
     latest_audit,
     latest_details,
     listings,
+    next_sweep,
     open_alerts,
     requirement_evidence,
     target_page,
@@ -107,6 +108,7 @@ def _overview_live(page: int) -> dict[str, Any]:
             render_template(
                 "overview_figures.html",
                 targets=targets,
+                next_sweep=next_sweep(db()),
                 page=page,
                 pages=max(1, -(-targets.total // PAGE_SIZE)),
                 rates=rates,
