@@ -416,3 +416,16 @@ def test_a_target_never_checked_is_pending_and_leaves_the_verdicts_alone(tmp_pat
     row = row[: row.index("</tr>")]
     assert '<span class="status pending">pending (next sweep at 07:15 UTC)</span>' in row
     assert "ERROR" not in row
+
+
+def test_the_compliance_pdf_gives_the_same_verdicts(tmp_path: Path) -> None:
+    db = imported(tmp_path, f"sqlite:///{tmp_path / 'pw.db'}")
+    config = config_with_esps(tmp_path / "pw.toml", '["ses"]')
+    output = tmp_path / "compliance.pdf"
+    result = postwarden("report", "compliance", "--from", "2026-11-01", "--to", "2026-11-30",
+                        "-o", str(output), "--config", str(config), "--db", db)  # fmt: skip
+    assert result.code == 0, result.stderr
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(output).pages).split())
+    assert "not judged: 42 delivered, 100 needed" in text
+    assert "Amazon SES hard bounce rate 0.51% — warn line 5.00% — fail line 10.00% — PASS" in text
+    assert "SendGrid" not in text and "hard_bounce_rate" not in text
