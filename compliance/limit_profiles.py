@@ -13,7 +13,7 @@ bulk senders, by the names of :data:`REQUIREMENTS`.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -133,8 +133,14 @@ def _read(text: str, where: str) -> LimitProfile:
         raise ProfileError(f"{where}: {error}") from None
 
 
-def load_profiles(directory: Path | None = None) -> dict[str, LimitProfile]:
-    """The shipped profiles, with those of ``directory`` added or overriding, by name."""
+def load_profiles(
+    directory: Path | None = None, esps: Sequence[str] | None = None
+) -> dict[str, LimitProfile]:
+    """The shipped profiles, with those of ``directory`` added or overriding, by name.
+
+    ``esps`` (``[rates] esps``) names the ESPs the sender uses: the other ESP profiles are
+    left out, so nothing shows or judges them. None keeps every profile.
+    """
     profiles: dict[str, LimitProfile] = {}
     shipped = resources.files("compliance") / "profiles"
     for entry in sorted(shipped.iterdir(), key=lambda e: e.name):
@@ -152,6 +158,8 @@ def load_profiles(directory: Path | None = None) -> dict[str, LimitProfile]:
             raise ProfileError(
                 f"profile {profile.name}: judged_by {profile.judged_by!r} is unknown"
             )
+    if esps is not None:
+        profiles = only_these_esps(profiles, esps)
     # The baseline first, then the mailbox providers, then the ESPs.
     order = {"baseline": 0, "mailbox-provider": 1, "esp": 2}
     ranked = sorted(
@@ -159,3 +167,19 @@ def load_profiles(directory: Path | None = None) -> dict[str, LimitProfile]:
         key=lambda p: (order.get(p.kind, 3), _SCOPE_ORDER.get(p.scope, 9), p.name),
     )
     return {profile.name: profile for profile in ranked}
+
+
+def only_these_esps(
+    profiles: Mapping[str, LimitProfile], esps: Sequence[str]
+) -> dict[str, LimitProfile]:
+    """The profiles without the ESP profiles not named in ``esps`` (pure); a name that is
+    no ESP profile is a ProfileError naming the setting."""
+    known = sorted(name for name, profile in profiles.items() if profile.kind == "esp")
+    for name in esps:
+        if name not in known:
+            raise ProfileError(
+                f"[rates] esps: {name!r} is not an ESP profile (known: {', '.join(known)})"
+            )
+    return {
+        name: profile for name, profile in profiles.items() if profile.kind != "esp" or name in esps
+    }

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from checks.findings import Finding, finding, worst
 from compliance.limit_profiles import METRICS, LimitProfile
 from compliance.providers import PROVIDERS
+from compliance.rate_wording import format_rate, metric_name
 from compliance.receiver_rates import add_receivers_figures
 from store.events import COUNTERS, EventDay
 
@@ -94,6 +95,41 @@ def sums(session: Session, first: date, last: date, *by: str) -> dict[tuple[Any,
         key, counts = tuple(row[: len(by)]), row[len(by) :]
         result[key] = Totals(*(int(count or 0) for count in counts))
     return result
+
+
+def latest_day(session: Session, first: date, last: date, scope: str) -> tuple[date, Totals] | None:
+    """The last day of the window with mail in ``scope`` and its totals, in one query over
+    ``event_days``: the daily rate that Gmail's line is drawn for."""
+    in_scope = [EventDay.day >= first, EventDay.day <= last]
+    if scope != "all":
+        in_scope.append(EventDay.provider == scope)
+    with_mail = (
+        EventDay.sent + EventDay.delivered + EventDay.bounced_hard + EventDay.bounced_soft
+    ) > 0
+    newest = select(func.max(EventDay.day)).where(*in_scope, with_mail).scalar_subquery()
+    row = session.execute(
+        select(EventDay.day, *(func.sum(getattr(EventDay, name)) for name in COUNTERS))
+        .where(*in_scope, EventDay.day == newest)
+        .group_by(EventDay.day)
+    ).first()
+    if row is None:
+        return None
+    return row[0], Totals(*(int(count or 0) for count in row[1:]))
+
+
+def _latest_json(
+    found: tuple[date, Totals] | None, as_of: date, metric: str
+) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    day, totals = found
+    label = (
+        "yesterday"
+        if day == as_of - timedelta(days=1)
+        else ("today" if day == as_of else day.isoformat())
+    )
+    return {"day": day.isoformat(), "label": label, "value": _round(totals.rate(metric)),
+            "delivered": totals.delivered}  # fmt: skip
 
 
 def scoped(by_provider: Mapping[str, Totals], scope: str) -> Totals:
@@ -167,8 +203,9 @@ def judge(
             findings.append(
                 finding(
                     "RATE_OVER_FAIL" if status == "fail" else "RATE_OVER_WARN",
-                    f"{profile.title}: {metric} is {value:.4%} ({counted} of {base}), at or "
-                    f"over the {status} line of {limit:.2%}.",
+                    f"{profile.title}: {metric_name(metric)} is {format_rate(value)} "
+                    f"({counted} of {base}), at or over the {status} line of "
+                    f"{format_rate(limit)}.",
                 )
             )
     return worst(m["status"] for m in metrics.values()), metrics, findings
@@ -209,6 +246,9 @@ def rates_report(
             continue
         traffic = scoped(by_provider, profile.scope)
         status, metrics, findings = judge(profile, traffic, min_delivered)
+        newest = latest_day(session, first, as_of, profile.scope)
+        for metric, judged_metric in metrics.items():
+            judged_metric["latest"] = _latest_json(newest, as_of, metric)
         trends = _trends(profile, daily_rows, first, as_of) if status != "error" else {}
         for metric, trend in trends.items():
             if trend["crosses_fail_on"]:
@@ -226,6 +266,7 @@ def rates_report(
             "kind": profile.kind,
             "published": profile.published,
             "delivered": traffic.delivered,
+            "needed": profile.min_delivered or min_delivered,
             "metrics": metrics,
             "trends": trends,
             "findings": [asdict(f) for f in findings],

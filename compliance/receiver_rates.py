@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from checks.findings import finding, worst
 from compliance.limit_profiles import LimitProfile
+from compliance.rate_wording import format_rate
 from store.events import Event, EventDay
 from store.receivers import GmailDay, SndsDay
 
@@ -156,14 +157,15 @@ def _judge_gmail(
     judged["findings"] = [f for f in judged["findings"] if f["code"] != "RATES_LOW_VOLUME"]
     judged["findings"].append(asdict(finding(
         "GMAIL_SPAM_RATE_JUDGED",
-        f"{profile.title}: Gmail's user-reported spam rate for {domain} on {day} is {value:.3%} "
-        "(Postmaster Tools); the ESP-based complaint rate is shown for reference.",
+        f"{profile.title}: Gmail's user-reported spam rate for {domain} on {day} is "
+        f"{format_rate(value)} (Postmaster Tools); the ESP-based complaint rate is shown for "
+        "reference.",
     )))  # fmt: skip
     if status in ("warn", "fail"):
         judged["findings"].append(asdict(finding(
             "RATE_OVER_FAIL" if status == "fail" else "RATE_OVER_WARN",
-            f"{profile.title}: Gmail's spam rate is {value:.3%} on {day}, at or over the "
-            f"{status} line of {(fail if status == 'fail' else warn) or 0:.2%}.",
+            f"{profile.title}: Gmail's spam rate is {format_rate(value)} on {day}, at or over the "
+            f"{status} line of {format_rate((fail if status == 'fail' else warn) or 0)}.",
         )))  # fmt: skip
 
 

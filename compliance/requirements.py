@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from checks.findings import STATUS_RANK, worst
 from compliance.limit_profiles import REQUIREMENTS, LimitProfile
+from compliance.rate_wording import format_rate, not_judged
 from store.contacts import AuditRun
 from store.messages import MessageAudit
 
@@ -161,15 +162,16 @@ def rate_verdict(judged: Mapping[str, Any] | None) -> Verdict:
         return Verdict("error", "no rates judged")
     if judged["status"] == "error":
         findings = judged.get("findings") or [{"message": "could not be judged"}]
-        return Verdict("error", findings[0]["message"])
+        return Verdict("error", not_judged(judged) or findings[0]["message"])
     gmail = judged.get("metrics", {}).get("spam_rate")
     if gmail and gmail.get("value") is not None:
         return Verdict(
             judged["status"],
-            f"Gmail's spam rate {gmail['value']:.3%} on {gmail['as_of']} (Postmaster Tools)",
+            f"Gmail's spam rate {format_rate(gmail['value'])} on {gmail['as_of']} "
+            "(Postmaster Tools)",
         )
     value = judged.get("metrics", {}).get("complaint_rate", {}).get("value")
-    rate = "no complaints" if not value else f"complaint rate {value:.3%}"
+    rate = "no complaints" if not value else f"complaint rate {format_rate(value)}"
     return Verdict(
         judged["status"], f"{rate} of {judged.get('delivered', 0)} delivered (ESP events)"
     )

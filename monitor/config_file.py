@@ -144,6 +144,12 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "A directory of your own limit profiles (TOML), added to or replacing shipped ones.",
         "/etc/postwarden/profiles",
     ),
+    ("rates", "esps"): KeyDoc(
+        "The ESP profiles that apply to this sender (e.g. sendgrid, ses); the other ESP profiles "
+        "are not shown or judged on the Rates page, in `postwarden rates` or in the PDFs. "
+        "Unset: every ESP profile.",
+        ["sendgrid"],
+    ),
     ("roi", "lookback_days"): KeyDoc("Touches this many days before a conversion may take credit."),
     ("roi", "half_life_days"): KeyDoc(
         "The time-decay model halves a touch's credit for every this many days before the sale."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, func, literal, select, union_all
@@ -24,6 +24,7 @@ from store.models import (
     StatusChange,
     TargetStatus,
 )
+from store.scheduling import APSCHEDULER_JOBS
 from store.timestamps import as_utc
 
 DOMAIN_CHECKS = ("spf", "dmarc", "dkim", "mx", "blocklists")
@@ -43,6 +44,11 @@ class TargetRow:
     @property
     def status(self) -> str:
         return worst(self.checks.values()) if self.checks else "error"
+
+    @property
+    def pending(self) -> bool:
+        """Never checked yet: its first sweep is still to come (shown as pending, not ERROR)."""
+        return not self.checks
 
 
 @dataclass(frozen=True)
@@ -94,13 +100,22 @@ def check_verdicts(session: Session) -> dict[str, Verdict]:
         if not applicable:
             verdicts[check] = Verdict("error", f"no {noun} monitored")
             continue
-        # A target never checked is undetermined; a known failure elsewhere still ranks above.
-        status = worst([*statuses, "error"] if unchecked > 0 else statuses)
+        # A target never checked is pending, not undetermined: it does not pull the verdict of
+        # the checked ones down to error. With none checked at all there is nothing to judge.
+        status = worst(statuses) if statuses else "error"
         parts = [f"{statuses[status]} of {applicable} {noun} {status}"] if statuses[status] else []
         if unchecked > 0:
-            parts.append(f"{unchecked} of {applicable} never checked")
+            parts.append(f"{unchecked} of {applicable} pending (not checked yet)")
         verdicts[check] = Verdict(status, "; ".join(parts))
     return verdicts
+
+
+def next_sweep(session: Session) -> datetime | None:
+    """When the scheduler next runs the authentication sweep (None: no schedule stored)."""
+    seconds = session.scalar(
+        select(APSCHEDULER_JOBS.c.next_run_time).where(APSCHEDULER_JOBS.c.id == "auth_sweep")
+    )
+    return None if seconds is None else datetime.fromtimestamp(float(seconds), UTC)
 
 
 def requirement_evidence(

@@ -192,8 +192,10 @@ def render_listings_table(episodes: Sequence[Episode], now: datetime) -> str:
 
 
 def percent(value: float | None) -> str:
-    """A fraction as a percentage with two decimals; None as a dash."""
-    return "—" if value is None else f"{value:.2%}"
+    """A fraction as people read a rate (compliance.rate_wording.format_rate)."""
+    from compliance.rate_wording import format_rate
+
+    return format_rate(value)
 
 
 def _origin(metric: dict[str, Any]) -> str:
@@ -212,18 +214,35 @@ def render_rates_table(report: dict[str, Any]) -> str:
         f"(hard {percent(report['hard_bounce_rate'])}), complaint rate "
         f"{percent(report['complaint_rate'])}",
     ]
+    from compliance.rate_wording import (
+        latest_sentence,
+        metric_name,
+        not_judged,
+        rate_sentence,
+    )
+
     for name, profile in report["profiles"].items():
-        if not profile["metrics"]:
-            detail = f"not published; judged by {profile.get('judged_by', '—')}"
-        else:
-            detail = "; ".join(
-                f"{metric} {percent(m['value'])} (warn {percent(m['warn'])}, "
-                f"fail {percent(m['fail'])}; {_origin(m)})"
-                for metric, m in profile["metrics"].items()
-            )
         scope = "" if profile["scope"] == "all" else f" [{profile['scope']} only]"
-        lines.append(f"  {status_label(profile['status'])} {name:<10}{scope} {detail}")
+        below = not_judged(profile)
+        # Below its volume a profile is not judged: it reads so, never as ERROR or FAIL.
+        label = click.style("-    ", dim=True) if below else status_label(profile["status"])
+        if not profile["metrics"]:
+            lines.append(
+                f"  {label} {name:<10}{scope} not published; judged by "
+                f"{profile.get('judged_by', '—')}"
+            )
+        elif below:
+            names = ", ".join(metric_name(metric) for metric in profile["metrics"])
+            lines.append(f"  {label} {name:<10}{scope} {below} ({names})")
+        else:
+            lines.append(f"  {label} {name:<10}{scope}")
+            for metric, m in profile["metrics"].items():
+                latest = latest_sentence(m.get("latest"), m)
+                beside = f"; {latest}" if latest else ""
+                lines.append(f"        {rate_sentence(profile, metric, m)}{beside} ({_origin(m)})")
         for item in profile["findings"]:
+            if item["code"] == "RATES_LOW_VOLUME":
+                continue
             if item["level"] in ("error", "fail", "warn") or item["code"] == "RATE_TREND_TO_FAIL":
                 lines.append(f"        {item['code']}: {item['message']}")
     return "\n".join(lines)

@@ -120,6 +120,8 @@ class RatesSettings:
     min_delivered: int = 100
     days: int = 30
     profiles_dir: Path | None = None
+    # The ESPs this sender uses; None: every ESP profile is shown and judged.
+    esps: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -508,6 +510,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("rates", "min_delivered"): _positive_int,
     ("rates", "days"): _positive_int,
     ("rates", "profiles_dir"): _path,
+    ("rates", "esps"): _strings,
     ("roi", "lookback_days"): _positive_int,
     ("roi", "half_life_days"): _positive_float,
     ("roi", "opens"): _boolean,

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pygal
 from pygal.style import Style
+
+from compliance.limit_profiles import METRICS
+from compliance.rate_wording import format_rate, metric_name
 
 _STYLE = Style(
     background="white",
@@ -17,26 +22,67 @@ _STYLE = Style(
     foreground_subtle="#999",
     colors=("#1f5fa8", "#c0392b", "#e67e22", "#27ae60"),
     font_family="system-ui, sans-serif",
+    guide_stroke_color="#e6e6e6",
+    major_guide_stroke_color="#d6d6d6",
 )
+
+
+# Threshold lines are drawn heavier than the grid (which is a thin light dash).
+_LINE_WIDTH = {"rate": 2.0, "fail": 3.0, "warn": 2.5}
+_STEPS = (1.0, 2.0, 2.5, 5.0)
+
+
+def rate_axis(
+    values: Sequence[float | None], warn: float | None, fail: float | None
+) -> list[float]:
+    """Tick values from 0 to a round top that holds every value and both lines, with
+    headroom, so the fail line never leaves the chart (pure)."""
+    highest = max([v for v in (*values, warn, fail) if v is not None] or [0.0])
+    if highest <= 0:
+        highest = 0.001
+    wanted = highest * 1.15
+    magnitude = 10 ** math.floor(math.log10(wanted / 5))
+    step = next(
+        (m * magnitude for m in (*_STEPS, 10.0) if wanted / (m * magnitude) <= 5), 10 * magnitude
+    )
+    count = math.ceil(wanted / step - 1e-9)
+    return [round(step * index, 10) for index in range(count + 1)]
+
+
+def _with_lines(ticks: list[float], warn: float | None, fail: float | None) -> list[float]:
+    """The ticks plus each threshold's value on the axis, where it does not crowd a tick
+    (the legend names every line's value in any case)."""
+    room = ticks[-1] * 0.1
+    labels = list(ticks)
+    for line in (fail, warn):
+        if line and all(abs(line - other) > room for other in labels):
+            labels.append(line)
+    return sorted(labels)
 
 
 def rate_chart(
     title: str, days: Sequence[str], values: Sequence[float | None],
     warn: float | None, fail: float | None,
 ) -> str:  # fmt: skip
-    """A daily rate as a line, with the profile's warn and fail lines; SVG text."""
+    """A daily rate as a line (days without mail are gaps), with the profile's warn and
+    fail lines labelled with their values; the y axis holds the data and both lines. SVG."""
+    ticks = rate_axis(values, warn, fail)
     chart = pygal.Line(
-        style=_STYLE, width=720, height=260, show_dots=False, x_label_rotation=30,
-        show_minor_x_labels=False, value_formatter=lambda v: f"{v:.2%}", title=title,
-        disable_xml_declaration=True, js=(),
+        style=_STYLE, width=720, height=260, show_dots=True, dots_size=2, x_label_rotation=30,
+        show_minor_x_labels=False, value_formatter=format_rate, title=title,
+        disable_xml_declaration=True, js=(), allow_interruptions=True,
+        range=(0, ticks[-1]), y_labels=_with_lines(ticks, warn, fail),
+        legend_at_bottom=True, truncate_legend=-1,
     )  # fmt: skip
     chart.x_labels = list(days)
     chart.x_labels_major = list(days[:: max(1, len(days) // 6)])
-    chart.add("rate", list(values))
+    chart.add("daily rate", list(values), stroke_style={"width": _LINE_WIDTH["rate"]})
     if fail is not None:
-        chart.add("fail line", [fail] * len(days))
+        chart.add(f"fail line {format_rate(fail)}", [fail] * len(days), show_dots=False,
+                  stroke_style={"width": _LINE_WIDTH["fail"]})  # fmt: skip
     if warn is not None:
-        chart.add("warn line", [warn] * len(days))
+        chart.add(f"warn line {format_rate(warn)}", [warn] * len(days), show_dots=False,
+                  stroke_style={"width": _LINE_WIDTH["warn"], "dasharray": "8, 4"})  # fmt: skip
     return str(chart.render(is_unicode=True))
 
 
@@ -52,18 +98,38 @@ def count_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence
     return str(chart.render(is_unicode=True))
 
 
-def profile_rate_charts(report: Mapping[str, Any]) -> list[str]:
-    """One chart per judged metric of each profile in a ``rates_report``, drawn on the
-    traffic that profile judges (a mailbox provider's own recipients)."""
+@dataclass(frozen=True)
+class RatePanel:
+    """One metric of one profile: a chart, or a one-line note when there is nothing to draw."""
+
+    title: str
+    svg: str | None = None
+    note: str | None = None
+
+
+def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
+    """One panel per daily metric of each profile in a ``rates_report``, drawn on the
+    traffic that profile judges (a mailbox provider's own recipients). A metric that is
+    zero on every day with mail, or has no such day, is a one-line note instead."""
     labels = [row["day"] for row in report["daily"]]
-    charts = []
+    panels = []
     for profile in report["profiles"].values():
         series = report["daily_by_provider"].get(profile["scope"], report["daily"])
         for metric, judged in profile["metrics"].items():
+            if metric not in METRICS:
+                continue  # receivers' own figures (Gmail, SNDS) have no daily series here
+            title = f"{profile['title']}: {metric_name(metric)}"
             values = [row.get(metric) for row in series]
-            title = f"{profile['title']}: {metric}"
-            charts.append(rate_chart(title, labels, values, judged["warn"], judged["fail"]))
-    return charts
+            seen = [v for v in values if v is not None]
+            if not seen:
+                panels.append(RatePanel(title, note=f"{title}: no mail in the window."))
+            elif not any(seen):
+                days = f"{len(seen)} day{'s' if len(seen) > 1 else ''} with mail"
+                panels.append(RatePanel(title, note=f"{title}: 0.00% on every day ({days})."))
+            else:
+                svg = rate_chart(title, labels, values, judged["warn"], judged["fail"])
+                panels.append(RatePanel(title, svg=svg))
+    return panels
 
 
 def as_image(svg: str) -> str:

@@ -110,7 +110,7 @@ def render_report(
         )
     if request.format == "csv":
         return [csv_path]
-    profiles = load_profiles(settings.rates.profiles_dir)
+    profiles = load_profiles(settings.rates.profiles_dir, settings.rates.esps)
     if request.kind == "compliance":
         data = compliance_report(
             session, period_from=request.period_from, period_to=request.period_to,

@@ -7,10 +7,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from compliance.rate_wording import TEMPLATE_GLOBALS
+
 _ENVIRONMENT = Environment(
     loader=PackageLoader("reports", "templates"),
     autoescape=select_autoescape(("html",)),
 )
+_ENVIRONMENT.globals.update(TEMPLATE_GLOBALS)
 
 
 def render_html(template: str, data: dict[str, Any]) -> str:

@@ -120,8 +120,12 @@ def test_the_deliverability_report_tells_the_month(
     assert "192.0.2.10 bl.example 2026-10-05T00:00+00:00 2026-10-07T00:00+00:00 48.0" in flat
     assert "Listed for spam" in flat
     # Gmail's complaints: 6 of 300 delivered = 2%, over the fail line; drawn as a chart.
-    assert "gmail 300 300 0 6" in flat and "complaint_rate 2.000%" in flat
-    assert "Gmail: complaint_rate" in flat
+    assert (
+        "gmail 300 300 0 6" in flat
+        and "Gmail complaint rate 2.00% — warn line 0.10% — fail line 0.30% — FAIL, 300 delivered"
+        in flat
+    )
+    assert "Gmail: complaint rate" in flat
     # Each provider's requirements card, as on the dashboard: Gmail fails on its rate;
     # nothing was audited, so one-click cannot be judged (error, never pass).
     assert "Gmail: FAIL" in flat and "Complaint rate (its recipients) FAIL" in flat

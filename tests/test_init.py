@@ -90,6 +90,7 @@ def test_it_refuses_to_overwrite_an_existing_config_without_force(tmp_path: Path
         ("--ip", "mail.example.com", "is not an IP address"),
         ("--selector", "bad selector", "is not a valid DKIM selector"),
         ("--alert-email", "postmaster", "is not an e-mail address"),
+        ("--esp", "gmail", "'gmail' is not an ESP profile"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_3_with_nothing_written(
@@ -106,14 +107,16 @@ def test_it_asks_for_what_the_flags_leave_out_and_asks_again_after_a_bad_answer(
     tmp_path: Path,
 ) -> None:
     answers = [
-        "news.example.com", "s1 s2", "not an ip", "198.51.100.7", "me@example.org", "ada",
-        "short", PASSWORD, PASSWORD,
+        "news.example.com", "s1 s2", "not an ip", "198.51.100.7", "me@example.org",
+        "sendgird", "sendgrid, SES", "ada", "short", PASSWORD, PASSWORD,
     ]  # fmt: skip
     result = init(tmp_path, "--config", "etc/pw.toml", input_text="\n".join(answers) + "\n")
     assert result.code == 0, result.stderr
     assert "'not an ip' is not an IP address" in result.stdout + result.stderr
     settings = load_settings(str(tmp_path / "etc" / "pw.toml"), environ={})
     assert settings.smtp.recipients == ("me@example.org",)
+    assert "'sendgird' is not an ESP profile" in result.stdout + result.stderr
+    assert settings.rates.esps == ("sendgrid", "ses")
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as session:
@@ -165,3 +168,17 @@ def test_a_bad_value_in_the_written_file_is_named(tmp_path: Path) -> None:
     path.write_text(render_config({("dns", "timeout"): -1}), encoding="utf-8")
     with pytest.raises(SettingsError, match=r"dns\.timeout: must be greater than 0"):
         load_settings(str(path), environ={})
+
+
+def test_esp_flags_name_the_esps_whose_limits_apply(tmp_path: Path) -> None:
+    result = init(tmp_path, "--yes", "--esp", "sendgrid", "--esp", "ses", "--config", "pw.toml")
+    assert result.code == 0, result.stderr
+    assert "judged by the limits of sendgrid, ses" in result.stdout
+    settings = load_settings(str(tmp_path / "pw.toml"), environ={})
+    assert settings.rates.esps == ("sendgrid", "ses")
+
+
+def test_without_esps_every_esp_profile_still_applies(tmp_path: Path) -> None:
+    result = init(tmp_path, "--yes", "--config", "pw.toml")
+    assert result.code == 0, result.stderr
+    assert load_settings(str(tmp_path / "pw.toml"), environ={}).rates.esps is None

@@ -90,5 +90,5 @@ def test_the_deliverability_pdf_shows_gmails_figures_with_their_source(tmp_path:
     text = " ".join(" ".join(pdf_text(output)).split())
     assert "Gmail: 97.0% of mail from a.example arrived over TLS on 2026-11-29" in text
     assert "Gmail: needs work for a.example (NO_UNSUB_GENERAL)" in text
-    assert "Gmail's spam rate 0.350% on 2026-11-29 (Postmaster Tools)" in text
+    assert "Gmail's spam rate 0.35% on 2026-11-29 (Postmaster Tools)" in text
     assert "source Gmail Postmaster Tools, as of 2026-11-29" in text

@@ -72,8 +72,9 @@ def test_gmail_is_judged_on_its_own_spam_rate_where_the_esp_sees_no_complaint(
     assert report["sources"]["gmail_postmaster"] == {"as_of": "2026-11-29"}
     table = postwarden("rates", "--as-of", "2026-11-30", "--profile", "gmail", "--db", database_url)
     assert table.code == 2
-    assert "spam_rate 0.35% (warn 0.10%, fail 0.30%; Gmail Postmaster Tools, as of 2026-11-29)" in (
-        table.stdout
+    assert (
+        "Gmail spam rate 0.35% — warn line 0.10% — fail line 0.30% — FAIL, 500 delivered "
+        "(Gmail Postmaster Tools, as of 2026-11-29)" in table.stdout
     )
 
 

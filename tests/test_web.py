@@ -319,7 +319,9 @@ def test_the_rates_page_draws_each_profile_on_its_own_traffic(app: Flask, tmp_pa
         import_file(session, path, source="csv", now=datetime.now(UTC))
         session.commit()
     page = logged_in(app, "compliance").get("/rates").get_data(as_text=True)
-    assert page.count("<svg") >= 6 and "Gmail: complaint_rate" in page
+    assert page.count("<svg") >= 4 and "Gmail: complaint rate" in page
+    # no bounces at all: a one-line note, not an empty panel
+    assert "Baseline (all traffic): bounce rate: 0.00% on every day (5 days with mail)." in page
     campaigns = page[page.index("<h2>Campaigns</h2>") : page.index("<h2>Daily")]
     assert "<td>autumn</td><td>300</td><td>300</td><td>0.00%</td><td>10.00%</td>" in campaigns
 

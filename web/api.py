@@ -94,7 +94,7 @@ def alerts() -> Any:
 def rates() -> Any:
     config = settings()
     days = int_arg("days", config.rates.days, minimum=1, maximum=366, clamp=True)
-    report = rates_report(db(), load_profiles(config.rates.profiles_dir),
+    report = rates_report(db(), load_profiles(config.rates.profiles_dir, config.rates.esps),
                           as_of=datetime.now(UTC).date(), days=days,
                           min_delivered=config.rates.min_delivered)  # fmt: skip
     return jsonify(report)

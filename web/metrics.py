@@ -39,7 +39,7 @@ def metrics() -> Any:
     for state in db().scalars(select(ListingState).where(ListingState.state == "listed")):
         listed.labels(state.target, state.zone).set(1)
     config = settings()
-    report = rates_report(db(), load_profiles(config.rates.profiles_dir),
+    report = rates_report(db(), load_profiles(config.rates.profiles_dir, config.rates.esps),
                           as_of=datetime.now(UTC).date(), days=config.rates.days,
                           min_delivered=config.rates.min_delivered)  # fmt: skip
     rate = Gauge("postwarden_rate", "Rate over the configured window, per profile and metric",

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
 from compliance.provider_evidence import receiver_evidence
+from compliance.rate_wording import TEMPLATE_GLOBALS
 from compliance.rates import campaign_rates, rates_report
 from compliance.receiver_rates import SOURCE_NAMES
 from compliance.requirements import ProviderCard, provider_card
@@ -31,6 +32,7 @@ from monitor.dashboard_data import (
     latest_audit,
     latest_details,
     listings,
+    next_sweep,
     open_alerts,
     requirement_evidence,
     target_page,
@@ -54,6 +56,8 @@ from web.query_args import int_arg, local_path
 from web.settings import settings
 
 blueprint = Blueprint("pages", __name__)
+# Globals, not a context processor: imported macros (macros.html `percent`) see them too.
+blueprint.record_once(lambda state: state.app.jinja_env.globals.update(TEMPLATE_GLOBALS))
 
 PAGE_SIZE = 50
 ALERTS_PAGE = 100
@@ -61,16 +65,17 @@ ALERTS_PAGE = 100
 MAX_PAGE = 1_000_000
 
 
-def _profiles(directory: Path | None) -> dict[str, Any]:
+def _profiles(directory: Path | None, esps: tuple[str, ...] | None) -> dict[str, Any]:
     """The limit profiles (TOML files), read again every few minutes, not every request."""
-    return cached(("profiles", directory), lambda: load_profiles(directory), seconds=300)
+    return cached(("profiles", directory, esps), lambda: load_profiles(directory, esps),
+                  seconds=300)  # fmt: skip
 
 
 def _rates(days: int = 30) -> dict[str, Any]:
     config = settings()
 
     def compute() -> dict[str, Any]:
-        return rates_report(db(), _profiles(config.rates.profiles_dir),
+        return rates_report(db(), _profiles(config.rates.profiles_dir, config.rates.esps),
                             as_of=datetime.now(UTC).date(), days=days,
                             min_delivered=config.rates.min_delivered)  # fmt: skip
 
@@ -87,7 +92,7 @@ def _requirements(rates: dict[str, Any]) -> list[ProviderCard]:
     receivers = receiver_evidence(db())
     return [
         provider_card(profile, evidence, rates["profiles"].get(name), receivers.get(name))
-        for name, profile in _profiles(config.rates.profiles_dir).items()
+        for name, profile in _profiles(config.rates.profiles_dir, config.rates.esps).items()
         if profile.kind == "mailbox-provider" and profile.requirements
     ]
 
@@ -103,6 +108,7 @@ def _overview_live(page: int) -> dict[str, Any]:
             render_template(
                 "overview_figures.html",
                 targets=targets,
+                next_sweep=next_sweep(db()),
                 page=page,
                 pages=max(1, -(-targets.total // PAGE_SIZE)),
                 rates=rates,
@@ -229,7 +235,7 @@ def acknowledge_alert(alert_id: int) -> Any:
 def rates() -> Any:
     days = int_arg("days", 30, minimum=1, maximum=366, clamp=True)
     report = _rates(days)
-    charts = [Markup(chart) for chart in profile_rate_charts(report)]
+    charts = profile_rate_charts(report)
     campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report["days"])
     return render_template("rates.html", report=report, charts=charts, campaigns=campaigns,
                            source_names=SOURCE_NAMES)  # fmt: skip

@@ -54,7 +54,7 @@ def _overview_page(new_token: tuple[str, str] | None = None) -> str:
         roles=ROLES,
         thresholds=asdict(config.audit),
         rates=config.rates,
-        profiles=load_profiles(config.rates.profiles_dir),
+        profiles=load_profiles(config.rates.profiles_dir, config.rates.esps),
         new_token=new_token,
     )
 

@@ -81,7 +81,7 @@ def rates(
     from monitor.output import render_rates_table
 
     settings = settings_from(config, db)
-    profiles = load_profiles(settings.rates.profiles_dir)
+    profiles = load_profiles(settings.rates.profiles_dir, settings.rates.esps)
     unknown = [name for name in profile_names if name not in profiles]
     if unknown:
         raise click.BadParameter(

@@ -82,6 +82,7 @@ def _code_of(line: str) -> str:
 @config_option
 def status(db: str | None, output_format: str, config: str | None) -> int:
     """What is connected and, per domain, Gmail's latest day, spam rate and compliance."""
+    from compliance.rate_wording import format_rate
     from monitor.gmail import gmail_status
 
     settings = settings_from(config, db)
@@ -95,7 +96,7 @@ def status(db: str | None, output_format: str, config: str | None) -> int:
         return 3
     click.echo(f"Gmail Postmaster Tools: connected since {report['connected_at']}")
     for domain, item in report["domains"].items():
-        rate = "—" if item["spam_rate"] is None else f"{item['spam_rate']:.2%}"
+        rate = format_rate(item["spam_rate"])
         state = "verified" if item["verified"] else "not verified"
         needs = [name for name, c in item["compliance"].items() if c["status"] == "needs_work"]
         line = f"  {domain}: {state}, last day {item['last_day'] or '—'}, spam rate {rate}"

@@ -31,6 +31,7 @@ class Answers:
     selectors: tuple[str, ...] = ()
     ip: str | None = None
     alert_email: str | None = None
+    esps: tuple[str, ...] | None = None  # None: every ESP profile applies
     admin: str = "admin"
     password: str | None = None  # None: generate one and print it once
 
@@ -51,6 +52,17 @@ def _ip(text: str) -> str:
 
 def _selectors(text: str) -> tuple[str, ...]:
     return tuple(validate_selector(s) for s in text.replace(",", " ").split())
+
+
+def _esps(text: str) -> tuple[str, ...]:
+    from compliance.limit_profiles import ProfileError, load_profiles, only_these_esps
+
+    names = tuple(name.lower() for name in text.replace(",", " ").split())
+    try:
+        only_these_esps(load_profiles(), names)
+    except ProfileError as error:
+        raise ValueError(str(error).removeprefix("[rates] esps: ")) from None
+    return names
 
 
 def _email(text: str) -> str:
@@ -118,6 +130,11 @@ def _ask(question: str, convert: Callable[[str], Any], *, hide: bool = False) ->
 )
 @click.option("--ip", help="First sending IP to monitor.")
 @click.option("--alert-email", metavar="ADDRESS", help="Where alerts are e-mailed.")
+@click.option(
+    "--esp", "esps", multiple=True, metavar="NAME",
+    help="An ESP you send through (repeatable; e.g. sendgrid, ses): only these ESPs' limit "
+    "profiles are shown and judged ([rates] esps). Default: all.",
+)  # fmt: skip
 @click.option("--admin", metavar="NAME", help="First dashboard admin (default: admin).")
 @click.option("--password-stdin", is_flag=True, help="Read the admin's password from stdin.")
 @click.option(
@@ -131,8 +148,8 @@ def _ask(question: str, convert: Callable[[str], Any], *, hide: bool = False) ->
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 def init_command(config_path: Path, db: str | None, domain: str | None,
                  selectors: tuple[str, ...], ip: str | None, alert_email: str | None,
-                 admin: str | None, password_stdin: bool, non_interactive: bool,
-                 force: bool) -> int:  # fmt: skip
+                 esps: tuple[str, ...], admin: str | None, password_stdin: bool,
+                 non_interactive: bool, force: bool) -> int:  # fmt: skip
     """Write a commented config file with every setting, create the database, the first
     domain and IP to monitor and the first admin, and say what to run next."""
     # Imported here: `postwarden --help` imports this module for its summary line.
@@ -146,6 +163,7 @@ def init_command(config_path: Path, db: str | None, domain: str | None,
         selectors=tuple(_checked(validate_selector, s, "--selector") for s in selectors),
         ip=_checked(_ip, ip, "--ip") if ip else None,
         alert_email=_checked(_email, alert_email, "--alert-email") if alert_email else None,
+        esps=_checked(_esps, " ".join(esps), "--esp") if esps else None,
         admin=_checked(_admin, admin, "--admin") if admin else "admin",
     )
     if password_stdin:
@@ -161,6 +179,8 @@ def init_command(config_path: Path, db: str | None, domain: str | None,
     values: dict[tuple[str, str], Any] = {("database", "url"): url}
     if answers.alert_email:
         values[("smtp", "recipients")] = [answers.alert_email]
+    if answers.esps:
+        values[("rates", "esps")] = list(answers.esps)
     write_private(config_path, render_config(values))
     _report(config_path, url, answers, created, password if generated and created else None)
     return 0
@@ -178,6 +198,10 @@ def _interview(answers: Answers, *, ask_admin: bool, ask_password: bool) -> None
         answers.ip = _ask("First sending IP address", _ip)
     if answers.alert_email is None:
         answers.alert_email = _ask("E-mail address for alerts", _email)
+    if answers.esps is None:
+        answers.esps = _ask(
+            "ESPs you send through, e.g. sendgrid ses (empty: judge by every ESP's limits)", _esps
+        )
     if ask_admin:
         answers.admin = _ask("Name of the dashboard admin [admin]", _admin) or "admin"
     if ask_password:
@@ -237,6 +261,8 @@ def _report(
         click.echo(f"admin {answers.admin} created, password {password} (shown once)")
     else:
         click.echo(f"admin {answers.admin} created")
+    if answers.esps:
+        click.echo(f"rates are judged by the limits of {', '.join(answers.esps)} and the providers")
     if answers.alert_email:
         click.echo(f"alerts go to {answers.alert_email} once [smtp] host is set in {config_path}")
     config = "" if config_path == Path(DEFAULT_CONFIG_FILE) else f" --config {config_path}"

@@ -247,7 +247,7 @@ def _rates(session: Session, settings: Settings, now: datetime) -> dict[str, Any
     from compliance.rates import rates_report
 
     return rates_report(
-        session, load_profiles(settings.rates.profiles_dir), as_of=now.date(),
+        session, load_profiles(settings.rates.profiles_dir, settings.rates.esps), as_of=now.date(),
         days=settings.rates.days, min_delivered=settings.rates.min_delivered,
     )  # fmt: skip
 
