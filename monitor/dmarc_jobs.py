@@ -42,4 +42,10 @@ def poll_report_mailbox(session: Session, now: datetime, settings: Settings) -> 
     mailbox = report_mailbox(settings)
     if mailbox is None:
         return "no [dmarc] imap_url configured"
-    return str(poll_mailbox(session, mailbox, report_handler(settings), now))
+    from monitor.dmarc_alerts import alert_on_reports
+
+    outcome = poll_mailbox(session, mailbox, report_handler(settings), now)
+    if outcome.imported:
+        # Committed by the scheduler with the job's outcome.
+        alert_on_reports(session, now, settings)
+    return str(outcome)
