@@ -59,7 +59,7 @@ def _latest_days(session: Session, column: Any, domain: Any, today: date) -> dic
         .where(column < today, column >= today - timedelta(days=LOOKBACK_DAYS))
         .group_by(domain)
     )
-    return {name: day for name, day in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def _day_figures(session: Session, domain: str, day: date) -> dict[str, int]:
@@ -148,7 +148,9 @@ def judge_day(
     return tuple(found)
 
 
-def evaluate_reports(session: Session, now: datetime, settings: DmarcSettings) -> list[TargetResult]:
+def evaluate_reports(
+    session: Session, now: datetime, settings: DmarcSettings
+) -> list[TargetResult]:
     """One ``dmarc_reports`` result per policy domain reported on in the last week."""
     today = now.date()
     dmarc_days = _latest_days(session, R.day, R.policy_domain, today)

@@ -1,10 +1,11 @@
-"""Alerts from receivers' reports: generated reports imported, judged, mailed to a real SMTP server."""
+"""Alerts from receivers' reports: generated reports imported, judged, mailed over SMTP."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -24,17 +25,33 @@ from tests.servers import SmtpServer, smtp_server
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 DOMAIN = "shop.example"
 GOOD = Row("192.0.2.10", 5000, header_from=DOMAIN, dkim_domain=DOMAIN, spf_domain=DOMAIN)
-SPOOFER = Row("203.0.113.66", 400, dkim="fail", spf="fail", header_from=DOMAIN,
-              dkim_domain="spoof.example", dkim_result="fail", spf_domain="spoof.example",
-              spf_result="fail")  # fmt: skip
+SPOOFER = Row(
+    "203.0.113.66",
+    400,
+    dkim="fail",
+    spf="fail",
+    header_from=DOMAIN,
+    dkim_domain="spoof.example",
+    dkim_result="fail",
+    spf_domain="spoof.example",
+    spf_result="fail",
+)
 
 
 def write_day(tmp_path: Path, day: date, rows: list[Row], org: str = "google.com") -> Path:
     begin = datetime.combine(day, time(), UTC)
     path = tmp_path / f"{org}-{day}.xml"
-    path.write_bytes(aggregate_xml(org_name=org, report_id=f"{org}-{day}", domain=DOMAIN,
-                                   begin=begin, end=begin + timedelta(days=1) - timedelta(seconds=1),
-                                   rows=rows, policy="reject"))  # fmt: skip
+    path.write_bytes(
+        aggregate_xml(
+            org_name=org,
+            report_id=f"{org}-{day}",
+            domain=DOMAIN,
+            begin=begin,
+            end=begin + timedelta(days=1) - timedelta(seconds=1),
+            rows=rows,
+            policy="reject",
+        )
+    )
     return path
 
 
@@ -52,10 +69,15 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 def settings_for(port: int) -> Settings:
     return Settings(
-        smtp=SmtpSettings(host="127.0.0.1", port=port, security="none",
-                          sender="postwarden@example.test", recipients=("dmarc@example.test",)),
+        smtp=SmtpSettings(
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            sender="postwarden@example.test",
+            recipients=("dmarc@example.test",),
+        ),
         alerts=AlertSettings(confirmations=2, dashboard_url="https://postwarden.example.test/"),
-    )  # fmt: skip
+    )
 
 
 def import_and_judge(
@@ -66,6 +88,12 @@ def import_and_judge(
         alert_on_reports(session, at, settings)
         deliver_notifications(session, at, settings)
         session.commit()
+
+
+def body_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 def open_alerts(sessions: sessionmaker[Session]) -> dict[str, list[str]]:
@@ -95,7 +123,7 @@ def test_a_new_spoofing_source_opens_one_alert_mailed_and_a_clean_day_resolves_i
     }
     (message,) = mail.mailbox.messages
     assert message["Subject"] == f"[Postwarden] FAIL: dmarc_reports of {DOMAIN}"
-    body = message.get_body(preferencelist=("plain",)).get_content()
+    body = body_of(message)
     assert f"203.0.113.66, not seen before {days[1]}, sent 400 messages failing DMARC" in body
     assert "92.6% of 5400 messages passed DMARC" in body
     assert "rejected 400 messages" in body
@@ -128,12 +156,21 @@ def test_tls_failures_alert_for_the_policy_domain(
     settings = settings_for(mail.port)
     begin = datetime.combine(NOW.date() - timedelta(days=1), time(), UTC)
     path = tmp_path / "tls.json"
-    path.write_bytes(tls_json(org_name="google.com", report_id="t1", domain=DOMAIN, begin=begin,
-                              end=begin + timedelta(days=1), successful=980,
-                              failures={"certificate-expired": 20}, mx_host="mx.shop.example"))  # fmt: skip
+    path.write_bytes(
+        tls_json(
+            org_name="google.com",
+            report_id="t1",
+            domain=DOMAIN,
+            begin=begin,
+            end=begin + timedelta(days=1),
+            successful=980,
+            failures={"certificate-expired": 20},
+            mx_host="mx.shop.example",
+        )
+    )
     import_and_judge(sessions, settings, path, NOW)
     assert open_alerts(sessions) == {f"{DOMAIN} dmarc_reports": ["TLSRPT_FAILURES"]}
-    body = mail.mailbox.messages[0].get_body(preferencelist=("plain",)).get_content()
+    body = body_of(mail.mailbox.messages[0])
     assert "20 of 1000 TLS sessions failed" in body
 
 
