@@ -139,3 +139,24 @@ def test_a_wrong_password_or_an_untrusted_certificate_is_one_line(
         poll_report_mailbox(session, NOW, settings_for(dovecot, password="wrong"))
     with pytest.raises(MailboxError, match="TLS failed: CERTIFICATE_VERIFY_FAILED"):
         poll_report_mailbox(session, NOW, settings_for(dovecot, ca_file=None))
+
+
+def test_a_poll_that_imports_judges_the_reports_for_alerts(
+    dovecot: Dovecot, session: Session
+) -> None:
+    from datetime import timedelta
+
+    from store.models import TargetStatus
+
+    dovecot.deliver((FIXTURES / "google-zip-attachment.eml").read_bytes())
+    # The day after the report's day: that day is complete and is judged.
+    assert poll_report_mailbox(session, NOW + timedelta(days=1), settings_for(dovecot)).startswith(
+        "1 message(s) imported"
+    )
+    statuses = {
+        (row.target, row.check)
+        for row in session.scalars(
+            select(TargetStatus).where(TargetStatus.check == "dmarc_reports")
+        )
+    }
+    assert statuses == {("example.com", "dmarc_reports")}
