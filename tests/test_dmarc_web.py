@@ -12,6 +12,7 @@ from flask import Flask
 
 from compliance.dmarc_reports.generate import Row, aggregate_xml, tls_json
 from compliance.dmarc_reports.importer import import_report_file
+from monitor.dmarc_alerts import alert_on_reports
 from monitor.settings import Settings, WebSettings
 from store.engine import open_database, session_factory
 from tests.dashboard_data import populate
@@ -69,6 +70,7 @@ def seed_reports(tmp_path: Path, url: str) -> list[str]:
             )
         )
         import_report_file(session, path, now=datetime.now(UTC))
+        alert_on_reports(session, datetime.now(UTC), Settings(database_url=url))
         session.commit()
     engine.dispose()
     return [day.isoformat() for day in days]
@@ -79,9 +81,10 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     url = f"sqlite:///{tmp_path / 'pw.db'}"
     engine = open_database(url)
     sessions = session_factory(engine)
-    populate(sessions)
+    tokens = populate(sessions)
     seed_reports(tmp_path, url)
     app = create_app(Settings(database_url=url, web=WebSettings(secret_key="k")), sessions)
+    app.config["TEST_TOKENS"] = tokens
     yield app
     app.extensions["postwarden_inbox"].close()
     engine.dispose()
@@ -119,3 +122,25 @@ def test_the_index_the_overview_card_and_the_nav_link(app: Flask) -> None:
     card = overview[overview.index('id="dmarc-card"') :]
     assert f"{DOMAIN}</a>: 2,900 messages, 93.10% pass DMARC" in card[: card.index("</div>")]
     assert browser.get("/dmarc?days=0").status_code == 400
+
+
+def test_the_days_judgement_is_in_the_api(app: Flask) -> None:
+    headers = {"Authorization": f"Bearer {app.config['TEST_TOKENS']['compliance']}"}
+    answer = (
+        app.test_client()
+        .get(f"/api/v1/targets/{DOMAIN}", headers=headers, base_url="https://localhost")
+        .get_json()
+    )
+    judged = answer["checks"]["dmarc_reports"]
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    assert (judged["status"], judged["day"], judged["messages"], judged["pass_rate"]) == (
+        "fail",
+        yesterday,
+        1000,
+        0.9,
+    )
+    assert (judged["tls_successful"], judged["tls_failed"]) == (990, 10)
+    assert [f["code"] for f in judged["findings"]] == [
+        "DMARC_REPORT_PASS_RATE_LOW",
+        "TLSRPT_FAILURES",
+    ]
