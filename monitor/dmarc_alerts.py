@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from checks.findings import Finding, finding
@@ -92,12 +92,13 @@ def new_failing_sources(
     )
     if not has_history:
         return []
-    seen_before = exists().where(
-        and_(earlier.policy_domain == domain, earlier.source_ip == R.source_ip, earlier.day < day)
+    # Uncorrelated: the earlier sources are read once (a hashed set), not once per record.
+    seen_before = select(earlier.source_ip).where(
+        earlier.policy_domain == domain, earlier.day < day
     )
     rows = session.execute(
         select(R.source_ip, _failing())
-        .where(R.policy_domain == domain, R.day == day, ~seen_before)
+        .where(R.policy_domain == domain, R.day == day, R.source_ip.not_in(seen_before))
         .group_by(R.source_ip)
         .having(_failing() > threshold)
         .order_by(_failing().desc(), R.source_ip)
