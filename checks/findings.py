@@ -396,6 +396,32 @@ CATALOGUE.update(
             "Check [snds] key_file and url; the fetch runs again tomorrow "
             "(or now: postwarden snds fetch).",
         ),
+        "DMARC_REPORT_NEW_FAILING_SOURCE": FindingSpec(
+            "fail",
+            "A source never seen before sends mail failing DMARC as the domain",
+            "If it is yours (a new ESP or server), authorize it: an SPF include or DKIM "
+            "signing with the domain; if not, it is spoofing your domain: move to "
+            "p=quarantine or p=reject.",
+        ),
+        "DMARC_REPORT_PASS_RATE_LOW": FindingSpec(
+            "fail",
+            "Less of the domain's mail passes DMARC than the minimum",
+            "Look at the failing sources (postwarden dmarc --domain DOMAIN): authorize "
+            "the legitimate ones with SPF or aligned DKIM.",
+        ),
+        "DMARC_REPORT_DISPOSITION": FindingSpec(
+            "fail",
+            "Receivers quarantined or rejected mail from the domain's own senders",
+            "These sources pass DMARC with their other mail (your servers or an ESP): find "
+            "which stream fails (a forwarder, an unsigned system mail, a new DKIM key) on "
+            "the DMARC page and align its SPF or DKIM.",
+        ),
+        "TLSRPT_FAILURES": FindingSpec(
+            "fail",
+            "Senders failed to open TLS sessions to the domain's MX (TLS-RPT)",
+            "Look at the failure types (postwarden dmarc --tls): an expired or mismatched "
+            "certificate, an MTA-STS policy naming the wrong MX, a STARTTLS outage.",
+        ),
         "RATE_TREND_TO_FAIL": FindingSpec(
             "info",
             "At its current trend a rate will reach the fail line",

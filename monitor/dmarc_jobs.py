@@ -64,10 +64,16 @@ def report_mailbox(settings: Settings) -> Mailbox | None:
 
 def poll_report_mailbox(session: Session, now: datetime, settings: Settings) -> str:
     """Scheduled job: import what arrived in the ``[dmarc] imap_url`` mailbox."""
+    from monitor.dmarc_alerts import alert_on_reports
+
     mailbox = report_mailbox(settings)
     if mailbox is None:
         return "no [dmarc] imap_url configured"
-    return str(poll_mailbox(session, mailbox, report_handler(settings), now))
+    outcome = poll_mailbox(session, mailbox, report_handler(settings), now)
+    if outcome.imported:
+        # Committed by the scheduler with the job's outcome.
+        alert_on_reports(session, now, settings)
+    return str(outcome)
 
 
 def feedback_handler() -> MailboxHandler:

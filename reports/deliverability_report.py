@@ -208,7 +208,32 @@ def deliverability_report(
         },
         "rates": rates,
         "charts": {"rates": profile_rate_charts(rates) if rates["sent"] else []},
+        "dmarc": dmarc_section(session, period_from, period_to),
         "has_data": bool(targets or rates["sent"]),
+    }
+
+
+def dmarc_section(session: Session, period_from: date, period_to: date) -> dict[str, Any]:
+    """What receivers reported in the period: each policy domain's DMARC figures, verdict,
+    worst sources and daily pass-rate chart, and its TLS sessions (no PTR lookups)."""
+    from compliance.dmarc_reports.summary import daily_pass_rates, dmarc_summary, tls_summary
+    from reports.charts import rate_chart
+
+    summary = dmarc_summary(session, start=period_from, end=period_to)
+    charts = {}
+    for name in summary["domains"]:
+        daily = daily_pass_rates(session, start=period_from, end=period_to, domain=name)
+        charts[name] = rate_chart(
+            f"{name}: DMARC pass rate per day",
+            [day.isoformat() for day, _, _ in daily],
+            [passing / messages if messages else None for _, messages, passing in daily],
+            None,
+            None,
+        )
+    return {
+        "domains": summary["domains"],
+        "charts": charts,
+        "tls": tls_summary(session, start=period_from, end=period_to),
     }
 
 

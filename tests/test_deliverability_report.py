@@ -327,3 +327,87 @@ def test_a_run_left_running_by_a_dead_worker_is_rendered_again_after_the_lease(
         assert render_reports(session, now, settings) == "report 1 done"
         statuses = [run.status for run in session.scalars(select(ReportRun).order_by(ReportRun.id))]
     assert statuses == ["done", "running"]
+
+
+def test_the_deliverability_report_has_a_dmarc_section_with_its_figures(
+    world: tuple[str, sessionmaker[Session]], tmp_path: Path
+) -> None:
+    from compliance.dmarc_reports.generate import Row, aggregate_xml, tls_json
+    from compliance.dmarc_reports.importer import import_report_file
+
+    db, sessions = world
+    own = Row(
+        "192.0.2.10",
+        900,
+        header_from="shop.example",
+        dkim_domain="shop.example",
+        spf_domain="shop.example",
+    )
+    esp = Row(
+        "167.89.0.5",
+        100,
+        dkim="fail",
+        spf="fail",
+        header_from="shop.example",
+        dkim_domain="sendgrid.net",
+        spf_domain="sendgrid.net",
+        disposition="quarantine",
+    )
+    with sessions() as session:
+        for n in range(2):
+            begin = DAY + timedelta(days=n)
+            path = tmp_path / f"agg{n}.xml"
+            path.write_bytes(
+                aggregate_xml(
+                    org_name="google.com",
+                    report_id=f"oct{n}",
+                    domain="shop.example",
+                    begin=begin,
+                    end=begin + timedelta(hours=23),
+                    rows=[own, esp],
+                    policy="quarantine",
+                )
+            )
+            import_report_file(session, path, now=DAY)
+        path = tmp_path / "tls.json"
+        path.write_bytes(
+            tls_json(
+                org_name="google.com",
+                report_id="tls-oct",
+                domain="shop.example",
+                begin=DAY,
+                end=DAY + timedelta(hours=23),
+                successful=970,
+                failures={"certificate-expired": 30},
+                mx_host="mx.shop.example",
+            )
+        )
+        import_report_file(session, path, now=DAY)
+        session.commit()
+    output = tmp_path / "october.pdf"
+    result = postwarden(
+        "report",
+        "deliverability",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+        "-o",
+        str(output),
+        "--db",
+        db,
+    )
+    assert result.code == 0, result.stderr
+    flat = " ".join("\n".join(pdf_text(output)).split())
+    section = flat[flat.index("DMARC and TLS reports shop.example") :]
+    # Two days of 1,000 messages, 900 passing each.
+    assert (
+        "DMARC shop.example: 2,000 messages, 1,800 passed (90.00%); SPF aligned 1,800, "
+        "DKIM aligned 1,800; quarantined 200, rejected 0; policy quarantine."
+    ) in section
+    # At p=quarantine, SendGrid's failing mail would be rejected next.
+    assert "Verdict: Not ready for p=reject: 200 of 2,000 messages (10.0%)" in section
+    assert "SendGrid (167.89.0.5, esp): 200 of 200 failed; fix: add an SPF include" in section
+    assert "167.89.0.5 SendGrid 200 0 0 0" in section
+    assert "192.0.2.10" in section and "shop.example: DMARC pass rate per day" in section
+    assert "shop.example 970 30 certificate-expired 30" in section

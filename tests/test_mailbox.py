@@ -168,3 +168,24 @@ def test_feedback_reports_become_complaints_and_other_mail_is_left_alone(
         session.scalar(select(func.count()).select_from(Event).where(Event.type == "complaint"))
         == 2
     )
+
+
+def test_a_poll_that_imports_judges_the_reports_for_alerts(
+    dovecot: Dovecot, session: Session
+) -> None:
+    from datetime import timedelta
+
+    from store.models import TargetStatus
+
+    dovecot.deliver((FIXTURES / "google-zip-attachment.eml").read_bytes())
+    # The day after the report's day: that day is complete and is judged.
+    assert poll_report_mailbox(session, NOW + timedelta(days=1), settings_for(dovecot)).startswith(
+        "1 message(s) imported"
+    )
+    statuses = {
+        (row.target, row.check)
+        for row in session.scalars(
+            select(TargetStatus).where(TargetStatus.check == "dmarc_reports")
+        )
+    }
+    assert statuses == {("example.com", "dmarc_reports")}

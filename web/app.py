@@ -28,7 +28,17 @@ from monitor.settings import Settings
 from store.contacts import InstallationSecret
 from store.scheduling import JobRun
 from store.timestamps import as_utc
-from web import api, auth, compliance_pages, metrics, pages, report_pages, roi_pages, settings_pages
+from web import (
+    api,
+    auth,
+    compliance_pages,
+    dmarc_pages,
+    metrics,
+    pages,
+    report_pages,
+    roi_pages,
+    settings_pages,
+)
 from web.database import close_db
 from web.hooks import HookApp
 from web.policy import MAX_BODY_BYTES, SECURITY_HEADERS
@@ -83,6 +93,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
         report_pages.blueprint,
         settings_pages.blueprint,
         roi_pages.blueprint,
+        dmarc_pages.blueprint,
     ):
         app.register_blueprint(blueprint)
     # The API and metrics authenticate by token, not by cookie: no CSRF to guard.

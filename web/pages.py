@@ -52,6 +52,7 @@ from store.messages import MessageAudit
 from web.auth import ANY_ROLE, roles_required
 from web.cache import cached, clear
 from web.database import db
+from web.dmarc_pages import dmarc_overview, dmarc_window, verdict_status
 from web.query_args import int_arg, local_path
 from web.settings import settings
 
@@ -115,6 +116,8 @@ def _overview_live(page: int) -> dict[str, Any]:
                 audit=latest_audit(db()),
                 requirements=_requirements(rates),
                 receivers=receivers_overview(db(), settings().gmail, datetime.now(UTC).date()),
+                dmarc=dmarc_overview(*dmarc_window()),
+                dmarc_status=verdict_status,
             )
         )
 

@@ -236,3 +236,16 @@ def tls_summary(
     ):
         summary[policy_domain]["failures"][result_type] = int(sessions)
     return summary
+
+
+def daily_pass_rates(
+    session: Session, *, start: date, end: date, domain: str
+) -> list[tuple[date, int, int]]:
+    """Per day of the window with reports for ``domain``: messages and DMARC-passing messages."""
+    rows = session.execute(
+        select(R.day, func.sum(R.messages), _sum_if(_passing()))
+        .where(*_window(start, end, domain))
+        .group_by(R.day)
+        .order_by(R.day)
+    )
+    return [(day, int(messages), int(passing)) for day, messages, passing in rows]

@@ -81,6 +81,11 @@ def import_dmarc_command(
             if len(pending) >= COMMIT_EVERY or outcome.records >= COMMIT_EVERY_RECORDS:
                 commit()
         commit()
+        if any(o.status != "error" and o.reports for o in outcomes):
+            from monitor.dmarc_alerts import alert_on_reports
+
+            alert_on_reports(session, datetime.now(UTC), settings)
+            session.commit()
     if output_format == "json":
         click.echo(json.dumps([o.to_json() for o in outcomes], indent=2))
     return EXIT_BAD_INPUT if any(o.status == "error" for o in outcomes) else 0
