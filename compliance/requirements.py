@@ -204,9 +204,11 @@ def provider_card(
 def _item(name: str, label: str, verdict: Verdict, theirs: Verdict | None) -> RequirementItem:
     if theirs is None:
         return RequirementItem(name, label, verdict.status, verdict.note)
-    # "error" (Postwarden could not tell) is no disagreement: it is not an opposite answer.
-    disagrees = (verdict.status == "pass" and theirs.status == "fail") or (
-        verdict.status in ("warn", "fail") and theirs.status == "pass"
-    )
+    # Flagged one way only: the provider sees a problem Postwarden's evidence passes.
+    # The other way is no contradiction: Postwarden judges every monitored domain and
+    # the provider only those verified with it, so a domain Postwarden fails may simply
+    # be one the provider does not report on (and Postwarden's fail shows anyway).
+    # "error" (Postwarden could not tell) is no answer to disagree with.
+    disagrees = verdict.status == "pass" and theirs.status == "fail"
     return RequirementItem(name, label, verdict.status, verdict.note, theirs.status,
                            theirs.note, disagrees)  # fmt: skip

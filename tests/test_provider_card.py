@@ -53,11 +53,13 @@ def test_the_card_flags_where_gmail_and_postwardens_evidence_disagree() -> None:
     )
     card = provider_card(gmail, evidence, None, provider)
     items = {item.name: item for item in card.items}
-    assert items["spf"].disagrees and items["spf"].provider_status == "pass"
+    # Gmail needs work where Postwarden passes: flagged. Postwarden failing where Gmail is
+    # compliant is not (Gmail reports only on the domains verified with it).
     assert items["one_click_unsubscribe"].disagrees
+    assert not items["spf"].disagrees and items["spf"].provider_status == "pass"
     assert not items["dkim"].disagrees  # Postwarden could not tell: no opposite answer
     assert (items["tls"].status, items["tls"].note) == ("pass", "Gmail: 100.0% over TLS")
-    assert card.disagreements == 2
+    assert card.disagreements == 1
     without = {item.name: item for item in provider_card(gmail, evidence, None).items}
     assert without["tls"].status == "error" and without["spf"].provider_status is None
 
