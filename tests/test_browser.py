@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +50,16 @@ def _answers(url: str) -> bool:
         return bool(response.status == 200)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+@contextmanager
+def serving(tmp_path: Path, seed: Callable[[Path, str], object] | None = None) -> Iterator[Served]:
+    """`postwarden serve` (no scheduler) on a loopback port over the dashboard's example
+    data, plus what ``seed(tmp_path, database_url)`` adds; stopped on leaving."""
     url = f"sqlite:///{tmp_path / 'pw.db'}"
     engine = open_database(url)
     populate(session_factory(engine))
     engine.dispose()
+    if seed is not None:
+        seed(tmp_path, url)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
     process = subprocess.Popen(
@@ -71,6 +75,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with serving(tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from store.engine import open_database, session_factory
-from tests.dashboard_data import populate
-from tests.servers import free_port
-from tests.test_browser import ARTIFACTS, _answers, chromium, sign_in
+from tests.test_browser import ARTIFACTS, chromium, serving, sign_in
 from tests.test_dmarc_web import DOMAIN, seed_reports
-from tests.waiting import eventually
 
 
 @pytest.fixture
 def dmarc_server(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'pw.db'}"
-    engine = open_database(url)
-    populate(session_factory(engine))
-    engine.dispose()
-    seed_reports(tmp_path, url)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("postwarden")), "serve", "--no-scheduler",
-         "--port", str(port), "--db", url],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://localhost:{port}"
-    try:
-        eventually(lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1,
-                   ignoring=(OSError,))  # fmt: skip
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving(tmp_path, seed_reports) as running:
+        yield running.base
 
 
 def test_a_postmaster_goes_from_the_nav_to_a_domains_sources(dmarc_server: str) -> None:

@@ -13,11 +13,9 @@ from flask import Flask
 from compliance.dmarc_reports.generate import Row, aggregate_xml, tls_json
 from compliance.dmarc_reports.importer import import_report_file
 from monitor.dmarc_alerts import alert_on_reports
-from monitor.settings import Settings, WebSettings
+from monitor.settings import Settings
 from store.engine import open_database, session_factory
-from tests.dashboard_data import populate
-from tests.test_web import logged_in
-from web.app import create_app
+from tests.test_web import logged_in, populated_app
 
 DOMAIN = "shop.example"
 OWN = Row("192.0.2.10", 900, header_from=DOMAIN, dkim_domain=DOMAIN, spf_domain=DOMAIN)
@@ -78,16 +76,7 @@ def seed_reports(tmp_path: Path, url: str) -> list[str]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'pw.db'}"
-    engine = open_database(url)
-    sessions = session_factory(engine)
-    tokens = populate(sessions)
-    seed_reports(tmp_path, url)
-    app = create_app(Settings(database_url=url, web=WebSettings(secret_key="k")), sessions)
-    app.config["TEST_TOKENS"] = tokens
-    yield app
-    app.extensions["postwarden_inbox"].close()
-    engine.dispose()
+    yield from populated_app(tmp_path, seed_reports)
 
 
 def test_the_domain_page_shows_sources_worst_first_the_chart_the_verdict_and_tls(
@@ -125,7 +114,7 @@ def test_the_index_the_overview_card_and_the_nav_link(app: Flask) -> None:
 
 
 def test_the_days_judgement_is_in_the_api(app: Flask) -> None:
-    headers = {"Authorization": f"Bearer {app.config['TEST_TOKENS']['compliance']}"}
+    headers = {"Authorization": f"Bearer {app.config['POSTWARDEN_TOKENS']['compliance']}"}
     answer = (
         app.test_client()
         .get(f"/api/v1/targets/{DOMAIN}", headers=headers, base_url="https://localhost")

@@ -11,14 +11,11 @@ from flask import Flask
 
 from compliance.conversion_import import import_conversions, import_costs, import_touchpoints
 from compliance.event_import import import_file
-from monitor.settings import Settings, WebSettings
 from store.engine import open_database, session_factory
 from tests.conftest import postwarden
-from tests.dashboard_data import populate
 from tests.test_reports import pdf_text
 from tests.test_roi import CONVERSIONS, COSTS, EVENTS, TOUCHPOINTS, write
-from tests.test_web import client, logged_in
-from web.app import create_app
+from tests.test_web import client, logged_in, populated_app
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 WINDOW = "from=2026-11-01&to=2026-11-30"
@@ -37,16 +34,7 @@ def seed(tmp_path: Path, url: str) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    url = f"sqlite:///{tmp_path / 'pw.db'}"
-    engine = open_database(url)
-    sessions = session_factory(engine)
-    tokens = populate(sessions)
-    seed(tmp_path, url)
-    flask_app = create_app(Settings(database_url=url, web=WebSettings(secret_key="k")), sessions)
-    flask_app.config["POSTWARDEN_TOKENS"] = tokens
-    yield flask_app
-    flask_app.extensions["postwarden_inbox"].close()
-    engine.dispose()
+    yield from populated_app(tmp_path, seed)
 
 
 def test_the_roi_page_draws_the_model_comparison_and_the_campaign_table(app: Flask) -> None:

@@ -4,7 +4,7 @@ CSRF, security headers, the OpenAPI document against the routes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,17 @@ from web.api import ROUTES
 from web.app import create_app
 
 
-def _populated_app(directory: Path) -> Iterator[Flask]:
+def populated_app(
+    directory: Path, seed: Callable[[Path, str], object] | None = None
+) -> Iterator[Flask]:
+    """An app over the dashboard's example data, plus what ``seed(directory, url)`` adds;
+    its API tokens by role in ``config["POSTWARDEN_TOKENS"]``."""
     url = f"sqlite:///{directory / 'pw.db'}"
     engine = open_database(url)
     sessions = session_factory(engine)
     tokens = populate(sessions)
+    if seed is not None:
+        seed(directory, url)
     settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"))
     flask_app = create_app(settings, sessions)
     flask_app.config["POSTWARDEN_TOKENS"] = tokens
@@ -35,14 +41,14 @@ def _populated_app(directory: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    yield from _populated_app(tmp_path)
+    yield from populated_app(tmp_path)
 
 
 @pytest.fixture(scope="module")
 def pages_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """One populated app for the tests that only sign in and read pages (the role matrix):
     built once, not once for each of its sixty cases."""
-    yield from _populated_app(tmp_path_factory.mktemp("pages"))
+    yield from populated_app(tmp_path_factory.mktemp("pages"))
 
 
 class HttpsClient(FlaskClient):
