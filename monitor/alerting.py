@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +33,20 @@ from store.alerting import Alert
 from store.models import CheckRecord, TargetStatus
 from store.timestamps import as_utc
 
+if TYPE_CHECKING:
+    from monitor.settings import Settings
+
 logger = logging.getLogger(__name__)
+
+
+def policy_of(settings: Settings) -> AlertPolicy:
+    """The alert policy the settings describe."""
+    alerts = settings.alerts
+    return AlertPolicy(
+        confirmations=alerts.confirmations,
+        alert_on_warn=alerts.alert_on_warn,
+        cannot_check_after=timedelta(hours=alerts.cannot_check_hours),
+    )
 
 
 @dataclass(frozen=True)

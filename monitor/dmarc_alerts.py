@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from checks.findings import Finding, finding
 from checks.results import CheckResult, TargetResult
-from monitor.alerting import update_alerts
+from monitor.alerting import policy_of, update_alerts
 from monitor.channels import channel_names
 from monitor.history import record_run
 from monitor.settings import DmarcSettings, Settings
@@ -192,8 +192,6 @@ def evaluate_reports(
 
 def alert_on_reports(session: Session, now: datetime, settings: Settings) -> list[TargetResult]:
     """Judge the reports, record the results and let the alert rules act (in this session)."""
-    from monitor.jobs import policy_of
-
     results = evaluate_reports(session, now, settings.dmarc)
     if not results:
         return results

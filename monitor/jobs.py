@@ -28,8 +28,7 @@ from checks.transport import TRANSPORT_CHECKS
 from compliance.audit import run_audit, store_audit
 from compliance.erasure import purge_retention
 from compliance.inbox import drain_inbox
-from monitor.alert_rules import AlertPolicy
-from monitor.alerting import list_alerts, update_alerts
+from monitor.alerting import list_alerts, policy_of, update_alerts
 from monitor.blocklist_history import recent_listings
 from monitor.blocklist_plan import make_plan
 from monitor.channels import build_transports, channel_names
@@ -56,16 +55,6 @@ class ScheduledJob:
     name: str
     run: Job
     interval: timedelta
-
-
-def policy_of(settings: Settings) -> AlertPolicy:
-    """The alert policy the settings describe."""
-    alerts = settings.alerts
-    return AlertPolicy(
-        confirmations=alerts.confirmations,
-        alert_on_warn=alerts.alert_on_warn,
-        cannot_check_after=timedelta(hours=alerts.cannot_check_hours),
-    )
 
 
 def _active_targets(session: Session) -> list[MonitoredTarget]:

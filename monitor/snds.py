@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from checks.findings import Finding, finding
 from checks.results import CheckResult, TargetResult
 from compliance.snds_csv import SndsRange, SndsRow, in_range, parse_data, parse_ip_status
-from monitor.alerting import update_alerts
+from monitor.alerting import policy_of, update_alerts
 from monitor.channels import channel_names
 from monitor.credentials import CredentialError, read_secret_file
 from monitor.history import record_run
@@ -166,8 +166,6 @@ def alert_on(
     session: Session, results: list[TargetResult], now: datetime, settings: Settings
 ) -> None:
     """Record the ``snds`` results and let the alert rules open or resolve alerts."""
-    from monitor.jobs import policy_of
-
     policy = policy_of(settings)
     if not results:
         return

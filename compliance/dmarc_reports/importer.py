@@ -128,6 +128,17 @@ def _record_row(record: AggregateRecord, report_id: int, domain: str, day: date)
     )
 
 
+_REPORTS = cast(Table, ReceiverReport.__table__)
+# Built once: a statement built per report (``.values(...)``) spent more time in
+# SQLAlchemy's coercions than the database spent running it.
+_INSERT_REPORT = _REPORTS.insert()
+_SET_TOTALS = (
+    _REPORTS.update()
+    .where(_REPORTS.c.id == bindparam("key"))
+    .values(records=bindparam("n_records"), messages=bindparam("n_messages"))
+)
+
+
 def _store_aggregate(
     session: Session,
     report: AggregateReport,
@@ -162,8 +173,7 @@ def _store_aggregate(
         "messages": 0,
     }
     connection = session.connection()
-    table = cast(Table, ReceiverReport.__table__)
-    inserted = connection.execute(table.insert().values(fields)).inserted_primary_key
+    inserted = connection.execute(_INSERT_REPORT, fields).inserted_primary_key
     if inserted is None:  # pragma: no cover - every supported database returns the key
         raise RuntimeError("the database did not return the new report's id")
     report_key = int(inserted[0])
@@ -183,7 +193,7 @@ def _store_aggregate(
                 if signature.selector and signature.result == "pass":
                     selectors[(signature.domain, signature.selector)] += record.count
     connection.execute(
-        table.update().where(table.c.id == report_key).values(records=records, messages=messages)
+        _SET_TOTALS, {"key": report_key, "n_records": records, "n_messages": messages}
     )
     return records, messages
 
@@ -234,37 +244,72 @@ def _store_tls(
     return row.records, row.messages
 
 
-def _remember_selectors(session: Session, seen: Counter[tuple[str, str]], day: date) -> None:
-    """Add the selectors receivers saw passing to ``dmarc_selectors`` (few rows per file)."""
-    connection = session.connection()
-    table = cast(Table, ReportedSelector.__table__)
-    keys = [(domain[:253], selector[:253]) for domain, selector in seen]
-    stored = {
-        (row.domain, row.selector): row
-        for row in connection.execute(
-            select(table).where(tuple_(table.c.domain, table.c.selector).in_(keys))
-        )
-    }
-    for (domain, selector), messages in seen.items():
-        key = (domain[:253], selector[:253])
-        row = stored.get(key)
-        if row is None:
-            connection.execute(
-                table.insert().values(
-                    domain=key[0], selector=key[1], first_seen=day, last_seen=day,
-                    messages=messages,
-                )
-            )  # fmt: skip
-        else:
-            connection.execute(
-                table.update()
-                .where(table.c.id == row.id)
-                .values(
-                    first_seen=min(row.first_seen, day),
-                    last_seen=max(row.last_seen, day),
-                    messages=row.messages + messages,
+_SELECTORS = cast(Table, ReportedSelector.__table__)
+_INSERT_SELECTOR = _SELECTORS.insert()
+_WIDEN_SELECTOR = (
+    _SELECTORS.update()
+    .where(_SELECTORS.c.id == bindparam("key"))
+    .values(first_seen=bindparam("first"), last_seen=bindparam("last"), messages=bindparam("total"))
+)
+
+
+class SelectorTally:
+    """The passing DKIM selectors of files imported but not yet stored, for one upsert.
+
+    Each file's selectors count from the latest day of its reports (as when
+    each file stored its own); a batch of files keeps per selector the
+    earliest and latest of those days and the sum of their messages, so one
+    upsert per transaction leaves ``dmarc_selectors`` as one per file would.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, selectors: Counter[tuple[str, str]], day: date) -> None:
+        """Count one imported file's selectors, seen on ``day``."""
+        for (domain, selector), messages in selectors.items():
+            key = (domain[:253], selector[:253])
+            known = self.seen.get(key)
+            if known is None:
+                self.seen[key] = [day, day, messages]
+            else:
+                known[0], known[1] = min(known[0], day), max(known[1], day)
+                known[2] += messages
+
+    def store(self, session: Session) -> None:
+        """Add the tallied selectors to ``dmarc_selectors`` and start over."""
+        if not self.seen:
+            return
+        connection = session.connection()
+        keys = list(self.seen)
+        stored = {}
+        # A bounded IN list per query (SQLite allows a few thousand parameters).
+        for start in range(0, len(keys), 400):
+            chunk = keys[start : start + 400]
+            stored.update(
+                ((row.domain, row.selector), row)
+                for row in connection.execute(
+                    select(_SELECTORS).where(
+                        tuple_(_SELECTORS.c.domain, _SELECTORS.c.selector).in_(chunk)
+                    )
                 )
             )
+        new: list[dict[str, Any]] = []
+        widened: list[dict[str, Any]] = []
+        for key, (first, last, messages) in self.seen.items():
+            row = stored.get(key)
+            if row is None:
+                new.append({"domain": key[0], "selector": key[1], "first_seen": first,
+                            "last_seen": last, "messages": messages})  # fmt: skip
+            else:
+                widened.append({"key": row.id, "first": min(row.first_seen, first),
+                                "last": max(row.last_seen, last),
+                                "total": row.messages + messages})  # fmt: skip
+        if new:
+            connection.execute(_INSERT_SELECTOR, new)
+        if widened:
+            connection.execute(_WIDEN_SELECTOR, widened)
+        self.seen.clear()
 
 
 def import_payloads(
@@ -273,12 +318,16 @@ def import_payloads(
     source: str,
     now: datetime,
     stored: list[int] | None = None,
+    tally: SelectorTally | None = None,
 ) -> FileOutcome:
     """Store every report in ``payloads``, skipping those already stored.
 
     The caller commits, or on :data:`INPUT_ERRORS` rolls back or removes
     the reports whose ids were appended to ``stored`` (:func:`forget_reports`):
-    nothing of the file is then kept.
+    nothing of the file is then kept. With a ``tally`` the file's DKIM
+    selectors are added to it (once the whole file is read) for the caller
+    to store with :meth:`SelectorTally.store` before it commits; without one
+    they are stored here.
     """
     outcome = FileOutcome(file=source)
     selectors: Counter[tuple[str, str]] = Counter()
@@ -309,7 +358,10 @@ def import_payloads(
         outcome.records += records
         outcome.messages += messages
     if selectors and last_day is not None:
-        _remember_selectors(session, selectors, last_day)
+        own = tally or SelectorTally()
+        own.add(selectors, last_day)
+        if tally is None:
+            own.store(session)
     if not outcome.reports:
         outcome.status = "duplicate"
     return outcome
@@ -322,9 +374,10 @@ def import_report_file(
     now: datetime,
     limits: Limits | None = None,
     stored: list[int] | None = None,
+    tally: SelectorTally | None = None,
 ) -> FileOutcome:
     """Import the reports in the file at ``path`` (the caller commits or rolls back)."""
-    return import_payloads(session, payloads_in_file(path, limits), str(path), now, stored)
+    return import_payloads(session, payloads_in_file(path, limits), str(path), now, stored, tally)
 
 
 def forget_reports(session: Session, report_ids: list[int]) -> None:

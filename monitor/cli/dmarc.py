@@ -40,6 +40,7 @@ def import_dmarc_command(
     from compliance.dmarc_reports.importer import (
         INPUT_ERRORS,
         FileOutcome,
+        SelectorTally,
         forget_reports,
         import_report_file,
         report_files,
@@ -50,9 +51,12 @@ def import_dmarc_command(
     limits = Limits(max_inflated_bytes=settings.dmarc.max_inflated_bytes)
     outcomes: list[FileOutcome] = []
     pending: list[FileOutcome] = []
+    # The DKIM selectors of a batch's files, stored once when it commits.
+    tally = SelectorTally()
     with database(settings) as sessions, sessions() as session:
 
         def commit() -> None:
+            tally.store(session)
             session.commit()
             if output_format == "table":
                 for done in pending:
@@ -66,7 +70,12 @@ def import_dmarc_command(
                 if not path.is_file():
                     raise FileNotFoundError(f"{path}: no such file or directory")
                 outcome = import_report_file(
-                    session, path, now=datetime.now(UTC), limits=limits, stored=stored
+                    session,
+                    path,
+                    now=datetime.now(UTC),
+                    limits=limits,
+                    stored=stored,
+                    tally=tally,
                 )
             except INPUT_ERRORS as error:
                 # Undone within the batch's transaction: the files before it stay.
