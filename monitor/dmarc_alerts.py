@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from checks.findings import Finding, finding
@@ -62,29 +62,56 @@ def _latest_days(session: Session, column: Any, domain: Any, today: date) -> dic
     return {row[0]: row[1] for row in rows}
 
 
-def _day_figures(session: Session, domain: str, day: date) -> dict[str, int]:
-    # Held mail counts only from sources that pass DMARC with other messages (the
-    # domain's own servers and ESPs, failing now and then): a spoofer's mail being
-    # rejected is the policy doing its job, not something to be woken for.
-    passing = aliased(R)
-    senders = select(passing.source_ip).where(
-        passing.policy_domain == domain,
-        passing.day <= day,
-        or_(passing.dkim == "pass", passing.spf == "pass"),
+# The statements are built once, with the domain and day bound at each run: a
+# domain's queries run in a tenth of a millisecond, while building them anew
+# (aliases, CASE expressions, their cache keys) cost twenty for each domain.
+_PASSING = aliased(R)
+_EARLIER = aliased(R)
+_DOMAIN: Any = bindparam("domain")
+_DAY: Any = bindparam("day")
+# Held mail counts only from sources that pass DMARC with other messages (the
+# domain's own servers and ESPs, failing now and then): a spoofer's mail being
+# rejected is the policy doing its job, not something to be woken for.
+_OURS = R.source_ip.in_(
+    select(_PASSING.source_ip).where(
+        _PASSING.policy_domain == _DOMAIN,
+        _PASSING.day <= _DAY,
+        or_(_PASSING.dkim == "pass", _PASSING.spf == "pass"),
     )
-    ours = R.source_ip.in_(senders)
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(R.messages), 0).label("messages"),
-            _failing().label("failing"),
-            func.coalesce(
-                func.sum(case(((R.disposition == "quarantine") & ours, R.messages), else_=0)), 0
-            ).label("quarantined"),
-            func.coalesce(
-                func.sum(case(((R.disposition == "reject") & ours, R.messages), else_=0)), 0
-            ).label("rejected"),
-        ).where(R.policy_domain == domain, R.day == day)
-    ).one()
+)
+_DAY_FIGURES = select(
+    func.coalesce(func.sum(R.messages), 0).label("messages"),
+    _failing().label("failing"),
+    func.coalesce(
+        func.sum(case(((R.disposition == "quarantine") & _OURS, R.messages), else_=0)), 0
+    ).label("quarantined"),
+    func.coalesce(
+        func.sum(case(((R.disposition == "reject") & _OURS, R.messages), else_=0)), 0
+    ).label("rejected"),
+).where(R.policy_domain == _DOMAIN, R.day == _DAY)
+_HAS_HISTORY = select(exists().where(_EARLIER.policy_domain == _DOMAIN, _EARLIER.day < _DAY))
+# Uncorrelated: the earlier sources are read once (a hashed set), not once per record.
+_NEW_FAILING = (
+    select(R.source_ip, _failing())
+    .where(
+        R.policy_domain == _DOMAIN,
+        R.day == _DAY,
+        R.source_ip.not_in(
+            select(_EARLIER.source_ip).where(_EARLIER.policy_domain == _DOMAIN, _EARLIER.day < _DAY)
+        ),
+    )
+    .group_by(R.source_ip)
+    .having(_failing() > bindparam("threshold"))
+    .order_by(_failing().desc(), R.source_ip)
+)
+_TLS_FIGURES = select(
+    func.coalesce(func.sum(TlsPolicyResult.successful), 0),
+    func.coalesce(func.sum(TlsPolicyResult.failed), 0),
+).where(TlsPolicyResult.policy_domain == _DOMAIN, TlsPolicyResult.day == _DAY)
+
+
+def _day_figures(session: Session, domain: str, day: date) -> dict[str, int]:
+    row = session.execute(_DAY_FIGURES, {"domain": domain, "day": day}).one()
     return {key: int(value) for key, value in row._mapping.items()}
 
 
@@ -96,33 +123,14 @@ def new_failing_sources(
     Empty when the domain has no reports before ``day``: on the first day
     every source is new, and that says nothing.
     """
-    earlier = aliased(R)
-    has_history = session.scalar(
-        select(exists().where(earlier.policy_domain == domain, earlier.day < day))
-    )
-    if not has_history:
+    if not session.scalar(_HAS_HISTORY, {"domain": domain, "day": day}):
         return []
-    # Uncorrelated: the earlier sources are read once (a hashed set), not once per record.
-    seen_before = select(earlier.source_ip).where(
-        earlier.policy_domain == domain, earlier.day < day
-    )
-    rows = session.execute(
-        select(R.source_ip, _failing())
-        .where(R.policy_domain == domain, R.day == day, R.source_ip.not_in(seen_before))
-        .group_by(R.source_ip)
-        .having(_failing() > threshold)
-        .order_by(_failing().desc(), R.source_ip)
-    )
+    rows = session.execute(_NEW_FAILING, {"domain": domain, "day": day, "threshold": threshold})
     return [(ip, int(failing)) for ip, failing in rows]
 
 
 def _tls_figures(session: Session, domain: str, day: date) -> tuple[int, int]:
-    successful, failed = session.execute(
-        select(
-            func.coalesce(func.sum(TlsPolicyResult.successful), 0),
-            func.coalesce(func.sum(TlsPolicyResult.failed), 0),
-        ).where(TlsPolicyResult.policy_domain == domain, TlsPolicyResult.day == day)
-    ).one()
+    successful, failed = session.execute(_TLS_FIGURES, {"domain": domain, "day": day}).one()
     return int(successful), int(failed)
 
 

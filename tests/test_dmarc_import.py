@@ -90,7 +90,8 @@ def test_a_bad_file_fails_alone_with_one_line_naming_it(tmp_path: Path) -> None:
     code, outcomes, stderr = import_json(url, folder)
     assert code == 3
     assert stderr.splitlines() == [
-        f"postwarden: {bad}: not well-formed XML (no element found: line 1, column 27)"
+        f"postwarden: {bad}: not well-formed XML (Premature end of data in tag "
+        "report_metadata line 1: line 1, column 28)"
     ]
     failed = [o for o in outcomes if o["status"] == "error"]
     assert [(o["file"], o["kind"]) for o in failed] == [(str(bad), None)]
@@ -213,6 +214,31 @@ def test_selectors_seen_passing_are_remembered(tmp_path: Path) -> None:
         ("example.org", "abc123"): 123,
         ("sendgrid.net", "smtpapi"): 9,
     }
+
+
+def test_a_failed_file_adds_no_selector_to_its_batch(tmp_path: Path) -> None:
+    # The selectors of a batch's files are stored once, when it commits: those of a
+    # file undone in the batch (its first message's report was read) are not.
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    google = (FIXTURES / "google-zip-attachment.eml").read_bytes()
+    broken = b"From: x@y.example\nContent-Type: application/gzip\n\nnot gzip at all\n"
+    mbox = tmp_path / "reports.mbox"
+    mbox.write_bytes(
+        b"From a@b Fri Dec  4 00:00:00 2026\n" + google + b"\nFrom a@b Fri Dec  4 00:00:01 2026\n"
+        + broken
+    )  # fmt: skip
+    good = FIXTURES / "protection.outlook.com!example.com!1796428800!1796515200.xml"
+    code, outcomes, _ = import_json(url, good, mbox, FIXTURES / "rfc9990-namespace.xml")
+    assert code == 3
+    assert [o["status"] for o in outcomes] == ["imported", "error", "imported"]
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        seen = {
+            row.domain + "/" + row.selector for row in connection.execute(select(ReportedSelector))
+        }
+    engine.dispose()
+    assert "example.com/google" not in seen
+    assert seen == {"example.com/selector1", "example.org/abc123"}
 
 
 def test_a_100000_record_report_imports_under_300_mb(tmp_path: Path) -> None:

@@ -198,9 +198,11 @@ EXTERNAL = (
         (b"<!-- a comment --><!DOCTYPE feedback><feedback/>", "refused: the XML declares a DTD"),
         (b"<html><body>hello</body></html>", "the root element is <html>, not <feedback>"),
         (HEADER + RECORD.replace(b"<count>", b"<count>\xff\xfe") + b"</feedback>",
-         "not well-formed XML (not well-formed (invalid token): line 1"),
+         "not well-formed XML (Invalid bytes in character encoding: line 1, column 318)"),
         (HEADER.replace(b"r.example", b"r\xc3\x28") + b"</feedback>", "not well-formed XML"),
-        (HEADER + RECORD, "not well-formed XML (no element found"),
+        (HEADER + RECORD, "not well-formed XML (Premature end of data in tag feedback"),
+        # Without a DTD no entity but XML's five is defined: the reference names the cause.
+        (HEADER + b"<x>&c;</x></feedback>", "not well-formed XML (Entity 'c' not defined: line 1"),
         (HEADER + RECORD.replace(b"192.0.2.1", b"192.0.2.999") + b"</feedback>",
          "record 1: source_ip '192.0.2.999' is not an IP address"),
         (HEADER + RECORD.replace(b"<count>1", b"<count>-4") + b"</feedback>",

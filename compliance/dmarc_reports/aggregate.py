@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
-from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from compliance.dmarc_reports import ReportError
 
@@ -277,85 +276,107 @@ def check_prolog(head: bytes) -> int | None:
             raise ReportError("not well-formed XML (text before the root element)")
 
 
-class _Paths:
-    """ElementTree paths of the fields, in the document's namespace."""
+class _Names:
+    """Local names of the document's tags (``{namespace}name`` -> ``name``), each split once."""
 
-    def __init__(self, namespace: str | None) -> None:
-        prefix = f"{{{namespace}}}" if namespace else ""
+    def __init__(self) -> None:
+        self.local: dict[str, str] = {}
 
-        def path(*names: str) -> str:
-            return "/".join(prefix + name for name in names)
-
-        self.tag = prefix
-        self.record = prefix + "record"
-        self.metadata = prefix + "report_metadata"
-        self.policy = prefix + "policy_published"
-        self.leaves = {prefix + name: key for (_, name), key in _RECORD_FIELDS.items()}
-        self.policy_evaluated = prefix + "policy_evaluated"
-        self.reason = prefix + "reason"
-        self.type = prefix + "type"
-        self.dkim = prefix + "dkim"
-        self.spf = prefix + "spf"
-        self.section_fields = {
-            section: {
-                key: (path("date_range", name) if parent == "date_range" else path(name))
-                for (parent, name), key in _METADATA_FIELDS.items()
-                if (parent == section or (parent == "date_range" and section == "report_metadata"))
-            }
-            for section in ("report_metadata", "policy_published")
-        }
+    def __call__(self, tag: str) -> str:
+        name = self.local.get(tag)
+        if name is None:
+            name = self.local[tag] = tag.rpartition("}")[2]
+        return name
 
 
-def _fields_of(element: Element, paths: dict[str, str]) -> dict[str, str]:
+def _section_fields(element: Any, local: _Names) -> dict[str, str]:
+    """The metadata fields of ``<report_metadata>`` or ``<policy_published>``: each
+    field's first occurrence, kept when it holds text."""
+    section = local(element.tag)
     found: dict[str, str] = {}
-    for key, path in paths.items():
-        text = element.findtext(path)
-        if text is not None and (text := text.strip()):
-            found[key] = text
+    seen: set[str] = set()
+    for child in element:
+        name = local(child.tag)
+        leaves = [(name, leaf) for leaf in child] if len(child) else [(section, child)]
+        for parent, leaf in leaves:
+            key = _METADATA_FIELDS.get((parent, local(leaf.tag)))
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            if leaf.text is not None and (text := leaf.text.strip()):
+                found[key] = text
     return found
 
 
-def _record(element: Element, paths: _Paths, number: int) -> AggregateRecord:
-    # Walked by hand: ElementTree's multi-step paths run in Python and cost
-    # three times the whole parse; a child's tag is a dictionary lookup.
+def _record(element: Any, local: _Names, number: int) -> AggregateRecord:
+    # Walked by hand over the children (C iteration), a dictionary lookup per tag.
     fields: dict[str, str] = {}
     reasons: list[str] = []
     dkim: list[dict[str, str]] = []
     spf: list[dict[str, str]] = []
-    leaves = paths.leaves
     for part in element:
         for child in part:
-            tag = child.tag
-            if tag == paths.policy_evaluated:
+            name = local(child.tag)
+            if name == "policy_evaluated":
                 for item in child:
-                    if item.tag == paths.reason:
-                        reason = (item.findtext(paths.type) or "").strip().lower()
-                        if reason:
-                            reasons.append(reason)
-                    elif (key := leaves.get(item.tag)) and item.text:
+                    item_name = local(item.tag)
+                    if item_name == "reason":
+                        for leaf in item:
+                            if local(leaf.tag) == "type":
+                                reason = (leaf.text or "").strip().lower()
+                                if reason:
+                                    reasons.append(reason)
+                                break
+                    elif (key := _LEAVES.get(item_name)) and item.text:
                         fields[key] = item.text.strip()
-            elif tag in (paths.dkim, paths.spf):
-                values = {_local(leaf.tag): (leaf.text or "").strip() for leaf in child}
-                (dkim if tag == paths.dkim else spf).append(values)
-            elif (key := leaves.get(tag)) and child.text:
+            elif name in ("dkim", "spf"):
+                values = {local(leaf.tag): (leaf.text or "").strip() for leaf in child}
+                (dkim if name == "dkim" else spf).append(values)
+            elif (key := _LEAVES.get(name)) and child.text:
                 fields[key] = child.text.strip()
     return record_from_fields(fields, reasons, dkim, spf, number)
+
+
+_LEAVES = {name: key for (_, name), key in _RECORD_FIELDS.items()}
+# The parser reports the end of these elements only (matched in any namespace):
+# the rest of the document is walked from them in C, not event by event.
+_SECTIONS = ("{*}record", "{*}report_metadata", "{*}policy_published")
 
 
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+def _syntax_error(error: Any) -> str:
+    """libxml2's first fatal error and where it was; on closing a broken document the
+    exception's own message is only "no element found", the cause sits in its log
+    (the thread's, emptied when the document's parser was made)."""
+    fatal = error.error_log.filter_from_fatals()
+    if fatal:
+        first = fatal[0]
+        return f"{first.message.strip()}: line {first.line}, column {first.column}"
+    return (str(error) or type(error).__name__).splitlines()[0]
+
+
 class _Reader:
     """Feeds the parser from the stream and turns its end events into metadata and records."""
 
     def __init__(self, stream: IO[bytes]) -> None:
+        from lxml import etree
+
         self.stream = stream
-        # End events only: the root was checked in the prolog, and a record is
-        # read when it ends (half the events of asking for starts too).
-        self.parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
-        self.paths: _Paths | None = None
-        self.sections: dict[str, Element] = {}
+        self.syntax_error = etree.XMLSyntaxError
+        etree.clear_error_log()
+        # libxml2, told to resolve no entity, read no DTD and touch no network
+        # (the prolog was already checked for a DTD), and to drop comments and
+        # processing instructions so that every node walked is an element.
+        self.parser = etree.XMLPullParser(
+            events=("end",), tag=_SECTIONS, resolve_entities=False, no_network=True,
+            load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True,
+        )  # fmt: skip
+        self.local = _Names()
+        self.namespace: str | None = None
+        self.sections: dict[str, dict[str, str]] = {}
         self.records: list[AggregateRecord] = []
         self.number = 0
         self.finished = False
@@ -368,42 +389,40 @@ class _Reader:
                 self.parser.close()
                 self.finished = True
             self._events()
-        except ParseError as error:
-            raise ReportError(f"not well-formed XML ({error})") from None
+        except self.syntax_error as error:
+            raise ReportError(f"not well-formed XML ({_syntax_error(error)})") from None
 
     def _events(self) -> None:
-        paths = self.paths
-        for event in self.parser.read_events():
-            element: Element = event[1]  # type: ignore[assignment,misc]  # end events carry elements
-            if paths is None:
-                # The first element to end is the first leaf: its namespace is the document's.
-                tag = element.tag
-                namespace = tag[1:].partition("}")[0] if tag[:1] == "{" else None
-                paths = self.paths = _Paths(namespace)
+        local = self.local
+        for _event, element in self.parser.read_events():
             tag = element.tag
-            if tag == paths.record:
+            if self.namespace is None and not self.sections and not self.number:
+                # The document's namespace: that of its first section.
+                self.namespace = tag[1:].partition("}")[0] if tag[:1] == "{" else ""
+            name = local(tag)
+            if name == "record":
                 if not self.sections:
                     raise ReportError("<report_metadata> is missing or comes after the records")
                 self.number += 1
-                self.records.append(_record(element, paths, self.number))
-                # Freed as soon as read: what stays of it is an empty element.
-                element.clear()
-            elif tag in (paths.metadata, paths.policy):
-                if self.number:
-                    raise ReportError(f"<{_local(tag)}> comes after the records")
-                self.sections[_local(tag)] = element
+                self.records.append(_record(element, local, self.number))
+            elif self.number:
+                raise ReportError(f"<{name}> comes after the records")
+            else:
+                self.sections[name] = _section_fields(element, local)
+            # Freed as soon as read, with whatever came before it in the document:
+            # a 100,000-record report holds one record at a time.
+            element.clear()
+            while element.getprevious() is not None:
+                del element.getparent()[0]
 
     def report(self) -> AggregateReport:
         fields: dict[str, str] = {}
-        if self.paths is None:
-            raise ReportError("<report_metadata> is missing")
         for section in ("report_metadata", "policy_published"):
-            element = self.sections.get(section)
-            if element is None:
+            found = self.sections.get(section)
+            if found is None:
                 raise ReportError(f"<{section}> is missing or comes after the records")
-            fields.update(_fields_of(element, self.paths.section_fields[section]))
-        namespace = self.paths.tag[1:-1] or None
-        return report_from_fields(fields, namespace)
+            fields.update(found)
+        return report_from_fields(fields, self.namespace or None)
 
 
 def read_aggregate(stream: IO[bytes]) -> tuple[AggregateReport, Iterator[list[AggregateRecord]]]:

@@ -282,7 +282,7 @@ class SelectorTally:
             return
         connection = session.connection()
         keys = list(self.seen)
-        stored = {}
+        stored: dict[tuple[str, str], Any] = {}
         # A bounded IN list per query (SQLite allows a few thousand parameters).
         for start in range(0, len(keys), 400):
             chunk = keys[start : start + 400]
