@@ -43,6 +43,7 @@ from monitor.targets import MonitoredTarget, list_targets, list_targets_named
 from monitor.transport_history import transport_plan
 from store.alerting import Notification
 from store.models import CheckRecord, CheckRun
+from store.partitions import delete_events_before
 from store.scheduling import JobRun
 from store.timestamps import as_utc
 
@@ -247,10 +248,21 @@ def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
     # Contacts past the retention period: erased, their hashes suppressed.
     erased = purge_retention(session, now.date(), now, settings.audit)
-    return (
+    summary = (
         f"{results.rowcount} check results and {sent.rowcount} notifications "  # type: ignore[attr-defined]
         f"older than {cutoff.date()} removed; {erased} contacts past retention erased"
     )
+    if settings.schedule.event_history_days:
+        summary += "; " + _purge_events(session, now, settings.schedule.event_history_days)
+    return summary
+
+
+def _purge_events(session: Session, now: datetime, days: int) -> str:
+    """Remove the delivery events older than ``days`` (whole months at once where partitioned)."""
+    cutoff = now - timedelta(days=days)
+    dropped, deleted = delete_events_before(session.connection(), cutoff)
+    months = f"{len(dropped)} monthly partitions of events dropped and " if dropped else ""
+    return f"{months}{deleted} events older than {cutoff.date()} deleted"
 
 
 def audit_list(session: Session, now: datetime, settings: Settings) -> str:

@@ -68,4 +68,18 @@ def test_the_migrations_match_the_models(engine: Engine) -> None:
     upgrade_database(engine)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert compare_metadata(context, metadata) == []
+        differences = compare_metadata(context, metadata)
+    if engine.dialect.name == "postgresql":
+        # Partitioned by month, the events' deduplicating key must include the time
+        # (store/partitions.py); the models describe the key every database has.
+        keys = [
+            (action, [column.name for column in key.columns])
+            for action, key in differences
+            if key.name == "uq_events_source_event_id"
+        ]
+        assert keys == [
+            ("remove_constraint", ["source", "event_id", "time"]),
+            ("add_constraint", ["source", "event_id"]),
+        ]
+        differences = [d for d in differences if d[1].name != "uq_events_source_event_id"]
+    assert differences == []
