@@ -31,6 +31,14 @@ _NAME = re.compile(r"^events_(\d{4})_(\d{2})$")
 # Every source's event id either is the ESP's id of that one event (delivered again
 # with the same time) or is derived from fields that include the time; the ARF
 # importer, whose id names only the message and recipient, refuses its repeats itself.
+#
+# The partitioned table has no foreign key from ``import_id`` to ``event_imports``:
+# attaching a partition would copy it, which locks ``event_imports`` against the
+# import rows that every other running import has already written, while those
+# imports wait for this one's lock on ``events`` to add their own months — a
+# deadlock as soon as two imports meet a new month together. ``import_id`` is only
+# ever written by the importer, with the id of the import row it has just added,
+# and import rows are never deleted.
 PRIMARY_KEY = ("id", "time")
 UNIQUE_KEY = ("source", "event_id", "time")
 

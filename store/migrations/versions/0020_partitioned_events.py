@@ -7,7 +7,8 @@ the new table, partitions made for every month they cover; the keys are
 added after the copy (one index build each, not a billion inserts into
 them). A partitioned table's keys must include the partition key, so the
 primary key becomes (id, time) and the deduplicating key (source, event_id,
-time); store/partitions.py says why that still refuses every duplicate.
+time); store/partitions.py says why that still refuses every duplicate, and
+why the partitioned table has no foreign key to ``event_imports``.
 
 SQLite is left as it is. Downgrading copies the rows back into a plain table
 (keeping, of events that share a source and id, the first).
@@ -35,8 +36,8 @@ EXITS = "type IN ('bounce', 'complaint', 'unsubscribe')"
 
 
 def _keys(table: str, primary: str, unique: str | None) -> None:
-    """The keys, the foreign key and the exit index of ``events`` (renamed from ``table``);
-    ``unique`` None: the table has its unique key already, as ``uq_{table}_source_event_id``."""
+    """The keys and the exit index of ``events`` (renamed from ``table``); ``unique`` None:
+    the table has its unique key already, as ``uq_{table}_source_event_id``."""
     op.execute(f"ALTER TABLE {table} RENAME TO events")
     op.execute("ALTER SEQUENCE events_id_seq OWNED BY events.id")
     op.execute(f"ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY ({primary})")
@@ -47,10 +48,6 @@ def _keys(table: str, primary: str, unique: str | None) -> None:
         )
     else:
         op.execute(f"ALTER TABLE events ADD CONSTRAINT uq_events_source_event_id UNIQUE ({unique})")
-    op.execute(
-        "ALTER TABLE events ADD CONSTRAINT events_import_id_fkey "
-        "FOREIGN KEY (import_id) REFERENCES event_imports (id)"
-    )
     op.execute(f"CREATE INDEX ix_events_exits ON events (recipient, type, time) WHERE {EXITS}")
 
 
@@ -97,3 +94,7 @@ def downgrade() -> None:
     )
     op.execute("DROP TABLE events")
     _keys("events_plain", "id", None)
+    op.execute(
+        "ALTER TABLE events ADD CONSTRAINT events_import_id_fkey "
+        "FOREIGN KEY (import_id) REFERENCES event_imports (id)"
+    )
