@@ -217,7 +217,7 @@ def test_the_purge_drops_whole_old_months_and_deletes_only_in_the_boundary_month
         postgres, write_events(tmp_path / "e.csv", [(2026, 8), (2026, 9), (2026, 10), (2026, 11)])
     )
     with postgres.connect() as connection:
-        october = connection.execute(text("SELECT count(*) FROM events_2026_10")).scalar()
+        october = connection.execute(text("SELECT count(*) FROM events_2026_10")).scalar_one()
         late_october = connection.execute(
             text("SELECT count(*) FROM events WHERE time >= '2026-10-14 00:00:00+00'")
         ).scalar()
@@ -231,7 +231,7 @@ def test_the_purge_drops_whole_old_months_and_deletes_only_in_the_boundary_month
     assert not relation_exists(postgres, "events_2026_08")
     assert not relation_exists(postgres, "events_2026_09")
     with postgres.connect() as connection:
-        oldest = connection.execute(text("SELECT min(time) FROM events")).scalar()
+        oldest = connection.execute(text("SELECT min(time) FROM events")).scalar_one()
         kept = connection.execute(text("SELECT count(*) FROM events")).scalar()
         left_in_october = connection.execute(text("SELECT count(*) FROM events_2026_10")).scalar()
     assert oldest >= NOW - timedelta(days=48)
