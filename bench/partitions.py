@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
 from compliance.audit import run_audit
@@ -50,7 +50,7 @@ from compliance.campaigns import campaign_stats
 from compliance.event_import import _activity_statement, _aggregate_statement
 from compliance.limit_profiles import load_profiles
 from compliance.rates import rates_report
-from store.engine import session_factory, upgrade_database
+from store.engine import make_engine, session_factory, upgrade_database
 from store.partitions import add_month_partitions, delete_events_before, next_month
 from tests.postgres import postgres_bindir, running_postgres
 
@@ -196,9 +196,19 @@ def measure(engine: Engine, label: str, figures: dict[str, Any]) -> dict[str, An
 
 
 def engine_on(url: str, search_path: str) -> Engine:
-    # Parallel query off: the one backend's CPU is then all the work a step did.
-    options = f"-csearch_path={search_path} -cmax_parallel_workers_per_gather=0"
-    return sqlalchemy.create_engine(url, connect_args={"options": options})
+    """Postwarden's engine (store.engine.make_engine: no JIT), on one layout's tables."""
+    engine = make_engine(url)
+
+    def settings(dbapi_connection: Any, _record: Any) -> None:
+        # Parallel query off: the one backend's CPU is then all the work a step did.
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET search_path = {search_path}")
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+        cursor.close()
+        dbapi_connection.commit()
+
+    event.listen(engine, "connect", settings)
+    return engine
 
 
 def main() -> None:

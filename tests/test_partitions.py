@@ -285,6 +285,15 @@ def test_a_complaint_report_read_twice_without_a_date_counts_once(engine: Engine
     assert (first.inserted, second.inserted, second.duplicates, complaints) == (1, 0, 1, 1)
 
 
+def test_postwardens_connections_to_postgresql_compile_no_queries(postgres: Engine) -> None:
+    """JIT compilation cost the audit more CPU than the audit itself (bench/README.md)."""
+    with postgres.connect() as connection:
+        assert connection.execute(text("SHOW jit")).scalar() == "off"
+        connection.commit()
+    with postgres.connect() as connection:  # the same pooled connection: it stays off
+        assert connection.execute(text("SHOW jit")).scalar() == "off"
+
+
 def test_the_downgrade_gives_back_a_plain_table_with_every_event(
     postgres: Engine, tmp_path: Path
 ) -> None:
