@@ -236,6 +236,13 @@ def ingest_webhooks(session: Session, now: datetime, settings: Settings) -> str:
 
 def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     """Drop check results, delivered notifications and job runs older than the history."""
+    events = ""
+    if settings.schedule.event_history_days:
+        events = "; " + _purge_events(session, now, settings.schedule.event_history_days)
+        # Dropping a month locks the events against everyone until the commit: committed
+        # first, before the erasure below holds rows an import may be waiting for. (Ahead
+        # of the run's own commit, like the inbox's batches: a purge done twice is one.)
+        session.commit()
     cutoff = now - timedelta(days=settings.schedule.history_days)
     old_runs = select(CheckRun.id).where(CheckRun.started_at < cutoff)
     results = session.execute(delete(CheckRecord).where(CheckRecord.run_id.in_(old_runs)))
@@ -248,13 +255,10 @@ def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     session.execute(delete(JobRun).where(JobRun.started_at < cutoff))
     # Contacts past the retention period: erased, their hashes suppressed.
     erased = purge_retention(session, now.date(), now, settings.audit)
-    summary = (
+    return (
         f"{results.rowcount} check results and {sent.rowcount} notifications "  # type: ignore[attr-defined]
-        f"older than {cutoff.date()} removed; {erased} contacts past retention erased"
+        f"older than {cutoff.date()} removed; {erased} contacts past retention erased{events}"
     )
-    if settings.schedule.event_history_days:
-        summary += "; " + _purge_events(session, now, settings.schedule.event_history_days)
-    return summary
 
 
 def _purge_events(session: Session, now: datetime, days: int) -> str:
