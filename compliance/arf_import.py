@@ -129,8 +129,9 @@ def _store(
         else:
             report.other_types += 1
             events.append(found)
-    known = _reported_by_esp(session, [e for e in events if isinstance(e, DeliveryEvent)])
+    known = _already_stored(session, [e for e in events if isinstance(e, DeliveryEvent)])
     events = [e for e in events if not (isinstance(e, DeliveryEvent) and _key(e) in known)]
+    events = _first_of_each(events)
     if report.reports:
         stored = import_events(
             session, events, source=SOURCE, name=name, now=now, report=ImportReport(name=name)
@@ -144,11 +145,27 @@ def _key(event: DeliveryEvent) -> tuple[str, str]:
     return event.recipient, (event.message_id or "").strip("<>")
 
 
-def _reported_by_esp(session: Session, events: list[DeliveryEvent]) -> set[tuple[str, str]]:
-    """Complaints an ESP already reported for the same recipient and Message-ID.
+def _first_of_each(events: list[DeliveryEvent | Ignored]) -> list[DeliveryEvent | Ignored]:
+    """The events without repeats of an event id met earlier in the same batch."""
+    seen: set[str] = set()
+    kept: list[DeliveryEvent | Ignored] = []
+    for event in events:
+        if isinstance(event, DeliveryEvent):
+            if event.event_id in seen:
+                continue
+            seen.add(event.event_id)
+        kept.append(event)
+    return kept
+
+
+def _already_stored(session: Session, events: list[DeliveryEvent]) -> set[tuple[str, str]]:
+    """Complaints stored before for the same recipient and Message-ID, by an ESP or by ARF.
 
     ESPs forward the feedback loops they receive as complaint events; the same
-    complaint read again from the ARF report must not count twice.
+    complaint read again from the ARF report must not count twice. Nor must a
+    report read twice: its event id names the message and recipient but not the
+    time, which falls back to the time of reading when the report gives none, and
+    on PostgreSQL the deduplicating key includes the time (store/partitions.py).
     """
     ids = {event.message_id for event in events if event.message_id}
     if not ids:
@@ -156,7 +173,7 @@ def _reported_by_esp(session: Session, events: list[DeliveryEvent]) -> set[tuple
     forms = ids | {i.strip("<>") for i in ids} | {f"<{i.strip('<>')}>" for i in ids}
     rows = session.execute(
         select(Event.recipient, Event.message_id).where(
-            Event.type == "complaint", Event.source != SOURCE, Event.message_id.in_(forms)
+            Event.type == "complaint", Event.message_id.in_(forms)
         )
     )
     return {(recipient, (message_id or "").strip("<>")) for recipient, message_id in rows}

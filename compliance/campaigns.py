@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
+from compliance.audit_rules import end_of
 from compliance.rates import DEFAULT_DAYS, sums
 from store.events import Event
 
@@ -24,7 +25,10 @@ def campaign_stats(
 ) -> list[dict[str, Any]]:
     """Engagement per campaign over the window, busiest first."""
     first = as_of - timedelta(days=days - 1)
+    # The same window said twice: by the UTC day and by the time, on which PostgreSQL's
+    # monthly partitions let the scan skip every month outside it.
     window = (Event.day >= first) & (Event.day <= as_of)
+    window &= (Event.time >= end_of(first - timedelta(days=1))) & (Event.time < end_of(as_of))
     if campaign is not None:
         window &= Event.campaign == campaign
 

@@ -1,11 +1,13 @@
 """Putting events in the database: deduplicated, all or nothing, aggregates kept current.
 
-Events are inserted in batches with ``ON CONFLICT (source, event_id) DO
-NOTHING``, each stamped with the id of this import; the daily aggregates
-are then moved forward by one SQL statement over exactly the rows this
-import inserted, so an event delivered twice is neither stored nor counted
-twice. The caller's transaction covers everything: an import that fails
-half-way leaves nothing behind.
+Events are inserted in batches with ``ON CONFLICT DO NOTHING`` on the
+deduplicating key (source and event id; on PostgreSQL, whose events are
+partitioned by month, with the time: store/partitions.py), each stamped
+with the id of this import; the daily aggregates are then moved forward by
+one SQL statement over exactly the rows this import inserted, so an event
+delivered twice is neither stored nor counted twice. The caller's
+transaction covers everything: an import that fails half-way leaves
+nothing behind (the month partitions it added included).
 
 The batches go to the database driver's ``executemany`` directly: through
 SQLAlchemy's ORM the same million rows took several times longer than a
@@ -38,12 +40,14 @@ from compliance.providers import provider_of_address
 from compliance.storable_text import find_unstorable, find_unstorable_cell
 from store.contacts import ACTIVITY_COLUMNS, FIRST_EXIT_COLUMNS, RecipientActivity, Suppression
 from store.events import COUNTERS, Event, EventDay, EventImport
+from store.partitions import MonthPartitions, month_of
 
 BATCH = 5000
 _COLUMNS = (
     "source", "event_id", "type", "bounce_type", "recipient", "provider", "time", "day",
     "campaign", "message_id", "reason", "url", "machine", "import_id",
 )  # fmt: skip
+_TIME = _COLUMNS.index("time")
 
 
 class ImportFailed(BadInput):
@@ -104,8 +108,20 @@ def _insert_sql(dialect: str) -> str:
     return (
         f"INSERT INTO events ({', '.join(_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(_COLUMNS))}) "
-        "ON CONFLICT (source, event_id) DO NOTHING"
+        # No conflict target: the deduplicating key is (source, event_id) on SQLite and
+        # (source, event_id, time) on partitioned PostgreSQL; the primary key never
+        # conflicts (a sequence fills it).
+        "ON CONFLICT DO NOTHING"
     )
+
+
+def _months(batch: list[tuple[Any, ...]]) -> set[date]:
+    """The UTC months of a batch of driver rows (a time is aware, or a UTC text stamp)."""
+    return {
+        month_of(moment) if isinstance(moment, datetime) else
+        date(int(moment[:4]), int(moment[5:7]), 1)
+        for moment in {row[_TIME] for row in batch}
+    }  # fmt: skip
 
 
 # This import's rows: their ids are above the largest before it began, so they
@@ -213,8 +229,11 @@ def import_events(
     to_row, sql = _row_writer(dialect), _insert_sql(dialect)
     connection = session.connection()
     after_id = session.scalar(select(func.max(Event.id))) or 0
+    partitions = MonthPartitions(connection)
     events = _counted(items, report)
     while batch := [to_row(event, record.id) for event in islice(events, BATCH)]:
+        if partitions.active:
+            partitions.cover(_months(batch))
         connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
     report.records = report.records or report.events + sum(report.ignored.values())
     mine = {"after_id": after_id, "import_id": record.id}
@@ -321,8 +340,11 @@ def import_csv(
             )  # fmt: skip
 
     sql = _insert_sql(dialect)
+    partitions = MonthPartitions(connection)
     pending = values()
     while batch := list(islice(pending, BATCH)):
+        if partitions.active:
+            partitions.cover(_months(batch))
         connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
     if progress is not None:
         progress(file.bytes_read)

@@ -136,6 +136,10 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "Report mailboxes ([dmarc] and [arf] imap_url) polled every ... minutes."
     ),
     ("schedule", "history_days"): KeyDoc("Check results and sent notifications kept this long."),
+    ("schedule", "event_history_days"): KeyDoc(
+        "Delivery events kept this long, in days (0: kept for ever). Rates keep their daily "
+        "counts; on PostgreSQL whole months of events are dropped at once."
+    ),
     ("rates", "min_delivered"): KeyDoc(
         "Delivered messages a profile needs in its scope and window to judge."
     ),

@@ -42,6 +42,7 @@ from monitor.targets import MonitoredTarget, list_targets, list_targets_named
 from monitor.transport_history import transport_plan
 from store.alerting import Notification
 from store.models import CheckRecord, CheckRun
+from store.partitions import delete_events_before
 from store.scheduling import JobRun
 from store.timestamps import as_utc
 
@@ -224,6 +225,13 @@ def ingest_webhooks(session: Session, now: datetime, settings: Settings) -> str:
 
 def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     """Drop check results, delivered notifications and job runs older than the history."""
+    events = ""
+    if settings.schedule.event_history_days:
+        events = "; " + _purge_events(session, now, settings.schedule.event_history_days)
+        # Dropping a month locks the events against everyone until the commit: committed
+        # first, before the erasure below holds rows an import may be waiting for. (Ahead
+        # of the run's own commit, like the inbox's batches: a purge done twice is one.)
+        session.commit()
     cutoff = now - timedelta(days=settings.schedule.history_days)
     old_runs = select(CheckRun.id).where(CheckRun.started_at < cutoff)
     results = session.execute(delete(CheckRecord).where(CheckRecord.run_id.in_(old_runs)))
@@ -238,8 +246,16 @@ def purge_history(session: Session, now: datetime, settings: Settings) -> str:
     erased = purge_retention(session, now.date(), now, settings.audit)
     return (
         f"{results.rowcount} check results and {sent.rowcount} notifications "  # type: ignore[attr-defined]
-        f"older than {cutoff.date()} removed; {erased} contacts past retention erased"
+        f"older than {cutoff.date()} removed; {erased} contacts past retention erased{events}"
     )
+
+
+def _purge_events(session: Session, now: datetime, days: int) -> str:
+    """Remove the delivery events older than ``days`` (whole months at once where partitioned)."""
+    cutoff = now - timedelta(days=days)
+    dropped, deleted = delete_events_before(session.connection(), cutoff)
+    months = f"{len(dropped)} monthly partitions of events dropped and " if dropped else ""
+    return f"{months}{deleted} events older than {cutoff.date()} deleted"
 
 
 def audit_list(session: Session, now: datetime, settings: Settings) -> str:

@@ -107,6 +107,8 @@ class ScheduleSettings:
     ingest_seconds: float = 5.0
     purge_hours: float = 24.0
     history_days: int = 400
+    # Delivery events kept (0: all, as before this setting); the aggregates rates read stay.
+    event_history_days: int = 0
     # MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE and BIMI change slowly and cost connections.
     transport_minutes: float = 360.0
     # How often the report mailboxes ([dmarc] and [arf] imap_url) are polled.
@@ -507,6 +509,7 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("schedule", "purge_hours"): _positive_float,
     ("schedule", "mailbox_minutes"): _positive_float,
     ("schedule", "history_days"): _positive_int,
+    ("schedule", "event_history_days"): _count,
     ("rates", "min_delivered"): _positive_int,
     ("rates", "days"): _positive_int,
     ("rates", "profiles_dir"): _path,

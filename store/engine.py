@@ -51,6 +51,8 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         _create_private(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_settings)
     return engine
 
 
@@ -82,6 +84,16 @@ def open_database(url: str) -> Engine:
         shown = display_url(url)
         raise DatabaseError(f"{shown}: {reason}", url=shown) from None
     return engine
+
+
+def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
+    # No JIT compilation: it cost the list audit 1.5-3.3 s of CPU per run, more than the
+    # query itself, and more still over the monthly partitions of the events, whose
+    # every partition's expressions it compiles (bench/README.md, bench/partitions.py).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET jit = off")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -68,4 +69,24 @@ def test_the_migrations_match_the_models(engine: Engine) -> None:
     upgrade_database(engine)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert compare_metadata(context, metadata) == []
+        differences = compare_metadata(context, metadata)
+    if engine.dialect.name == "postgresql":
+        # Partitioned by month, the events' deduplicating key must include the time and
+        # the table has no foreign key to event_imports (store/partitions.py); the models
+        # describe the keys every database has.
+        def partitioning(difference: tuple[Any, ...]) -> bool:
+            action, key = difference[:2]
+            unique = key.name == "uq_events_source_event_id"
+            return unique or (action == "add_fk" and key.table.name == "events")
+
+        keys = [
+            (action, [column.name for column in key.columns])
+            for action, key in filter(partitioning, differences)
+        ]
+        assert keys == [
+            ("remove_constraint", ["source", "event_id", "time"]),
+            ("add_constraint", ["source", "event_id"]),
+            ("add_fk", ["import_id"]),
+        ]
+        differences = [d for d in differences if not partitioning(d)]
+    assert differences == []
