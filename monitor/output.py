@@ -10,7 +10,7 @@ import json
 import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -24,6 +24,9 @@ from checks.results import (
     to_json,
 )
 from store.timestamps import as_utc
+
+if TYPE_CHECKING:
+    from compliance.audit import AuditResult
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
 _LEVEL_RANK = {"info": 0, "warn": 1, "error": 2, "fail": 3}
@@ -248,25 +251,25 @@ def render_rates_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_audit_table(report: dict[str, Any]) -> str:
+def render_audit_table(report: AuditResult) -> str:
     """The list audit for people: each rule's count, change and examples; hygiene."""
-    previous = report["previous"]
-    since = f" (change since the audit as of {previous['as_of']})" if previous else ""
+    previous = report.previous
+    since = f" (change since the audit as of {previous.as_of})" if previous else ""
     lines = [
-        f"Audit as of {report['as_of']}: {report['contacts']} contacts, "
-        f"{report['subscribed']} subscribed{since}"
+        f"Audit as of {report.as_of}: {report.contacts} contacts, "
+        f"{report.subscribed} subscribed{since}"
     ]
-    for name, rule in report["rules"].items():
+    for name, rule in report.rules.items():
         change = ""
-        if previous and name in previous["counts"]:
-            delta = rule["count"] - previous["counts"][name]
+        if previous and name in previous.counts:
+            delta = rule.count - previous.counts[name]
             change = f" ({delta:+d})"
-        days = f" > {rule['threshold_days']} days" if rule["threshold_days"] is not None else ""
-        examples = f"  e.g. {', '.join(rule['examples'][:3])}" if rule["examples"] else ""
-        label = status_label(rule["status"])
-        lines.append(f"  {label} {name:<26} {rule['count']:>8}{change}{days}{examples}")
-    for finding in report["hygiene"]:
-        lines.append(f"  hygiene {finding['code']}: {finding['message']}")
+        days = f" > {rule.threshold_days} days" if rule.threshold_days is not None else ""
+        examples = f"  e.g. {', '.join(rule.examples[:3])}" if rule.examples else ""
+        label = status_label(rule.status)
+        lines.append(f"  {label} {name:<26} {rule.count:>8}{change}{days}{examples}")
+    for finding in report.hygiene:
+        lines.append(f"  hygiene {finding.code}: {finding.message}")
     return "\n".join(lines)
 
 

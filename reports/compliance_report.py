@@ -122,8 +122,8 @@ def compliance_report(
     rates = rates_report(session, profiles, as_of=period_to, min_delivered=min_delivered,
                          days=max(1, (period_to - period_from).days + 1))  # fmt: skip
     appendix = {}
-    for rule, figures in audit["rules"].items():
-        if figures["count"]:
+    for rule, figures in audit.rules.items():
+        if figures.count:
             rows = []
             for row in offenders(session, rule, as_of, thresholds):
                 rows.append(mask(row[1]) if masked else row[1])
@@ -163,7 +163,7 @@ def compliance_report(
         "rates": rates,
         "appendix": appendix,
         "appendix_rows": appendix_rows,
-        "has_data": bool(audit["contacts"] or rates["sent"] or one_click),
+        "has_data": bool(audit.contacts or rates["sent"] or one_click),
         "charts": {
             # Rule counts across the period's stored audits (two points make a trend).
             "trend": count_chart(

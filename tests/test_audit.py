@@ -289,7 +289,7 @@ def test_the_retention_purge_erases_only_expired_contacts(tmp_path: Path, engine
         suppressed = session.scalar(select(func.count()).select_from(Suppression))
         report = run_audit(session, AS_OF)
     assert removed == 1 and left == {"recent@example.org", "kept@example.org"}
-    assert suppressed == 1 and report["rules"]["retention_exceeded"]["count"] == 0
+    assert suppressed == 1 and report.rules["retention_exceeded"].count == 0
 
 
 def test_hygiene_findings_and_dead_domains_through_the_resolver(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def audit() -> Any:
     if len(trend) > 1:
         labels = [run.as_of.isoformat() for run in trend]
         series = {name: [run.rules.get(name, {}).get("count", 0) for run in trend]
-                  for name in RULES if report["rules"][name]["count"]}  # fmt: skip
+                  for name in RULES if report.rules[name].count}  # fmt: skip
         chart = Markup(count_chart("Offenders per rule, audit by audit", labels, series))
     return render_template("compliance.html", report=report, chart=chart)
 

@@ -121,7 +121,9 @@ def _worst(results: DemoResults) -> str:
 
     statuses = [target["status"] for target in results.targets]
     statuses += [message["status"] for message in results.messages]
-    return worst([*statuses, results.audit["status"], results.rates["status"]])
+    if results.audit is not None:
+        statuses.append(results.audit.status)
+    return worst([*statuses, results.rates["status"]])
 
 
 def _verdicts(results: DemoResults, nameserver: str) -> str:
@@ -144,7 +146,9 @@ def _verdicts(results: DemoResults, nameserver: str) -> str:
                 if item["level"] in ("warn", "fail", "error"):
                     lines.append(f"        {item['code']}: {item['message']}")
     lines += ["", "Sent messages:", render_messages_table(results.messages)]
-    lines += ["", render_audit_table(results.audit), "", render_rates_table(results.rates)]
+    if results.audit is not None:
+        lines += ["", render_audit_table(results.audit)]
+    lines += ["", render_rates_table(results.rates)]
     lines += ["", "Reports (on the dashboard's Reports page):"]
     lines += [f"  {Path(path).name}" for path in results.reports]
     return "\n".join(lines)

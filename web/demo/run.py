@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,9 @@ from monitor.settings import (
     Settings,
     WebSettings,
 )
+
+if TYPE_CHECKING:
+    from compliance.audit import AuditResult
 
 DOMAINS = ("healthy.example", "weak-dkim.example", "monitoring-only.example",
            "spf-overlimit.example")  # fmt: skip
@@ -71,7 +74,7 @@ class DemoResults:
 
     targets: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
-    audit: dict[str, Any] = field(default_factory=dict)
+    audit: AuditResult | None = None
     rates: dict[str, Any] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
@@ -81,7 +84,7 @@ class DemoResults:
         return {
             "checks": self.targets,
             "messages": self.messages,
-            "audit": self.audit,
+            "audit": self.audit.to_json() if self.audit else {},
             "rates": self.rates,
             "reports": self.reports,
             "dmarc": self.dmarc,
@@ -233,7 +236,7 @@ def _audit_messages(
     return results
 
 
-def _audit(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+def _audit(session: Session, settings: Settings, now: datetime) -> AuditResult:
     from compliance.audit import run_audit, store_audit
 
     report = run_audit(session, now.date(), settings.audit)

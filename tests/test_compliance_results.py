@@ -1,0 +1,111 @@
+"""The compliance result types serialise to the contract's JSON, key for key and in order.
+
+Each test builds a literal result and compares its JSON with the dict the
+CLI and the API have always printed for it (DESIGN.md "JSON shapes").
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+from checks.findings import Finding
+from compliance.audit import AuditResult, PreviousAudit, RuleResult
+from compliance.hygiene import HygieneFinding
+
+TYPO = Finding("DOMAIN_TYPO", "warn", "3 subscribed addresses are at misspelt domains.", "Fix.")
+
+
+def ordered(value: object) -> str:
+    """The JSON text, so key order counts in the comparison too."""
+    return json.dumps(value)
+
+
+def test_a_hygiene_finding_is_the_finding_with_its_count_examples_and_domains() -> None:
+    typo = HygieneFinding(TYPO, 3, ("gmial.com",), typo_domains={"gmial.com": "gmail.com"})
+    expected = {
+        "code": "DOMAIN_TYPO",
+        "level": "warn",
+        "message": "3 subscribed addresses are at misspelt domains.",
+        "fix": "Fix.",
+        "count": 3,
+        "examples": ["gmial.com"],
+        "domains": {"gmial.com": "gmail.com"},
+    }
+    assert ordered(typo.to_json()) == ordered(expected)
+    dead = HygieneFinding(
+        Finding("DOMAIN_NO_MAIL", "warn", "2 at dead domains.", "Remove."),
+        2,
+        ("a.example", "b.example"),
+        domain_count=2,
+    )
+    assert dead.to_json() == {
+        "code": "DOMAIN_NO_MAIL",
+        "level": "warn",
+        "message": "2 at dead domains.",
+        "fix": "Remove.",
+        "count": 2,
+        "examples": ["a.example", "b.example"],
+        "domains": 2,
+    }
+    role = HygieneFinding(Finding("ROLE_ACCOUNT", "warn", "1 role account.", "Drop."), 1, ())
+    assert "domains" not in role.to_json()
+
+
+def test_an_audit_is_the_contracts_audit_object() -> None:
+    rules = {
+        "consent_missing": RuleResult(
+            "fail", 2, ("a@example.org", "b@example.org"), "fail", "no consent", None
+        ),
+        "dormant": RuleResult("pass", 0, (), "warn", "not mailed", 90),
+    }
+    previous = PreviousAudit(
+        date(2026, 11, 29),
+        datetime(2026, 11, 29, 6, 0, tzinfo=UTC),
+        "warn",
+        {"consent_missing": 1, "dormant": 4},
+    )
+    audit = AuditResult(date(2026, 11, 30), 19, 14, rules, (HygieneFinding(TYPO, 3, ()),), previous)
+    expected = {
+        "as_of": "2026-11-30",
+        "contacts": 19,
+        "subscribed": 14,
+        "status": "fail",
+        "rules": {
+            "consent_missing": {
+                "status": "fail",
+                "count": 2,
+                "examples": ["a@example.org", "b@example.org"],
+                "level": "fail",
+                "description": "no consent",
+                "threshold_days": None,
+            },
+            "dormant": {
+                "status": "pass",
+                "count": 0,
+                "examples": [],
+                "level": "warn",
+                "description": "not mailed",
+                "threshold_days": 90,
+            },
+        },
+        "hygiene": [
+            {
+                "code": "DOMAIN_TYPO",
+                "level": "warn",
+                "message": "3 subscribed addresses are at misspelt domains.",
+                "fix": "Fix.",
+                "count": 3,
+                "examples": [],
+            }
+        ],
+        "previous": {
+            "as_of": "2026-11-29",
+            "ran_at": "2026-11-29T06:00:00+00:00",
+            "status": "warn",
+            "counts": {"consent_missing": 1, "dormant": 4},
+        },
+    }
+    assert ordered(audit.to_json()) == ordered(expected)
+    assert AuditResult(date(2026, 11, 30), 0, 0, {}).to_json()["previous"] is None
+    assert AuditResult(date(2026, 11, 30), 0, 0, {}).status == "pass"
