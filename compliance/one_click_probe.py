@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from checks.dns import DnsError
-from checks.findings import Finding, finding
+from checks.findings import Finding, Status, finding
 
 BODY = b"List-Unsubscribe=One-Click"
 
@@ -38,7 +38,7 @@ def probe_one_click(
     timeout: float = 10.0,
     allow_private: bool = False,
     ca_file: Path | None = None,
-) -> tuple[str, list[Finding], int | None]:
+) -> tuple[Status, list[Finding], int | None]:
     """POST to ``uri``: (status, findings, HTTP status code or None)."""
     try:
         parts = urlsplit(uri)

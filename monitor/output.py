@@ -27,6 +27,7 @@ from store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from compliance.audit import AuditResult
+    from monitor.message_audits import AuditedMessage
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
 _LEVEL_RANK = {"info": 0, "warn": 1, "error": 2, "fail": 3}
@@ -273,16 +274,17 @@ def render_audit_table(report: AuditResult) -> str:
     return "\n".join(lines)
 
 
-def render_messages_table(results: list[dict[str, Any]]) -> str:
+def render_messages_table(results: Sequence[AuditedMessage]) -> str:
     """Audited messages for people: each check and its findings."""
     lines = []
-    for result in results:
-        subject = f"  {result['subject']}" if result.get("subject") else ""
-        lines.append(f"{status_label(result['status'])} {result['file']}{subject}")
-        for name, check in result["checks"].items():
-            lines.append(f"    {status_label(check['status'])} {name}")
-            for item in check["findings"]:
-                lines.append(f"          {item['code']}: {item['message']}")
-        for item in result["findings"]:
-            lines.append(f"    note  {item['code']}: {item['message']}")
+    for audited in results:
+        result = audited.result
+        subject = f"  {result.subject}" if result.subject else ""
+        lines.append(f"{status_label(result.status)} {audited.file}{subject}")
+        for name, check in result.checks.items():
+            lines.append(f"    {status_label(check.status)} {name}")
+            for item in check.findings:
+                lines.append(f"          {item.code}: {item.message}")
+        for item in result.findings:
+            lines.append(f"    note  {item.code}: {item.message}")
     return "\n".join(lines)

@@ -12,6 +12,16 @@ from datetime import UTC, date, datetime
 from checks.findings import Finding
 from compliance.audit import AuditResult, PreviousAudit, RuleResult
 from compliance.hygiene import HygieneFinding
+from compliance.message_results import (
+    BodyUnsubscribeCheck,
+    DkimCheck,
+    DkimSignature,
+    ListUnsubscribeCheck,
+    MessageAuditResult,
+    OneClickCheck,
+    OneClickProbe,
+)
+from monitor.message_audits import AuditedMessage
 
 TYPO = Finding("DOMAIN_TYPO", "warn", "3 subscribed addresses are at misspelt domains.", "Fix.")
 
@@ -109,3 +119,123 @@ def test_an_audit_is_the_contracts_audit_object() -> None:
     assert ordered(audit.to_json()) == ordered(expected)
     assert AuditResult(date(2026, 11, 30), 0, 0, {}).to_json()["previous"] is None
     assert AuditResult(date(2026, 11, 30), 0, 0, {}).status == "pass"
+
+
+NO_LIST = Finding("LIST_UNSUBSCRIBE_MISSING", "fail", "No List-Unsubscribe.", "Add it.")
+NOT_ALIGNED = Finding("DKIM_NOT_ALIGNED", "warn", "Not aligned.", "Sign as From.")
+NO_ADDRESS = Finding("POSTAL_ADDRESS_MISSING", "info", "No postal address.", "Add one.")
+
+
+def test_a_message_audit_is_the_contracts_audit_message_object() -> None:
+    signature = DkimSignature(
+        "esp.example", "s1", ("from", "list-unsubscribe"), True, "", False, False
+    )
+    result = MessageAuditResult(
+        {
+            "list_unsubscribe": ListUnsubscribeCheck((NO_LIST,)),
+            "one_click": OneClickCheck(
+                uri="https://sender.example/u/1", probe=OneClickProbe("pass", 200)
+            ),
+            "dkim": DkimCheck((NOT_ALIGNED,), signatures=(signature,)),
+            "body_unsubscribe": BodyUnsubscribeCheck(links=("https://sender.example/u",)),
+        },
+        (NO_ADDRESS,),
+        message_id="<1@sender.example>",
+        subject="News",
+        sender="news@sender.example",
+        date="2026-11-30T08:00:00+00:00",
+        campaign="winter",
+    )
+    expected = {
+        "file": "news.eml",
+        "status": "fail",
+        "checks": {
+            "list_unsubscribe": {
+                "status": "fail",
+                "findings": [
+                    {
+                        "code": "LIST_UNSUBSCRIBE_MISSING",
+                        "level": "fail",
+                        "message": "No List-Unsubscribe.",
+                        "fix": "Add it.",
+                    }
+                ],
+                "uris": [],
+            },
+            "one_click": {
+                "status": "pass",
+                "findings": [],
+                "uri": "https://sender.example/u/1",
+                "probe": {"status": "pass", "http_status": 200},
+            },
+            "dkim": {
+                "status": "warn",
+                "findings": [
+                    {
+                        "code": "DKIM_NOT_ALIGNED",
+                        "level": "warn",
+                        "message": "Not aligned.",
+                        "fix": "Sign as From.",
+                    }
+                ],
+                "signatures": [
+                    {
+                        "domain": "esp.example",
+                        "selector": "s1",
+                        "headers": ["from", "list-unsubscribe"],
+                        "verified": True,
+                        "reason": "",
+                        "aligned_strict": False,
+                        "aligned_relaxed": False,
+                    }
+                ],
+                "aligned_strict": False,
+                "aligned_relaxed": False,
+            },
+            "body_unsubscribe": {
+                "status": "pass",
+                "findings": [],
+                "links": ["https://sender.example/u"],
+            },
+        },
+        "findings": [
+            {
+                "code": "POSTAL_ADDRESS_MISSING",
+                "level": "info",
+                "message": "No postal address.",
+                "fix": "Add one.",
+            }
+        ],
+        "message_id": "<1@sender.example>",
+        "subject": "News",
+        "from": "news@sender.example",
+        "date": "2026-11-30T08:00:00+00:00",
+        "campaign": "winter",
+    }
+    assert ordered(AuditedMessage("news.eml", result).to_json()) == ordered(expected)
+    # Not probed: no "probe" key at all, as before.
+    assert "probe" not in OneClickCheck(uri=None).to_json()
+
+
+def test_an_unread_message_has_no_checks_and_the_status_of_its_finding() -> None:
+    problem = Finding("MESSAGE_UNREADABLE", "error", "Not a readable message.", "Send RFC 5322.")
+    assert ordered(MessageAuditResult.unread(problem).to_json()) == ordered(
+        {
+            "status": "error",
+            "checks": {},
+            "findings": [
+                {
+                    "code": "MESSAGE_UNREADABLE",
+                    "level": "error",
+                    "message": "Not a readable message.",
+                    "fix": "Send RFC 5322.",
+                }
+            ],
+        }
+    )
+
+
+def test_a_message_check_takes_its_status_from_its_findings_as_a_probe_does() -> None:
+    info_only = BodyUnsubscribeCheck((NO_ADDRESS,))
+    assert info_only.status == "pass"
+    assert DkimCheck((NOT_ALIGNED, NO_ADDRESS)).status == "warn"

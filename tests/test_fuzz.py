@@ -449,8 +449,8 @@ def test_any_message_is_judged(key_server: ZoneServer, raw: bytes) -> None:
             raise KeyUnavailable(str(error)) from None
 
     result = audit_message(raw, key)
-    assert result["status"] in STATUSES
-    json.dumps(result)  # what `audit-message --format json` prints
+    assert result.status in STATUSES
+    json.dumps(result.to_json())  # what `audit-message --format json` prints
 
 
 # -- The configuration file and the environment ---------------------------------------------

@@ -120,7 +120,7 @@ def _worst(results: DemoResults) -> str:
     from checks.findings import worst
 
     statuses = [target["status"] for target in results.targets]
-    statuses += [message["status"] for message in results.messages]
+    statuses += [message.status for message in results.messages]
     if results.audit is not None:
         statuses.append(results.audit.status)
     return worst([*statuses, results.rates["status"]])

@@ -29,6 +29,7 @@ from monitor.settings import (
 
 if TYPE_CHECKING:
     from compliance.audit import AuditResult
+    from monitor.message_audits import AuditedMessage
 
 DOMAINS = ("healthy.example", "weak-dkim.example", "monitoring-only.example",
            "spf-overlimit.example")  # fmt: skip
@@ -73,7 +74,7 @@ class DemoResults:
     """What the demo's first run found, for the verdict table and ``--format json``."""
 
     targets: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[AuditedMessage] = field(default_factory=list)
     audit: AuditResult | None = None
     rates: dict[str, Any] = field(default_factory=dict)
     reports: list[str] = field(default_factory=list)
@@ -83,7 +84,7 @@ class DemoResults:
     def as_json(self) -> dict[str, Any]:
         return {
             "checks": self.targets,
-            "messages": self.messages,
+            "messages": [message.to_json() for message in self.messages],
             "audit": self.audit.to_json() if self.audit else {},
             "rates": self.rates,
             "reports": self.reports,
@@ -227,7 +228,7 @@ def _sweep(session: Session, settings: Settings, now: datetime) -> list[str]:
 
 def _audit_messages(
     session: Session, settings: Settings, paths: list[Path], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[AuditedMessage]:
     from monitor.message_audits import audit_files, save_audits
 
     results = audit_files(settings, paths)
