@@ -27,6 +27,7 @@ from store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from compliance.audit import AuditResult
+    from compliance.rate_results import MetricResult, RatesResult
     from monitor.message_audits import AuditedMessage
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
@@ -202,21 +203,22 @@ def percent(value: float | None) -> str:
     return format_rate(value)
 
 
-def _origin(metric: dict[str, Any]) -> str:
+def _origin(metric: MetricResult) -> str:
     """Where a figure comes from and the latest day it rests on."""
     from compliance.receiver_rates import SOURCE_NAMES
 
-    source = SOURCE_NAMES.get(metric.get("source", ""), metric.get("source", "—"))
-    return f"{source}, as of {metric.get('as_of') or '—'}"
+    source = SOURCE_NAMES.get(metric.source, metric.source)
+    return f"{source}, as of {metric.as_of or '—'}"
 
 
-def render_rates_table(report: dict[str, Any]) -> str:
+def render_rates_table(report: RatesResult) -> str:
     """Rates for people: the totals, then each profile's metrics against its lines."""
+    totals = report.totals
     lines = [
-        f"{report['from']} .. {report['as_of']} ({report['days']} days): {report['sent']} sent, "
-        f"{report['delivered']} delivered, bounce rate {percent(report['bounce_rate'])} "
-        f"(hard {percent(report['hard_bounce_rate'])}), complaint rate "
-        f"{percent(report['complaint_rate'])}",
+        f"{report.first} .. {report.as_of} ({report.days} days): {totals.sent} sent, "
+        f"{totals.delivered} delivered, bounce rate {percent(totals.bounce_rate)} "
+        f"(hard {percent(totals.hard_bounce_rate)}), complaint rate "
+        f"{percent(totals.complaint_rate)}",
     ]
     from compliance.rate_wording import (
         latest_sentence,
@@ -225,30 +227,29 @@ def render_rates_table(report: dict[str, Any]) -> str:
         rate_sentence,
     )
 
-    for name, profile in report["profiles"].items():
-        scope = "" if profile["scope"] == "all" else f" [{profile['scope']} only]"
+    for name, profile in report.profiles.items():
+        scope = "" if profile.scope == "all" else f" [{profile.scope} only]"
         below = not_judged(profile)
         # Below its volume a profile is not judged: it reads so, never as ERROR or FAIL.
-        label = click.style("-    ", dim=True) if below else status_label(profile["status"])
-        if not profile["metrics"]:
+        label = click.style("-    ", dim=True) if below else status_label(profile.status)
+        if not profile.metrics:
             lines.append(
-                f"  {label} {name:<10}{scope} not published; judged by "
-                f"{profile.get('judged_by', '—')}"
+                f"  {label} {name:<10}{scope} not published; judged by {profile.judged_by or '—'}"
             )
         elif below:
-            names = ", ".join(metric_name(metric) for metric in profile["metrics"])
+            names = ", ".join(metric_name(metric) for metric in profile.metrics)
             lines.append(f"  {label} {name:<10}{scope} {below} ({names})")
         else:
             lines.append(f"  {label} {name:<10}{scope}")
-            for metric, m in profile["metrics"].items():
-                latest = latest_sentence(m.get("latest"), m)
+            for metric, m in profile.metrics.items():
+                latest = latest_sentence(m.latest, m)
                 beside = f"; {latest}" if latest else ""
                 lines.append(f"        {rate_sentence(profile, metric, m)}{beside} ({_origin(m)})")
-        for item in profile["findings"]:
-            if item["code"] == "RATES_LOW_VOLUME":
+        for item in profile.findings:
+            if item.code == "RATES_LOW_VOLUME":
                 continue
-            if item["level"] in ("error", "fail", "warn") or item["code"] == "RATE_TREND_TO_FAIL":
-                lines.append(f"        {item['code']}: {item['message']}")
+            if item.level in ("error", "fail", "warn") or item.code == "RATE_TREND_TO_FAIL":
+                lines.append(f"        {item.code}: {item.message}")
     return "\n".join(lines)
 
 

@@ -6,12 +6,12 @@ import base64
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pygal
 from pygal.style import Style
 
 from compliance.limit_profiles import METRICS
+from compliance.rate_results import RatesResult
 from compliance.rate_wording import format_rate, metric_name
 
 _STYLE = Style(
@@ -107,19 +107,20 @@ class RatePanel:
     note: str | None = None
 
 
-def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
+def profile_rate_charts(report: RatesResult) -> list[RatePanel]:
     """One panel per daily metric of each profile in a ``rates_report``, drawn on the
     traffic that profile judges (a mailbox provider's own recipients). A metric that is
     zero on every day with mail, or has no such day, is a one-line note instead."""
-    labels = [row["day"] for row in report["daily"]]
+    labels = [row.day.isoformat() for row in report.daily]
+    by_provider = report.daily_by_provider or {}
     panels = []
-    for profile in report["profiles"].values():
-        series = report["daily_by_provider"].get(profile["scope"], report["daily"])
-        for metric, judged in profile["metrics"].items():
+    for profile in report.profiles.values():
+        series = by_provider.get(profile.scope, report.daily)
+        for metric, judged in profile.metrics.items():
             if metric not in METRICS:
                 continue  # receivers' own figures (Gmail, SNDS) have no daily series here
-            title = f"{profile['title']}: {metric_name(metric)}"
-            values = [row.get(metric) for row in series]
+            title = f"{profile.title}: {metric_name(metric)}"
+            values = [row.figures.rate(metric) for row in series]
             seen = [v for v in values if v is not None]
             if not seen:
                 panels.append(RatePanel(title, note=f"{title}: no mail in the window."))
@@ -127,7 +128,7 @@ def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
                 days = f"{len(seen)} day{'s' if len(seen) > 1 else ''} with mail"
                 panels.append(RatePanel(title, note=f"{title}: 0.00% on every day ({days})."))
             else:
-                svg = rate_chart(title, labels, values, judged["warn"], judged["fail"])
+                svg = rate_chart(title, labels, values, judged.warn, judged.fail)
                 panels.append(RatePanel(title, svg=svg))
     return panels
 

@@ -163,7 +163,7 @@ def compliance_report(
         "rates": rates,
         "appendix": appendix,
         "appendix_rows": appendix_rows,
-        "has_data": bool(audit.contacts or rates["sent"] or one_click),
+        "has_data": bool(audit.contacts or rates.totals.sent or one_click),
         "charts": {
             # Rule counts across the period's stored audits (two points make a trend).
             "trend": count_chart(
@@ -173,6 +173,6 @@ def compliance_report(
             )
             if len(trend_rows) > 1
             else None,
-            "rates": profile_rate_charts(rates) if rates["sent"] else [],
+            "rates": profile_rate_charts(rates) if rates.totals.sent else [],
         },
     }

@@ -180,7 +180,7 @@ def deliverability_report(
     evidence = requirement_evidence(session, start, unsubscribe_grace_days)
     receivers = receiver_evidence(session)
     providers = [
-        provider_card(profile, evidence, rates["profiles"].get(name), receivers.get(name))
+        provider_card(profile, evidence, rates.profiles.get(name), receivers.get(name))
         for name, profile in profiles.items()
         if profile.kind == "mailbox-provider" and profile.requirements
     ]
@@ -207,9 +207,9 @@ def deliverability_report(
             "longest_hours_to_resolve": max(resolve_times, default=None),
         },
         "rates": rates,
-        "charts": {"rates": profile_rate_charts(rates) if rates["sent"] else []},
+        "charts": {"rates": profile_rate_charts(rates) if rates.totals.sent else []},
         "dmarc": dmarc_section(session, period_from, period_to),
-        "has_data": bool(targets or rates["sent"]),
+        "has_data": bool(targets or rates.totals.sent),
     }
 
 

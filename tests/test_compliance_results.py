@@ -21,6 +21,17 @@ from compliance.message_results import (
     OneClickCheck,
     OneClickProbe,
 )
+from compliance.rate_results import (
+    DayFigures,
+    Figures,
+    Freshness,
+    LatestDay,
+    MetricResult,
+    ProfileResult,
+    RateSources,
+    RatesResult,
+    Trend,
+)
 from monitor.message_audits import AuditedMessage
 
 TYPO = Finding("DOMAIN_TYPO", "warn", "3 subscribed addresses are at misspelt domains.", "Fix.")
@@ -239,3 +250,148 @@ def test_a_message_check_takes_its_status_from_its_findings_as_a_probe_does() ->
     info_only = BodyUnsubscribeCheck((NO_ADDRESS,))
     assert info_only.status == "pass"
     assert DkimCheck((NOT_ALIGNED, NO_ADDRESS)).status == "warn"
+
+
+def figures(sent: int, delivered: int, complaints: int, complaint_rate: float | None) -> Figures:
+    return Figures(sent, delivered, 1, 0, complaints, 0, 0, 0, 0, 0.01, 0.01, complaint_rate)
+
+
+FIGURES_JSON = {
+    "sent": 100,
+    "delivered": 99,
+    "bounced_hard": 1,
+    "bounced_soft": 0,
+    "complaints": 1,
+    "unsubscribes": 0,
+    "opens": 0,
+    "machine_opens": 0,
+    "clicks": 0,
+    "bounce_rate": 0.01,
+    "hard_bounce_rate": 0.01,
+    "complaint_rate": 0.010101,
+}
+
+
+def test_rates_are_the_contracts_rates_object() -> None:
+    day = date(2026, 11, 30)
+    complaint = MetricResult(
+        0.010101, 0.001, 0.003, "fail", LatestDay(day, "today", 0.02, 50), as_of=day
+    )
+    spam = MetricResult(
+        0.004, 0.001, 0.003, "fail", source="gmail_postmaster", as_of=day, domain="a.example"
+    )
+    low = Finding("RATES_LOW_VOLUME", "error", "Too few.", "Wait.")
+    gmail = ProfileResult(
+        "fail",
+        "gmail",
+        "Gmail",
+        "mailbox-provider",
+        True,
+        {"complaint_rate": complaint, "spam_rate": spam},
+        (low,),
+        ("https://support.google.com/",),
+        delivered=99,
+        needed=100,
+        trends={"complaint_rate": Trend(0.000123456789, date(2026, 12, 3))},
+        requirements=("one_click",),
+    )
+    borrowed = ProfileResult(
+        "fail", "all", "Brevo", "esp", False, {}, (low,), (), judged_by="gmail"
+    )
+    rates = RatesResult(
+        as_of=day,
+        days=1,
+        first=day,
+        totals=figures(100, 99, 1, 0.010101),
+        providers={"gmail": figures(100, 99, 1, 0.010101)},
+        profiles={"gmail": gmail, "brevo": borrowed},
+        sources=RateSources(Freshness(day), 2, gmail_postmaster=Freshness(None)),
+        daily=(DayFigures(day, figures(100, 99, 1, 0.010101)),),
+        daily_by_provider={"gmail": (DayFigures(day, figures(100, 99, 1, 0.010101)),)},
+    )
+    low_json = {"code": "RATES_LOW_VOLUME", "level": "error", "message": "Too few.", "fix": "Wait."}
+    expected = {
+        "as_of": "2026-11-30",
+        "days": 1,
+        "from": "2026-11-30",
+        **FIGURES_JSON,
+        "providers": {"gmail": FIGURES_JSON},
+        "profiles": {
+            "gmail": {
+                "status": "fail",
+                "scope": "gmail",
+                "title": "Gmail",
+                "kind": "mailbox-provider",
+                "published": True,
+                "delivered": 99,
+                "needed": 100,
+                "metrics": {
+                    "complaint_rate": {
+                        "value": 0.010101,
+                        "warn": 0.001,
+                        "fail": 0.003,
+                        "status": "fail",
+                        "latest": {
+                            "day": "2026-11-30",
+                            "label": "today",
+                            "value": 0.02,
+                            "delivered": 50,
+                        },
+                        "source": "esp_events",
+                        "as_of": "2026-11-30",
+                    },
+                    "spam_rate": {
+                        "value": 0.004,
+                        "warn": 0.001,
+                        "fail": 0.003,
+                        "status": "fail",
+                        "source": "gmail_postmaster",
+                        "as_of": "2026-11-30",
+                        "domain": "a.example",
+                    },
+                },
+                "trends": {
+                    "complaint_rate": {"slope_per_day": 0.00012346, "crosses_fail_on": "2026-12-03"}
+                },
+                "findings": [low_json],
+                "sources": ["https://support.google.com/"],
+                "requirements": ["one_click"],
+            },
+            "brevo": {
+                "status": "fail",
+                "scope": "all",
+                "title": "Brevo",
+                "kind": "esp",
+                "published": False,
+                "judged_by": "gmail",
+                "metrics": {},
+                "findings": [low_json],
+                "sources": [],
+            },
+        },
+        "sources": {
+            "esp_events": {"as_of": "2026-11-30"},
+            "arf": {"complaints": 2},
+            "gmail_postmaster": {"as_of": None},
+        },
+        "status": "fail",
+        "daily": [{"day": "2026-11-30", **FIGURES_JSON}],
+        "daily_by_provider": {"gmail": [{"day": "2026-11-30", **FIGURES_JSON}]},
+    }
+    assert ordered(rates.to_json()) == ordered(expected)
+
+
+def test_a_metric_without_a_latest_day_still_says_so_and_snds_has_no_gmail_source() -> None:
+    assert MetricResult(None, 0.001, 0.003, "error").to_json() == {
+        "value": None,
+        "warn": 0.001,
+        "fail": 0.003,
+        "status": "error",
+        "latest": None,
+        "source": "esp_events",
+        "as_of": None,
+    }
+    sources = RateSources(Freshness(None), 0, snds=Freshness(date(2026, 11, 29)))
+    assert ordered(sources.to_json()) == ordered(
+        {"esp_events": {"as_of": None}, "arf": {"complaints": 0}, "snds": {"as_of": "2026-11-29"}}
+    )

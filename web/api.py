@@ -97,7 +97,7 @@ def rates() -> Any:
     report = rates_report(db(), load_profiles(config.rates.profiles_dir, config.rates.esps),
                           as_of=datetime.now(UTC).date(), days=days,
                           min_delivered=config.rates.min_delivered)  # fmt: skip
-    return jsonify(report)
+    return jsonify(report.to_json())
 
 
 def audits() -> Any:

@@ -44,10 +44,10 @@ def metrics() -> Any:
                           min_delivered=config.rates.min_delivered)  # fmt: skip
     rate = Gauge("postwarden_rate", "Rate over the configured window, per profile and metric",
                  ["profile", "metric"], registry=registry)  # fmt: skip
-    for name, profile in report["profiles"].items():
-        for metric, judged in profile["metrics"].items():
-            if judged.get("value") is not None:
-                rate.labels(name, metric).set(judged["value"])
+    for name, profile in report.profiles.items():
+        for metric, judged in profile.metrics.items():
+            if judged.value is not None:
+                rate.labels(name, metric).set(judged.value)
     last = Gauge("postwarden_job_last_run_timestamp_seconds", "When each job last started",
                  ["job"], registry=registry)  # fmt: skip
     for job, started in db().execute(

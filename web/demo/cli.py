@@ -123,7 +123,9 @@ def _worst(results: DemoResults) -> str:
     statuses += [message.status for message in results.messages]
     if results.audit is not None:
         statuses.append(results.audit.status)
-    return worst([*statuses, results.rates["status"]])
+    if results.rates is not None:
+        statuses.append(results.rates.status)
+    return worst(statuses)
 
 
 def _verdicts(results: DemoResults, nameserver: str) -> str:
@@ -148,7 +150,8 @@ def _verdicts(results: DemoResults, nameserver: str) -> str:
     lines += ["", "Sent messages:", render_messages_table(results.messages)]
     if results.audit is not None:
         lines += ["", render_audit_table(results.audit)]
-    lines += ["", render_rates_table(results.rates)]
+    if results.rates is not None:
+        lines += ["", render_rates_table(results.rates)]
     lines += ["", "Reports (on the dashboard's Reports page):"]
     lines += [f"  {Path(path).name}" for path in results.reports]
     return "\n".join(lines)

@@ -29,6 +29,7 @@ from monitor.settings import (
 
 if TYPE_CHECKING:
     from compliance.audit import AuditResult
+    from compliance.rate_results import RatesResult
     from monitor.message_audits import AuditedMessage
 
 DOMAINS = ("healthy.example", "weak-dkim.example", "monitoring-only.example",
@@ -76,7 +77,7 @@ class DemoResults:
     targets: list[dict[str, Any]] = field(default_factory=list)
     messages: list[AuditedMessage] = field(default_factory=list)
     audit: AuditResult | None = None
-    rates: dict[str, Any] = field(default_factory=dict)
+    rates: RatesResult | None = None
     reports: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     dmarc: dict[str, Any] = field(default_factory=dict)
@@ -86,7 +87,7 @@ class DemoResults:
             "checks": self.targets,
             "messages": [message.to_json() for message in self.messages],
             "audit": self.audit.to_json() if self.audit else {},
-            "rates": self.rates,
+            "rates": self.rates.to_json() if self.rates else {},
             "reports": self.reports,
             "dmarc": self.dmarc,
         }
@@ -246,7 +247,7 @@ def _audit(session: Session, settings: Settings, now: datetime) -> AuditResult:
     return report
 
 
-def _rates(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+def _rates(session: Session, settings: Settings, now: datetime) -> RatesResult:
     from compliance.limit_profiles import load_profiles
     from compliance.rates import rates_report
 
