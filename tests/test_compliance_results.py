@@ -1,4 +1,5 @@
-"""The compliance result types serialise to the contract's JSON, key for key and in order.
+"""The compliance result types serialise to the contract's JSON, key for key and in order;
+the report types give their templates the names the templates read.
 
 Each test builds a literal result and compares its JSON with the dict the
 CLI and the API have always printed for it (DESIGN.md "JSON shapes").
@@ -7,6 +8,7 @@ CLI and the API have always printed for it (DESIGN.md "JSON shapes").
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from checks.findings import Finding
@@ -32,7 +34,18 @@ from compliance.rate_results import (
     RatesResult,
     Trend,
 )
+from compliance.receiver_rates import SOURCE_NAMES
+from compliance.thresholds import Thresholds
 from monitor.message_audits import AuditedMessage
+from reports.compliance_report import MEANINGS, AuditTrendRow, ComplianceReport
+from reports.deliverability_report import (
+    AlertRow,
+    AlertSummary,
+    CheckChange,
+    DeliverabilityReport,
+    ListingRow,
+    TargetRow,
+)
 
 TYPO = Finding("DOMAIN_TYPO", "warn", "3 subscribed addresses are at misspelt domains.", "Fix.")
 
@@ -395,3 +408,111 @@ def test_a_metric_without_a_latest_day_still_says_so_and_snds_has_no_gmail_sourc
     assert ordered(sources.to_json()) == ordered(
         {"esp_events": {"as_of": None}, "arf": {"complaints": 0}, "snds": {"as_of": "2026-11-29"}}
     )
+
+
+def empty_rates(day: date) -> RatesResult:
+    nothing = Figures(0, 0, 0, 0, 0, 0, 0, 0, 0, None, None, None)
+    return RatesResult(day, 1, day, nothing, {}, {}, RateSources(Freshness(None), 0))
+
+
+def test_the_compliance_report_gives_its_template_the_names_it_always_read() -> None:
+    day = date(2026, 11, 30)
+    audit = AuditResult(day, 3, 2, {})
+    trend = (AuditTrendRow(day, "warn", {"dormant": 1}),)
+    report = ComplianceReport(
+        organisation="Org",
+        period_from=date(2026, 11, 1),
+        period_to=day,
+        as_of=day,
+        generated_at=datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=UTC),
+        generated_by="me",
+        masked=True,
+        audit=audit,
+        thresholds=Thresholds(),
+        trend=trend,
+        subscribed=2,
+        full_double_optin=1,
+        messages_audited=4,
+        one_click_pass=3,
+        erasures={"erased": 1},
+        rates=empty_rates(day),
+        appendix={"dormant": ("a***@example.org",)},
+        appendix_rows=25,
+        trend_chart=None,
+        rate_charts=(),
+    )
+    context = report.template_context()
+    assert context == {
+        "organisation": "Org",
+        "period_from": "2026-11-01",
+        "period_to": "2026-11-30",
+        "as_of": "2026-11-30",
+        "generated_at": "2026-12-01T08:00:00+00:00",
+        "generated_by": "me",
+        "masked": True,
+        "audit": audit,
+        "meanings": MEANINGS,
+        "thresholds": {
+            "consent_stale_days": 540,
+            "dormant_days": 90,
+            "inactive_days": 365,
+            "unsubscribe_grace_days": 2,
+            "retention_days": 30,
+        },
+        "trend": trend,
+        "evidence": {"subscribed": 2, "full_double_optin": 1},
+        "messages": {"audited": 4, "one_click_pass": 3},
+        "erasures": {"erased": 1},
+        "rates": report.rates,
+        "appendix": {"dormant": ("a***@example.org",)},
+        "appendix_rows": 25,
+        "has_data": True,
+        "charts": {"trend": None, "rates": []},
+    }
+
+
+def test_the_deliverability_report_gives_its_template_the_names_it_always_read() -> None:
+    day = date(2026, 11, 30)
+    change = CheckChange("dmarc", "pass", "fail", "2026-11-29T10:00+00:00")
+    listing = ListingRow("192.0.2.1", "bl.example", "2026-11-29T10:00+00:00", None, 5.0, None)
+    opened = "2026-11-29T10:00+00:00"
+    alert = AlertRow(7, "a.example", "dmarc", "fail", "DMARC fails", opened, True, None, None)
+    target = TargetRow("a.example", "domain", "fail", {"dmarc": "fail"}, (change,), (), 1)
+    summary = AlertSummary(1, 0, 1, None, None)
+    report = DeliverabilityReport(
+        organisation="Org",
+        period_from=date(2026, 11, 1),
+        period_to=day,
+        providers=(),
+        generated_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        generated_by="me",
+        targets=(target,),
+        transport=[],
+        listings=(listing,),
+        alerts=(alert,),
+        alert_summary=summary,
+        rates=empty_rates(day),
+        rate_charts=(),
+        dmarc={"domains": {}, "charts": {}, "tls": {}},
+    )
+    assert report.template_context() == {
+        "organisation": "Org",
+        "period_from": "2026-11-01",
+        "period_to": "2026-11-30",
+        "providers": [],
+        "source_names": SOURCE_NAMES,
+        "generated_at": "2026-12-01T08:00:00+00:00",
+        "generated_by": "me",
+        "targets": (target,),
+        "transport": [],
+        "status": "fail",
+        "listings": (listing,),
+        "alerts": (alert,),
+        "alert_summary": summary,
+        "rates": report.rates,
+        "charts": {"rates": []},
+        "dmarc": {"domains": {}, "charts": {}, "tls": {}},
+        "has_data": True,
+    }
+    nothing = replace(report, targets=())
+    assert (nothing.status, nothing.has_data) == ("error", False)
