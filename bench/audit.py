@@ -237,7 +237,7 @@ def main() -> None:
             report = run_audit(session, AS_OF)
             ours = time.perf_counter() - started
         engine.dispose()
-        counts = {name: rule["count"] for name, rule in report["rules"].items()}
+        counts = {name: rule.count for name, rule in report.rules.items()}
         separate, by_table = plain_sql(db_path, "recipient_activity", one_query=False)
         from_events, by_events = plain_sql(db_path, EVENT_ACTIVITY, one_query=True)
         if not counts == by_table == by_events:

@@ -115,7 +115,7 @@ def _days_after(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElem
     if days == 0:
         return later > earlier  # type: ignore[no-any-return]
     if dialect == "sqlite":
-        return func.julianday(later) - func.julianday(earlier) > days  # type: ignore[no-any-return]
+        return func.julianday(later) - func.julianday(earlier) > days
     return later > earlier + func.make_interval(0, 0, 0, days)  # type: ignore[no-any-return]
 
 

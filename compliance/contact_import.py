@@ -257,7 +257,7 @@ def import_contacts(
         sql = _upsert_sql(dialect)
         pending = values()
         while batch := list(islice(pending, BATCH)):
-            connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+            connection.exec_driver_sql(sql, batch)
         if progress is not None:
             progress(path.stat().st_size)
         after = session.scalar(select(func.count()).select_from(Contact)) or 0

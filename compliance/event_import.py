@@ -215,7 +215,7 @@ def import_events(
     after_id = session.scalar(select(func.max(Event.id))) or 0
     events = _counted(items, report)
     while batch := [to_row(event, record.id) for event in islice(events, BATCH)]:
-        connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+        connection.exec_driver_sql(sql, batch)
     report.records = report.records or report.events + sum(report.ignored.values())
     mine = {"after_id": after_id, "import_id": record.id}
     session.connection().execute(_aggregate_statement(dialect), mine)
@@ -323,7 +323,7 @@ def import_csv(
     sql = _insert_sql(dialect)
     pending = values()
     while batch := list(islice(pending, BATCH)):
-        connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+        connection.exec_driver_sql(sql, batch)
     if progress is not None:
         progress(file.bytes_read)
     report.events = report.records

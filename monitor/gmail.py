@@ -164,7 +164,7 @@ def gmail_status(session: Session, settings: GmailSettings) -> dict[str, Any]:
         "domains": {},
     }
     latest = select(GmailDay.domain, func.max(GmailDay.day)).group_by(GmailDay.domain)
-    last_days: dict[str, date] = dict(session.execute(latest).all())  # type: ignore[arg-type]
+    last_days: dict[str, date] = dict(session.execute(latest).all())
     for row in session.scalars(select(GmailDomain).order_by(GmailDomain.domain)):
         last = last_days.get(row.domain)
         spam = session.get(GmailDay, (row.domain, last)) if last else None

@@ -49,7 +49,6 @@ class SignedIn(UserMixin):  # type: ignore[misc]
         return f"{self.id}:{self.generation}"
 
 
-@login_manager.user_loader  # type: ignore[misc]
 def load_user(session_id: str) -> SignedIn | None:
     """The signed-in user, unless the session has ended (user changed, or too old)."""
     user_id, _, generation = session_id.partition(":")
@@ -63,6 +62,11 @@ def load_user(session_id: str) -> SignedIn | None:
     if not isinstance(signed_in_at, int | float) or time.time() - signed_in_at > lifetime:
         return None
     return SignedIn(user)
+
+
+# Registered by a call, not as a decorator: flask_login is untyped, and a decorator
+# from it would make load_user untyped too.
+login_manager.user_loader(load_user)
 
 
 def sign_in(user: User) -> None:

@@ -32,7 +32,8 @@ RECENT = 50
 
 
 def _allowed(kind: str) -> bool:
-    return current_user.role == "admin" or OWNERS.get(kind) == current_user.role
+    role: str = current_user.role
+    return role == "admin" or OWNERS.get(kind) == role
 
 
 def _run(run_id: int) -> ReportRun:

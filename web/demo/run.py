@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from checks.dns import DnsSettings, parse_nameserver
+from checks.dns_settings import DnsSettings, parse_nameserver
 from checks.transport import TransportSettings
 from monitor.settings import (
     REPORT_KINDS,
