@@ -150,8 +150,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000])
     args = parser.parse_args()
-    print(f"{'events':>9}  {'import':>8}  {'(a) plain':>9}  {'ratio':>6}  "
-          f"{'rates':>8}  {'(b) SQL':>8}  {'speed-up':>8}")  # fmt: skip
+    print(
+        f"{'events':>9}  {'import':>8}  {'(a) plain':>9}  {'ratio':>6}  "
+        f"{'rates':>8}  {'(b) SQL':>8}  {'speed-up':>8}"
+    )
     for count in args.events:
         with tempfile.TemporaryDirectory(prefix="pw-events-") as tmp:
             directory = Path(tmp)

@@ -21,8 +21,9 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 def measured(command: list[str], allowed_exit_codes: tuple[int, ...] = (0,)) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process."""
     started = time.perf_counter()
-    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *command], check=True,
-                              capture_output=True, text=True)  # fmt: skip
+    launched = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command], check=True, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     status, peak = (int(field) for field in launched.stdout.split())
     if status not in allowed_exit_codes:

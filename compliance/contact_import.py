@@ -264,8 +264,11 @@ def import_contacts(
         report.inserted = after - before
         report.updated = report.rows - report.suppressed - report.inserted
         record.rows, record.inserted, record.updated, record.suppressed = (
-            report.rows, report.inserted, report.updated, report.suppressed,
-        )  # fmt: skip
+            report.rows,
+            report.inserted,
+            report.updated,
+            report.suppressed,
+        )
         record.finished_at = now
         session.flush()
         return report

@@ -168,12 +168,16 @@ def _activity_statement(dialect: str) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["address"],
         set_={
-            **{name: _later(getattr(RecipientActivity, name), statement.excluded[name])
-               for name in ACTIVITY_COLUMNS},
-            **{name: _earlier(getattr(RecipientActivity, name), statement.excluded[name])
-               for name in FIRST_EXIT_COLUMNS},
+            **{
+                name: _later(getattr(RecipientActivity, name), statement.excluded[name])
+                for name in ACTIVITY_COLUMNS
+            },
+            **{
+                name: _earlier(getattr(RecipientActivity, name), statement.excluded[name])
+                for name in FIRST_EXIT_COLUMNS
+            },
         },
-    )  # fmt: skip
+    )
 
 
 def _record_activity(session: Session, dialect: str, mine: dict[str, int]) -> None:

@@ -60,8 +60,10 @@ def probe_one_click(
     try:
         url = httpx.URL(uri)
         # The name stays in the Host header and in TLS (SNI, certificate check).
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "Host": url.netloc.decode("ascii")}  # fmt: skip
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Host": url.netloc.decode("ascii"),
+        }
         with httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client:
             request = client.build_request(
                 "POST",

@@ -208,5 +208,6 @@ def _item(name: str, label: str, verdict: Verdict, theirs: Verdict | None) -> Re
     # be one the provider does not report on (and Postwarden's fail shows anyway).
     # "error" (Postwarden could not tell) is no answer to disagree with.
     disagrees = verdict.status == "pass" and theirs.status == "fail"
-    return RequirementItem(name, label, verdict.status, verdict.note, theirs.status,
-                           theirs.note, disagrees)  # fmt: skip
+    return RequirementItem(
+        name, label, verdict.status, verdict.note, theirs.status, theirs.note, disagrees
+    )

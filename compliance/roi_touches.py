@@ -84,8 +84,12 @@ def touch_query(dialect: str, opens: bool) -> str:
 def _parameters(dialect: str, start: datetime, end: datetime, lookback_days: int) -> dict[str, Any]:
     if dialect == "sqlite":
         # As SQLAlchemy stores them: UTC text, which compares in time order.
-        return {"start": stored_time(start), "end": stored_time(end),
-                "lookback": lookback_days * 86400, "no": 0}  # fmt: skip
+        return {
+            "start": stored_time(start),
+            "end": stored_time(end),
+            "lookback": lookback_days * 86400,
+            "no": 0,
+        }
     return {"start": start, "end": end, "lookback": lookback_days * 86400, "no": False}
 
 

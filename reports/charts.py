@@ -61,9 +61,12 @@ def _with_lines(ticks: list[float], warn: float | None, fail: float | None) -> l
 
 
 def rate_chart(
-    title: str, days: Sequence[str], values: Sequence[float | None],
-    warn: float | None, fail: float | None,
-) -> str:  # fmt: skip
+    title: str,
+    days: Sequence[str],
+    values: Sequence[float | None],
+    warn: float | None,
+    fail: float | None,
+) -> str:
     """A daily rate as a line (days without mail are gaps), with the profile's warn and
     fail lines labelled with their values; the y axis holds the data and both lines. SVG."""
     ticks = rate_axis(values, warn, fail)
@@ -78,11 +81,19 @@ def rate_chart(
     chart.x_labels_major = list(days[:: max(1, len(days) // 6)])
     chart.add("daily rate", list(values), stroke_style={"width": _LINE_WIDTH["rate"]})
     if fail is not None:
-        chart.add(f"fail line {format_rate(fail)}", [fail] * len(days), show_dots=False,
-                  stroke_style={"width": _LINE_WIDTH["fail"]})  # fmt: skip
+        chart.add(
+            f"fail line {format_rate(fail)}",
+            [fail] * len(days),
+            show_dots=False,
+            stroke_style={"width": _LINE_WIDTH["fail"]},
+        )
     if warn is not None:
-        chart.add(f"warn line {format_rate(warn)}", [warn] * len(days), show_dots=False,
-                  stroke_style={"width": _LINE_WIDTH["warn"], "dasharray": "8, 4"})  # fmt: skip
+        chart.add(
+            f"warn line {format_rate(warn)}",
+            [warn] * len(days),
+            show_dots=False,
+            stroke_style={"width": _LINE_WIDTH["warn"], "dasharray": "8, 4"},
+        )
     return str(chart.render(is_unicode=True))
 
 

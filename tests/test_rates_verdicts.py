@@ -242,16 +242,21 @@ def test_only_the_senders_esps_are_judged_and_the_json_keeps_its_keys(
 ) -> None:
     db = imported(tmp_path, database_url)
     config = config_with_esps(tmp_path / "pw.toml", '["sendgrid"]')
-    result = postwarden("rates", "--as-of", "2026-11-30", "--config", str(config), "--db", db,
-                        "--format", "json")  # fmt: skip
+    result = postwarden(
+        "rates", "--as-of", "2026-11-30", "--config", str(config), "--db", db, "--format", "json"
+    )
     assert result.code == 2, result.stderr
     report = result.json()
     assert set(report) >= CONTRACT_KEYS
     assert list(report["profiles"]) == ["default", "gmail", "yahoo", "microsoft", "sendgrid"]
     gmail = report["profiles"]["gmail"]["metrics"]["complaint_rate"]
     assert (gmail["value"], gmail["status"]) == (0.0125, "fail")
-    assert gmail["latest"] == {"day": "2026-11-29", "label": "yesterday", "value": 0.033333,
-                               "delivered": 60}  # fmt: skip
+    assert gmail["latest"] == {
+        "day": "2026-11-29",
+        "label": "yesterday",
+        "value": 0.033333,
+        "delivered": 60,
+    }
     yahoo = report["profiles"]["yahoo"]
     # the contract: below the volume the status is error with a finding
     assert (yahoo["status"], yahoo["delivered"], yahoo["needed"]) == ("error", 42, 100)
@@ -357,8 +362,11 @@ def seeded(tmp_path: Path) -> str:
 def test_the_rates_page_gives_each_rate_its_lines_verdict_and_latest_day(tmp_path: Path) -> None:
     url = seeded(tmp_path)
     engine = open_database(url)
-    settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"),
-                        rates=RatesSettings(esps=("sendgrid",)))  # fmt: skip
+    settings = Settings(
+        database_url=url,
+        web=WebSettings(secret_key="test-key"),
+        rates=RatesSettings(esps=("sendgrid",)),
+    )
     app = create_app(settings, session_factory(engine))
     try:
         page = logged_in(app, "compliance").get("/rates").get_data(as_text=True)
@@ -395,8 +403,9 @@ def test_the_rates_page_in_chromium(tmp_path: Path) -> None:
     )  # fmt: skip
     base = f"http://localhost:{port}"
     try:
-        eventually(lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1,
-                   ignoring=(OSError,))  # fmt: skip
+        eventually(
+            lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1, ignoring=(OSError,)
+        )
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             sign_in(page, base, "compliance")

@@ -77,9 +77,11 @@ def sign_in(user: User) -> None:
 
 def _throttle() -> ThrottlePolicy:
     web = settings().web
-    return ThrottlePolicy(per_user=web.login_failures_per_user,
-                          per_address=web.login_failures_per_address,
-                          window_seconds=web.login_window_seconds)  # fmt: skip
+    return ThrottlePolicy(
+        per_user=web.login_failures_per_user,
+        per_address=web.login_failures_per_address,
+        window_seconds=web.login_window_seconds,
+    )
 
 
 def _too_many(seconds: int) -> Any:
@@ -152,8 +154,9 @@ def account() -> Any:
     """Change one's own password."""
     if request.method == "POST":
         try:
-            change_password(db(), current_user.id, request.form.get("current", ""),
-                            request.form.get("new", ""))  # fmt: skip
+            change_password(
+                db(), current_user.id, request.form.get("current", ""), request.form.get("new", "")
+            )
         except UserError as error:
             flash(str(error))
         else:

@@ -69,17 +69,22 @@ MAX_PAGE = 1_000_000
 
 def _profiles(directory: Path | None, esps: tuple[str, ...] | None) -> dict[str, Any]:
     """The limit profiles (TOML files), read again every few minutes, not every request."""
-    return cached(("profiles", directory, esps), lambda: load_profiles(directory, esps),
-                  seconds=300)  # fmt: skip
+    return cached(
+        ("profiles", directory, esps), lambda: load_profiles(directory, esps), seconds=300
+    )
 
 
 def _rates(days: int = 30) -> RatesResult:
     config = settings()
 
     def compute() -> RatesResult:
-        return rates_report(db(), _profiles(config.rates.profiles_dir, config.rates.esps),
-                            as_of=datetime.now(UTC).date(), days=days,
-                            min_delivered=config.rates.min_delivered)  # fmt: skip
+        return rates_report(
+            db(),
+            _profiles(config.rates.profiles_dir, config.rates.esps),
+            as_of=datetime.now(UTC).date(),
+            days=days,
+            min_delivered=config.rates.min_delivered,
+        )
 
     return cached(("rates", days, datetime.now(UTC).date()), compute)
 
@@ -241,8 +246,9 @@ def rates() -> Any:
     report = _rates(days)
     charts = profile_rate_charts(report)
     campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report.days)
-    return render_template("rates.html", report=report, charts=charts, campaigns=campaigns,
-                           source_names=SOURCE_NAMES)  # fmt: skip
+    return render_template(
+        "rates.html", report=report, charts=charts, campaigns=campaigns, source_names=SOURCE_NAMES
+    )
 
 
 @blueprint.get("/messages")

@@ -251,10 +251,13 @@ def _remember_selectors(session: Session, seen: Counter[tuple[str, str]], day: d
         if row is None:
             connection.execute(
                 table.insert().values(
-                    domain=key[0], selector=key[1], first_seen=day, last_seen=day,
+                    domain=key[0],
+                    selector=key[1],
+                    first_seen=day,
+                    last_seen=day,
                     messages=messages,
                 )
-            )  # fmt: skip
+            )
         else:
             connection.execute(
                 table.update()

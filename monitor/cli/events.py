@@ -47,12 +47,13 @@ def import_events_command(
 
     with database(settings_from(config, db)) as sessions:
         import_each(
-            sessions, files,
+            sessions,
+            files,
             lambda session, path, **more: import_file(
                 session, path, source=source, now=datetime.now(UTC), **more
             ),
             ImportFailed,
-        )  # fmt: skip
+        )
     return 0
 
 

@@ -48,7 +48,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     "the worst (2: the examples are meant to fail).",
 )
 @format_option
-def demo(port: int, no_serve: bool, output_format: str) -> int:  # fmt: skip
+def demo(port: int, no_serve: bool, output_format: str) -> int:
     """Everything, offline, on bundled example data; Ctrl-C stops it and removes it all.
 
     Serves example zones from a DNS server on loopback (a healthy domain, a weak DKIM

@@ -64,9 +64,12 @@ def _newsletter(campaign: Campaign, recipient: str, subject: str, token: str) ->
     )
     raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
     signature: bytes = dkim.sign(
-        raw, SELECTOR.encode(), SENDER_DOMAIN.encode(), demo_key(),
+        raw,
+        SELECTOR.encode(),
+        SENDER_DOMAIN.encode(),
+        demo_key(),
         include_headers=list(SIGNED_HEADERS),
-    )  # fmt: skip
+    )
     return signature + raw
 
 

@@ -32,8 +32,12 @@ if TYPE_CHECKING:
     from compliance.rate_results import RatesResult
     from monitor.message_audits import AuditedMessage
 
-DOMAINS = ("healthy.example", "weak-dkim.example", "monitoring-only.example",
-           "spf-overlimit.example")  # fmt: skip
+DOMAINS = (
+    "healthy.example",
+    "weak-dkim.example",
+    "monitoring-only.example",
+    "spf-overlimit.example",
+)
 SELECTORS = ("s1",)
 IPS = ("192.0.2.10", "192.0.2.20")
 ORGANISATION = "Healthy Example Ltd (demo)"
@@ -104,8 +108,9 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     data.mkdir()
     results = DemoResults()
     _add_targets(session, now)
-    results.steps += _import(session, write_list_export(data, today), write_events(data, today),
-                             now)  # fmt: skip
+    results.steps += _import(
+        session, write_list_export(data, today), write_events(data, today), now
+    )
     results.steps += _import_conversions(session, data, today, now)
     results.steps += add_receivers_data(session, settings, data, now, _gmail_complainer(today))
     results.steps += _sweep(session, settings, now)
@@ -152,8 +157,7 @@ def _import(session: Session, contacts: list[Path], events: Path, now: datetime)
 
     done = []
     for path in contacts:
-        report = import_contacts(session, path, now=now, source="mailchimp",
-                                 list_name="newsletter")  # fmt: skip
+        report = import_contacts(session, path, now=now, source="mailchimp", list_name="newsletter")
         done.append(str(report))
     done.append(str(import_file(session, events, source="csv", now=now)))
     session.commit()
@@ -252,9 +256,12 @@ def _rates(session: Session, settings: Settings, now: datetime) -> RatesResult:
     from compliance.rates import rates_report
 
     return rates_report(
-        session, load_profiles(settings.rates.profiles_dir, settings.rates.esps), as_of=now.date(),
-        days=settings.rates.days, min_delivered=settings.rates.min_delivered,
-    )  # fmt: skip
+        session,
+        load_profiles(settings.rates.profiles_dir, settings.rates.esps),
+        as_of=now.date(),
+        days=settings.rates.days,
+        min_delivered=settings.rates.min_delivered,
+    )
 
 
 def _stored_checks(session: Session) -> list[dict[str, Any]]:
@@ -267,8 +274,9 @@ def _stored_checks(session: Session) -> list[dict[str, Any]]:
     for target in list_targets(session):
         checks = latest_details(session, target.name)
         status = worst(check["status"] for check in checks.values())
-        found.append({"target": target.name, "kind": target.kind, "status": status,
-                      "checks": checks})  # fmt: skip
+        found.append(
+            {"target": target.name, "kind": target.kind, "status": status, "checks": checks}
+        )
     return found
 
 
@@ -295,10 +303,13 @@ def _reports(
     written = []
     for kind in REPORT_KINDS:
         request = ReportRequest(
-            kind=kind, period_from=today - timedelta(days=settings.rates.days - 1),
-            period_to=today, as_of=today, format="html" if missing else "pdf",
+            kind=kind,
+            period_from=today - timedelta(days=settings.rates.days - 1),
+            period_to=today,
+            as_of=today,
+            format="html" if missing else "pdf",
             organisation=ORGANISATION,
-        )  # fmt: skip
+        )
         staging = directory / "staging"
         staging.mkdir(exist_ok=True)
         output = staging / f"{request.file_stem}.{request.format}"
