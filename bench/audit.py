@@ -82,8 +82,9 @@ def write_events(path: Path, contacts: int, count: int) -> None:
     weights = [40, 38, 14, 5, 1.5, 1.2, 0.3]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["event_id", "type", "bounce_type", "recipient", "time", "campaign",
-                         "message_id"])  # fmt: skip
+        writer.writerow(
+            ["event_id", "type", "bounce_type", "recipient", "time", "campaign", "message_id"]
+        )
         for n in range(count):
             kind, bounce = generator.choices(kinds, weights)[0]
             at = start + timedelta(seconds=generator.randrange(400 * 86400))
@@ -141,8 +142,10 @@ RULES_SQL = {
 # the events (Postwarden's partial index of exits serves the lookup, the peer uses it too).
 JOINED = "coalesce(c.confirm_time, c.optin_time, c.subscribed_at)"
 REJOINED = f"(CASE WHEN {JOINED} < '2026-12-01' THEN {JOINED} END)"
-MAILED = ("max(coalesce(a.last_sent, ''), coalesce(CASE WHEN c.last_mailed_at < '2026-12-01' "
-          "THEN c.last_mailed_at END, ''))")  # fmt: skip
+MAILED = (
+    "max(coalesce(a.last_sent, ''), coalesce(CASE WHEN c.last_mailed_at < '2026-12-01' "
+    "THEN c.last_mailed_at END, ''))"
+)
 
 
 def mailed_after(exported: str, latest: str, kind: str, grace_days: int) -> str:
@@ -161,13 +164,17 @@ def mailed_after(exported: str, latest: str, kind: str, grace_days: int) -> str:
 
 
 HARD_BOUNCE = "events.type = 'bounce' AND events.bounce_type = 'hard'"
-RULES_SQL.update({
-    "mailed_after_unsubscribe": mailed_after(
-        "unsubscribed_at", "last_unsubscribe", "events.type = 'unsubscribe'", 2),
-    "mailed_after_hard_bounce": mailed_after("bounced_at", "last_hard_bounce", HARD_BOUNCE, 0),
-    "mailed_after_complaint": mailed_after(
-        "complained_at", "last_complaint", "events.type = 'complaint'", 0),
-})  # fmt: skip
+RULES_SQL.update(
+    {
+        "mailed_after_unsubscribe": mailed_after(
+            "unsubscribed_at", "last_unsubscribe", "events.type = 'unsubscribe'", 2
+        ),
+        "mailed_after_hard_bounce": mailed_after("bounced_at", "last_hard_bounce", HARD_BOUNCE, 0),
+        "mailed_after_complaint": mailed_after(
+            "complained_at", "last_complaint", "events.type = 'complaint'", 0
+        ),
+    }
+)
 EVENT_ACTIVITY = """(SELECT recipient AS address,
     max(CASE WHEN type IN ('sent','delivered','bounce') THEN time END) AS last_sent,
     max(CASE WHEN type IN ('open','click') AND NOT machine THEN time END) AS last_engaged,
@@ -227,25 +234,33 @@ def main() -> None:
             import_file(session, events_csv, source="csv", now=datetime.now(UTC))
             session.commit()
             events_seconds = time.perf_counter() - started
-        print(f"contacts {args.contacts:,}, events {args.events:,} "
-              f"(events imported in {events_seconds:.1f} s)")  # fmt: skip
-        print(f"import : postwarden {imported:6.2f} s  (a) plain executemany {plain:6.2f} s  "
-              f"ratio {imported / plain:.2f}x")  # fmt: skip
+        print(
+            f"contacts {args.contacts:,}, events {args.events:,} "
+            f"(events imported in {events_seconds:.1f} s)"
+        )
+        print(
+            f"import : postwarden {imported:6.2f} s  (a) plain executemany {plain:6.2f} s  "
+            f"ratio {imported / plain:.2f}x"
+        )
         with sessions() as session:
             run_audit(session, AS_OF)  # warm the page cache
             started = time.perf_counter()
             report = run_audit(session, AS_OF)
             ours = time.perf_counter() - started
         engine.dispose()
-        counts = {name: rule["count"] for name, rule in report["rules"].items()}
+        counts = {name: rule.count for name, rule in report.rules.items()}
         separate, by_table = plain_sql(db_path, "recipient_activity", one_query=False)
         from_events, by_events = plain_sql(db_path, EVENT_ACTIVITY, one_query=True)
         if not counts == by_table == by_events:
             raise SystemExit(f"counts disagree:\n{counts}\n{by_table}\n{by_events}")
-        print(f"audit  : postwarden {ours:6.2f} s  (b) 10 COUNT queries {separate:6.2f} s  "
-              f"ratio {ours / separate:.2f}x")  # fmt: skip
-        print(f"         (c) one query over raw events {from_events:6.2f} s  "
-              f"ratio {ours / from_events:.2f}x")  # fmt: skip
+        print(
+            f"audit  : postwarden {ours:6.2f} s  (b) 10 COUNT queries {separate:6.2f} s  "
+            f"ratio {ours / separate:.2f}x"
+        )
+        print(
+            f"         (c) one query over raw events {from_events:6.2f} s  "
+            f"ratio {ours / from_events:.2f}x"
+        )
         print(f"memory : postwarden audit peak RSS {audit_rss(url):.0f} MB")
         print("counts :", counts)
 

@@ -102,16 +102,21 @@ def run_transport_phase(domains: int, rtts: list[float], concurrency: int | None
         }
         certificates = {host: (chain, key) for host in hosts if host.startswith("mta-sts.")}
         extra = ["--concurrency", str(concurrency)] if concurrency else []
-        print(f"\n{domains} domains; transport: MTA-STS (enforce), TLS-RPT, STARTTLS, "
-              "DNSSEC (signed zone), DANE (3 1 1), no BIMI")  # fmt: skip
+        print(
+            f"\n{domains} domains; transport: MTA-STS (enforce), TLS-RPT, STARTTLS, "
+            "DNSSEC (signed zone), DANE (3 1 1), no BIMI"
+        )
         print(f"{'rtt':>6}  {'without':>14}  {'with transport':>16}  {'ms/domain':>10}")
         context = multiprocessing.get_context("spawn")
         with https_server(certificates, pages) as https, starttls_server((chain, key)) as smtp:
             base = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
-            env = {**base, "POSTWARDEN_TRANSPORT_SMTP_PORT": str(smtp),
-                   "POSTWARDEN_TRANSPORT_HTTPS_PORT": str(https.port),
-                   "POSTWARDEN_TRANSPORT_CA_FILE": str(ca.ca_file),
-                   "POSTWARDEN_DNSSEC_TRUST_ANCHORS": str(anchors)}  # fmt: skip
+            env = {
+                **base,
+                "POSTWARDEN_TRANSPORT_SMTP_PORT": str(smtp),
+                "POSTWARDEN_TRANSPORT_HTTPS_PORT": str(https.port),
+                "POSTWARDEN_TRANSPORT_CA_FILE": str(ca.ca_file),
+                "POSTWARDEN_DNSSEC_TRUST_ANCHORS": str(anchors),
+            }
             for rtt in rtts:
                 parent, child = context.Pipe()
                 server = context.Process(

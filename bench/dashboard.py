@@ -51,16 +51,22 @@ def fill(db_path: Path, domains: int, ips: int, days: int) -> int:
     targets: list[tuple[str, str, tuple[str, ...]]] = [
         (f"d{n}.example", "domain", DOMAIN_CHECKS) for n in range(domains)
     ]
-    targets += [(f"192.0.2.{n % 250}" if n < 250 else f"198.51.100.{n - 250}", "ip", IP_CHECKS)
-                for n in range(ips)]  # fmt: skip
+    targets += [
+        (f"192.0.2.{n % 250}" if n < 250 else f"198.51.100.{n - 250}", "ip", IP_CHECKS)
+        for n in range(ips)
+    ]
     # A few targets flap: their status changes now and then; the rest pass.
     flapping = {name for name, _, _ in targets if generator.random() < 0.05}
     detail = {
         check: json.dumps({"status": "pass", "findings": [], "record": f"v={check} example"})
         for check in DOMAIN_CHECKS + IP_CHECKS
     }
-    problem = {"code": "DMARC_MISSING", "level": "fail", "message": "No DMARC record.",
-               "fix": "Publish one."}  # fmt: skip
+    problem = {
+        "code": "DMARC_MISSING",
+        "level": "fail",
+        "message": "No DMARC record.",
+        "fix": "Publish one.",
+    }
     failing = json.dumps({"status": "fail", "findings": [problem]})
     connection = sqlite3.connect(db_path)
     connection.execute("PRAGMA journal_mode=WAL")
@@ -95,8 +101,9 @@ def fill(db_path: Path, domains: int, ips: int, days: int) -> int:
                 if before != status:
                     changes.append((name, check, status, before, at, run))
                 state[(name, check)] = status
-                rows.append((run, name, kind, check, status,
-                             failing if status == "fail" else detail[check]))  # fmt: skip
+                rows.append(
+                    (run, name, kind, check, status, failing if status == "fail" else detail[check])
+                )
         connection.executemany(
             'INSERT INTO check_results (run_id, target, kind, "check", status, detail) '
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -112,9 +119,12 @@ def fill(db_path: Path, domains: int, ips: int, days: int) -> int:
     connection.executemany(
         'INSERT INTO target_status (target, kind, "check", status, since, consecutive, '
         "checked_at, last_run_id) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-        [(name, kind, check, state[(name, check)], created, last, runs)
-         for name, kind, checks in targets for check in checks],
-    )  # fmt: skip
+        [
+            (name, kind, check, state[(name, check)], created, last, runs)
+            for name, kind, checks in targets
+            for check in checks
+        ],
+    )
     connection.commit()
     connection.close()
     return written
@@ -155,8 +165,10 @@ def main() -> None:
         engine.dispose()
         started = time.perf_counter()
         rows = fill(db_path, args.domains, args.ips, args.days)
-        print(f"{args.domains} domains, {args.ips} IPs, {args.days} days of 30-minute runs: "
-              f"{rows:,} results written in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        print(
+            f"{args.domains} domains, {args.ips} IPs, {args.days} days of 30-minute runs: "
+            f"{rows:,} results written in {time.perf_counter() - started:.0f} s"
+        )
         config = directory / "pw.toml"
         config.write_text('[web]\nsecure_cookies = false\nsecret_key = "bench"\n')
         port = free_port()
@@ -182,15 +194,19 @@ def main() -> None:
                 if found is None:
                     raise SystemExit("no CSRF token on the login page")
                 token = found.group(1)
-                client.post("/login", data={"username": "bench", "password": PASSWORD,
-                                            "csrf_token": token})  # fmt: skip
+                client.post(
+                    "/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token}
+                )
                 cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
                 for path in ("/", "/domains/d1.example"):
                     if client.get(path).status_code != 200:
                         raise SystemExit(f"{path} did not answer 200")
             results = {}
-            for label, path in (("static file", "/static/style.css"), ("overview", "/"),
-                                ("domain page", "/domains/d1.example")):  # fmt: skip
+            for label, path in (
+                ("static file", "/static/style.css"),
+                ("overview", "/"),
+                ("domain page", "/domains/d1.example"),
+            ):
                 output = subprocess.run(
                     ["ab", "-q", "-n", str(args.requests), "-c", str(args.concurrency),
                      "-C", cookie, f"{base}{path}"],
@@ -205,8 +221,10 @@ def main() -> None:
         static_p95 = results["static file"][1] or 1.0
         print(f"{args.requests} requests per page, {args.concurrency} concurrent clients (ab):")
         for label, (p50, p95) in results.items():
-            print(f"  {label:<12} p50 {p50:6.0f} ms  p95 {p95:6.0f} ms  "
-                  f"p95 / static p95 {p95 / static_p95:5.1f}x")  # fmt: skip
+            print(
+                f"  {label:<12} p50 {p50:6.0f} ms  p95 {p95:6.0f} ms  "
+                f"p95 / static p95 {p95 / static_p95:5.1f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -56,20 +56,27 @@ def write_reports(folder: Path, records: int, small: int) -> None:
     large.parent.mkdir(parents=True)
     with gzip.open(large, "wt", encoding="utf-8") as handle:
         for chunk in aggregate_chunks(
-            org_name="google.com", report_id="large-1", domain="example.com",
-            begin=BEGIN, end=BEGIN + timedelta(days=1), rows=(_row(n) for n in range(records)),
-        ):  # fmt: skip
+            org_name="google.com",
+            report_id="large-1",
+            domain="example.com",
+            begin=BEGIN,
+            end=BEGIN + timedelta(days=1),
+            rows=(_row(n) for n in range(records)),
+        ):
             handle.write(chunk)
     (folder / "small").mkdir()
     for number in range(small):
         day = BEGIN + timedelta(days=number % 28)
         text = "".join(
             aggregate_chunks(
-                org_name=f"receiver{number % 40}.example", report_id=f"small-{number}",
-                domain=f"d{number % 50}.example", begin=day, end=day + timedelta(days=1),
+                org_name=f"receiver{number % 40}.example",
+                report_id=f"small-{number}",
+                domain=f"d{number % 50}.example",
+                begin=day,
+                end=day + timedelta(days=1),
                 rows=[_row(number * 5 + k) for k in range(5)],
             )
-        )  # fmt: skip
+        )
         (folder / "small" / f"receiver!d{number}!{number}.xml").write_text(text)
 
 

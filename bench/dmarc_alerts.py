@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> None:
             for number, (day, count) in enumerate(
                 ((DAY1, options.records // 2), (DAY1 + timedelta(days=1), options.records))
             ):
-                rows = [replace(_row(n), count=200 if n % 10 == 0 else 1 + n % 5)
-                        for n in range(count)]  # fmt: skip
+                rows = [
+                    replace(_row(n), count=200 if n % 10 == 0 else 1 + n % 5) for n in range(count)
+                ]
                 path = root / f"r{number}.xml"
                 end = day + timedelta(hours=23)
                 path.write_bytes(aggregate_xml(org_name="google.com", report_id=f"r{number}",
@@ -63,10 +64,12 @@ def main(argv: list[str] | None = None) -> None:
             peer = time.perf_counter() - started
         engine.dispose()
     new = len(results[0].checks["dmarc_reports"].new_failing_sources)  # type: ignore[attr-defined]
-    print(f"{options.records // 2 + options.records:,} records, {new:,} new failing sources, "
-          f"{len(summary['domains']['example.com']['sources']):,} sources: "
-          f"alert evaluation {ours:.2f} s; dmarc summary {peer:.2f} s; "
-          f"evaluation {peer / ours:.1f}x faster")  # fmt: skip
+    print(
+        f"{options.records // 2 + options.records:,} records, {new:,} new failing sources, "
+        f"{len(summary['domains']['example.com']['sources']):,} sources: "
+        f"alert evaluation {ours:.2f} s; dmarc summary {peer:.2f} s; "
+        f"evaluation {peer / ours:.1f}x faster"
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from compliance.event_import import import_file
 from compliance.limit_profiles import load_profiles
@@ -111,7 +112,7 @@ def postwarden_import(csv_path: Path, url: str) -> float:
     return seconds
 
 
-def postwarden_rates(url: str) -> tuple[float, dict[str, object]]:
+def postwarden_rates(url: str) -> tuple[float, dict[str, Any]]:
     engine = open_database(url)
     profiles = load_profiles()
     with session_factory(engine)() as session:
@@ -120,7 +121,7 @@ def postwarden_rates(url: str) -> tuple[float, dict[str, object]]:
         report = rates_report(session, profiles, as_of=AS_OF, days=30)
         seconds = time.perf_counter() - started
     engine.dispose()
-    return seconds, report
+    return seconds, report.to_json()
 
 
 def raw_sql_rates(db_path: Path) -> tuple[float, tuple[int, ...]]:
@@ -149,8 +150,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000])
     args = parser.parse_args()
-    print(f"{'events':>9}  {'import':>8}  {'(a) plain':>9}  {'ratio':>6}  "
-          f"{'rates':>8}  {'(b) SQL':>8}  {'speed-up':>8}")  # fmt: skip
+    print(
+        f"{'events':>9}  {'import':>8}  {'(a) plain':>9}  {'ratio':>6}  "
+        f"{'rates':>8}  {'(b) SQL':>8}  {'speed-up':>8}"
+    )
     for count in args.events:
         with tempfile.TemporaryDirectory(prefix="pw-events-") as tmp:
             directory = Path(tmp)

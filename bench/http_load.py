@@ -49,8 +49,11 @@ def _head(url: str, auth: tuple[str, str] | None) -> tuple[tuple[str, int], byte
     parts = urlsplit(url)
     if parts.hostname is None or parts.port is None:
         raise ValueError(f"{url}: a host and port are needed")
-    lines = [f"POST {parts.path or '/'} HTTP/1.1", f"Host: {parts.netloc}",
-             "Content-Type: application/json"]  # fmt: skip
+    lines = [
+        f"POST {parts.path or '/'} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        "Content-Type: application/json",
+    ]
     if auth:
         token = base64.b64encode(":".join(auth).encode()).decode()
         lines.append(f"Authorization: Basic {token}")

@@ -32,8 +32,9 @@ def measured_with_cpu(
     On a shared machine the CPU time moves less than the wall time with the others' load.
     """
     started = time.perf_counter()
-    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *command], check=True,
-                              capture_output=True, text=True)  # fmt: skip
+    launched = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command], check=True, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     status, peak, cpu = launched.stdout.split()
     if int(status) not in allowed_exit_codes:

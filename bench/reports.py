@@ -66,11 +66,15 @@ def main() -> None:
         plain_pdf = directory / "plain.pdf"
         plain, plain_rss = measured([sys.executable, "-c", PLAIN, str(rows), str(plain_pdf)])
         csv_rows = sum(1 for _ in (directory / "report-offenders.csv").open()) - 1
-        print(f"{args.contacts:,} contacts, {args.events:,} events; the report's PDF has {rows} "
-              f"table rows; the CSV beside it {csv_rows:,} offender rows")  # fmt: skip
+        print(
+            f"{args.contacts:,} contacts, {args.events:,} events; the report's PDF has {rows} "
+            f"table rows; the CSV beside it {csv_rows:,} offender rows"
+        )
         print(f"report compliance : {ours:6.2f} s  peak RSS {ours_rss:5.0f} MB")
-        print(f"plain table ({rows} rows): {plain:6.2f} s  peak RSS {plain_rss:5.0f} MB  "
-              f"ratio {ours / plain:.2f}x")  # fmt: skip
+        print(
+            f"plain table ({rows} rows): {plain:6.2f} s  peak RSS {plain_rss:5.0f} MB  "
+            f"ratio {ours / plain:.2f}x"
+        )
 
 
 if __name__ == "__main__":

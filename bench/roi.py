@@ -149,9 +149,12 @@ def run_peer(path: Path) -> None:
     connection = sqlite3.connect(path)
     wall, cpu = time.perf_counter(), time.process_time()
     rows = connection.execute(
-        PEER_SQL, (_stamp(datetime.combine(FIRST, datetime.min.time())),
-                   _stamp(datetime.combine(LAST + timedelta(days=1), datetime.min.time())))
-    ).fetchall()  # fmt: skip
+        PEER_SQL,
+        (
+            _stamp(datetime.combine(FIRST, datetime.min.time())),
+            _stamp(datetime.combine(LAST + timedelta(days=1), datetime.min.time())),
+        ),
+    ).fetchall()
     _work(wall, cpu)
     email = sum(row[2] for row in rows)
     print(
@@ -163,8 +166,9 @@ def measured(command: list[str]) -> tuple[float, float, float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MB) of one child process, and the wall
     and CPU seconds of its work alone (without interpreter start-up and imports)."""
     started = time.perf_counter()
-    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *command], check=True,
-                              capture_output=True, text=True)  # fmt: skip
+    launched = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *command], check=True, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     status, peak, cpu = launched.stdout.split()
     if status != "0":
@@ -196,8 +200,10 @@ def main() -> None:
             print(f"reusing {path}")
         else:
             build(path, args.events, args.conversions)
-            print(f"built {args.events:,} events, {args.conversions:,} conversions "
-                  f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+            print(
+                f"built {args.events:,} events, {args.conversions:,} conversions "
+                f"in {time.perf_counter() - started:.0f} s"
+            )
         command = [sys.executable, "-m", "bench.roi", "--db", str(path), "--run"]
         # Untimed, so that neither pays for reading the file into the page cache.
         measured([*command, "peer"])
@@ -213,10 +219,14 @@ def main() -> None:
                 ("peer (SQL window, last touch only)", peer),
                 ("postwarden (all five models)      ", ours),
             ):
-                print(f"{name}: process {wall:6.2f} s wall, {cpu:6.2f} s CPU, {mb:4.0f} MB; "
-                      f"its work {work_wall:6.2f} s wall, {work_cpu:6.2f} s CPU")  # fmt: skip
-            print(f"ratio: process {ours[0] / peer[0]:.2f}x wall, {ours[1] / peer[1]:.2f}x CPU; "
-                  f"work {ours[3] / peer[3]:.2f}x wall, {ours[4] / peer[4]:.2f}x CPU")  # fmt: skip
+                print(
+                    f"{name}: process {wall:6.2f} s wall, {cpu:6.2f} s CPU, {mb:4.0f} MB; "
+                    f"its work {work_wall:6.2f} s wall, {work_cpu:6.2f} s CPU"
+                )
+            print(
+                f"ratio: process {ours[0] / peer[0]:.2f}x wall, {ours[1] / peer[1]:.2f}x CPU; "
+                f"work {ours[3] / peer[3]:.2f}x wall, {ours[4] / peer[4]:.2f}x CPU"
+            )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,7 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     of a short process is mostly the wait for a core.
     """
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert process.stderr is not None
     errors = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -96,8 +95,10 @@ def main() -> None:
             "postwarden --help": ([script, "--help"], "python + 0.3 s"),
             "postwarden check (1 domain)": (check, "under 0.8 s"),
             "postwarden alerts list (empty)": (
-                [script, "alerts", "list", "--db", db], "under 0.6 s"),
-        }  # fmt: skip
+                [script, "alerts", "list", "--db", db],
+                "under 0.6 s",
+            ),
+        }
         timed(commands["postwarden alerts list (empty)"][0], env)  # creates the schema
         times: dict[str, list[float]] = {name: [] for name in commands}
         cpu: dict[str, list[float]] = {name: [] for name in commands}
@@ -113,8 +114,10 @@ def main() -> None:
     print(f"{'command':<32} {'min':>6} {'median':>7} {'max':>6} {'- python':>9} {'CPU':>6}  target")
     for name, (_, target) in commands.items():
         median = statistics.median(times[name])
-        print(f"{name:<32} {min(times[name]):>6.3f} {median:>7.3f} {max(times[name]):>6.3f} "
-              f"{median - bare:>+9.3f} {statistics.median(cpu[name]):>6.3f}  {target}")  # fmt: skip
+        print(
+            f"{name:<32} {min(times[name]):>6.3f} {median:>7.3f} {max(times[name]):>6.3f} "
+            f"{median - bare:>+9.3f} {statistics.median(cpu[name]):>6.3f}  {target}"
+        )
 
 
 def _serve_zone(pipe: Connection) -> None:

@@ -111,8 +111,9 @@ def postmark_body(batch: int) -> Callable[[int, int], Body]:
 
 
 def _serve(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -161,12 +162,15 @@ def phase(endpoint: Endpoint, seconds: float, clients: int, batch: int) -> tuple
         )
         for command in endpoint.background
     ]
-    servers += [_serve(command(port), port, endpoint.env)
-                for command, port in zip(endpoint.commands, ports, strict=True)]  # fmt: skip
+    servers += [
+        _serve(command(port), port, endpoint.env)
+        for command, port in zip(endpoint.commands, ports, strict=True)
+    ]
     try:
         urls = [f"http://127.0.0.1:{port}{endpoint.path}" for port in ports]
-        load, elapsed = run_load(urls, seconds, clients, postmark_body(batch),
-                                 CREDENTIALS if endpoint.auth else None)  # fmt: skip
+        load, elapsed = run_load(
+            urls, seconds, clients, postmark_body(batch), CREDENTIALS if endpoint.auth else None
+        )
         lag = _drained(endpoint.waiting) if endpoint.waiting else 0.0
     finally:
         for server in servers:
@@ -242,8 +246,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 100],
-                        help="events per request, a phase each")  # fmt: skip
+    parser.add_argument(
+        "--batches", type=int, nargs="+", default=[1, 100], help="events per request, a phase each"
+    )
     parser.add_argument(
         "--postgres",
         action="store_true",
@@ -264,13 +269,18 @@ def main() -> None:
             label = "1 event/request" if batch == 1 else f"{batch} events/request"
             url = f"sqlite:///{directory / f'pw-{batch}.db'}"
             open_database(url).dispose()
-            our_rate = checked(ours(script, url, 1, f", {label}"), args.seconds, args.clients,
-                               batch)  # fmt: skip
+            our_rate = checked(
+                ours(script, url, 1, f", {label}"), args.seconds, args.clients, batch
+            )
             peer_db = directory / f"peer-{batch}.db"
-            peer = Endpoint(f"plain INSERT, {label}", [partial(_peer, peer_db, args.clients)], "/",
-                            dict(os.environ),
-                            partial(_count, f"sqlite:///{peer_db}", "SELECT count(*) FROM events"),
-                            False)  # fmt: skip
+            peer = Endpoint(
+                f"plain INSERT, {label}",
+                [partial(_peer, peer_db, args.clients)],
+                "/",
+                dict(os.environ),
+                partial(_count, f"sqlite:///{peer_db}", "SELECT count(*) FROM events"),
+                False,
+            )
             peer_rate, _, _ = phase(peer, args.seconds, args.clients, batch)
             print(f"  {label}: postwarden {our_rate / peer_rate:.2f}x the plain endpoint")
             if server is not None:

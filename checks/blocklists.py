@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from checks.blocklist_catalogue import BlocklistZone
-from checks.dns import DnsSettings
 from checks.dns_bulk import TXT, A, BulkAnswer, BulkResolver, reverse_address
+from checks.dns_settings import DnsSettings
 from checks.findings import Finding, finding
 from checks.rate_limit import RateLimiter
 from checks.results import BlocklistResult, Listing

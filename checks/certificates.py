@@ -19,8 +19,9 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509 import DNSName
 from cryptography.x509.oid import ExtensionOID, NameOID
-from cryptography.x509.verification import DNSName, PolicyBuilder, Store, VerificationError
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 
 @dataclass(frozen=True)

@@ -198,9 +198,16 @@ def _type_code(rdtype: dns.rdatatype.RdataType | str | int) -> int:
 class _SweepFailure(dns.exception.DNSException):
     """A lookup that already failed earlier in this sweep."""
 
+    def __init__(self, reason: str) -> None:
+        # dnspython's DNSException.__init__ is unannotated (*args, **kwargs).
+        super().__init__(reason)  # type: ignore[no-untyped-call]
+
 
 class _OutOfTime(dns.exception.Timeout):
     """A lookup not asked (or cut short) because its target's budget ran out."""
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)  # type: ignore[no-untyped-call]
 
 
 TRANSIENT_OR_KNOWN: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, _SweepFailure)

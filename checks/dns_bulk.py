@@ -35,7 +35,8 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from checks.dns import DnsFailure, DnsSettings, Nameserver, system_nameservers
+from checks.dns import DnsFailure, system_nameservers
+from checks.dns_settings import DnsSettings, Nameserver
 
 A = dns.rdatatype.A
 TXT = dns.rdatatype.TXT
@@ -315,8 +316,7 @@ def _records(name: str, rdtype: int, response: dns.message.Message) -> BulkAnswe
         return BulkAnswer(name, rdtype)
     if rdtype == TXT:
         records = tuple(
-            b"".join(rdata.strings).decode("utf-8", "replace")  # type: ignore[attr-defined]
-            for rdata in chain.answer
+            b"".join(rdata.strings).decode("utf-8", "replace") for rdata in chain.answer
         )
     else:
         records = tuple(rdata.to_text() for rdata in chain.answer)

@@ -121,7 +121,7 @@ def negative_ttl(response: dns.message.Message | None) -> int | None:
         return None
     for rrset in response.authority:
         if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
-            return int(min(rrset.ttl, rrset[0].minimum))  # type: ignore[attr-defined]
+            return int(min(rrset.ttl, rrset[0].minimum))
     return None
 
 

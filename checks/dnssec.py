@@ -102,7 +102,7 @@ def _keys_matching(
             for key in dnskeys:
                 try:
                     made = dns.dnssec.make_ds(owner, key, anchor.digest_type)  # type: ignore[attr-defined]
-                except (dns.dnssec.UnsupportedAlgorithm, ValueError):
+                except (dns.exception.UnsupportedAlgorithm, ValueError):
                     continue
                 if made == anchor:
                     return True
@@ -144,7 +144,7 @@ class Validator:
             return f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} is not signed"
         try:
             dns.dnssec.validate(rrset, signatures, {zone: keys}, now=self.now)
-        except dns.dnssec.ValidationFailure as error:
+        except dns.exception.ValidationFailure as error:
             return f"{rrset.name} {dns.rdatatype.to_text(rrset.rdtype)}: {error}"
         return None
 

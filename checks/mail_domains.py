@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from checks.dns import DnsError, DnsSettings, DnsSweep, ProbeResolver
+from checks.dns import DnsError, DnsSweep, ProbeResolver
+from checks.dns_settings import DnsSettings
 
 MAIL = "mail"
 NONE = "none"

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from checks.blocklists import BlocklistPlan, check_blocklists
 from checks.dkim import check_dkim
 from checks.dmarc import check_dmarc
-from checks.dns import DEFAULT_CONCURRENCY, DnsSettings, DnsSweep, ProbeResolver
+from checks.dns import DnsSweep, ProbeResolver
+from checks.dns_settings import DEFAULT_CONCURRENCY, DnsSettings
 from checks.findings import finding
 from checks.mx import check_mx
 from checks.ptr import check_ptr

@@ -71,9 +71,7 @@ def time_decay(value: int, ages: Sequence[float], half_life: float) -> list[int]
         raise ValueError("half_life must be positive")
     # Relative to the newest touch, so that old touches never all underflow to 0.
     newest = min(ages)
-    weights = [
-        round(2.0 ** (_DECAY_BITS - (age - newest) / half_life)) for age in ages
-    ]  # fmt: skip
+    weights = [round(2.0 ** (_DECAY_BITS - (age - newest) / half_life)) for age in ages]
     return apportion(value, weights)
 
 

@@ -1,15 +1,16 @@
 """The list-compliance audit: every rule counted in one SQL pass, offenders listed by the same SQL.
 
-``run_audit`` returns the contract's JSON shape (``as_of``, ``contacts``,
-``subscribed``, ``status``, ``rules``) with each rule's level, threshold and
-a few example addresses, plus hygiene findings and the previous stored
-audit's counts for the trend. ``store_audit`` keeps the run (counts only:
-examples are addresses, which may later be erased).
+``run_audit`` returns an :class:`AuditResult`: each rule's count, level,
+threshold and a few example addresses, plus hygiene findings and the previous
+stored audit's counts for the trend. Its ``to_json`` is the contract's shape
+(``as_of``, ``contacts``, ``subscribed``, ``status``, ``rules``, …).
+``store_audit`` keeps the run (counts only: examples are addresses, which may
+later be erased).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,9 +18,9 @@ from typing import Any
 from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from checks.findings import worst
+from checks.findings import Status, worst
 from compliance.audit_rules import RULES, activity, conditions, joined_contacts
-from compliance.hygiene import dead_domain_findings, hygiene_findings
+from compliance.hygiene import HygieneFinding, dead_domain_findings, hygiene_findings
 from compliance.thresholds import Thresholds
 from store.contacts import AuditRun, Contact
 from store.events import EventDay
@@ -27,7 +28,77 @@ from store.events import EventDay
 EXAMPLES = 5
 
 
-def _rule_conditions(session: Session, as_of: date, thresholds: Thresholds) -> tuple[Any, dict]:
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule's verdict: how many contacts it flags and the first few of them."""
+
+    status: Status
+    count: int
+    examples: tuple[str, ...]
+    level: Status
+    description: str
+    threshold_days: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "count": self.count,
+            "examples": list(self.examples),
+            "level": self.level,
+            "description": self.description,
+            "threshold_days": self.threshold_days,
+        }
+
+
+@dataclass(frozen=True)
+class PreviousAudit:
+    """The latest stored audit at or before the as-of day: what the change is measured from."""
+
+    as_of: date
+    ran_at: datetime
+    status: str
+    counts: Mapping[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "ran_at": self.ran_at.isoformat(),
+            "status": self.status,
+            "counts": dict(self.counts),
+        }
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The list audit as of the end of ``as_of``; its status is the worst rule's."""
+
+    as_of: date
+    contacts: int
+    subscribed: int
+    rules: Mapping[str, RuleResult]
+    hygiene: tuple[HygieneFinding, ...] = ()
+    previous: PreviousAudit | None = None
+
+    @property
+    def status(self) -> Status:
+        return worst(rule.status for rule in self.rules.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's ``audit --format json`` object."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "contacts": self.contacts,
+            "subscribed": self.subscribed,
+            "status": self.status,
+            "rules": {name: rule.to_json() for name, rule in self.rules.items()},
+            "hygiene": [item.to_json() for item in self.hygiene],
+            "previous": None if self.previous is None else self.previous.to_json(),
+        }
+
+
+def _rule_conditions(
+    session: Session, as_of: date, thresholds: Thresholds
+) -> tuple[Any, dict[str, Any]]:
     latest_day = session.scalar(select(func.max(EventDay.day)))
     act = activity(as_of, latest_day)
     dialect = session.get_bind().dialect.name
@@ -40,7 +111,7 @@ def run_audit(
     thresholds: Thresholds | None = None,
     *,
     resolve_domains: Callable[[Iterable[str]], dict[str, str]] | None = None,
-) -> dict[str, Any]:
+) -> AuditResult:
     """The audit of every contact as of the end of ``as_of``."""
     thresholds = thresholds or Thresholds()
     act, rule_sql = _rule_conditions(session, as_of, thresholds)
@@ -48,16 +119,18 @@ def run_audit(
         select(
             func.count().label("contacts"),
             func.sum(case((Contact.status == "subscribed", 1), else_=0)).label("subscribed"),
-            *(func.sum(case((condition, 1), else_=0)).label(name)
-              for name, condition in rule_sql.items()),
+            *(
+                func.sum(case((condition, 1), else_=0)).label(name)
+                for name, condition in rule_sql.items()
+            ),
         ).select_from(joined_contacts(act))
-    ).one()  # fmt: skip
-    rules: dict[str, Any] = {}
+    ).one()
+    rules: dict[str, RuleResult] = {}
     for name, (level, description) in RULES.items():
         count = int(getattr(counts, name) or 0)
-        examples: list[str] = []
+        examples: tuple[str, ...] = ()
         if count:
-            examples = list(
+            examples = tuple(
                 session.scalars(
                     select(Contact.address)
                     .select_from(joined_contacts(act))
@@ -66,50 +139,50 @@ def run_audit(
                     .limit(EXAMPLES)
                 )
             )
-        rules[name] = {
-            "status": level if count else "pass",
-            "count": count,
-            "examples": examples,
-            "level": level,
-            "description": description,
-            "threshold_days": thresholds.of(name),
-        }
+        rules[name] = RuleResult(
+            status=level if count else "pass",
+            count=count,
+            examples=examples,
+            level=level,
+            description=description,
+            threshold_days=thresholds.of(name),
+        )
     hygiene = hygiene_findings(session)
     if resolve_domains is not None:
         hygiene += dead_domain_findings(session, resolve_domains)
     previous = session.scalars(
-        select(AuditRun).where(AuditRun.as_of <= as_of).order_by(
-            AuditRun.as_of.desc(), AuditRun.id.desc()
-        ).limit(1)
-    ).first()  # fmt: skip
-    return {
-        "as_of": as_of.isoformat(),
-        "contacts": int(counts.contacts or 0),
-        "subscribed": int(counts.subscribed or 0),
-        "status": worst(rule["status"] for rule in rules.values()),
-        "rules": rules,
-        "hygiene": hygiene,
-        "previous": None
+        select(AuditRun)
+        .where(AuditRun.as_of <= as_of)
+        .order_by(AuditRun.as_of.desc(), AuditRun.id.desc())
+        .limit(1)
+    ).first()
+    return AuditResult(
+        as_of=as_of,
+        contacts=int(counts.contacts or 0),
+        subscribed=int(counts.subscribed or 0),
+        rules=rules,
+        hygiene=tuple(hygiene),
+        previous=None
         if previous is None
-        else {
-            "as_of": previous.as_of.isoformat(),
-            "ran_at": previous.ran_at.isoformat(),
-            "status": previous.status,
-            "counts": {name: rule["count"] for name, rule in previous.rules.items()},
-        },
-    }
+        else PreviousAudit(
+            as_of=previous.as_of,
+            ran_at=previous.ran_at,
+            status=previous.status,
+            counts={name: rule["count"] for name, rule in previous.rules.items()},
+        ),
+    )
 
 
-def store_audit(session: Session, report: dict[str, Any], now: datetime) -> AuditRun:
+def store_audit(session: Session, report: AuditResult, now: datetime) -> AuditRun:
     """Keep an audit's date, status and counts (no addresses)."""
     run = AuditRun(
-        as_of=date.fromisoformat(report["as_of"]),
+        as_of=report.as_of,
         ran_at=now,
-        status=report["status"],
-        contacts=report["contacts"],
-        subscribed=report["subscribed"],
-        rules={n: {"status": r["status"], "count": r["count"]} for n, r in report["rules"].items()},
-        hygiene={item["code"]: item["count"] for item in report["hygiene"]},
+        status=report.status,
+        contacts=report.contacts,
+        subscribed=report.subscribed,
+        rules={n: {"status": r.status, "count": r.count} for n, r in report.rules.items()},
+        hygiene={item.code: item.count for item in report.hygiene},
     )
     session.add(run)
     session.flush()

@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, text, true
 from sqlalchemy.sql import Subquery
 
+from checks.findings import Status
 from compliance.thresholds import Thresholds
 from store.contacts import Contact, RecipientActivity
 from store.events import EXIT_EVENTS, Event
 
 # rule -> (level, what it flags), as DESIGN.md "Compliance rules".
-RULES: dict[str, tuple[str, str]] = {
+RULES: dict[str, tuple[Status, str]] = {
     "consent_missing": ("fail", "subscribed, with no consent record and no other legal basis"),
     "optin_unconfirmed": ("fail", "subscribed, opt-in never confirmed (single opt-in)"),
     "optin_evidence_incomplete": (
@@ -114,7 +115,7 @@ def _days_after(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElem
     if days == 0:
         return later > earlier  # type: ignore[no-any-return]
     if dialect == "sqlite":
-        return func.julianday(later) - func.julianday(earlier) > days  # type: ignore[no-any-return]
+        return func.julianday(later) - func.julianday(earlier) > days
     return later > earlier + func.make_interval(0, 0, 0, days)  # type: ignore[no-any-return]
 
 

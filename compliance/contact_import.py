@@ -257,15 +257,18 @@ def import_contacts(
         sql = _upsert_sql(dialect)
         pending = values()
         while batch := list(islice(pending, BATCH)):
-            connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+            connection.exec_driver_sql(sql, batch)
         if progress is not None:
             progress(path.stat().st_size)
         after = session.scalar(select(func.count()).select_from(Contact)) or 0
         report.inserted = after - before
         report.updated = report.rows - report.suppressed - report.inserted
         record.rows, record.inserted, record.updated, record.suppressed = (
-            report.rows, report.inserted, report.updated, report.suppressed,
-        )  # fmt: skip
+            report.rows,
+            report.inserted,
+            report.updated,
+            report.suppressed,
+        )
         record.finished_at = now
         session.flush()
         return report

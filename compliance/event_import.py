@@ -184,12 +184,16 @@ def _activity_statement(dialect: str) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["address"],
         set_={
-            **{name: _later(getattr(RecipientActivity, name), statement.excluded[name])
-               for name in ACTIVITY_COLUMNS},
-            **{name: _earlier(getattr(RecipientActivity, name), statement.excluded[name])
-               for name in FIRST_EXIT_COLUMNS},
+            **{
+                name: _later(getattr(RecipientActivity, name), statement.excluded[name])
+                for name in ACTIVITY_COLUMNS
+            },
+            **{
+                name: _earlier(getattr(RecipientActivity, name), statement.excluded[name])
+                for name in FIRST_EXIT_COLUMNS
+            },
         },
-    )  # fmt: skip
+    )
 
 
 def _record_activity(session: Session, dialect: str, mine: dict[str, int]) -> None:
@@ -234,7 +238,7 @@ def import_events(
     while batch := [to_row(event, record.id) for event in islice(events, BATCH)]:
         if partitions.active:
             partitions.cover(_months(batch))
-        connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+        connection.exec_driver_sql(sql, batch)
     report.records = report.records or report.events + sum(report.ignored.values())
     mine = {"after_id": after_id, "import_id": record.id}
     session.connection().execute(_aggregate_statement(dialect), mine)
@@ -345,7 +349,7 @@ def import_csv(
     while batch := list(islice(pending, BATCH)):
         if partitions.active:
             partitions.cover(_months(batch))
-        connection.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
+        connection.exec_driver_sql(sql, batch)
     if progress is not None:
         progress(file.bytes_read)
     report.events = report.records

@@ -8,14 +8,14 @@ record, resolved once per domain through the shared resolver.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from checks.findings import finding
+from checks.findings import Finding, finding
 from store.contacts import Contact
 
 # Misspelt domain -> the one meant. Common typos of the largest mailbox
@@ -37,33 +37,79 @@ TYPO_DOMAINS = {
 EXAMPLES = 5
 
 
-def _finding(
-    code: str, message: str, count: int, examples: list[str], **more: Any
-) -> dict[str, Any]:
-    """A catalogued finding (level and fix from checks.findings) with its count and examples."""
-    return {**asdict(finding(code, message)), "count": count, "examples": examples, **more}
+@dataclass(frozen=True)
+class HygieneFinding:
+    """A catalogued finding with how many subscribed addresses it concerns and a few of them.
+
+    ``typo_domains`` (misspelt domain -> the one meant) comes with ``DOMAIN_TYPO``;
+    ``domain_count`` (how many domains) with the dead-domain findings. Both are
+    the JSON's ``domains``.
+    """
+
+    finding: Finding
+    count: int
+    examples: tuple[str, ...]
+    typo_domains: Mapping[str, str] | None = None
+    domain_count: int | None = None
+
+    @property
+    def code(self) -> str:
+        return self.finding.code
+
+    @property
+    def level(self) -> str:
+        return self.finding.level
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
+
+    @property
+    def fix(self) -> str:
+        return self.finding.fix
+
+    def to_json(self) -> dict[str, Any]:
+        """``{code, level, message, fix, count, examples[, domains]}``."""
+        out: dict[str, Any] = {
+            **asdict(self.finding),
+            "count": self.count,
+            "examples": list(self.examples),
+        }
+        if self.typo_domains is not None:
+            out["domains"] = dict(self.typo_domains)
+        if self.domain_count is not None:
+            out["domains"] = self.domain_count
+        return out
 
 
-def hygiene_findings(session: Session) -> list[dict[str, Any]]:
+def hygiene_findings(session: Session) -> list[HygieneFinding]:
     """Findings with counts for invalid addresses, role accounts and typo domains."""
     subscribed = Contact.status == "subscribed"
-    findings = []
+    findings: list[HygieneFinding] = []
     for code, condition, message in (
-        ("ADDRESS_INVALID", Contact.address_problem.is_not(None),
-         "subscribed addresses are not valid e-mail addresses; they can only bounce"),
-        ("ROLE_ACCOUNT", Contact.role_account.is_(True),
-         "subscribed addresses are role accounts (info@, postmaster@, …): nobody in "
-         "particular consented, and they are common spam-trap seeds"),
-    ):  # fmt: skip
+        (
+            "ADDRESS_INVALID",
+            Contact.address_problem.is_not(None),
+            "subscribed addresses are not valid e-mail addresses; they can only bounce",
+        ),
+        (
+            "ROLE_ACCOUNT",
+            Contact.role_account.is_(True),
+            "subscribed addresses are role accounts (info@, postmaster@, …): nobody in "
+            "particular consented, and they are common spam-trap seeds",
+        ),
+    ):
         count = session.scalar(select(func.count()).where(subscribed, condition)) or 0
         if count:
-            examples = list(
-                session.scalars(
-                    select(Contact.address).where(subscribed, condition)
-                    .order_by(Contact.id).limit(EXAMPLES)
-                )
-            )  # fmt: skip
-            findings.append(_finding(code, f"{count} {message}.", count, examples))
+            examples = session.scalars(
+                select(Contact.address)
+                .where(subscribed, condition)
+                .order_by(Contact.id)
+                .limit(EXAMPLES)
+            )
+            findings.append(
+                HygieneFinding(finding(code, f"{count} {message}."), count, tuple(examples))
+            )
     typos = session.execute(
         select(Contact.domain, func.count())
         .where(subscribed, Contact.domain.in_(list(TYPO_DOMAINS)))
@@ -72,15 +118,17 @@ def hygiene_findings(session: Session) -> list[dict[str, Any]]:
     ).all()
     if typos:
         total = sum(count for _, count in typos)
-        meant = ", ".join(f"{domain} ({count}, meant {TYPO_DOMAINS[domain]})"
-                          for domain, count in typos)  # fmt: skip
+        meant = ", ".join(
+            f"{domain} ({count}, meant {TYPO_DOMAINS[domain]})" for domain, count in typos
+        )
         findings.append(
-            _finding(
-                "DOMAIN_TYPO",
-                f"{total} subscribed addresses are at misspelt domains: {meant}.",
+            HygieneFinding(
+                finding(
+                    "DOMAIN_TYPO", f"{total} subscribed addresses are at misspelt domains: {meant}."
+                ),
                 total,
-                [domain for domain, _ in typos[:EXAMPLES]],
-                domains={domain: TYPO_DOMAINS[domain] for domain, _ in typos},
+                tuple(domain for domain, _ in typos[:EXAMPLES]),
+                typo_domains={domain: TYPO_DOMAINS[domain] for domain, _ in typos},
             )
         )
     return findings
@@ -88,7 +136,7 @@ def hygiene_findings(session: Session) -> list[dict[str, Any]]:
 
 def dead_domain_findings(
     session: Session, resolve: Callable[[Iterable[str]], dict[str, str]]
-) -> list[dict[str, Any]]:
+) -> list[HygieneFinding]:
     """Findings for domains with neither MX nor A record.
 
     ``resolve`` maps each domain to ``mail`` (MX or A found), ``none``
@@ -102,22 +150,24 @@ def dead_domain_findings(
         ).all()
     )
     verdicts = resolve(sorted(counts))
-    findings = []
+    findings: list[HygieneFinding] = []
     for verdict, code, text in (
         ("none", "DOMAIN_NO_MAIL", "are at domains with neither MX nor A record"),
         ("error", "DOMAIN_UNRESOLVED", "are at domains whose DNS could not be read (not judged)"),
     ):
-        domains = sorted((d for d, v in verdicts.items() if v == verdict),
-                         key=lambda d: (-counts[d], d))  # fmt: skip
+        domains = sorted(
+            (d for d, v in verdicts.items() if v == verdict), key=lambda d: (-counts[d], d)
+        )
         if domains:
             total = sum(counts[d] for d in domains)
-            item = _finding(
-                code,
-                f"{total} subscribed addresses {text}: {', '.join(domains[:10])}"
-                + (" …" if len(domains) > 10 else "") + ".",
-                total,
-                domains[:EXAMPLES],
-                domains=len(domains),
-            )  # fmt: skip
-            findings.append(item)
+            more = " …" if len(domains) > 10 else ""
+            message = f"{total} subscribed addresses {text}: {', '.join(domains[:10])}{more}."
+            findings.append(
+                HygieneFinding(
+                    finding(code, message),
+                    total,
+                    tuple(domains[:EXAMPLES]),
+                    domain_count=len(domains),
+                )
+            )
     return findings

@@ -368,8 +368,12 @@ def drain_inbox(session: Session, now: datetime, batch: int = DRAIN_BATCH) -> Dr
             session.rollback()
             if _database_unavailable(error):
                 raise
-            logger.warning("a batch of %d webhook requests could not be imported (%s); "
-                           "importing them one at a time", len(rows), _reason(error))  # fmt: skip
+            logger.warning(
+                "a batch of %d webhook requests could not be imported (%s); "
+                "importing them one at a time",
+                len(rows),
+                _reason(error),
+            )
             for row in rows:
                 _import_alone(session, row.id, now, report)
             continue
@@ -442,8 +446,9 @@ def _import_batch(
         except (RecordError, ValueError) as error:
             # Validated when it was accepted, so only a changed parser gets
             # here: keep it, with the reason, rather than lose or retry it forever.
-            logger.error("webhook request %s (%s) cannot be imported: %s", row.id, row.source,
-                         error)  # fmt: skip
+            logger.error(
+                "webhook request %s (%s) cannot be imported: %s", row.id, row.source, error
+            )
             session.execute(
                 update(InboxRequest)
                 .where(InboxRequest.id == row.id)

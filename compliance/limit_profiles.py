@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.errors import BadInput
+from checks.findings import Status
 from compliance.providers import PROVIDERS
 
 METRICS = ("bounce_rate", "hard_bounce_rate", "complaint_rate")
@@ -54,7 +55,7 @@ class Threshold:
     warn: float | None = None
     fail: float | None = None
 
-    def status(self, value: float) -> str:
+    def status(self, value: float) -> Status:
         if self.fail is not None and value >= self.fail:
             return "fail"
         if self.warn is not None and value >= self.warn:

@@ -1,10 +1,13 @@
 """The audit of one sent message: List-Unsubscribe, one-click, DKIM, a visible unsubscribe link.
 
 ``audit_message`` takes the raw bytes and a way to fetch DKIM keys (TXT
-lookups through Postwarden's resolver) and returns the contract's shape:
+lookups through Postwarden's resolver) and returns a
+:class:`MessageAuditResult`, whose ``to_json`` is the contract's shape:
 ``{"status", "checks": {"list_unsubscribe", "one_click", "dkim",
-"body_unsubscribe"}, "findings", …}``. Probing the one-click URI is a
-separate step (:mod:`compliance.one_click_probe`), off by default.
+"body_unsubscribe"}, "findings", …}``. Each check's status is derived from
+its findings by :func:`checks.findings.status_of`, as a probe's is. Probing
+the one-click URI is a separate step (:mod:`compliance.one_click_probe`),
+off by default.
 
 Whatever the bytes, the audit returns a result and raises nothing: a
 message it cannot read, or one past :data:`MAX_HEADER_BYTES` of header
@@ -18,7 +21,7 @@ import email
 import email.policy
 import re
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import replace
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
@@ -27,12 +30,21 @@ import dkim
 from publicsuffixlist import PublicSuffixList
 
 from checks.errors import Unavailable
-from checks.findings import Finding, finding, worst
+from checks.findings import Finding, finding
 from compliance.message_body import (
     has_postal_address,
     html_links,
     says_why_received,
     text_unsubscribe_links,
+)
+from compliance.message_results import (
+    BodyUnsubscribeCheck,
+    DkimCheck,
+    DkimSignature,
+    ListUnsubscribeCheck,
+    MessageAuditResult,
+    MessageCheck,
+    OneClickCheck,
 )
 
 # TXT lookup for DKIM keys: name -> the record's text, "" if none; raises
@@ -81,14 +93,6 @@ class _TolerantPolicy(email.policy.EmailPolicy):
 _POLICY = _TolerantPolicy()
 
 
-def _check(status: str, findings: list[Finding], **details: Any) -> dict[str, Any]:
-    return {"status": status, "findings": [asdict(f) for f in findings], **details}
-
-
-def _status(findings: list[Finding]) -> str:
-    return worst("pass" if f.level == "info" else f.level for f in findings)
-
-
 def unsubscribe_uris(value: str | None) -> tuple[list[str], bool]:
     """The URIs of a List-Unsubscribe value, and whether it is well formed (RFC 2369)."""
     if value is None:
@@ -98,12 +102,11 @@ def unsubscribe_uris(value: str | None) -> tuple[list[str], bool]:
     return uris, bool(_URI_LIST.fullmatch(text)) and all(uris)
 
 
-def check_list_unsubscribe(message: Message) -> dict[str, Any]:
+def check_list_unsubscribe(message: Message) -> ListUnsubscribeCheck:
     """RFC 2369 List-Unsubscribe with at least one https or mailto URI, well formed."""
     value = message.get("List-Unsubscribe")
     if value is None:
-        return _check("fail", [finding("LIST_UNSUBSCRIBE_MISSING", "No List-Unsubscribe.")],
-                      uris=[])  # fmt: skip
+        return ListUnsubscribeCheck((finding("LIST_UNSUBSCRIBE_MISSING", "No List-Unsubscribe."),))
     uris, well_formed = unsubscribe_uris(value)
     findings = []
     if not well_formed:
@@ -118,10 +121,10 @@ def check_list_unsubscribe(message: Message) -> dict[str, Any]:
                 f"List-Unsubscribe offers {', '.join(uris) or 'no URI'}: no https or mailto.",
             )
         )
-    return _check(_status(findings), findings, uris=uris)
+    return ListUnsubscribeCheck(tuple(findings), uris=tuple(uris))
 
 
-def verify_signatures(raw: bytes, lookup: KeyLookup) -> list[dict[str, Any]]:
+def verify_signatures(raw: bytes, lookup: KeyLookup) -> list[DkimSignature]:
     """Each DKIM signature: domain, selector, signed headers, and whether it verifies.
 
     ``verified`` is None when the key could not be fetched (not determined).
@@ -134,10 +137,9 @@ def verify_signatures(raw: bytes, lookup: KeyLookup) -> list[dict[str, Any]]:
         if not _SIGNATURE_FIELD.search(raw[: _header_length(raw)]):
             return []
         reason = f"the header does not parse: {error or type(error).__name__}"
-        return [{"domain": "", "selector": "", "headers": [], "verified": False,
-                 "reason": reason}]  # fmt: skip
+        return [DkimSignature("", "", (), False, reason)]
     count = sum(1 for name, _ in message.headers if name.lower() == b"dkim-signature")
-    results = []
+    results: list[DkimSignature] = []
     for index in range(count):
         unavailable: list[str] = []
 
@@ -160,13 +162,13 @@ def verify_signatures(raw: bytes, lookup: KeyLookup) -> list[dict[str, Any]]:
         if unavailable:
             verified, reason = None, unavailable[0]
         results.append(
-            {
-                "domain": _text(fields.get(b"d")).lower(),
-                "selector": _text(fields.get(b"s")),
-                "headers": [h.strip().lower() for h in _text(fields.get(b"h")).split(":") if h],
-                "verified": verified,
-                "reason": reason,
-            }
+            DkimSignature(
+                domain=_text(fields.get(b"d")).lower(),
+                selector=_text(fields.get(b"s")),
+                headers=tuple(h.strip().lower() for h in _text(fields.get(b"h")).split(":") if h),
+                verified=verified,
+                reason=reason,
+            )
         )
     return results
 
@@ -189,49 +191,50 @@ def organisational(domain: str) -> str:
     return _SUFFIXES.privatesuffix(domain.lower().rstrip(".")) or domain.lower()
 
 
-def check_dkim(from_domain: str | None, signatures: list[dict[str, Any]]) -> dict[str, Any]:
+def check_dkim(from_domain: str | None, signatures: list[DkimSignature]) -> DkimCheck:
     """Every signature verified; alignment of the verified ones with the From domain."""
-    for signature in signatures:
-        domain = signature["domain"]
-        signature["aligned_strict"] = bool(from_domain) and domain == from_domain
-        signature["aligned_relaxed"] = bool(from_domain) and organisational(
-            domain
-        ) == organisational(from_domain or "")
+    signatures = [
+        replace(
+            signature,
+            aligned_strict=bool(from_domain) and signature.domain == from_domain,
+            aligned_relaxed=bool(from_domain)
+            and organisational(signature.domain) == organisational(from_domain or ""),
+        )
+        for signature in signatures
+    ]
     findings: list[Finding] = []
     if not signatures:
         findings.append(finding("DKIM_UNSIGNED", "The message carries no DKIM-Signature."))
     for signature in signatures:
-        where = f"d={signature['domain']} s={signature['selector']}"
-        if signature["verified"] is None:
-            findings.append(finding("DKIM_KEY_UNAVAILABLE", f"{where}: {signature['reason']}."))
-        elif not signature["verified"]:
-            findings.append(finding("DKIM_SIGNATURE_INVALID", f"{where}: {signature['reason']}."))
-    verified = [s for s in signatures if s["verified"]]
-    if verified and not any(s["aligned_relaxed"] for s in verified):
+        where = f"d={signature.domain} s={signature.selector}"
+        if signature.verified is None:
+            findings.append(finding("DKIM_KEY_UNAVAILABLE", f"{where}: {signature.reason}."))
+        elif not signature.verified:
+            findings.append(finding("DKIM_SIGNATURE_INVALID", f"{where}: {signature.reason}."))
+    verified = [s for s in signatures if s.verified]
+    if verified and not any(s.aligned_relaxed for s in verified):
         findings.append(
             finding(
                 "DKIM_NOT_ALIGNED",
-                f"Verified signatures are by {', '.join(s['domain'] for s in verified)}, "
+                f"Verified signatures are by {', '.join(s.domain for s in verified)}, "
                 f"not aligned with the From domain {from_domain}.",
             )
         )
-    if verified and any(s["verified"] is False for s in signatures):
+    if verified and any(s.verified is False for s in signatures):
         # One good signature is enough for receivers: a broken extra one is a warning.
         findings = [
             f if f.code != "DKIM_SIGNATURE_INVALID" else Finding(f.code, "warn", f.message, f.fix)
             for f in findings
         ]
-    status = _status(findings)
-    return _check(
-        status,
-        findings,
-        signatures=signatures,
-        aligned_strict=any(s["aligned_strict"] for s in verified),
-        aligned_relaxed=any(s["aligned_relaxed"] for s in verified),
+    return DkimCheck(
+        tuple(findings),
+        signatures=tuple(signatures),
+        aligned_strict=any(s.aligned_strict for s in verified),
+        aligned_relaxed=any(s.aligned_relaxed for s in verified),
     )
 
 
-def check_one_click(message: Message, signatures: list[dict[str, Any]]) -> dict[str, Any]:
+def check_one_click(message: Message, signatures: list[DkimSignature]) -> OneClickCheck:
     """RFC 8058: the Post header, an https URI, both headers under a verifying signature."""
     uris, _ = unsubscribe_uris(message.get("List-Unsubscribe"))
     https = [u for u in uris if u.lower().startswith("https://")]
@@ -250,11 +253,10 @@ def check_one_click(message: Message, signatures: list[dict[str, Any]]) -> dict[
         offered = ", ".join(uris) or "no URI"
         findings.append(finding("ONE_CLICK_NO_HTTPS", f"List-Unsubscribe offers {offered}."))
     covering = [
-        s for s in signatures
-        if {"list-unsubscribe", "list-unsubscribe-post"} <= set(s["headers"])
-    ]  # fmt: skip
-    if not any(s["verified"] for s in covering):
-        if any(s["verified"] is None for s in covering):
+        s for s in signatures if {"list-unsubscribe", "list-unsubscribe-post"} <= set(s.headers)
+    ]
+    if not any(s.verified for s in covering):
+        if any(s.verified is None for s in covering):
             findings.append(
                 finding(
                     "DKIM_KEY_UNAVAILABLE",
@@ -269,7 +271,7 @@ def check_one_click(message: Message, signatures: list[dict[str, Any]]) -> dict[
                 else "the signature covering them does not verify"
             )
             findings.append(finding("ONE_CLICK_NOT_SIGNED", f"List-Unsubscribe: {why}."))
-    return _check(_status(findings), findings, uri=https[0] if https else None)
+    return OneClickCheck(tuple(findings), uri=https[0] if https else None)
 
 
 def _parts(message: Message) -> tuple[list[str], list[str], list[Finding]]:
@@ -298,7 +300,7 @@ def _parts(message: Message) -> tuple[list[str], list[str], list[Finding]]:
     return html, text, findings
 
 
-def check_body(message: Message) -> tuple[dict[str, Any], str, list[Finding]]:
+def check_body(message: Message) -> tuple[BodyUnsubscribeCheck, str, list[Finding]]:
     """A visible unsubscribe link in the HTML or text part; the visible text; decode findings."""
     htmls, texts, decoding = _parts(message)
     visible, hidden, visible_text = [], [], []
@@ -320,7 +322,7 @@ def check_body(message: Message) -> tuple[dict[str, Any], str, list[Finding]]:
                 "Neither the HTML nor the text part has an unsubscribe link.",
             )
         )
-    check = _check(_status(findings), findings, links=list(dict.fromkeys(visible)))
+    check = BodyUnsubscribeCheck(tuple(findings), links=tuple(dict.fromkeys(visible)))
     return check, "\n".join(visible_text), decoding
 
 
@@ -374,13 +376,13 @@ def _measure(message: Message) -> tuple[int, int, int]:
     return parts, depth, header
 
 
-def _refused(code: str, message: str) -> dict[str, Any]:
-    return {"status": "error", "checks": {}, "findings": [asdict(finding(code, message))]}
+def _refused(code: str, message: str) -> MessageAuditResult:
+    return MessageAuditResult.unread(finding(code, message))
 
 
 def _structure_problem(
     raw: bytes, message: Message | None, max_parts: int, max_header_bytes: int
-) -> dict[str, Any] | None:
+) -> MessageAuditResult | None:
     """The refusal of a message past the limits (before parsing when ``message`` is None)."""
     if message is None:
         # Only as far as the limit: a 100 MB header is not read to its end.
@@ -408,7 +410,7 @@ def audit_message(
     *,
     max_parts: int = MAX_PARTS,
     max_header_bytes: int = MAX_HEADER_BYTES,
-) -> dict[str, Any]:
+) -> MessageAuditResult:
     """The audit of one message (see the module's docstring for the shape)."""
     refused = _structure_problem(raw, None, max_parts, max_header_bytes)
     if refused is not None:
@@ -420,11 +422,9 @@ def audit_message(
             "MESSAGE_TOO_MANY_PARTS", f"MIME parts nested deeper than {MAX_NESTING}; not read."
         )
     except Exception as error:  # the parser raises many kinds on broken input
-        bad = finding("MESSAGE_UNREADABLE", f"Not a readable message: {error}.")
-        return {"status": "error", "checks": {}, "findings": [asdict(bad)]}
+        return _refused("MESSAGE_UNREADABLE", f"Not a readable message: {error}.")
     if not isinstance(message, EmailMessage) or not message.keys():
-        bad = finding("MESSAGE_UNREADABLE", "No header fields: not an RFC 5322 message.")
-        return {"status": "error", "checks": {}, "findings": [asdict(bad)]}
+        return _refused("MESSAGE_UNREADABLE", "No header fields: not an RFC 5322 message.")
     refused = _structure_problem(raw, message, max_parts, max_header_bytes)
     if refused is not None:
         return refused
@@ -432,7 +432,7 @@ def audit_message(
     reply_to, _ = _address_domain(message.get("Reply-To"))
     signatures = verify_signatures(raw, lookup)
     body, visible_text, notes = check_body(message)
-    checks = {
+    checks: dict[str, MessageCheck] = {
         "list_unsubscribe": check_list_unsubscribe(message),
         "one_click": check_one_click(message, signatures),
         "dkim": check_dkim(from_domain, signatures),
@@ -450,16 +450,15 @@ def audit_message(
     for role, address in (("From", sender), ("Reply-To", reply_to)):
         if address and _NOREPLY.match(address):
             notes.append(finding("NOREPLY_SENDER", f"{role} is {address}."))
-    return {
-        "status": worst(check["status"] for check in checks.values()),
-        "checks": checks,
-        "findings": [asdict(f) for f in notes],
-        "message_id": str(message.get("Message-ID", "")).strip() or None,
-        "subject": str(message.get("Subject", "")) or None,
-        "from": sender,
-        "date": _date(message.get("Date")),
-        "campaign": _campaign(message),
-    }
+    return MessageAuditResult(
+        checks,
+        tuple(notes),
+        message_id=str(message.get("Message-ID", "")).strip() or None,
+        subject=str(message.get("Subject", "")) or None,
+        sender=sender,
+        date=_date(message.get("Date")),
+        campaign=_campaign(message),
+    )
 
 
 def _date(value: Any) -> str | None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from checks.dns import DnsError
-from checks.findings import Finding, finding
+from checks.findings import Finding, Status, finding
 
 BODY = b"List-Unsubscribe=One-Click"
 
@@ -38,7 +38,7 @@ def probe_one_click(
     timeout: float = 10.0,
     allow_private: bool = False,
     ca_file: Path | None = None,
-) -> tuple[str, list[Finding], int | None]:
+) -> tuple[Status, list[Finding], int | None]:
     """POST to ``uri``: (status, findings, HTTP status code or None)."""
     try:
         parts = urlsplit(uri)
@@ -60,8 +60,10 @@ def probe_one_click(
     try:
         url = httpx.URL(uri)
         # The name stays in the Host header and in TLS (SNI, certificate check).
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   "Host": url.netloc.decode("ascii")}  # fmt: skip
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Host": url.netloc.decode("ascii"),
+        }
         with httpx.Client(verify=verify, timeout=timeout, follow_redirects=False) as client:
             request = client.build_request(
                 "POST",

@@ -8,8 +8,10 @@ or FAIL (its JSON status stays ``error``, per the contract).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compliance.rate_results import LatestDay, MetricResult, ProfileResult
 
 # Metric ids as people read them.
 METRIC_NAMES: dict[str, str] = {
@@ -36,66 +38,68 @@ def metric_name(metric: str) -> str:
     return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 
-def below_volume(profile: Mapping[str, Any]) -> str | None:
-    """ "not judged: 42 delivered, 100 needed" when the profile's traffic is under its volume."""
-    delivered, needed = profile.get("delivered"), profile.get("needed")
-    if delivered is None or needed is None or delivered >= needed:
+def below_volume(profile: ProfileResult) -> str | None:
+    """ "not judged: 42 delivered, 100 needed" when the profile's traffic is under its volume.
+
+    A profile judged by another one has no volume of its own and is never below it.
+    """
+    if profile.judged_by is not None or profile.delivered >= profile.needed:
         return None
-    return f"not judged: {delivered} delivered, {needed} needed"
+    return f"not judged: {profile.delivered} delivered, {profile.needed} needed"
 
 
-def not_judged(profile: Mapping[str, Any]) -> str | None:
+def not_judged(profile: ProfileResult) -> str | None:
     """The "not judged: …" wording of a profile whose status is ``error`` for want of volume."""
-    return below_volume(profile) if profile.get("status") == "error" else None
+    return below_volume(profile) if profile.status == "error" else None
 
 
-def verdict(profile: Mapping[str, Any]) -> str:
+def verdict(profile: ProfileResult) -> str:
     """The word a profile's status reads as: PASS/WARN/FAIL/ERROR, or "not judged: …"."""
-    return not_judged(profile) or str(profile["status"]).upper()
+    return not_judged(profile) or profile.status.upper()
 
 
-def _metric_below(profile: Mapping[str, Any], metric: Mapping[str, Any]) -> str | None:
-    if metric.get("value") is None and metric.get("status") == "error":
+def _metric_below(profile: ProfileResult, metric: MetricResult) -> str | None:
+    if metric.value is None and metric.status == "error":
         return below_volume(profile)
     return None
 
 
-def metric_verdict(profile: Mapping[str, Any], metric: Mapping[str, Any]) -> str:
+def metric_verdict(profile: ProfileResult, metric: MetricResult) -> str:
     """The word one metric's status reads as; a metric left without a value for want of
     volume is "not judged", not ERROR (Gmail's own figure may still judge its profile)."""
-    return "not judged" if _metric_below(profile, metric) else str(metric["status"]).upper()
+    return "not judged" if _metric_below(profile, metric) else metric.status.upper()
 
 
-def rate_sentence(profile: Mapping[str, Any], metric_id: str, metric: Mapping[str, Any]) -> str:
+def rate_sentence(profile: ProfileResult, metric_id: str, metric: MetricResult) -> str:
     """ "Gmail complaint rate 0.59% — fail line 0.30% — FAIL, 675 delivered"."""
-    title = str(profile.get("title", "")).split(" (")[0]
+    title = profile.title.split(" (")[0]
     name = metric_name(metric_id)
     if not name.startswith(title):
         name = f"{title} {name}"
     lines = []
-    if metric.get("warn") is not None:
-        lines.append(f"warn line {format_rate(metric['warn'])}")
-    if metric.get("fail") is not None:
-        lines.append(f"fail line {format_rate(metric['fail'])}")
+    if metric.warn is not None:
+        lines.append(f"warn line {format_rate(metric.warn)}")
+    if metric.fail is not None:
+        lines.append(f"fail line {format_rate(metric.fail)}")
     status = _metric_below(profile, metric) or (
-        f"{metric_verdict(profile, metric)}, {profile.get('delivered', 0)} delivered"
+        f"{metric_verdict(profile, metric)}, {profile.delivered} delivered"
     )
     # Without a value (not judged) the sentence names the rate and says why, not "—".
-    value = metric.get("value")
+    value = metric.value
     head = name if value is None else f"{name} {format_rate(value)}"
     return " — ".join([head, *lines, status])
 
 
-def latest_sentence(latest: Mapping[str, Any] | None, metric: Mapping[str, Any]) -> str | None:
+def latest_sentence(latest: LatestDay | None, metric: MetricResult) -> str | None:
     """ "yesterday: 2.20%, over 0.30%": the latest day's rate against the fail (else warn) line."""
-    if not latest or latest.get("value") is None:
+    if latest is None or latest.value is None:
         return None
-    value = latest["value"]
-    line = metric.get("fail") if metric.get("fail") is not None else metric.get("warn")
+    value = latest.value
+    line = metric.fail if metric.fail is not None else metric.warn
     if line is None:
-        return f"{latest['label']}: {format_rate(value)}"
+        return f"{latest.label}: {format_rate(value)}"
     side = "over" if value >= line else "under"
-    return f"{latest['label']}: {format_rate(value)}, {side} {format_rate(line)}"
+    return f"{latest.label}: {format_rate(value)}, {side} {format_rate(line)}"
 
 
 # What templates (the dashboard's and the reports') call, by these names.

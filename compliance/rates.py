@@ -10,22 +10,34 @@ only outcomes) it is delivered + bounced over the window instead.
 A profile judges only with ``min_delivered`` delivered messages in its scope
 and window; below that its status is ``error`` with a finding, and its
 metrics carry no value: an invented rate is worse than none.
+
+:func:`rates_report` returns a :class:`compliance.rate_results.RatesResult`,
+whose ``to_json`` is the contract's ``rates`` object.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from checks.findings import Finding, finding, worst
+from checks.findings import Finding, Status, finding, worst
 from compliance.limit_profiles import METRICS, LimitProfile
 from compliance.providers import PROVIDERS
+from compliance.rate_results import (
+    DayFigures,
+    Figures,
+    LatestDay,
+    MetricResult,
+    ProfileResult,
+    RatesResult,
+    Trend,
+)
 from compliance.rate_wording import format_rate, metric_name
 from compliance.receiver_rates import add_receivers_figures
 from store.events import COUNTERS, EventDay
@@ -71,11 +83,15 @@ class Totals:
         bounces = self.bounced_hard if metric == "hard_bounce_rate" else self.bounced
         return bounces / self.sent_base
 
+    def figures(self) -> Figures:
+        """The counts and rounded rates as ``rates`` shows them (``sent`` is the base)."""
+        counts: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        counts["sent"] = self.sent_base
+        counts.update({metric: _round(self.rate(metric)) for metric in METRICS})
+        return Figures(**counts)
+
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["sent"] = self.sent_base
-        out.update({metric: _round(self.rate(metric)) for metric in METRICS})
-        return out
+        return self.figures().to_json()
 
 
 def _round(value: float | None) -> float | None:
@@ -117,9 +133,7 @@ def latest_day(session: Session, first: date, last: date, scope: str) -> tuple[d
     return row[0], Totals(*(int(count or 0) for count in row[1:]))
 
 
-def _latest_json(
-    found: tuple[date, Totals] | None, as_of: date, metric: str
-) -> dict[str, Any] | None:
+def _latest(found: tuple[date, Totals] | None, as_of: date, metric: str) -> LatestDay | None:
     if found is None:
         return None
     day, totals = found
@@ -128,8 +142,7 @@ def _latest_json(
         if day == as_of - timedelta(days=1)
         else ("today" if day == as_of else day.isoformat())
     )
-    return {"day": day.isoformat(), "label": label, "value": _round(totals.rate(metric)),
-            "delivered": totals.delivered}  # fmt: skip
+    return LatestDay(day, label, _round(totals.rate(metric)), totals.delivered)
 
 
 def scoped(by_provider: Mapping[str, Totals], scope: str) -> Totals:
@@ -137,14 +150,6 @@ def scoped(by_provider: Mapping[str, Totals], scope: str) -> Totals:
     if scope == "all":
         return sum(by_provider.values(), Totals())
     return by_provider.get(scope, Totals())
-
-
-@dataclass(frozen=True)
-class Trend:
-    """A straight line through a metric's daily values, and where it meets the fail line."""
-
-    slope_per_day: float
-    crosses_fail_on: date | None
 
 
 def fit_trend(daily: Sequence[tuple[int, float]], fail: float | None, today: int) -> Trend | None:
@@ -167,19 +172,14 @@ def fit_trend(daily: Sequence[tuple[int, float]], fail: float | None, today: int
 
 def judge(
     profile: LimitProfile, traffic: Totals, min_delivered: int
-) -> tuple[str, dict[str, Any], list[Finding]]:
+) -> tuple[Status, dict[str, MetricResult], list[Finding]]:
     """Status, metrics and findings of one profile on its traffic (pure)."""
     needed = profile.min_delivered or min_delivered
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, MetricResult] = {}
     findings: list[Finding] = []
     if traffic.delivered < needed:
         for metric, line in profile.metrics.items():
-            metrics[metric] = {
-                "value": None,
-                "warn": line.warn,
-                "fail": line.fail,
-                "status": "error",
-            }
+            metrics[metric] = MetricResult(None, line.warn, line.fail, "error")
         findings.append(
             finding(
                 "RATES_LOW_VOLUME",
@@ -190,13 +190,8 @@ def judge(
         return "error", metrics, findings
     for metric, line in profile.metrics.items():
         value = traffic.rate(metric)
-        status = "pass" if value is None else line.status(value)
-        metrics[metric] = {
-            "value": _round(value),
-            "warn": line.warn,
-            "fail": line.fail,
-            "status": status,
-        }
+        status: Status = "pass" if value is None else line.status(value)
+        metrics[metric] = MetricResult(_round(value), line.warn, line.fail, status)
         if status in ("warn", "fail"):
             limit = line.fail if status == "fail" else line.warn
             counted, base = _parts(metric, traffic)
@@ -208,7 +203,7 @@ def judge(
                     f"{format_rate(limit)}.",
                 )
             )
-    return worst(m["status"] for m in metrics.values()), metrics, findings
+    return worst(m.status for m in metrics.values()), metrics, findings
 
 
 def _parts(metric: str, traffic: Totals) -> tuple[int, int]:
@@ -226,85 +221,81 @@ def rates_report(
     as_of: date,
     days: int = DEFAULT_DAYS,
     min_delivered: int = DEFAULT_MIN_DELIVERED,
-) -> dict[str, Any]:
-    """The ``rates`` JSON of the contract, with per-provider, campaign and daily detail."""
+) -> RatesResult:
+    """The rates of the contract, with per-provider and daily detail."""
     first = as_of - timedelta(days=days - 1)
     by_provider = {key[0]: value for key, value in sums(session, first, as_of, "provider").items()}
     daily_rows = sums(session, first, as_of, "day", "provider")
-    total = scoped(by_provider, "all")
-    report: dict[str, Any] = {
-        "as_of": as_of.isoformat(),
-        "days": days,
-        "from": first.isoformat(),
-        **total.as_json(),
-        "providers": {p: by_provider.get(p, Totals()).as_json() for p in PROVIDERS},
-        "profiles": {},
-    }
-    judged: dict[str, dict[str, Any]] = {}
+    judged: dict[str, ProfileResult] = {}
     for profile in profiles.values():
         if not profile.metrics and profile.judged_by:
             continue
         traffic = scoped(by_provider, profile.scope)
         status, metrics, findings = judge(profile, traffic, min_delivered)
         newest = latest_day(session, first, as_of, profile.scope)
-        for metric, judged_metric in metrics.items():
-            judged_metric["latest"] = _latest_json(newest, as_of, metric)
+        metrics = {
+            name: replace(metric, latest=_latest(newest, as_of, name))
+            for name, metric in metrics.items()
+        }
         trends = _trends(profile, daily_rows, first, as_of) if status != "error" else {}
         for metric, trend in trends.items():
-            if trend["crosses_fail_on"]:
+            if trend.crosses_fail_on:
                 findings.append(
                     finding(
                         "RATE_TREND_TO_FAIL",
                         f"{profile.title}: at its trend over {days} days, {metric} reaches "
-                        f"the fail line on {trend['crosses_fail_on']}.",
+                        f"the fail line on {trend.crosses_fail_on.isoformat()}.",
                     )
                 )
-        judged[profile.name] = {
-            "status": status,
-            "scope": profile.scope,
-            "title": profile.title,
-            "kind": profile.kind,
-            "published": profile.published,
-            "delivered": traffic.delivered,
-            "needed": profile.min_delivered or min_delivered,
-            "metrics": metrics,
-            "trends": trends,
-            "findings": [asdict(f) for f in findings],
-            "sources": list(profile.sources),
-            "requirements": list(profile.requirements),
-        }
+        judged[profile.name] = ProfileResult(
+            status=status,
+            scope=profile.scope,
+            title=profile.title,
+            kind=profile.kind,
+            published=profile.published,
+            delivered=traffic.delivered,
+            needed=profile.min_delivered or min_delivered,
+            metrics=metrics,
+            trends=trends,
+            findings=tuple(findings),
+            sources=tuple(profile.sources),
+            requirements=tuple(profile.requirements),
+        )
     for profile in profiles.values():
         if profile.metrics or not profile.judged_by:
             continue
-        basis = judged.get(profile.judged_by, {})
-        judged[profile.name] = {
-            "status": basis.get("status", "error"),
-            "scope": profile.scope,
-            "title": profile.title,
-            "kind": profile.kind,
-            "published": False,
-            "judged_by": profile.judged_by,
-            "metrics": {},
-            "findings": [
-                asdict(
-                    finding(
-                        "RATES_NOT_PUBLISHED",
-                        f"{profile.title} publishes no bounce or complaint threshold; judged by "
-                        f"'{profile.judged_by}'.",
-                    )
-                )
-            ],
-            "sources": list(profile.sources),
-        }
-    report["profiles"] = {name: judged[name] for name in profiles if name in judged}
-    add_receivers_figures(session, report, dict(profiles), first, as_of)
-    report["status"] = worst(p["status"] for p in report["profiles"].values())
-    report["daily"] = _daily(daily_rows, first, as_of)
-    # The same series on each mailbox provider's traffic alone (what its profile judges).
-    report["daily_by_provider"] = {
-        provider: _daily(daily_rows, first, as_of, provider) for provider in PROVIDERS
-    }
-    return report
+        basis = judged.get(profile.judged_by)
+        not_published = finding(
+            "RATES_NOT_PUBLISHED",
+            f"{profile.title} publishes no bounce or complaint threshold; judged by "
+            f"'{profile.judged_by}'.",
+        )
+        judged[profile.name] = ProfileResult(
+            status="error" if basis is None else basis.status,
+            scope=profile.scope,
+            title=profile.title,
+            kind=profile.kind,
+            published=False,
+            judged_by=profile.judged_by,
+            metrics={},
+            findings=(not_published,),
+            sources=tuple(profile.sources),
+        )
+    in_order = {name: judged[name] for name in profiles if name in judged}
+    with_receivers, sources = add_receivers_figures(session, in_order, dict(profiles), first, as_of)
+    return RatesResult(
+        as_of=as_of,
+        days=days,
+        first=first,
+        totals=scoped(by_provider, "all").figures(),
+        providers={p: by_provider.get(p, Totals()).figures() for p in PROVIDERS},
+        profiles=with_receivers,
+        sources=sources,
+        daily=_daily(daily_rows, first, as_of),
+        daily_by_provider={
+            provider: _daily(daily_rows, first, as_of, provider) for provider in PROVIDERS
+        },
+    )
 
 
 def _series(daily_rows: Mapping[tuple[Any, ...], Totals], scope: str) -> dict[date, Totals]:
@@ -317,9 +308,9 @@ def _series(daily_rows: Mapping[tuple[Any, ...], Totals], scope: str) -> dict[da
 
 def _trends(
     profile: LimitProfile, daily_rows: Mapping[tuple[Any, ...], Totals], first: date, last: date
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Trend]:
     series = _series(daily_rows, profile.scope)
-    trends: dict[str, dict[str, Any]] = {}
+    trends: dict[str, Trend] = {}
     for metric, line in profile.metrics.items():
         points = [
             (day.toordinal(), value)
@@ -328,25 +319,20 @@ def _trends(
         ]
         trend = fit_trend(points, line.fail, last.toordinal())
         if trend is not None:
-            trends[metric] = {
-                "slope_per_day": round(trend.slope_per_day, 8),
-                "crosses_fail_on": trend.crosses_fail_on.isoformat()
-                if trend.crosses_fail_on
-                else None,
-            }
+            trends[metric] = trend
     return trends
 
 
 def _daily(
     daily_rows: Mapping[tuple[Any, ...], Totals], first: date, last: date, scope: str = "all"
-) -> list[dict[str, Any]]:
+) -> tuple[DayFigures, ...]:
     series = _series(daily_rows, scope)
     out = []
     day = first
     while day <= last:
-        out.append({"day": day.isoformat(), **series.get(day, Totals()).as_json()})
+        out.append(DayFigures(day, series.get(day, Totals()).figures()))
         day += timedelta(days=1)
-    return out
+    return tuple(out)
 
 
 def campaign_rates(

@@ -11,20 +11,20 @@ sender's IPs on the latest day) beside the ESP-based one.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from checks.findings import finding, worst
+from checks.findings import Status, finding, worst
 from compliance.limit_profiles import LimitProfile
+from compliance.rate_results import ESP, Freshness, MetricResult, ProfileResult, RateSources
 from compliance.rate_wording import format_rate
 from store.events import Event, EventDay
 from store.receivers import GmailDay, SndsDay
 
-ESP = "esp_events"
 # How reports and tables name where a figure comes from.
 SOURCE_NAMES = {
     ESP: "ESP events",
@@ -91,29 +91,33 @@ def snds_complaint_rate(session: Session, first: date, last: date) -> tuple[floa
 
 def add_receivers_figures(
     session: Session,
-    report: dict[str, Any],
+    judged: Mapping[str, ProfileResult],
     profiles: dict[str, LimitProfile],
     first: date,
     last: date,
-) -> None:
-    """Stamp every metric with its source and freshness; add Gmail's and SNDS's own figures."""
+) -> tuple[dict[str, ProfileResult], RateSources]:
+    """The profiles with every ESP metric dated by its freshness and Gmail's and SNDS's own
+    figures added; and the sources the figures rest on."""
     fresh = latest_event_day(session, first, last)
-    as_of = fresh.isoformat() if fresh else None
-    for judged in report["profiles"].values():
-        for metric in judged["metrics"].values():
-            metric.setdefault("source", ESP)
-            metric.setdefault("as_of", as_of)
-    report["sources"] = {
-        ESP: {"as_of": as_of},
-        "arf": {"complaints": arf_complaints(session, first, last)},
+    result = {
+        name: replace(
+            profile,
+            metrics={m: replace(v, as_of=fresh) for m, v in profile.metrics.items()},
+        )
+        for name, profile in judged.items()
     }
-    gmail = report["profiles"].get("gmail")
+    sources = RateSources(Freshness(fresh), arf_complaints(session, first, last))
+    gmail = result.get("gmail")
     if gmail is not None and "gmail" in profiles:
-        _judge_gmail(gmail, profiles["gmail"], gmail_spam_rate(session, first, last), report)
-    microsoft = report["profiles"].get("microsoft")
+        found = gmail_spam_rate(session, first, last)
+        result["gmail"] = _judge_gmail(gmail, profiles["gmail"], found)
+        sources = replace(sources, gmail_postmaster=Freshness(found[1] if found else None))
+    microsoft = result.get("microsoft")
     if microsoft is not None and "microsoft" in profiles:
-        _show_snds(microsoft, profiles["microsoft"], snds_complaint_rate(session, first, last),
-                   report)  # fmt: skip
+        snds = snds_complaint_rate(session, first, last)
+        result["microsoft"] = _show_snds(microsoft, profiles["microsoft"], snds)
+        sources = replace(sources, snds=Freshness(snds[1] if snds else None))
+    return result, sources
 
 
 def _line(profile: LimitProfile) -> tuple[float | None, float | None]:
@@ -121,7 +125,7 @@ def _line(profile: LimitProfile) -> tuple[float | None, float | None]:
     return (line.warn, line.fail) if line else (0.001, 0.003)
 
 
-def _status(value: float, warn: float | None, fail: float | None) -> str:
+def _status(value: float, warn: float | None, fail: float | None) -> Status:
     if fail is not None and value >= fail:
         return "fail"
     if warn is not None and value >= warn:
@@ -130,59 +134,57 @@ def _status(value: float, warn: float | None, fail: float | None) -> str:
 
 
 def _judge_gmail(
-    judged: dict[str, Any],
-    profile: LimitProfile,
-    found: tuple[float, date, str] | None,
-    report: dict[str, Any],
-) -> None:
+    judged: ProfileResult, profile: LimitProfile, found: tuple[float, date, str] | None
+) -> ProfileResult:
     if found is None:
-        report["sources"]["gmail_postmaster"] = {"as_of": None}
-        judged["findings"].append(asdict(finding(
+        undercounts = finding(
             "GMAIL_ESP_UNDERCOUNTS",
             f"{profile.title}: no Postmaster Tools data stored; the complaint rate here comes "
             "from ESP events, which undercount Gmail (it sends almost no per-message complaints).",
-        )))  # fmt: skip
-        return
+        )
+        return replace(judged, findings=(*judged.findings, undercounts))
     value, day, domain = found
     warn, fail = _line(profile)
     status = _status(value, warn, fail)
-    judged["metrics"]["spam_rate"] = {
-        "value": round(value, 6), "warn": warn, "fail": fail, "status": status,
-        "source": "gmail_postmaster", "as_of": day.isoformat(), "domain": domain,
-    }  # fmt: skip
-    report["sources"]["gmail_postmaster"] = {"as_of": day.isoformat()}
-    # Gmail's own figure is the one Gmail enforces: it replaces the ESP-based complaint rate.
-    others = [m["status"] for n, m in judged["metrics"].items() if n != "complaint_rate"]
-    judged["status"] = worst(others)
-    judged["findings"] = [f for f in judged["findings"] if f["code"] != "RATES_LOW_VOLUME"]
-    judged["findings"].append(asdict(finding(
-        "GMAIL_SPAM_RATE_JUDGED",
-        f"{profile.title}: Gmail's user-reported spam rate for {domain} on {day} is "
-        f"{format_rate(value)} (Postmaster Tools); the ESP-based complaint rate is shown for "
-        "reference.",
-    )))  # fmt: skip
+    spam_rate = MetricResult(
+        round(value, 6), warn, fail, status, source="gmail_postmaster", as_of=day, domain=domain
+    )
+    metrics = {**judged.metrics, "spam_rate": spam_rate}
+    findings = [f for f in judged.findings if f.code != "RATES_LOW_VOLUME"]
+    findings.append(
+        finding(
+            "GMAIL_SPAM_RATE_JUDGED",
+            f"{profile.title}: Gmail's user-reported spam rate for {domain} on {day} is "
+            f"{format_rate(value)} (Postmaster Tools); the ESP-based complaint rate is shown "
+            "for reference.",
+        )
+    )
     if status in ("warn", "fail"):
-        judged["findings"].append(asdict(finding(
-            "RATE_OVER_FAIL" if status == "fail" else "RATE_OVER_WARN",
-            f"{profile.title}: Gmail's spam rate is {format_rate(value)} on {day}, at or over the "
-            f"{status} line of {format_rate((fail if status == 'fail' else warn) or 0)}.",
-        )))  # fmt: skip
+        findings.append(
+            finding(
+                "RATE_OVER_FAIL" if status == "fail" else "RATE_OVER_WARN",
+                f"{profile.title}: Gmail's spam rate is {format_rate(value)} on {day}, at or "
+                f"over the {status} line of "
+                f"{format_rate((fail if status == 'fail' else warn) or 0)}.",
+            )
+        )
+    # Gmail's own figure is the one Gmail enforces: it replaces the ESP-based complaint rate.
+    others = [m.status for n, m in metrics.items() if n != "complaint_rate"]
+    return replace(judged, status=worst(others), metrics=metrics, findings=tuple(findings))
 
 
 def _show_snds(
-    judged: dict[str, Any],
-    profile: LimitProfile,
-    found: tuple[float, date] | None,
-    report: dict[str, Any],
-) -> None:
-    report["sources"]["snds"] = {"as_of": found[1].isoformat() if found else None}
+    judged: ProfileResult, profile: LimitProfile, found: tuple[float, date] | None
+) -> ProfileResult:
     if found is None:
-        return
+        return judged
     value, day = found
     warn, fail = _line(profile)
-    judged["metrics"]["snds_complaint_rate"] = {
-        "value": round(value, 6), "warn": warn, "fail": fail,
-        "status": _status(value, warn, fail), "source": "snds", "as_of": day.isoformat(),
-    }  # fmt: skip
-    if judged["status"] != "error":
-        judged["status"] = worst(m["status"] for m in judged["metrics"].values())
+    snds = MetricResult(
+        round(value, 6), warn, fail, _status(value, warn, fail), source="snds", as_of=day
+    )
+    metrics = {**judged.metrics, "snds_complaint_rate": snds}
+    status = judged.status
+    if status != "error":
+        status = worst(m.status for m in metrics.values())
+    return replace(judged, status=status, metrics=metrics)

@@ -17,13 +17,13 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.findings import STATUS_RANK, worst
 from compliance.limit_profiles import REQUIREMENTS, LimitProfile
+from compliance.rate_results import ProfileResult
 from compliance.rate_wording import format_rate, not_judged
 from store.contacts import AuditRun
 from store.messages import MessageAudit
@@ -156,31 +156,29 @@ def unsubscribe_verdict(run: AuditRun | None, grace_days: int) -> Verdict:
     return Verdict("pass", f"nobody mailed after unsubscribing (audit of {run.as_of})")
 
 
-def rate_verdict(judged: Mapping[str, Any] | None) -> Verdict:
-    """A provider profile's judgement on its own recipients' traffic (the rates JSON)."""
+def rate_verdict(judged: ProfileResult | None) -> Verdict:
+    """A provider profile's judgement on its own recipients' traffic (from ``rates``)."""
     if not judged:
         return Verdict("error", "no rates judged")
-    if judged["status"] == "error":
-        findings = judged.get("findings") or [{"message": "could not be judged"}]
-        return Verdict("error", not_judged(judged) or findings[0]["message"])
-    gmail = judged.get("metrics", {}).get("spam_rate")
-    if gmail and gmail.get("value") is not None:
+    if judged.status == "error":
+        first = judged.findings[0].message if judged.findings else "could not be judged"
+        return Verdict("error", not_judged(judged) or first)
+    gmail = judged.metrics.get("spam_rate")
+    if gmail and gmail.value is not None:
         return Verdict(
-            judged["status"],
-            f"Gmail's spam rate {format_rate(gmail['value'])} on {gmail['as_of']} "
-            "(Postmaster Tools)",
+            judged.status,
+            f"Gmail's spam rate {format_rate(gmail.value)} on {gmail.as_of} (Postmaster Tools)",
         )
-    value = judged.get("metrics", {}).get("complaint_rate", {}).get("value")
+    complaint_rate = judged.metrics.get("complaint_rate")
+    value = complaint_rate.value if complaint_rate else None
     rate = "no complaints" if not value else f"complaint rate {format_rate(value)}"
-    return Verdict(
-        judged["status"], f"{rate} of {judged.get('delivered', 0)} delivered (ESP events)"
-    )
+    return Verdict(judged.status, f"{rate} of {judged.delivered} delivered (ESP events)")
 
 
 def provider_card(
     profile: LimitProfile,
     evidence: Mapping[str, Verdict],
-    judged: Mapping[str, Any] | None,
+    judged: ProfileResult | None,
     provider: ProviderEvidence | None = None,
 ) -> ProviderCard:
     """The card of one mailbox provider: its own requirements, then its rates (pure).
@@ -196,8 +194,8 @@ def provider_card(
         for verdict in [own.get(name) or Verdict("error", MEASURED_BY.get(name, UNMEASURED.note))]
     ]
     if profile.metrics:
-        items.append(_item("rates", "Complaint rate (its recipients)", rate_verdict(judged),
-                           says.get("rates")))  # fmt: skip
+        rates = rate_verdict(judged)
+        items.append(_item("rates", "Complaint rate (its recipients)", rates, says.get("rates")))
     return ProviderCard(profile.name, profile.title, tuple(items), profile.sources)
 
 
@@ -210,5 +208,6 @@ def _item(name: str, label: str, verdict: Verdict, theirs: Verdict | None) -> Re
     # be one the provider does not report on (and Postwarden's fail shows anyway).
     # "error" (Postwarden could not tell) is no answer to disagree with.
     disagrees = verdict.status == "pass" and theirs.status == "fail"
-    return RequirementItem(name, label, verdict.status, verdict.note, theirs.status,
-                           theirs.note, disagrees)  # fmt: skip
+    return RequirementItem(
+        name, label, verdict.status, verdict.note, theirs.status, theirs.note, disagrees
+    )

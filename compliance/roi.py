@@ -133,8 +133,9 @@ def _rows(
             email_currencies[name].add(currency)
     rows = []
     for channel, name, currency in keys:
-        rows.append(_row(channel, name, currency, credit.get((channel, name, currency)),
-                         sends, costs))  # fmt: skip
+        rows.append(
+            _row(channel, name, currency, credit.get((channel, name, currency)), sends, costs)
+        )
     # A campaign that was sent but earned and cost nothing still shows, currency unknown.
     for name in sends:
         if (name or None) not in email_currencies and (sends[name][0] or sends[name][1]):

@@ -74,10 +74,10 @@ def campaign_costs(
         (month, *parse_monthly_cost(text)) for month in months for text in monthly_costs
     ]
     for campaign, month, amount, currency in session.execute(
-        select(CampaignCost.campaign, CampaignCost.month, CampaignCost.amount,
-               CampaignCost.currency)
-        .where((CampaignCost.month == "") | CampaignCost.month.in_(months))
-    ):  # fmt: skip
+        select(
+            CampaignCost.campaign, CampaignCost.month, CampaignCost.amount, CampaignCost.currency
+        ).where((CampaignCost.month == "") | CampaignCost.month.in_(months))
+    ):
         if campaign:
             if month or campaign in active:
                 costs[(campaign, currency)] += amount

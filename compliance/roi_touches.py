@@ -56,7 +56,10 @@ def _expressions(dialect: str) -> tuple[str, str]:
 def touch_query(dialect: str, opens: bool) -> str:
     """The SQL (in the driver's parameter style): touches of the conversions in [start, end),
     by conversion, oldest first."""
-    mark = (lambda name: f":{name}") if dialect == "sqlite" else (lambda name: f"%({name})s")
+
+    def mark(name: str) -> str:
+        return f":{name}" if dialect == "sqlite" else f"%({name})s"
+
     start, age = _expressions(dialect)
     start = start.replace(":lookback", mark("lookback"))
     kinds = "e.type = 'click'"
@@ -81,8 +84,12 @@ def touch_query(dialect: str, opens: bool) -> str:
 def _parameters(dialect: str, start: datetime, end: datetime, lookback_days: int) -> dict[str, Any]:
     if dialect == "sqlite":
         # As SQLAlchemy stores them: UTC text, which compares in time order.
-        return {"start": stored_time(start), "end": stored_time(end),
-                "lookback": lookback_days * 86400, "no": 0}  # fmt: skip
+        return {
+            "start": stored_time(start),
+            "end": stored_time(end),
+            "lookback": lookback_days * 86400,
+            "no": 0,
+        }
     return {"start": start, "end": end, "lookback": lookback_days * 86400, "no": False}
 
 
@@ -107,7 +114,7 @@ def gather_touches(
     dialect = session.get_bind().dialect.name
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
-    cursor = raw.cursor(name="roi_touches") if dialect == "postgresql" else raw.cursor()  # type: ignore[call-arg]
+    cursor = raw.cursor(name="roi_touches") if dialect == "postgresql" else raw.cursor()
     try:
         cursor.execute(touch_query(dialect, opens), _parameters(dialect, start, end, lookback_days))
         rows = chain.from_iterable(iter(lambda: cursor.fetchmany(10_000), []))

@@ -76,8 +76,9 @@ def store_secret(
     row = session.get(ReceiverCredential, name)
     ciphertext = key.encrypt(secret.encode()).decode()
     if row is None:
-        session.add(ReceiverCredential(name=name, ciphertext=ciphertext, connected_at=now,
-                                       details=details))  # fmt: skip
+        session.add(
+            ReceiverCredential(name=name, ciphertext=ciphertext, connected_at=now, details=details)
+        )
     else:
         row.ciphertext, row.connected_at, row.details = ciphertext, now, details
 

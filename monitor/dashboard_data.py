@@ -180,9 +180,11 @@ def target_page(session: Session, offset: int = 0, limit: int | None = None) -> 
         ).all()
     }
     page = session.execute(
-        select(ranked).order_by(ranked.c.rank.desc(), ranked.c.kind, ranked.c.name)
-        .offset(offset).limit(limit)
-    ).all()  # fmt: skip
+        select(ranked)
+        .order_by(ranked.c.rank.desc(), ranked.c.kind, ranked.c.name)
+        .offset(offset)
+        .limit(limit)
+    ).all()
     names = [row.name for row in page]
     statuses: dict[str, dict[str, str]] = defaultdict(dict)
     for target, check, status in session.execute(
@@ -193,11 +195,12 @@ def target_page(session: Session, offset: int = 0, limit: int | None = None) -> 
         statuses[target][check] = status
     targets = {t.name: t for t in list_targets_named(session, names)}
     rows = [
-        TargetRow(targets[row.name], statuses.get(row.name, {}),
-                  as_utc(row.since) if row.since else None)
+        TargetRow(
+            targets[row.name], statuses.get(row.name, {}), as_utc(row.since) if row.since else None
+        )
         for row in page
         if row.name in targets
-    ]  # fmt: skip
+    ]
     return TargetPage(rows, counts, sum(counts.values()))
 
 

@@ -145,26 +145,41 @@ def judge_day(
     """The findings a domain's day of reports gives (pure)."""
     found: list[Finding] = []
     for ip, failing in new_sources:
-        found.append(finding("DMARC_REPORT_NEW_FAILING_SOURCE",
-                             f"{ip}, not seen before {day}, sent {failing} messages failing "
-                             f"DMARC on {day} (over {settings.new_source_messages})."))  # fmt: skip
+        found.append(
+            finding(
+                "DMARC_REPORT_NEW_FAILING_SOURCE",
+                f"{ip}, not seen before {day}, sent {failing} messages failing "
+                f"DMARC on {day} (over {settings.new_source_messages}).",
+            )
+        )
     messages = figures.get("messages", 0)
     if messages:
         rate = (messages - figures["failing"]) / messages
         if rate < settings.min_pass_rate:
-            found.append(finding("DMARC_REPORT_PASS_RATE_LOW",
-                                 f"{rate:.1%} of {messages} messages passed DMARC on {day} "
-                                 f"(minimum {settings.min_pass_rate:.1%})."))  # fmt: skip
+            found.append(
+                finding(
+                    "DMARC_REPORT_PASS_RATE_LOW",
+                    f"{rate:.1%} of {messages} messages passed DMARC on {day} "
+                    f"(minimum {settings.min_pass_rate:.1%}).",
+                )
+            )
     held = figures.get("quarantined", 0), figures.get("rejected", 0)
     if any(held):
-        found.append(finding("DMARC_REPORT_DISPOSITION",
-                             f"Receivers quarantined {held[0]} and rejected {held[1]} messages "
-                             f"on {day} from sources that pass DMARC with their other "
-                             f"mail."))  # fmt: skip
+        found.append(
+            finding(
+                "DMARC_REPORT_DISPOSITION",
+                f"Receivers quarantined {held[0]} and rejected {held[1]} messages "
+                f"on {day} from sources that pass DMARC with their other "
+                f"mail.",
+            )
+        )
     if tls is not None and tls[1]:
-        found.append(finding("TLSRPT_FAILURES",
-                             f"{tls[1]} of {tls[0] + tls[1]} TLS sessions failed on "
-                             f"{tls_day}."))  # fmt: skip
+        found.append(
+            finding(
+                "TLSRPT_FAILURES",
+                f"{tls[1]} of {tls[0] + tls[1]} TLS sessions failed on {tls_day}.",
+            )
+        )
     return tuple(found)
 
 
@@ -187,13 +202,17 @@ def evaluate_reports(
         passed = messages - figures.get("failing", 0)
         check = DmarcReportsResult(
             findings=judge_day(figures, sources, tls, settings, day, tls_day),
-            day=day.isoformat() if day else None, messages=messages, dmarc_pass=passed,
+            day=day.isoformat() if day else None,
+            messages=messages,
+            dmarc_pass=passed,
             pass_rate=round(passed / messages, 4) if messages else None,
-            quarantined=figures.get("quarantined", 0), rejected=figures.get("rejected", 0),
+            quarantined=figures.get("quarantined", 0),
+            rejected=figures.get("rejected", 0),
             new_failing_sources=tuple(ip for ip, _ in sources),
             tls_day=tls_day.isoformat() if tls_day else None,
-            tls_successful=tls[0] if tls else 0, tls_failed=tls[1] if tls else 0,
-        )  # fmt: skip
+            tls_successful=tls[0] if tls else 0,
+            tls_failed=tls[1] if tls else 0,
+        )
         results.append(TargetResult(domain, "domain", {"dmarc_reports": check}))
     return results
 

@@ -71,8 +71,9 @@ def gmail_client(session: Session, settings: GmailSettings) -> GmailClient:
 
     client = read_client_secrets(settings)
     try:
-        refresh_token = load_secret(session, CREDENTIAL, load_key(settings.token_key,
-                                                                  settings.key_file))  # fmt: skip
+        refresh_token = load_secret(
+            session, CREDENTIAL, load_key(settings.token_key, settings.key_file)
+        )
     except CredentialError as error:
         raise GmailSetupError(str(error)) from None
     if refresh_token is None:
@@ -99,8 +100,9 @@ def missing_days(session: Session, domain: str, today: date, days: int) -> list[
     return [day for day in window if day not in stored]
 
 
-def fetch_domain(client: GmailClient, session: Session, domain: str, now: datetime,
-                 days: int) -> GmailDomain:  # fmt: skip
+def fetch_domain(
+    client: GmailClient, session: Session, domain: str, now: datetime, days: int
+) -> GmailDomain:
     """Fetch one domain's missing days and compliance status; the row says how it went."""
     row = _domain_row(session, domain, now)
     try:
@@ -164,7 +166,7 @@ def gmail_status(session: Session, settings: GmailSettings) -> dict[str, Any]:
         "domains": {},
     }
     latest = select(GmailDay.domain, func.max(GmailDay.day)).group_by(GmailDay.domain)
-    last_days: dict[str, date] = dict(session.execute(latest).all())  # type: ignore[arg-type]
+    last_days: dict[str, date] = dict(session.execute(latest).all())
     for row in session.scalars(select(GmailDomain).order_by(GmailDomain.domain)):
         last = last_days.get(row.domain)
         spam = session.get(GmailDay, (row.domain, last)) if last else None

@@ -262,10 +262,8 @@ def audit_list(session: Session, now: datetime, settings: Settings) -> str:
     """The daily list audit, kept in the audit history."""
     report = run_audit(session, now.date(), settings.audit)
     store_audit(session, report, now)
-    failing = [name for name, rule in report["rules"].items() if rule["count"]]
-    return (
-        f"audit {report['status']}: {report['contacts']} contacts; flagged by {failing or 'none'}"
-    )
+    failing = [name for name, rule in report.rules.items() if rule.count]
+    return f"audit {report.status}: {report.contacts} contacts; flagged by {failing or 'none'}"
 
 
 def send_digest(session: Session, now: datetime, settings: Settings) -> str:

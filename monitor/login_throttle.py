@@ -44,9 +44,12 @@ def _lock_seconds(failures: int, limit: int, window: int) -> int:
 
 
 def _remaining(
-    session: Session, condition: ColumnElement[bool], limit: int, policy: ThrottlePolicy,
+    session: Session,
+    condition: ColumnElement[bool],
+    limit: int,
+    policy: ThrottlePolicy,
     now: datetime,
-) -> int:  # fmt: skip
+) -> int:
     since = now - timedelta(seconds=policy.window_seconds)
     count, latest = session.execute(
         select(func.count(), func.max(LoginFailure.failed_at)).where(
@@ -90,8 +93,12 @@ def record_failure(
     session.flush()
     locked = seconds_locked(session, username, address, policy, now)
     if locked:
-        logger.warning("login locked for %d s: user %r from %s after repeated failures",
-                       locked, username, address)  # fmt: skip
+        logger.warning(
+            "login locked for %d s: user %r from %s after repeated failures",
+            locked,
+            username,
+            address,
+        )
     return locked
 
 

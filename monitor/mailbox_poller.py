@@ -105,7 +105,8 @@ class _Imaps(imaplib.IMAP4_SSL):
     def _create_socket(self, timeout: float | None) -> socket.socket:
         plain = imaplib.IMAP4._create_socket(self, timeout)  # type: ignore[attr-defined]
         try:
-            return self.ssl_context.wrap_socket(plain, server_hostname=self.host)  # type: ignore[attr-defined,no-any-return]
+            wrapped: socket.socket = self.ssl_context.wrap_socket(plain, server_hostname=self.host)
+            return wrapped
         except BaseException:
             plain.close()
             raise

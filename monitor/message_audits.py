@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from checks.findings import finding, worst
+from checks.findings import finding
+from compliance.message_results import MessageAuditResult, OneClickCheck, OneClickProbe
 from monitor.settings import Settings
+
+
+@dataclass(frozen=True)
+class AuditedMessage:
+    """A message's audit and where the message was read from (a file, or a file's mbox entry)."""
+
+    file: str
+    result: MessageAuditResult
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    def to_json(self) -> dict[str, Any]:
+        """One element of ``audit-message --format json``: ``{"file", "status", "checks", …}``."""
+        return {"file": self.file, **self.result.to_json()}
 
 
 def audit_files(
     settings: Settings, paths: list[Path], probe: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
+) -> list[AuditedMessage]:
     """The audit of every message in ``paths`` (.eml, .mbox, directories), DKIM keys fetched
     through the configured resolver; with ``probe`` options, one-click URIs are POSTed to.
 
@@ -41,39 +58,40 @@ def audit_files(
     for message in read_messages(paths, settings.messages.max_bytes):
         if message.raw is None:
             problem = finding("MESSAGE_TOO_LARGE", f"{message.where}: {message.problem}.")
-            result: dict[str, Any] = {
-                "status": "error", "checks": {}, "findings": [asdict(problem)],
-            }  # fmt: skip
+            result = MessageAuditResult.unread(problem)
         else:
             result = audit_message(message.raw, key)
-            one_click = result["checks"].get("one_click")
-            if probe is not None and one_click and one_click.get("uri"):
-                status, found, code = probe_one_click(one_click["uri"], addresses, **probe)
-                one_click["probe"] = {"status": status, "http_status": code}
-                one_click["findings"] += [asdict(f) for f in found]
-                one_click["status"] = worst((one_click["status"], status))
-                result["status"] = worst(c["status"] for c in result["checks"].values())
-        results.append({"file": message.where, **result})
+            one_click = result.checks.get("one_click")
+            if probe is not None and isinstance(one_click, OneClickCheck) and one_click.uri:
+                status, found, code = probe_one_click(one_click.uri, addresses, **probe)
+                probed = replace(
+                    one_click,
+                    findings=(*one_click.findings, *found),
+                    probe=OneClickProbe(status, code),
+                )
+                result = replace(result, checks={**result.checks, "one_click": probed})
+        results.append(AuditedMessage(message.where, result))
     return results
 
 
-def save_audits(session: Session, results: list[dict[str, Any]], now: datetime) -> None:
+def save_audits(session: Session, results: list[AuditedMessage], now: datetime) -> None:
     """Keep one row per audited message (for reports and the dashboard); the caller commits."""
     from store.messages import MessageAudit
 
-    for result in results:
+    for audited in results:
+        result = audited.result
         session.add(
             MessageAudit(
                 audited_at=now,
-                source=result["file"][:1000],
-                message_id=(result.get("message_id") or None),
-                sent_at=datetime.fromisoformat(result["date"]) if result.get("date") else None,
-                sender=result.get("from"),
-                campaign=result.get("campaign"),
-                subject=(result.get("subject") or "")[:998] or None,
-                status=result["status"],
-                checks={name: check["status"] for name, check in result["checks"].items()},
-                findings=[item["code"] for item in result["findings"]],
+                source=audited.file[:1000],
+                message_id=result.message_id,
+                sent_at=datetime.fromisoformat(result.date) if result.date else None,
+                sender=result.sender,
+                campaign=result.campaign,
+                subject=(result.subject or "")[:998] or None,
+                status=result.status,
+                checks={name: check.status for name, check in result.checks.items()},
+                findings=[item.code for item in result.findings],
             )
         )
     session.flush()

@@ -90,7 +90,8 @@ def enqueue(
 
 def backoff(attempts: int) -> timedelta:
     """Wait before attempt ``attempts + 1``: 30 s, 1 min, 2 min, … up to an hour."""
-    return min(FIRST_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+    doubling: int = 2 ** max(attempts - 1, 0)
+    return min(FIRST_BACKOFF * doubling, MAX_BACKOFF)
 
 
 def _deliverable(now: datetime) -> Any:

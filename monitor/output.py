@@ -10,7 +10,7 @@ import json
 import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import click
 
@@ -24,6 +24,11 @@ from checks.results import (
     to_json,
 )
 from store.timestamps import as_utc
+
+if TYPE_CHECKING:
+    from compliance.audit import AuditResult
+    from compliance.rate_results import MetricResult, RatesResult
+    from monitor.message_audits import AuditedMessage
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
 _LEVEL_RANK = {"info": 0, "warn": 1, "error": 2, "fail": 3}
@@ -198,21 +203,22 @@ def percent(value: float | None) -> str:
     return format_rate(value)
 
 
-def _origin(metric: dict[str, Any]) -> str:
+def _origin(metric: MetricResult) -> str:
     """Where a figure comes from and the latest day it rests on."""
     from compliance.receiver_rates import SOURCE_NAMES
 
-    source = SOURCE_NAMES.get(metric.get("source", ""), metric.get("source", "—"))
-    return f"{source}, as of {metric.get('as_of') or '—'}"
+    source = SOURCE_NAMES.get(metric.source, metric.source)
+    return f"{source}, as of {metric.as_of or '—'}"
 
 
-def render_rates_table(report: dict[str, Any]) -> str:
+def render_rates_table(report: RatesResult) -> str:
     """Rates for people: the totals, then each profile's metrics against its lines."""
+    totals = report.totals
     lines = [
-        f"{report['from']} .. {report['as_of']} ({report['days']} days): {report['sent']} sent, "
-        f"{report['delivered']} delivered, bounce rate {percent(report['bounce_rate'])} "
-        f"(hard {percent(report['hard_bounce_rate'])}), complaint rate "
-        f"{percent(report['complaint_rate'])}",
+        f"{report.first} .. {report.as_of} ({report.days} days): {totals.sent} sent, "
+        f"{totals.delivered} delivered, bounce rate {percent(totals.bounce_rate)} "
+        f"(hard {percent(totals.hard_bounce_rate)}), complaint rate "
+        f"{percent(totals.complaint_rate)}",
     ]
     from compliance.rate_wording import (
         latest_sentence,
@@ -221,65 +227,65 @@ def render_rates_table(report: dict[str, Any]) -> str:
         rate_sentence,
     )
 
-    for name, profile in report["profiles"].items():
-        scope = "" if profile["scope"] == "all" else f" [{profile['scope']} only]"
+    for name, profile in report.profiles.items():
+        scope = "" if profile.scope == "all" else f" [{profile.scope} only]"
         below = not_judged(profile)
         # Below its volume a profile is not judged: it reads so, never as ERROR or FAIL.
-        label = click.style("-    ", dim=True) if below else status_label(profile["status"])
-        if not profile["metrics"]:
+        label = click.style("-    ", dim=True) if below else status_label(profile.status)
+        if not profile.metrics:
             lines.append(
-                f"  {label} {name:<10}{scope} not published; judged by "
-                f"{profile.get('judged_by', '—')}"
+                f"  {label} {name:<10}{scope} not published; judged by {profile.judged_by or '—'}"
             )
         elif below:
-            names = ", ".join(metric_name(metric) for metric in profile["metrics"])
+            names = ", ".join(metric_name(metric) for metric in profile.metrics)
             lines.append(f"  {label} {name:<10}{scope} {below} ({names})")
         else:
             lines.append(f"  {label} {name:<10}{scope}")
-            for metric, m in profile["metrics"].items():
-                latest = latest_sentence(m.get("latest"), m)
+            for metric, m in profile.metrics.items():
+                latest = latest_sentence(m.latest, m)
                 beside = f"; {latest}" if latest else ""
                 lines.append(f"        {rate_sentence(profile, metric, m)}{beside} ({_origin(m)})")
-        for item in profile["findings"]:
-            if item["code"] == "RATES_LOW_VOLUME":
+        for item in profile.findings:
+            if item.code == "RATES_LOW_VOLUME":
                 continue
-            if item["level"] in ("error", "fail", "warn") or item["code"] == "RATE_TREND_TO_FAIL":
-                lines.append(f"        {item['code']}: {item['message']}")
+            if item.level in ("error", "fail", "warn") or item.code == "RATE_TREND_TO_FAIL":
+                lines.append(f"        {item.code}: {item.message}")
     return "\n".join(lines)
 
 
-def render_audit_table(report: dict[str, Any]) -> str:
+def render_audit_table(report: AuditResult) -> str:
     """The list audit for people: each rule's count, change and examples; hygiene."""
-    previous = report["previous"]
-    since = f" (change since the audit as of {previous['as_of']})" if previous else ""
+    previous = report.previous
+    since = f" (change since the audit as of {previous.as_of})" if previous else ""
     lines = [
-        f"Audit as of {report['as_of']}: {report['contacts']} contacts, "
-        f"{report['subscribed']} subscribed{since}"
+        f"Audit as of {report.as_of}: {report.contacts} contacts, "
+        f"{report.subscribed} subscribed{since}"
     ]
-    for name, rule in report["rules"].items():
+    for name, rule in report.rules.items():
         change = ""
-        if previous and name in previous["counts"]:
-            delta = rule["count"] - previous["counts"][name]
+        if previous and name in previous.counts:
+            delta = rule.count - previous.counts[name]
             change = f" ({delta:+d})"
-        days = f" > {rule['threshold_days']} days" if rule["threshold_days"] is not None else ""
-        examples = f"  e.g. {', '.join(rule['examples'][:3])}" if rule["examples"] else ""
-        label = status_label(rule["status"])
-        lines.append(f"  {label} {name:<26} {rule['count']:>8}{change}{days}{examples}")
-    for finding in report["hygiene"]:
-        lines.append(f"  hygiene {finding['code']}: {finding['message']}")
+        days = f" > {rule.threshold_days} days" if rule.threshold_days is not None else ""
+        examples = f"  e.g. {', '.join(rule.examples[:3])}" if rule.examples else ""
+        label = status_label(rule.status)
+        lines.append(f"  {label} {name:<26} {rule.count:>8}{change}{days}{examples}")
+    for finding in report.hygiene:
+        lines.append(f"  hygiene {finding.code}: {finding.message}")
     return "\n".join(lines)
 
 
-def render_messages_table(results: list[dict[str, Any]]) -> str:
+def render_messages_table(results: Sequence[AuditedMessage]) -> str:
     """Audited messages for people: each check and its findings."""
     lines = []
-    for result in results:
-        subject = f"  {result['subject']}" if result.get("subject") else ""
-        lines.append(f"{status_label(result['status'])} {result['file']}{subject}")
-        for name, check in result["checks"].items():
-            lines.append(f"    {status_label(check['status'])} {name}")
-            for item in check["findings"]:
-                lines.append(f"          {item['code']}: {item['message']}")
-        for item in result["findings"]:
-            lines.append(f"    note  {item['code']}: {item['message']}")
+    for audited in results:
+        result = audited.result
+        subject = f"  {result.subject}" if result.subject else ""
+        lines.append(f"{status_label(result.status)} {audited.file}{subject}")
+        for name, check in result.checks.items():
+            lines.append(f"    {status_label(check.status)} {name}")
+            for item in check.findings:
+                lines.append(f"          {item.code}: {item.message}")
+        for item in result.findings:
+            lines.append(f"    note  {item.code}: {item.message}")
     return "\n".join(lines)

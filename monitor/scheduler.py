@@ -272,8 +272,11 @@ def run_worker(
         while not stop.is_set():
             if not leadership.try_acquire():
                 if not announced:
-                    logger.info("%s: not leading (another scheduler leads, or the database "
-                                "cannot be reached); standing by", runner)  # fmt: skip
+                    logger.info(
+                        "%s: not leading (another scheduler leads, or the database "
+                        "cannot be reached); standing by",
+                        runner,
+                    )
                     announced = True
                 stop.wait(STANDBY_POLL)
                 continue

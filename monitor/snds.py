@@ -122,14 +122,16 @@ def store_fetch(
         row = by_ip.get(ip)
         block = next((r for r in ours if r.blocked and in_range(ip, r)), None)
         check = SndsResult(
-            findings=findings_of(row, block, fetch.day), day=fetch.day.isoformat(),
+            findings=findings_of(row, block, fetch.day),
+            day=fetch.day.isoformat(),
             filter_result=row.filter_result if row else None,
             complaint_rate=row.complaint_rate if row else None,
-            trap_hits=row.trap_hits if row else 0, blocked=block is not None,
+            trap_hits=row.trap_hits if row else 0,
+            blocked=block is not None,
             complaint_text=row.complaint_text if row else None,
             sample_helo=row.sample_helo if row else None,
             sample_mail_from=row.sample_mail_from if row else None,
-        )  # fmt: skip
+        )
         results.append(TargetResult(ip, "ip", {"snds": check}))
     return results
 

@@ -6,12 +6,12 @@ import base64
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pygal
 from pygal.style import Style
 
 from compliance.limit_profiles import METRICS
+from compliance.rate_results import RatesResult
 from compliance.rate_wording import format_rate, metric_name
 
 _STYLE = Style(
@@ -61,9 +61,12 @@ def _with_lines(ticks: list[float], warn: float | None, fail: float | None) -> l
 
 
 def rate_chart(
-    title: str, days: Sequence[str], values: Sequence[float | None],
-    warn: float | None, fail: float | None,
-) -> str:  # fmt: skip
+    title: str,
+    days: Sequence[str],
+    values: Sequence[float | None],
+    warn: float | None,
+    fail: float | None,
+) -> str:
     """A daily rate as a line (days without mail are gaps), with the profile's warn and
     fail lines labelled with their values; the y axis holds the data and both lines. SVG."""
     ticks = rate_axis(values, warn, fail)
@@ -78,11 +81,19 @@ def rate_chart(
     chart.x_labels_major = list(days[:: max(1, len(days) // 6)])
     chart.add("daily rate", list(values), stroke_style={"width": _LINE_WIDTH["rate"]})
     if fail is not None:
-        chart.add(f"fail line {format_rate(fail)}", [fail] * len(days), show_dots=False,
-                  stroke_style={"width": _LINE_WIDTH["fail"]})  # fmt: skip
+        chart.add(
+            f"fail line {format_rate(fail)}",
+            [fail] * len(days),
+            show_dots=False,
+            stroke_style={"width": _LINE_WIDTH["fail"]},
+        )
     if warn is not None:
-        chart.add(f"warn line {format_rate(warn)}", [warn] * len(days), show_dots=False,
-                  stroke_style={"width": _LINE_WIDTH["warn"], "dasharray": "8, 4"})  # fmt: skip
+        chart.add(
+            f"warn line {format_rate(warn)}",
+            [warn] * len(days),
+            show_dots=False,
+            stroke_style={"width": _LINE_WIDTH["warn"], "dasharray": "8, 4"},
+        )
     return str(chart.render(is_unicode=True))
 
 
@@ -107,19 +118,20 @@ class RatePanel:
     note: str | None = None
 
 
-def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
+def profile_rate_charts(report: RatesResult) -> list[RatePanel]:
     """One panel per daily metric of each profile in a ``rates_report``, drawn on the
     traffic that profile judges (a mailbox provider's own recipients). A metric that is
     zero on every day with mail, or has no such day, is a one-line note instead."""
-    labels = [row["day"] for row in report["daily"]]
+    labels = [row.day.isoformat() for row in report.daily]
+    by_provider = report.daily_by_provider or {}
     panels = []
-    for profile in report["profiles"].values():
-        series = report["daily_by_provider"].get(profile["scope"], report["daily"])
-        for metric, judged in profile["metrics"].items():
+    for profile in report.profiles.values():
+        series = by_provider.get(profile.scope, report.daily)
+        for metric, judged in profile.metrics.items():
             if metric not in METRICS:
                 continue  # receivers' own figures (Gmail, SNDS) have no daily series here
-            title = f"{profile['title']}: {metric_name(metric)}"
-            values = [row.get(metric) for row in series]
+            title = f"{profile.title}: {metric_name(metric)}"
+            values = [row.figures.rate(metric) for row in series]
             seen = [v for v in values if v is not None]
             if not seen:
                 panels.append(RatePanel(title, note=f"{title}: no mail in the window."))
@@ -127,7 +139,7 @@ def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
                 days = f"{len(seen)} day{'s' if len(seen) > 1 else ''} with mail"
                 panels.append(RatePanel(title, note=f"{title}: 0.00% on every day ({days})."))
             else:
-                svg = rate_chart(title, labels, values, judged["warn"], judged["fail"])
+                svg = rate_chart(title, labels, values, judged.warn, judged.fail)
                 panels.append(RatePanel(title, svg=svg))
     return panels
 

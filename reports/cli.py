@@ -71,12 +71,15 @@ def _generate(
     rows = settings.reports.appendix_rows if appendix_rows is None else appendix_rows
     # A request that cannot be rendered raises ReportError: bad input, told by main.
     request = ReportRequest(
-        kind=kind, period_from=first, period_to=last,
-        as_of=as_of.date() if as_of else last, format=kind_of_file,
+        kind=kind,
+        period_from=first,
+        period_to=last,
+        as_of=as_of.date() if as_of else last,
+        format=kind_of_file,
         organisation=settings.reports.organisation if organisation is None else organisation,
         masked=not unmasked,
         appendix_rows=rows,
-    )  # fmt: skip
+    )
     with database(settings) as sessions, sessions() as session:
         if unmasked:
             user = session.scalar(select(User).where(User.username == (username or "")))
@@ -104,14 +107,16 @@ def _generate(
     default=None,
     help="Offender samples per rule in the PDF (the CSV has them all; default 25).",
 )
-def compliance_command(as_of: datetime | None, unmasked: bool, appendix_rows: int | None,
-                       **options: Any) -> int:  # fmt: skip
+def compliance_command(
+    as_of: datetime | None, unmasked: bool, appendix_rows: int | None, **options: Any
+) -> int:
     """The compliance report: verdict, rules, evidence, unsubscribes, retention, rates, method.
 
     Its CSV lists every offender of every rule (masked unless --unmasked).
     """
-    return _generate("compliance", as_of=as_of, unmasked=unmasked,
-                     appendix_rows=appendix_rows, **options)  # fmt: skip
+    return _generate(
+        "compliance", as_of=as_of, unmasked=unmasked, appendix_rows=appendix_rows, **options
+    )
 
 
 @report.command("deliverability")

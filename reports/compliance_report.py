@@ -2,11 +2,13 @@
 
 Every figure comes from the same functions the CLI and dashboard use
 (``run_audit``, ``offenders``, ``rates_report``), so the report and an audit
-of the same date cannot disagree.
+of the same date cannot disagree. :func:`compliance_report` returns a
+:class:`ComplianceReport`; its ``template_context`` is what the templates read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -15,12 +17,19 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from compliance.audit import OFFENDER_COLUMNS, all_offenders, offenders, run_audit
+from compliance.audit import (
+    OFFENDER_COLUMNS,
+    AuditResult,
+    all_offenders,
+    offenders,
+    run_audit,
+)
 from compliance.csv_files import CsvWriter
 from compliance.limit_profiles import LimitProfile
+from compliance.rate_results import RatesResult
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
 from compliance.thresholds import Thresholds
-from reports.charts import count_chart, profile_rate_charts
+from reports.charts import RatePanel, count_chart, profile_rate_charts
 from reports.masking import mask
 from reports.trail import sha256_of
 from store.contacts import AuditRun, Contact, Suppression
@@ -57,6 +66,73 @@ class ReportFile:
     sha256: str
 
 
+@dataclass(frozen=True)
+class AuditTrendRow:
+    """One stored audit of the period: its date, status and count per rule."""
+
+    as_of: date
+    status: str
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    """The compliance report's figures for a period and an as-of day."""
+
+    organisation: str
+    period_from: date
+    period_to: date
+    as_of: date
+    generated_at: datetime
+    generated_by: str
+    masked: bool
+    audit: AuditResult
+    thresholds: Thresholds
+    trend: tuple[AuditTrendRow, ...]
+    subscribed: int
+    full_double_optin: int
+    messages_audited: int
+    one_click_pass: int
+    erasures: Mapping[str, int]
+    rates: RatesResult
+    # A few offenders' addresses per rule (masked unless asked otherwise).
+    appendix: Mapping[str, tuple[str, ...]]
+    appendix_rows: int
+    trend_chart: str | None
+    rate_charts: tuple[RatePanel, ...]
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.audit.contacts or self.rates.totals.sent or self.messages_audited)
+
+    def template_context(self) -> dict[str, Any]:
+        """What ``compliance.html`` reads, by name."""
+        return {
+            "organisation": self.organisation,
+            "period_from": self.period_from.isoformat(),
+            "period_to": self.period_to.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "generated_by": self.generated_by,
+            "masked": self.masked,
+            "audit": self.audit,
+            "meanings": MEANINGS,
+            "thresholds": asdict(self.thresholds),
+            "trend": self.trend,
+            "evidence": {
+                "subscribed": self.subscribed,
+                "full_double_optin": self.full_double_optin,
+            },
+            "messages": {"audited": self.messages_audited, "one_click_pass": self.one_click_pass},
+            "erasures": self.erasures,
+            "rates": self.rates,
+            "appendix": self.appendix,
+            "appendix_rows": self.appendix_rows,
+            "has_data": self.has_data,
+            "charts": {"trend": self.trend_chart, "rates": list(self.rate_charts)},
+        }
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
@@ -85,8 +161,8 @@ def compliance_report(
     masked: bool = True,
     appendix_rows: int = 25,
     min_delivered: int = DEFAULT_MIN_DELIVERED,
-) -> dict[str, Any]:
-    """The figures of the compliance report (a dict the templates render)."""
+) -> ComplianceReport:
+    """The figures of the compliance report."""
     thresholds = thresholds or Thresholds()
     audit = run_audit(session, as_of, thresholds)
     start, end = _day_start(period_from), _day_start(period_to + timedelta(days=1))
@@ -119,60 +195,60 @@ def compliance_report(
             .group_by(Suppression.reason)
         ).all()
     )
-    rates = rates_report(session, profiles, as_of=period_to, min_delivered=min_delivered,
-                         days=max(1, (period_to - period_from).days + 1))  # fmt: skip
-    appendix = {}
-    for rule, figures in audit["rules"].items():
-        if figures["count"]:
-            rows = []
+    rates = rates_report(
+        session,
+        profiles,
+        as_of=period_to,
+        min_delivered=min_delivered,
+        days=max(1, (period_to - period_from).days + 1),
+    )
+    appendix: dict[str, tuple[str, ...]] = {}
+    for rule, figures in audit.rules.items():
+        if figures.count:
+            rows: list[str] = []
             for row in offenders(session, rule, as_of, thresholds):
                 rows.append(mask(row[1]) if masked else row[1])
                 if len(rows) >= appendix_rows:
                     break
-            appendix[rule] = rows
+            appendix[rule] = tuple(rows)
     contacts_total, confirmed_full = evidence
-    trend_rows: list[dict[str, Any]] = [
-        {
-            "as_of": run.as_of.isoformat(),
-            "status": run.status,
-            "counts": {name: rule.get("count", 0) for name, rule in run.rules.items()},
-        }
+    trend_rows = tuple(
+        AuditTrendRow(
+            run.as_of,
+            run.status,
+            {name: rule.get("count", 0) for name, rule in run.rules.items()},
+        )
         for run in trend
-    ]
-    return {
-        "organisation": organisation,
-        "period_from": period_from.isoformat(),
-        "period_to": period_to.isoformat(),
-        "as_of": as_of.isoformat(),
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "generated_by": generated_by,
-        "masked": masked,
-        "audit": audit,
-        "meanings": MEANINGS,
-        "thresholds": asdict(thresholds),
-        "trend": trend_rows,
-        "evidence": {
-            "subscribed": int(contacts_total or 0),
-            "full_double_optin": int(confirmed_full or 0),
-        },
-        "messages": {
-            "audited": len(one_click),
-            "one_click_pass": sum(1 for status in one_click if status == "pass"),
-        },
-        "erasures": {str(reason): int(count) for reason, count in erasures.items()},
-        "rates": rates,
-        "appendix": appendix,
-        "appendix_rows": appendix_rows,
-        "has_data": bool(audit["contacts"] or rates["sent"] or one_click),
-        "charts": {
-            # Rule counts across the period's stored audits (two points make a trend).
-            "trend": count_chart(
-                "Contacts flagged per rule, by audit",
-                [row["as_of"] for row in trend_rows],
-                {name: [row["counts"].get(name, 0) for row in trend_rows] for name in MEANINGS},
-            )
-            if len(trend_rows) > 1
-            else None,
-            "rates": profile_rate_charts(rates) if rates["sent"] else [],
-        },
-    }
+    )
+    # Rule counts across the period's stored audits (two points make a trend).
+    trend_chart = (
+        count_chart(
+            "Contacts flagged per rule, by audit",
+            [row.as_of.isoformat() for row in trend_rows],
+            {name: [row.counts.get(name, 0) for row in trend_rows] for name in MEANINGS},
+        )
+        if len(trend_rows) > 1
+        else None
+    )
+    return ComplianceReport(
+        organisation=organisation,
+        period_from=period_from,
+        period_to=period_to,
+        as_of=as_of,
+        generated_at=datetime.now(UTC),
+        generated_by=generated_by,
+        masked=masked,
+        audit=audit,
+        thresholds=thresholds,
+        trend=trend_rows,
+        subscribed=int(contacts_total or 0),
+        full_double_optin=int(confirmed_full or 0),
+        messages_audited=len(one_click),
+        one_click_pass=sum(1 for status in one_click if status == "pass"),
+        erasures={str(reason): int(count) for reason, count in erasures.items()},
+        rates=rates,
+        appendix=appendix,
+        appendix_rows=appendix_rows,
+        trend_chart=trend_chart,
+        rate_charts=tuple(profile_rate_charts(rates)) if rates.totals.sent else (),
+    )

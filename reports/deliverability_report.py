@@ -6,13 +6,16 @@ lasted, alerts with how long they took to resolve, and the bounce and
 complaint rates against every profile, drawn per provider. The figures come
 from what the sweeps recorded (``target_status``, ``status_changes``,
 ``listing_episodes``, ``alerts``) and from ``rates_report``.
+:func:`deliverability_report` returns a :class:`DeliverabilityReport`; its
+``template_context`` is what the templates read.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,17 +23,18 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from checks.findings import worst
+from checks.findings import Status, worst
 from compliance.csv_files import CsvWriter
 from compliance.limit_profiles import LimitProfile
 from compliance.provider_evidence import receiver_evidence
+from compliance.rate_results import RatesResult
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
 from compliance.receiver_rates import SOURCE_NAMES
-from compliance.requirements import provider_card
+from compliance.requirements import ProviderCard, provider_card
 from monitor.dashboard_data import requirement_evidence
 from monitor.targets import list_targets
 from monitor.transport_history import transport_summary
-from reports.charts import profile_rate_charts
+from reports.charts import RatePanel, profile_rate_charts
 from reports.compliance_report import ReportFile
 from reports.trail import sha256_of
 from store.alerting import Alert
@@ -38,6 +42,116 @@ from store.models import ListingEpisode, StatusChange, TargetStatus
 from store.timestamps import as_utc
 
 CSV_COLUMNS = ("kind", "target", "subject", "status", "started", "ended", "hours", "detail")
+
+
+@dataclass(frozen=True)
+class CheckChange:
+    """A check's status changing in the period (times to the minute, UTC)."""
+
+    check: str
+    previous: str | None
+    to: str
+    at: str
+
+
+@dataclass(frozen=True)
+class ListingRow:
+    """A blocklist listing that overlaps the period; ``hours`` of it fall in the period."""
+
+    target: str
+    zone: str
+    listed_at: str
+    delisted_at: str | None
+    hours: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert open at some time in the period."""
+
+    id: int
+    target: str
+    check: str
+    severity: str
+    summary: str
+    opened_at: str
+    opened_in_period: bool
+    resolved_at: str | None
+    hours_to_resolve: float | None
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A monitored domain or IP: its checks now, and what happened to it in the period."""
+
+    name: str
+    kind: str
+    status: Status
+    checks: Mapping[str, str]
+    changes: tuple[CheckChange, ...]
+    listings: tuple[ListingRow, ...]
+    alerts: int
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    opened: int
+    resolved: int
+    still_open: int
+    median_hours_to_resolve: float | None
+    longest_hours_to_resolve: float | None
+
+
+@dataclass(frozen=True)
+class DeliverabilityReport:
+    """The deliverability report's figures for a period."""
+
+    organisation: str
+    period_from: date
+    period_to: date
+    providers: tuple[ProviderCard, ...]
+    generated_at: datetime
+    generated_by: str
+    targets: tuple[TargetRow, ...]
+    transport: list[dict[str, Any]]
+    listings: tuple[ListingRow, ...]
+    alerts: tuple[AlertRow, ...]
+    alert_summary: AlertSummary
+    rates: RatesResult
+    rate_charts: tuple[RatePanel, ...]
+    dmarc: dict[str, Any]
+
+    @property
+    def status(self) -> Status:
+        """The worst check of any target now; ``error`` with none monitored."""
+        return worst(t.status for t in self.targets) if self.targets else "error"
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.targets or self.rates.totals.sent)
+
+    def template_context(self) -> dict[str, Any]:
+        """What ``deliverability.html`` reads, by name."""
+        return {
+            "organisation": self.organisation,
+            "period_from": self.period_from.isoformat(),
+            "period_to": self.period_to.isoformat(),
+            "providers": list(self.providers),
+            "source_names": SOURCE_NAMES,
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "generated_by": self.generated_by,
+            "targets": self.targets,
+            "transport": self.transport,
+            "status": self.status,
+            "listings": self.listings,
+            "alerts": self.alerts,
+            "alert_summary": self.alert_summary,
+            "rates": self.rates,
+            "charts": {"rates": list(self.rate_charts)},
+            "dmarc": self.dmarc,
+            "has_data": self.has_data,
+        }
 
 
 def _bounds(period_from: date, period_to: date) -> tuple[datetime, datetime]:
@@ -102,8 +216,8 @@ def deliverability_report(
     profiles: dict[str, LimitProfile],
     min_delivered: int = DEFAULT_MIN_DELIVERED,
     unsubscribe_grace_days: int = 2,
-) -> dict[str, Any]:
-    """The figures of the deliverability report (a dict the templates render)."""
+) -> DeliverabilityReport:
+    """The figures of the deliverability report."""
     start, end = _bounds(period_from, period_to)
     # An episode still open at the report's end is measured to the period's
     # end (or to now, if the period has not ended), and says so.
@@ -111,106 +225,106 @@ def deliverability_report(
     current: dict[str, dict[str, str]] = defaultdict(dict)
     for row in session.scalars(select(TargetStatus)):
         current[row.target][row.check] = row.status
-    changes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    changes: dict[str, list[CheckChange]] = defaultdict(list)
     for change in _changes(session, start, end):
         changes[change.target].append(
-            {
-                "check": change.check,
-                "from": change.previous,
-                "to": change.status,
-                "at": as_utc(change.at).isoformat(timespec="minutes"),
-            }
+            CheckChange(
+                check=change.check,
+                previous=change.previous,
+                to=change.status,
+                at=as_utc(change.at).isoformat(timespec="minutes"),
+            )
         )
-    listings: list[dict[str, Any]] = [
-        {
-            "target": episode.target,
-            "zone": episode.zone,
-            "listed_at": as_utc(episode.listed_at).isoformat(timespec="minutes"),
-            "delisted_at": as_utc(episode.delisted_at).isoformat(timespec="minutes")
+    listings = tuple(
+        ListingRow(
+            target=episode.target,
+            zone=episode.zone,
+            listed_at=as_utc(episode.listed_at).isoformat(timespec="minutes"),
+            delisted_at=as_utc(episode.delisted_at).isoformat(timespec="minutes")
             if episode.delisted_at
             else None,
-            "hours": _hours(
+            hours=_hours(
                 max(as_utc(episode.listed_at), start),
                 min(as_utc(episode.delisted_at), cutoff) if episode.delisted_at else cutoff,
             ),
-            "reason": episode.reason,
-        }
+            reason=episode.reason,
+        )
         for episode in _listings(session, start, end)
-    ]
-    alerts: list[dict[str, Any]] = [
-        {
-            "id": alert.id,
-            "target": alert.target,
-            "check": alert.check,
-            "severity": alert.severity,
-            "summary": alert.summary,
-            "opened_at": as_utc(alert.opened_at).isoformat(timespec="minutes"),
-            "opened_in_period": as_utc(alert.opened_at) >= start,
-            "resolved_at": as_utc(alert.resolved_at).isoformat(timespec="minutes")
+    )
+    alerts = tuple(
+        AlertRow(
+            id=alert.id,
+            target=alert.target,
+            check=alert.check,
+            severity=alert.severity,
+            summary=alert.summary,
+            opened_at=as_utc(alert.opened_at).isoformat(timespec="minutes"),
+            opened_in_period=as_utc(alert.opened_at) >= start,
+            resolved_at=as_utc(alert.resolved_at).isoformat(timespec="minutes")
             if alert.resolved_at
             else None,
-            "hours_to_resolve": _hours(
+            hours_to_resolve=_hours(
                 as_utc(alert.opened_at), as_utc(alert.resolved_at) if alert.resolved_at else None
             ),
-        }
+        )
         for alert in _alerts(session, start, end)
-    ]
-    resolve_times: list[float] = [
-        a["hours_to_resolve"] for a in alerts if a["hours_to_resolve"] is not None
-    ]
-    targets: list[dict[str, Any]] = []
+    )
+    resolve_times = [a.hours_to_resolve for a in alerts if a.hours_to_resolve is not None]
+    targets: list[TargetRow] = []
     for target in list_targets(session):
         checks = current.get(target.name, {})
         targets.append(
-            {
-                "name": target.name,
-                "kind": target.kind,
-                "status": worst(checks.values()) if checks else "error",
-                "checks": dict(sorted(checks.items())),
-                "changes": changes.get(target.name, []),
-                "listings": [row for row in listings if row["target"] == target.name],
-                "alerts": sum(1 for row in alerts if row["target"] == target.name),
-            }
+            TargetRow(
+                name=target.name,
+                kind=target.kind,
+                status=worst(checks.values()) if checks else "error",
+                checks=dict(sorted(checks.items())),
+                changes=tuple(changes.get(target.name, [])),
+                listings=tuple(row for row in listings if row.target == target.name),
+                alerts=sum(1 for row in alerts if row.target == target.name),
+            )
         )
-    rates = rates_report(session, profiles, as_of=period_to, min_delivered=min_delivered,
-                         days=max(1, (period_to - period_from).days + 1))  # fmt: skip
+    rates = rates_report(
+        session,
+        profiles,
+        as_of=period_to,
+        min_delivered=min_delivered,
+        days=max(1, (period_to - period_from).days + 1),
+    )
     # Each mailbox provider's bulk-sender requirements, as the dashboard's cards judge
     # them: the checks now, the messages audited in the period, the latest list audit and
     # the period's rates on that provider's recipients.
     evidence = requirement_evidence(session, start, unsubscribe_grace_days)
     receivers = receiver_evidence(session)
-    providers = [
-        provider_card(profile, evidence, rates["profiles"].get(name), receivers.get(name))
+    providers = tuple(
+        provider_card(profile, evidence, rates.profiles.get(name), receivers.get(name))
         for name, profile in profiles.items()
         if profile.kind == "mailbox-provider" and profile.requirements
-    ]
-    return {
-        "organisation": organisation,
-        "period_from": period_from.isoformat(),
-        "period_to": period_to.isoformat(),
-        "providers": providers,
-        "source_names": SOURCE_NAMES,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "generated_by": generated_by,
-        "targets": targets,
-        "transport": transport_summary(session),
-        "status": worst(t["status"] for t in targets) if targets else "error",
-        "listings": listings,
-        "alerts": alerts,
-        "alert_summary": {
-            "opened": sum(1 for a in alerts if a["opened_in_period"]),
-            "resolved": len(resolve_times),
-            "still_open": sum(1 for a in alerts if a["resolved_at"] is None),
-            "median_hours_to_resolve": round(statistics.median(resolve_times), 1)
+    )
+    return DeliverabilityReport(
+        organisation=organisation,
+        period_from=period_from,
+        period_to=period_to,
+        providers=providers,
+        generated_at=datetime.now(UTC),
+        generated_by=generated_by,
+        targets=tuple(targets),
+        transport=transport_summary(session),
+        listings=listings,
+        alerts=alerts,
+        alert_summary=AlertSummary(
+            opened=sum(1 for a in alerts if a.opened_in_period),
+            resolved=len(resolve_times),
+            still_open=sum(1 for a in alerts if a.resolved_at is None),
+            median_hours_to_resolve=round(statistics.median(resolve_times), 1)
             if resolve_times
             else None,
-            "longest_hours_to_resolve": max(resolve_times, default=None),
-        },
-        "rates": rates,
-        "charts": {"rates": profile_rate_charts(rates) if rates["sent"] else []},
-        "dmarc": dmarc_section(session, period_from, period_to),
-        "has_data": bool(targets or rates["sent"]),
-    }
+            longest_hours_to_resolve=max(resolve_times, default=None),
+        ),
+        rates=rates,
+        rate_charts=tuple(profile_rate_charts(rates)) if rates.totals.sent else (),
+        dmarc=dmarc_section(session, period_from, period_to),
+    )
 
 
 def dmarc_section(session: Session, period_from: date, period_to: date) -> dict[str, Any]:

@@ -117,14 +117,18 @@ def render_report(
             as_of=request.as_of, organisation=request.organisation, generated_by=generated_by,
             profiles=profiles, thresholds=settings.audit, masked=request.masked,
             appendix_rows=request.appendix_rows, min_delivered=settings.rates.min_delivered,
-        )  # fmt: skip
+        ).template_context()  # fmt: skip
     else:
         data = deliverability_report(
-            session, period_from=request.period_from, period_to=request.period_to,
-            organisation=request.organisation, generated_by=generated_by, profiles=profiles,
+            session,
+            period_from=request.period_from,
+            period_to=request.period_to,
+            organisation=request.organisation,
+            generated_by=generated_by,
+            profiles=profiles,
             min_delivered=settings.rates.min_delivered,
             unsubscribe_grace_days=settings.audit.unsubscribe_grace_days,
-        )  # fmt: skip
+        ).template_context()
         data["roi"] = roi_section(session, settings, request.period_from, request.period_to)
     data["csv_file"] = csv_file
     html = render_html(f"{request.kind}.html", data)

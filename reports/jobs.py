@@ -49,10 +49,13 @@ def schedule_reports(session: Session, now: datetime, settings: Settings) -> str
         if session.scalar(select(ReportRun.id).where(ReportRun.schedule_key == key)):
             continue
         request = ReportRequest(
-            kind=kind, period_from=first, period_to=last, as_of=last,
+            kind=kind,
+            period_from=first,
+            period_to=last,
+            as_of=last,
             organisation=settings.reports.organisation,
             appendix_rows=settings.reports.appendix_rows,
-        )  # fmt: skip
+        )
         try:
             with session.begin_nested():
                 queue_report(session, request, "schedule", now, schedule_key=key)

@@ -31,10 +31,14 @@ def populate(sessions: sessionmaker[Session]) -> dict[str, str]:
             add_user(session, role, PASSWORD, role, NOW)
         add_domain(session, "broken.example", NOW, selectors=["s1"])
         add_domain(session, "fine.example", NOW)
-        failing = TargetResult("broken.example", "domain", {
-            "dmarc": DmarcResult(findings=(finding("DMARC_MISSING", "No DMARC record."),)),
-            "spf": SpfResult(record="v=spf1 -all"),
-        })  # fmt: skip
+        failing = TargetResult(
+            "broken.example",
+            "domain",
+            {
+                "dmarc": DmarcResult(findings=(finding("DMARC_MISSING", "No DMARC record."),)),
+                "spf": SpfResult(record="v=spf1 -all"),
+            },
+        )
         fine = TargetResult("fine.example", "domain", {"spf": SpfResult(record="v=spf1 -all")})
         for minutes in (0, 30):  # two runs: the alert is confirmed
             at = NOW + timedelta(minutes=minutes)
@@ -42,8 +46,10 @@ def populate(sessions: sessionmaker[Session]) -> dict[str, str]:
             update_alerts(session, [failing, fine], at, AlertPolicy(), channels=[])
         session.add(Contact(list_name="default", address="ann@example.org", domain="example.org",
                             status="subscribed", first_seen_at=NOW, updated_at=NOW))  # fmt: skip
-        tokens = {user.role: add_token(session, user, "tests", NOW)
-                  for user in session.scalars(select(User))}  # fmt: skip
+        tokens = {
+            user.role: add_token(session, user, "tests", NOW)
+            for user in session.scalars(select(User))
+        }
         session.commit()
     return tokens
 

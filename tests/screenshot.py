@@ -35,8 +35,9 @@ def main() -> int:
         if not (url and login):
             raise SystemExit(f"the demo did not print its URL and login:\n{printed}")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=["--no-sandbox"])  # fmt: skip
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 1480})
             page.goto(url.group(1))
             page.fill("input[name=username]", login.group(1))

@@ -78,10 +78,12 @@ def test_other_feedback_types_are_read_but_not_counted_and_other_mail_is_not_arf
     ("change", "message"),
     [
         ((b"Feedback-Type: abuse\n", b""), "feedback report has no Feedback-Type field"),
-        ((b"Content-Type: message/feedback-report", b"Content-Type: text/plain"),
-         "feedback report has no message/feedback-report part"),
+        (
+            (b"Content-Type: message/feedback-report", b"Content-Type: text/plain"),
+            "feedback report has no message/feedback-report part",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_broken_report_is_refused_naming_what_is_missing(
     change: tuple[bytes, bytes], message: str
 ) -> None:
@@ -133,9 +135,10 @@ def test_a_directory_and_an_mbox_import_once_and_again_as_duplicates(
         "<nov-weekly-0003@sender.example>": ("carl@hotmail.com", "microsoft", "nov-weekly"),
     }
     assert days == {
-        ("2026-03-08", "gmail"): 1, ("2026-11-10", "yahoo"): 1,
+        ("2026-03-08", "gmail"): 1,
+        ("2026-11-10", "yahoo"): 1,
         ("2026-11-12", "microsoft"): 2,
-    }  # fmt: skip
+    }
     again = postwarden("import", "arf", str(folder), "--db", database_url)
     assert again.code == 0
     assert "rfc5965.eml: 1 reports, 0 complaints imported, 1 duplicates skipped" in again.stdout
@@ -148,8 +151,9 @@ def test_a_broken_file_fails_alone_in_one_line_and_the_others_are_imported(
     db = f"sqlite:///{tmp_path / 'pw.db'}"
     bad = tmp_path / "bad.eml"
     bad.write_bytes((FIXTURES / "rfc5965.eml").read_bytes().replace(b"Feedback-Type: abuse\n", b""))
-    result = postwarden("import", "arf", str(bad), str(FIXTURES / "yahoo-cfl.eml"),
-                        "--format", "json", "--db", db)  # fmt: skip
+    result = postwarden(
+        "import", "arf", str(bad), str(FIXTURES / "yahoo-cfl.eml"), "--format", "json", "--db", db
+    )
     assert result.code == 3
     assert result.stderr.strip() == (
         f"postwarden: error: {bad}: feedback report has no Feedback-Type field"
@@ -235,8 +239,9 @@ def test_a_complaint_the_esp_already_reported_is_not_counted_again(tmp_path: Pat
         "8787KJKJ3K4J3K4J3K4J3.mail@sender.example\n"
     )
     assert postwarden("import", "events", str(events), "--db", db).code == 0
-    result = postwarden("import", "arf", str(FIXTURES / "rfc5965.eml"), "--format", "json",
-                        "--db", db)  # fmt: skip
+    result = postwarden(
+        "import", "arf", str(FIXTURES / "rfc5965.eml"), "--format", "json", "--db", db
+    )
     assert result.code == 0, result.stderr
     item = result.json()[0]
     assert (item["inserted"], item["duplicates"], item["status"]) == (0, 1, "duplicate")

@@ -38,10 +38,14 @@ def days_ago(days: float, hour: int = 12) -> str:
 
 # A contact no rule flags: confirmed double opt-in, mailed and engaged lately.
 GOOD = {
-    "status": "subscribed", "optin_time": days_ago(200), "optin_ip": "192.0.2.1",
-    "confirm_time": days_ago(200), "confirm_ip": "192.0.2.1",
-    "last_mailed_at": days_ago(3), "last_engaged_at": days_ago(5),
-}  # fmt: skip
+    "status": "subscribed",
+    "optin_time": days_ago(200),
+    "optin_ip": "192.0.2.1",
+    "confirm_time": days_ago(200),
+    "confirm_ip": "192.0.2.1",
+    "last_mailed_at": days_ago(3),
+    "last_engaged_at": days_ago(5),
+}
 
 
 def contact(email: str, **changes: str) -> dict[str, str]:
@@ -57,8 +61,9 @@ def write(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def audit(db: str, *extra: str, as_of: date = AS_OF) -> tuple[int, dict]:
-    result = postwarden("audit", "--as-of", as_of.isoformat(), "--format", "json", "--db", db,
-                        *extra)  # fmt: skip
+    result = postwarden(
+        "audit", "--as-of", as_of.isoformat(), "--format", "json", "--db", db, *extra
+    )
     assert result.stderr == ""
     return result.code, json.loads(result.stdout)
 
@@ -94,8 +99,11 @@ ROWS = [
 EXPECTED = {
     "consent_missing": ["missing1@example.org", "missing2@example.org"],
     "optin_unconfirmed": ["single1@example.org", "single2@example.org", "single3@example.org"],
-    "optin_evidence_incomplete": ["noip@example.org", "backwards@example.org",
-                                  "flagonly@example.org"],
+    "optin_evidence_incomplete": [
+        "noip@example.org",
+        "backwards@example.org",
+        "flagonly@example.org",
+    ],
     "consent_stale": ["stale@example.org"],
     "dormant": ["stale@example.org", "dormant1@example.org", "dormant2@example.org"],
     "inactive": ["stale@example.org", "inactive@example.org"],
@@ -103,7 +111,7 @@ EXPECTED = {
     "mailed_after_hard_bounce": ["bounce-mailed@example.org"],
     "mailed_after_complaint": ["complaint-mailed@example.org"],
     "retention_exceeded": ["gone-long@example.org"],
-}  # fmt: skip
+}
 
 
 def test_every_rule_counts_exactly(tmp_path: Path, database_url: str) -> None:
@@ -136,11 +144,15 @@ def test_every_rule_counts_exactly(tmp_path: Path, database_url: str) -> None:
     [
         ("dormant", "last_mailed_at", 90, {}),
         ("inactive", "last_engaged_at", 365, {}),
-        ("consent_stale", "last_mailed_at", 540,
-         {"optin_time": days_ago(2000), "confirm_time": days_ago(2000)}),
+        (
+            "consent_stale",
+            "last_mailed_at",
+            540,
+            {"optin_time": days_ago(2000), "confirm_time": days_ago(2000)},
+        ),
         ("retention_exceeded", "unsubscribed_at", 30, {"status": "unsubscribed"}),
     ],
-)  # fmt: skip
+)
 def test_thresholds_flag_the_day_after_not_the_day_on(
     tmp_path: Path, rule: str, field: str, days: int, extra: dict[str, str]
 ) -> None:
@@ -229,11 +241,14 @@ def test_real_mailchimp_export_audit(database_url: str) -> None:
         "consent_missing": 0,
         "optin_unconfirmed": 1,  # katherine: no CONFIRM_TIME
         "optin_evidence_incomplete": 1,  # grace: no CONFIRM_IP
-        "consent_stale": 5, "dormant": 5, "inactive": 5,  # nothing mailed since 2023
-        "mailed_after_unsubscribe": 0, "mailed_after_hard_bounce": 0,
+        "consent_stale": 5,
+        "dormant": 5,
+        "inactive": 5,  # nothing mailed since 2023
+        "mailed_after_unsubscribe": 0,
+        "mailed_after_hard_bounce": 0,
         "mailed_after_complaint": 0,
         "retention_exceeded": 9,  # every unsubscribed and cleaned member, kept for years
-    }  # fmt: skip
+    }
 
 
 def test_erasure_keeps_only_a_hash_and_a_reimport_stays_suppressed(
@@ -257,8 +272,7 @@ def test_erasure_keeps_only_a_hash_and_a_reimport_stays_suppressed(
         assert session.get(RecipientActivity, "ada.lovelace@example.com") is None
         [suppression] = session.scalars(select(Suppression))
         assert suppression.reason == "erased" and "ada" not in suppression.address_hash
-    again = postwarden("import", "contacts", str(FIXTURES / "mailchimp_subscribed.csv"),
-                       "--db", db)  # fmt: skip
+    again = postwarden("import", "contacts", str(FIXTURES / "mailchimp_subscribed.csv"), "--db", db)
     assert "5 rows, 0 contacts added, 4 updated, 1 skipped as erased" in again.stdout
     # A webhook about her, after the erasure: stored, but not her address.
     late = tmp_path / "late.csv"
@@ -289,16 +303,20 @@ def test_the_retention_purge_erases_only_expired_contacts(tmp_path: Path, engine
         suppressed = session.scalar(select(func.count()).select_from(Suppression))
         report = run_audit(session, AS_OF)
     assert removed == 1 and left == {"recent@example.org", "kept@example.org"}
-    assert suppressed == 1 and report["rules"]["retention_exceeded"]["count"] == 0
+    assert suppressed == 1 and report.rules["retention_exceeded"].count == 0
 
 
 def test_hygiene_findings_and_dead_domains_through_the_resolver(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'pw.db'}"
     rows = [
-        contact("ann@gmial.com"), contact("bob@gmial.com"), contact("cy@hotmial.com"),
-        contact("info@example.org"), contact("a..b@example.org"),
-        contact("dee@nomail.example"), contact("eve@broken.example"),
-    ]  # fmt: skip
+        contact("ann@gmial.com"),
+        contact("bob@gmial.com"),
+        contact("cy@hotmial.com"),
+        contact("info@example.org"),
+        contact("a..b@example.org"),
+        contact("dee@nomail.example"),
+        contact("eve@broken.example"),
+    ]
     postwarden("import", "contacts", str(write(tmp_path / "h.csv", rows)), "--db", db)
     zones = {
         "example.org.": zone("@ MX 10 mx.example.org.\nmx A 192.0.2.1\n"),
@@ -312,8 +330,10 @@ def test_hygiene_findings_and_dead_domains_through_the_resolver(tmp_path: Path) 
     hygiene = {item["code"]: item for item in report["hygiene"]}
     assert hygiene["ADDRESS_INVALID"]["examples"] == ["a..b@example.org"]
     assert hygiene["ROLE_ACCOUNT"]["examples"] == ["info@example.org"]
-    assert hygiene["DOMAIN_TYPO"]["domains"] == {"gmial.com": "gmail.com",
-                                                 "hotmial.com": "hotmail.com"}  # fmt: skip
+    assert hygiene["DOMAIN_TYPO"]["domains"] == {
+        "gmial.com": "gmail.com",
+        "hotmial.com": "hotmail.com",
+    }
     assert hygiene["DOMAIN_TYPO"]["count"] == 3
     # Null MX and NXDOMAIN take no mail; SERVFAIL is not judged.
     assert hygiene["DOMAIN_NO_MAIL"]["examples"] == ["hotmial.com", "nomail.example"]

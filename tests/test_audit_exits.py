@@ -113,9 +113,11 @@ def seed_cleaned(db: str, tmp_path: Path) -> None:
     in again after cleaning before the mailing."""
     cleaned = write_cleaned(
         tmp_path / "cleaned.csv",
-        [("again@example.org", OLD_OPTIN, "2026-11-09 09:01:00"),
-         ("rejoined@example.org", REJOINED, "2026-11-09 09:01:00")],
-    )  # fmt: skip
+        [
+            ("again@example.org", OLD_OPTIN, "2026-11-09 09:01:00"),
+            ("rejoined@example.org", REJOINED, "2026-11-09 09:01:00"),
+        ],
+    )
     assert postwarden("import", "contacts", str(cleaned), "--db", db).code == 0
     mailed_again = ("sent 2026-11-23T09:00", "bounce/hard 2026-11-23T09:01")
     lines = [
@@ -139,8 +141,9 @@ def test_a_repeated_exit_is_counted_unless_a_new_opt_in_came_between(
         name: ["again@example.org"] if name == rule else [] for name in EXIT_RULES
     }
     # The offenders list says the same, by the same SQL.
-    listed = postwarden("audit", "--as-of", "2026-11-30", "--rule", rule, "--list",
-                        "--db", database_url)  # fmt: skip
+    listed = postwarden(
+        "audit", "--as-of", "2026-11-30", "--rule", rule, "--list", "--db", database_url
+    )
     rows = list(csv.DictReader(io.StringIO(listed.stdout)))
     assert [row["address"] for row in rows] == ["again@example.org"]
 
@@ -164,11 +167,19 @@ def test_the_first_binding_exit_is_looked_up_when_a_rejoin_falls_between_exits(
     # do not say which exit first bound, so the events are asked.
     rows = [
         contact(f"{name}@example.org", status=status, **REJOINED, last_mailed_at="")
-        for name, status in (("c-yes", "complained"), ("c-no", "complained"),
-                             ("b-yes", "bounced"), ("b-no", "bounced"))
-    ]  # fmt: skip
-    assert postwarden("import", "contacts", str(write(tmp_path / "c.csv", rows)),
-                      "--db", database_url).code == 0  # fmt: skip
+        for name, status in (
+            ("c-yes", "complained"),
+            ("c-no", "complained"),
+            ("b-yes", "bounced"),
+            ("b-no", "bounced"),
+        )
+    ]
+    assert (
+        postwarden(
+            "import", "contacts", str(write(tmp_path / "c.csv", rows)), "--db", database_url
+        ).code
+        == 0
+    )
     lines = [
         *event_lines("c-yes@example.org", "complaint 2026-11-01T09:00",
                      "complaint 2026-11-16T09:00", "sent 2026-11-18T09:00",
@@ -185,16 +196,23 @@ def test_the_first_binding_exit_is_looked_up_when_a_rejoin_falls_between_exits(
     assert flagged(report)["mailed_after_complaint"] == ["c-yes@example.org"]
     assert flagged(report)["mailed_after_hard_bounce"] == ["b-yes@example.org"]
     # The same from the events alone (an as-of audit with later events).
-    import_events(database_url, tmp_path / "later.csv",
-                  event_lines("other@example.org", "sent 2026-12-03T09:00"))  # fmt: skip
+    import_events(
+        database_url,
+        tmp_path / "later.csv",
+        event_lines("other@example.org", "sent 2026-12-03T09:00"),
+    )
     _, past = audit(database_url, "--no-save")
     assert flagged(past) == flagged(report)
 
 
 def test_as_of_stays_the_same_whatever_arrives_later(tmp_path: Path, database_url: str) -> None:
     rows = [contact("dead@example.org", status="bounced", **OLD_OPTIN, last_mailed_at="")]
-    assert postwarden("import", "contacts", str(write(tmp_path / "c.csv", rows)),
-                      "--db", database_url).code == 0  # fmt: skip
+    assert (
+        postwarden(
+            "import", "contacts", str(write(tmp_path / "c.csv", rows)), "--db", database_url
+        ).code
+        == 0
+    )
     import_events(
         database_url,
         tmp_path / "e1.csv",
@@ -210,11 +228,17 @@ def test_as_of_stays_the_same_whatever_arrives_later(tmp_path: Path, database_ur
         tmp_path / "e2.csv",
         event_lines("dead@example.org", "bounce/hard 2026-12-02T09:01", "sent 2026-12-04T09:00"),
     )
-    rejoined = {"optin_time": "2026-12-03T10:00:00+00:00",
-                "confirm_time": "2026-12-03T10:05:00+00:00"}  # fmt: skip
+    rejoined = {
+        "optin_time": "2026-12-03T10:00:00+00:00",
+        "confirm_time": "2026-12-03T10:05:00+00:00",
+    }
     rows = [contact("dead@example.org", status="subscribed", **rejoined, last_mailed_at="")]
-    assert postwarden("import", "contacts", str(write(tmp_path / "c2.csv", rows)),
-                      "--db", database_url).code == 0  # fmt: skip
+    assert (
+        postwarden(
+            "import", "contacts", str(write(tmp_path / "c2.csv", rows)), "--db", database_url
+        ).code
+        == 0
+    )
     _, same = audit(database_url, "--no-save")
     assert flagged(same) == flagged(before)
     # After the new opt-in, the exits before it no longer bind.
@@ -228,8 +252,12 @@ def test_an_earlier_exit_imported_later_moves_the_first_exit_back(
     tmp_path: Path, database_url: str
 ) -> None:
     rows = [contact("late@example.org", status="bounced", **OLD_OPTIN, last_mailed_at="")]
-    assert postwarden("import", "contacts", str(write(tmp_path / "c.csv", rows)),
-                      "--db", database_url).code == 0  # fmt: skip
+    assert (
+        postwarden(
+            "import", "contacts", str(write(tmp_path / "c.csv", rows)), "--db", database_url
+        ).code
+        == 0
+    )
     newer = event_lines("late@example.org", "bounce/hard 2026-11-23T09:01")
     import_events(database_url, tmp_path / "newer.csv", newer)
     _, first = audit(database_url, "--no-save")
@@ -276,8 +304,9 @@ def test_the_migration_fills_first_exits_from_the_events(engine: Engine) -> None
     insert_activity = text(
         "INSERT INTO recipient_activity (address, last_sent, last_hard_bounce, last_complaint,"
         " last_unsubscribe) VALUES (:address, :sent, :bounce, :complaint, :unsubscribe)"
-    ).bindparams(*(bindparam(name, type_=moment) for name in (
-        "sent", "bounce", "complaint", "unsubscribe")))  # fmt: skip
+    ).bindparams(
+        *(bindparam(name, type_=moment) for name in ("sent", "bounce", "complaint", "unsubscribe"))
+    )
     with engine.begin() as connection:
         connection.execute(insert_event, [
             {"id": str(n), "type": kind, "bounce": bounce, "to": to, "time": at, "day": at.date()}

@@ -72,8 +72,12 @@ def build(
     return message
 
 
-def sign(message: EmailMessage, headers: list[bytes] = SIGNED, domain: bytes = b"sender.example",
-         selector: bytes = b"s1") -> bytes:  # fmt: skip
+def sign(
+    message: EmailMessage,
+    headers: list[bytes] = SIGNED,
+    domain: bytes = b"sender.example",
+    selector: bytes = b"s1",
+) -> bytes:
     raw = message.as_bytes()
     signature = dkim.sign(raw, selector, domain, PRIVATE, include_headers=headers)
     return signature + raw
@@ -83,10 +87,12 @@ def sign(message: EmailMessage, headers: list[bytes] = SIGNED, domain: bytes = b
 def mail_dns() -> Iterator[ZoneServer]:
     record = txt(f"v=DKIM1; k=rsa; p={PUBLIC}")
     zones = {
-        "sender.example.": zone(f"s1._domainkey TXT {record}\nmail.s1._domainkey TXT {record}\n"
-                                f"s1._domainkey.mail TXT {record}\n"),
+        "sender.example.": zone(
+            f"s1._domainkey TXT {record}\nmail.s1._domainkey TXT {record}\n"
+            f"s1._domainkey.mail TXT {record}\n"
+        ),
         "esp.example.": zone(f"s1._domainkey TXT {record}\n"),
-    }  # fmt: skip
+    }
     with ZoneServer(zones) as server:
         yield server
 
@@ -112,8 +118,12 @@ def write(tmp_path: Path, name: str, raw: bytes) -> Path:
     return path
 
 
-ALL_PASS = {"list_unsubscribe": "pass", "one_click": "pass", "dkim": "pass",
-            "body_unsubscribe": "pass"}  # fmt: skip
+ALL_PASS = {
+    "list_unsubscribe": "pass",
+    "one_click": "pass",
+    "dkim": "pass",
+    "body_unsubscribe": "pass",
+}
 
 
 def test_a_compliant_message_passes_every_check(tmp_path: Path, mail_dns: ZoneServer) -> None:
@@ -169,9 +179,12 @@ def _case(name: str) -> bytes:
     ],
 )  # fmt: skip
 def test_each_defect_fails_its_check_only(
-    tmp_path: Path, mail_dns: ZoneServer, case: str, expected: dict[str, str],
+    tmp_path: Path,
+    mail_dns: ZoneServer,
+    case: str,
+    expected: dict[str, str],
     failing: dict[str, list[str]],
-) -> None:  # fmt: skip
+) -> None:
     code, [result] = run(mail_dns, write(tmp_path, f"{case}.eml", _case(case)))
     assert code == 2
     assert statuses(result) == {**ALL_PASS, **expected}
@@ -208,8 +221,10 @@ def test_alignment_and_notes(tmp_path: Path, mail_dns: ZoneServer) -> None:
     _, results = run(mail_dns, write(tmp_path, "a.eml", relaxed), write(tmp_path, "b.eml", esp))
     dkim_a, dkim_b = (r["checks"]["dkim"] for r in results)
     assert (dkim_a["status"], dkim_a["aligned_strict"], dkim_a["aligned_relaxed"]) == (
-        "pass", False, True,
-    )  # fmt: skip
+        "pass",
+        False,
+        True,
+    )
     assert dkim_b["status"] == "warn" and codes(dkim_b) == ["DKIM_NOT_ALIGNED"]
     assert [f["code"] for f in results[1]["findings"]] == ["NOREPLY_SENDER"]
 
@@ -219,8 +234,10 @@ def test_bare_message_notes(tmp_path: Path, mail_dns: ZoneServer) -> None:
     del message["Feedback-ID"]
     _, [result] = run(mail_dns, write(tmp_path, "n.eml", sign(message)))
     assert [f["code"] for f in result["findings"]] == [
-        "POSTAL_ADDRESS_MISSING", "WHY_RECEIVED_MISSING", "FEEDBACK_ID_MISSING",
-    ]  # fmt: skip
+        "POSTAL_ADDRESS_MISSING",
+        "WHY_RECEIVED_MISSING",
+        "FEEDBACK_ID_MISSING",
+    ]
 
 
 def test_a_key_that_cannot_be_fetched_is_error_not_fail(
@@ -237,16 +254,19 @@ def test_a_key_that_cannot_be_fetched_is_error_not_fail(
 def test_an_mbox_and_a_directory(tmp_path: Path, mail_dns: ZoneServer) -> None:
     box = tmp_path / "sent.mbox"
     parts = [sign(build()), _case("no_post"), _case("no_body_link")]
-    box.write_bytes(b"".join(b"From sender@example Wed Nov 25 10:00:00 2026\n" + raw + b"\n"
-                             for raw in parts))  # fmt: skip
+    box.write_bytes(
+        b"".join(b"From sender@example Wed Nov 25 10:00:00 2026\n" + raw + b"\n" for raw in parts)
+    )
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "one.eml").write_bytes(sign(build()))
     code, results = run(mail_dns, box, folder)
     assert [(Path(r["file"]).name, r["status"]) for r in results] == [
-        ("sent.mbox#1", "pass"), ("sent.mbox#2", "fail"), ("sent.mbox#3", "fail"),
+        ("sent.mbox#1", "pass"),
+        ("sent.mbox#2", "fail"),
+        ("sent.mbox#3", "fail"),
         ("one.eml", "pass"),
-    ]  # fmt: skip
+    ]
     assert code == 2
 
 
@@ -321,8 +341,9 @@ def test_probing_the_one_click_uri(
     _, refused = run(mail_dns, paths[0], extra=("--probe",))
     assert refused[0]["checks"]["one_click"]["status"] == "error"
     assert bodies == []  # loopback is refused without --allow-private
-    code, results = run(mail_dns, *paths,
-                        extra=("--probe", "--allow-private", "--probe-ca", str(cert)))  # fmt: skip
+    code, results = run(
+        mail_dns, *paths, extra=("--probe", "--allow-private", "--probe-ca", str(cert))
+    )
     probes = [r["checks"]["one_click"]["probe"] for r in results]
     assert probes == [
         {"status": "pass", "http_status": 200},
@@ -335,8 +356,12 @@ def test_probing_the_one_click_uri(
 
 def test_results_are_saved_per_message(tmp_path: Path, mail_dns: ZoneServer) -> None:
     db = f"sqlite:///{tmp_path / 'pw.db'}"
-    run(mail_dns, write(tmp_path, "g.eml", sign(build())),
-        write(tmp_path, "b.eml", _case("no_post")), extra=("--save", "--db", db))  # fmt: skip
+    run(
+        mail_dns,
+        write(tmp_path, "g.eml", sign(build())),
+        write(tmp_path, "b.eml", _case("no_post")),
+        extra=("--save", "--db", db),
+    )
     engine = make_engine(db)
     with session_factory(engine)() as session:
         rows = list(session.scalars(select(MessageAudit).order_by(MessageAudit.id)))

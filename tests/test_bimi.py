@@ -55,9 +55,12 @@ def logotype(svg: bytes) -> bytes:
     data = gzip.compress(svg)
     uri = b"data:image/svg+xml;base64," + base64.b64encode(data)
     sha256 = der(0x30, der(0x06, bytes.fromhex("608648016503040201")))
-    details = der(0x30, der(0x16, b"image/svg+xml")
-                  + der(0x30, der(0x30, sha256 + der(0x04, hashlib.sha256(data).digest())))
-                  + der(0x30, der(0x16, uri)))  # fmt: skip
+    details = der(
+        0x30,
+        der(0x16, b"image/svg+xml")
+        + der(0x30, der(0x30, sha256 + der(0x04, hashlib.sha256(data).digest())))
+        + der(0x30, der(0x16, uri)),
+    )
     image = der(0x30, der(0x30, details))
     return der(0x30, der(0xA2, der(0xA0, der(0x30, image))))
 
@@ -68,23 +71,30 @@ def mark_chain(
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Mark CA")])
     root = (
-        x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
-        .public_key(root_key.public_key()).serial_number(1)
-        .not_valid_before(NOW - dt.timedelta(days=10)).not_valid_after(NOW + dt.timedelta(days=900))
+        x509.CertificateBuilder()
+        .subject_name(root_name)
+        .issuer_name(root_name)
+        .public_key(root_key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - dt.timedelta(days=10))
+        .not_valid_after(NOW + dt.timedelta(days=900))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(root_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Brand")]))
-        .issuer_name(root_name).public_key(key.public_key()).serial_number(2)
-        .not_valid_before(NOW - dt.timedelta(days=5)).not_valid_after(NOW + dt.timedelta(days=days))
+        .issuer_name(root_name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(NOW - dt.timedelta(days=5))
+        .not_valid_after(NOW + dt.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
         .add_extension(x509.ExtendedKeyUsage([BIMI_EKU]), critical=False)
         .add_extension(x509.UnrecognizedExtension(LOGOTYPE_OID, logotype(svg)), critical=False)
         .sign(root_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (leaf, root))
 
 

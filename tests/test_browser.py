@@ -69,8 +69,9 @@ def serving(tmp_path: Path, seed: Callable[[Path, str], object] | None = None) -
     )  # fmt: skip
     base = f"http://localhost:{port}"
     try:
-        eventually(lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1,
-                   ignoring=(OSError,))  # fmt: skip
+        eventually(
+            lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1, ignoring=(OSError,)
+        )
         yield Served(base, url)
     finally:
         process.terminate()
@@ -96,8 +97,9 @@ def chromium() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox"])  # fmt: skip
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
         try:
             yield browser
         finally:

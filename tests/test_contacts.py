@@ -51,8 +51,11 @@ def test_the_three_mailchimp_files_import_with_their_statuses(
     stored = contacts(engine)
     ada = stored[("default", "ada.lovelace@example.com")]
     assert (ada.status, ada.optin_ip, ada.confirm_ip, ada.confirmed) == (
-        "subscribed", "203.0.113.10", "203.0.113.10", True,
-    )  # fmt: skip
+        "subscribed",
+        "203.0.113.10",
+        "203.0.113.10",
+        True,
+    )
     assert day(ada.confirm_time, "%Y-%m-%d %H:%M:%S") == "2022-03-14 09:17:45"
     katherine = stored[("default", "katherine.johnson@example.com")]
     assert (katherine.confirmed, katherine.confirm_time) == (False, None)

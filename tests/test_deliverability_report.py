@@ -47,14 +47,22 @@ def dmarc(status: str) -> TargetResult:
 
 
 def blocklist(listed: bool) -> TargetResult:
-    listing = Listing(zone="bl.example", name="10.2.0.192.bl.example", listed=listed,
-                      codes=("127.0.0.2",) if listed else (),
-                      reason="Listed for spam" if listed else None,
-                      state="listed" if listed else "clear")  # fmt: skip
+    listing = Listing(
+        zone="bl.example",
+        name="10.2.0.192.bl.example",
+        listed=listed,
+        codes=("127.0.0.2",) if listed else (),
+        reason="Listed for spam" if listed else None,
+        state="listed" if listed else "clear",
+    )
     findings = (finding("DNSBL_LISTED", "Listed on bl.example."),) if listed else ()
-    return TargetResult("192.0.2.10", "ip", {
-        "blocklists": BlocklistResult(findings=findings, listings=(listing,)),
-    })  # fmt: skip
+    return TargetResult(
+        "192.0.2.10",
+        "ip",
+        {
+            "blocklists": BlocklistResult(findings=findings, listings=(listing,)),
+        },
+    )
 
 
 def sweep(session: Session, at: datetime, *results: TargetResult) -> None:
@@ -167,8 +175,11 @@ def plain_text(mail: EmailMessage) -> str:
 
 
 def _app(url: str, sessions: sessionmaker[Session], directory: Path) -> tuple[Flask, Settings]:
-    settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"),
-                        reports=ReportSettings(directory=directory))  # fmt: skip
+    settings = Settings(
+        database_url=url,
+        web=WebSettings(secret_key="test-key"),
+        reports=ReportSettings(directory=directory),
+    )
     return create_app(settings, sessions), settings
 
 
@@ -224,31 +235,34 @@ def test_a_report_that_cannot_be_rendered_fails_alone(
     browser = logged_in(app, "admin")
     token = csrf_of(browser.get("/reports/").get_data(as_text=True))
     for kind in ("compliance", "deliverability"):
-        browser.post("/reports/", data={"kind": kind, "to": "2026-10-31", "format": "csv",
-                                        "csrf_token": token})  # fmt: skip
+        browser.post(
+            "/reports/",
+            data={"kind": kind, "to": "2026-10-31", "format": "csv", "csrf_token": token},
+        )
     with sessions() as session:
         outcome = render_reports(session, datetime.now(UTC), settings)
         assert outcome == "report 1 failed, report 2 failed"
         failed = session.scalars(select(ReportRun)).all()
-    assert all(run.status == "failed" and "not-a-directory" in (run.error or "")
-               for run in failed)  # fmt: skip
+    assert all(run.status == "failed" and "not-a-directory" in (run.error or "") for run in failed)
     assert "could not be rendered" in browser.get("/reports/1").get_data(as_text=True)
 
 
 def test_the_latest_complete_periods() -> None:
-    settings = Settings(reports=ReportSettings(weekly=("deliverability",),
-                                               monthly=("compliance",)))  # fmt: skip
+    settings = Settings(reports=ReportSettings(weekly=("deliverability",), monthly=("compliance",)))
     periods = list(latest_periods(date(2026, 11, 25), settings))  # a Wednesday
     assert periods == [
-        ("deliverability", "deliverability:weekly:2026-11-16", date(2026, 11, 16),
-         date(2026, 11, 22)),
+        (
+            "deliverability",
+            "deliverability:weekly:2026-11-16",
+            date(2026, 11, 16),
+            date(2026, 11, 22),
+        ),
         ("compliance", "compliance:monthly:2026-10", date(2026, 10, 1), date(2026, 10, 31)),
-    ]  # fmt: skip
+    ]
     monday = list(latest_periods(date(2026, 11, 23), settings))
     assert monday[0][2:] == (date(2026, 11, 16), date(2026, 11, 22))
     new_year = list(latest_periods(date(2027, 1, 1), settings))
-    assert new_year[1][1:] == ("compliance:monthly:2026-12", date(2026, 12, 1),
-                               date(2026, 12, 31))  # fmt: skip
+    assert new_year[1][1:] == ("compliance:monthly:2026-12", date(2026, 12, 1), date(2026, 12, 31))
 
 
 def test_scheduled_reports_are_queued_once_and_mailed_with_their_files(
@@ -278,8 +292,9 @@ def test_scheduled_reports_are_queued_once_and_mailed_with_their_files(
     assert mail["Subject"] == "[Postwarden] Deliverability report, 2026-10-01 to 2026-10-31"
     body = plain_text(mail)
     assert "https://postwarden.shop.example/reports/1" in body
-    attached = {part.get_filename(): part.get_payload(decode=True)
-                for part in mail.iter_attachments()}  # fmt: skip
+    attached = {
+        part.get_filename(): part.get_payload(decode=True) for part in mail.iter_attachments()
+    }
     pdf = attached["deliverability-2026-10-01-2026-10-31.pdf"]
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
     on_disk = tmp_path / "reports" / "1" / "deliverability-2026-10-01-2026-10-31.pdf"
@@ -295,9 +310,12 @@ def test_large_files_are_linked_not_attached(
     with smtp_server() as server:
         base = Settings(smtp=SmtpSettings(host="127.0.0.1", port=server.port, security="none",
                                           recipients=("cfo@shop.example",)))  # fmt: skip
-        settings = replace(base, reports=ReportSettings(directory=tmp_path / "r",
-                                                        weekly=("compliance",),
-                                                        attach_max_bytes=100))  # fmt: skip
+        settings = replace(
+            base,
+            reports=ReportSettings(
+                directory=tmp_path / "r", weekly=("compliance",), attach_max_bytes=100
+            ),
+        )
         now = datetime(2026, 10, 14, tzinfo=UTC)
         with sessions() as session:
             schedule_reports(session, now, settings)
@@ -314,9 +332,13 @@ def test_a_run_left_running_by_a_dead_worker_is_rendered_again_after_the_lease(
     _url, sessions = world
     settings = Settings(reports=ReportSettings(directory=tmp_path / "reports"))
     now = datetime(2026, 11, 2, 6, tzinfo=UTC)
-    request = ReportRequest(kind="deliverability", period_from=date(2026, 10, 1),
-                            period_to=date(2026, 10, 31), as_of=date(2026, 10, 31),
-                            format="csv")  # fmt: skip
+    request = ReportRequest(
+        kind="deliverability",
+        period_from=date(2026, 10, 1),
+        period_to=date(2026, 10, 31),
+        as_of=date(2026, 10, 31),
+        format="csv",
+    )
     with sessions() as session:
         for claimed in (now - timedelta(minutes=31), now - timedelta(minutes=5)):
             run = queue_report(session, request, "postmaster", now)

@@ -25,9 +25,13 @@ from tests.servers import free_port
 
 # The example problems, by where the dashboard shows them.
 FAILING_RULES = (
-    "consent_missing", "optin_unconfirmed", "consent_stale", "mailed_after_unsubscribe",
-    "mailed_after_hard_bounce", "mailed_after_complaint",
-)  # fmt: skip
+    "consent_missing",
+    "optin_unconfirmed",
+    "consent_stale",
+    "mailed_after_unsubscribe",
+    "mailed_after_hard_bounce",
+    "mailed_after_complaint",
+)
 
 
 @dataclass
@@ -65,9 +69,12 @@ def demo(scratch: Path, tmp_path: Path) -> Iterator[RunningDemo]:
     log = (tmp_path / "demo.log").open("w")
     process = subprocess.Popen(
         [str(script), "demo", "--port", str(free_port())],
-        stdout=subprocess.PIPE, stderr=log, text=True, env=_environment(scratch),
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=_environment(scratch),
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
     output: list[str] = []
@@ -106,9 +113,9 @@ def _signed_in(demo: RunningDemo) -> Iterator[httpx.Client]:
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
         assert token, form
         page = client.post(
-            "/login", data={"username": "demo", "password": demo.password,
-                            "csrf_token": token.group(1)},
-        )  # fmt: skip
+            "/login",
+            data={"username": "demo", "password": demo.password, "csrf_token": token.group(1)},
+        )
         assert page.status_code == 200 and "Log out" in page.text
         yield client
 
@@ -174,8 +181,9 @@ def test_the_demo_shows_every_example_problem_and_leaves_nothing_behind(
 def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_worst(
     scratch: Path, tmp_path: Path
 ) -> None:
-    result = postwarden_process("demo", "--no-serve", "--format", "json", cwd=tmp_path,
-                                env={"TMPDIR": str(scratch)})  # fmt: skip
+    result = postwarden_process(
+        "demo", "--no-serve", "--format", "json", cwd=tmp_path, env={"TMPDIR": str(scratch)}
+    )
     assert result.code == 2, result.stderr
     found = result.json()
     by_target = {t["target"]: t for t in found["checks"]}
@@ -219,8 +227,10 @@ def test_no_serve_runs_everything_once_prints_the_verdicts_and_exits_by_the_wors
     assert profiles["microsoft"]["metrics"]["snds_complaint_rate"]["status"] == "fail"
     ips = {t["target"]: t["checks"] for t in found["checks"] if t["kind"] == "ip"}
     assert [f["code"] for f in ips["192.0.2.20"]["snds"]["findings"]] == [
-        "SNDS_FILTER_RED", "SNDS_TRAP_HITS", "SNDS_IP_BLOCKED"
-    ]  # fmt: skip
+        "SNDS_FILTER_RED",
+        "SNDS_TRAP_HITS",
+        "SNDS_IP_BLOCKED",
+    ]
     assert sorted(Path(p).suffix for p in found["reports"]) == [".csv", ".csv", ".pdf", ".pdf"]
     # A week of generated DMARC reports: two healthy sources and one failing ESP.
     dmarc = found["dmarc"]["domains"]["monitoring-only.example"]
@@ -254,8 +264,9 @@ def test_a_busy_port_is_one_line_and_exit_3_and_still_cleans_up(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = postwarden_process("demo", "--port", str(port), cwd=tmp_path,
-                                    env={"TMPDIR": str(scratch)})  # fmt: skip
+        result = postwarden_process(
+            "demo", "--port", str(port), cwd=tmp_path, env={"TMPDIR": str(scratch)}
+        )
     assert result.code == 3
     assert result.stderr.strip().splitlines()[-1] == (
         f"postwarden: error: cannot serve on 127.0.0.1:{port}: Address already in use"

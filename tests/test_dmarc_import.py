@@ -104,9 +104,11 @@ def test_a_file_is_all_or_nothing_even_in_a_batch(tmp_path: Path) -> None:
     broken = b"From: x@y.example\nContent-Type: application/gzip\n\nnot gzip at all\n"
     mbox = tmp_path / "reports.mbox"
     mbox.write_bytes(
-        b"From a@b Fri Dec  4 00:00:00 2026\n" + good + b"\nFrom a@b Fri Dec  4 00:00:01 2026\n"
+        b"From a@b Fri Dec  4 00:00:00 2026\n"
+        + good
+        + b"\nFrom a@b Fri Dec  4 00:00:01 2026\n"
         + broken
-    )  # fmt: skip
+    )
     before = FIXTURES / "rfc9990-namespace.xml"
     # The good file and the mbox share one transaction: the mbox's first
     # message's report is undone, the file before it is kept.
@@ -246,9 +248,13 @@ def test_a_100000_record_report_imports_under_300_mb(tmp_path: Path) -> None:
     rows = (Row(f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", 1 + i % 5) for i in range(100_000))
     with gzip.open(report, "wt") as handle:
         for chunk in aggregate_chunks(
-            org_name="google.com", report_id="big", domain="example.com", rows=rows,
-            begin=datetime(2026, 12, 4, tzinfo=UTC), end=datetime(2026, 12, 4, 23, 59, tzinfo=UTC),
-        ):  # fmt: skip
+            org_name="google.com",
+            report_id="big",
+            domain="example.com",
+            rows=rows,
+            begin=datetime(2026, 12, 4, tzinfo=UTC),
+            end=datetime(2026, 12, 4, 23, 59, tzinfo=UTC),
+        ):
             handle.write(chunk)
     script = Path(sys.executable).with_name("postwarden")
     measure = (
@@ -331,11 +337,14 @@ def test_metrics_and_api_give_each_domains_dmarc_figures(tmp_path: Path) -> None
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     (tmp_path / "a.xml").write_bytes(
         aggregate_xml(
-            org_name="google.com", report_id="m-1", domain="metrics.example",
-            begin=today, end=today, rows=[Row("192.0.2.1", 30), Row("192.0.2.9", 10, dkim="fail",
-                                                                   spf="fail")],
+            org_name="google.com",
+            report_id="m-1",
+            domain="metrics.example",
+            begin=today,
+            end=today,
+            rows=[Row("192.0.2.1", 30), Row("192.0.2.9", 10, dkim="fail", spf="fail")],
         )
-    )  # fmt: skip
+    )
     (tmp_path / "t.json").write_bytes(
         tls_json(
             org_name="google.com", report_id="t-1", domain="metrics.example", begin=today,
@@ -343,8 +352,9 @@ def test_metrics_and_api_give_each_domains_dmarc_figures(tmp_path: Path) -> None
         )
     )  # fmt: skip
     assert import_json(url, tmp_path / "a.xml", tmp_path / "t.json")[0] == 0
-    app = create_app(Settings(database_url=url, web=WebSettings(secret_key="k")),
-                     session_factory(engine))  # fmt: skip
+    app = create_app(
+        Settings(database_url=url, web=WebSettings(secret_key="k")), session_factory(engine)
+    )
     client = FlaskClient(app)
     token = tokens["postmaster"]
     response = client.get(

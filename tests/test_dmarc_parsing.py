@@ -279,13 +279,16 @@ def test_zip_member_lying_about_its_size_is_stopped(tmp_path: Path) -> None:
         ("cut.zip", zip_of("r.xml", HEADER + RECORD + b"</feedback>")[:-40], "not a readable zip"),
         ("junk.xml.gz", gzip.compress(HEADER + b"</feedback>") + b"\0\0", "data after the end"),
         ("empty.zip", zip_of("r.txt", b"just text"), "r.txt is not a DMARC aggregate report"),
-        ("deep.gz", gzip.compress(gzip.compress(gzip.compress(gzip.compress(b"<feedback/>")))),
-         "nests archives more than 3 deep"),
+        (
+            "deep.gz",
+            gzip.compress(gzip.compress(gzip.compress(gzip.compress(b"<feedback/>")))),
+            "nests archives more than 3 deep",
+        ),
     ],
     # Named by file: the bytes carry gzip's time stamp, and pytest-xdist's workers must
     # collect the same test ids whenever each of them imports this module.
     ids=["cut.xml.gz", "cut.zip", "junk.xml.gz", "empty.zip", "deep.gz"],
-)  # fmt: skip
+)
 def test_broken_archives_are_one_line_errors(
     tmp_path: Path, name: str, data: bytes, message: str
 ) -> None:

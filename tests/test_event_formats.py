@@ -59,8 +59,12 @@ def test_ses_classic_notifications_raw_and_wrapped_in_sns() -> None:
     assert len({e.event_id for e in transient if isinstance(e, DeliveryEvent)}) == 2
     [complaint] = parsed("ses_raw_complaint.json")
     assert summary(complaint) == (
-        "complaint", None, "richard@example.com", "2016-01-27T14:59:38.237000+00:00", "",
-    )  # fmt: skip
+        "complaint",
+        None,
+        "richard@example.com",
+        "2016-01-27T14:59:38.237000+00:00",
+        "",
+    )
     assert isinstance(complaint, DeliveryEvent) and complaint.reason == "abuse"
     [delivery] = parsed("ses_raw_delivery.json")
     assert summary(delivery)[:3] == ("delivered", None, "jane@example.com")
@@ -106,17 +110,23 @@ def test_sendgrid_bounce_types_and_ignored_events() -> None:
     first = items[0]
     assert isinstance(first, DeliveryEvent)
     assert (first.event_id, first.campaign, first.time.isoformat()) == (
-        "rbtnWrG1DVDGGGFHFyun0A==", "cat facts", "2017-12-15T00:59:29+00:00",
-    )  # fmt: skip
+        "rbtnWrG1DVDGGGFHFyun0A==",
+        "cat facts",
+        "2017-12-15T00:59:29+00:00",
+    )
     click = items[7]
     assert isinstance(click, DeliveryEvent) and click.url == "http://www.sendgrid.com/"
 
 
 def test_sendgrid_machine_opens_are_marked() -> None:
     record = {
-        "email": "a@example.com", "timestamp": 1700000000, "event": "open",
-        "sg_event_id": "x1", "sg_message_id": "m1", "sg_machine_open": True,
-    }  # fmt: skip
+        "email": "a@example.com",
+        "timestamp": 1700000000,
+        "event": "open",
+        "sg_event_id": "x1",
+        "sg_message_id": "m1",
+        "sg_machine_open": True,
+    }
     [event] = FORMATS["sendgrid"].parse(record)
     assert isinstance(event, DeliveryEvent) and event.machine
 

@@ -51,22 +51,33 @@ def _pg_ctl(url: str, *args: str) -> None:
     base = Path(parse_qs(urlparse(url).query)["host"][0])
     bindir = next(Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
     user = "postgres" if os.geteuid() == 0 else None
-    subprocess.run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"),
-                    "-w", *args], check=True, capture_output=True, user=user)  # fmt: skip
+    subprocess.run(
+        [str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-w", *args],
+        check=True,
+        capture_output=True,
+        user=user,
+    )
 
 
 def _start_serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     """``postwarden serve`` on the database, its scheduler importing the webhook inbox
     every half second, answering once ``/healthz`` does."""
-    env = _environment(POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS=":".join(CREDENTIALS),
-                       POSTWARDEN_SCHEDULE_INGEST_SECONDS="0.5",
-                       POSTWARDEN_BLOCKLISTS_ENABLED="false")  # fmt: skip
+    env = _environment(
+        POSTWARDEN_HOOKS_POSTMARK_CREDENTIALS=":".join(CREDENTIALS),
+        POSTWARDEN_SCHEDULE_INGEST_SECONDS="0.5",
+        POSTWARDEN_BLOCKLISTS_ENABLED="false",
+    )
     with log.open("ab") as output:
-        process = subprocess.Popen([SCRIPT, "serve", "--port", str(port), "--db", database_url],
-                                   env=env, stderr=output)  # fmt: skip
+        process = subprocess.Popen(
+            [SCRIPT, "serve", "--port", str(port), "--db", database_url], env=env, stderr=output
+        )
     health = f"http://127.0.0.1:{port}/healthz"
-    eventually(lambda: httpx.get(health, timeout=2).status_code == 200, interval=0.1,
-               ignoring=(httpx.HTTPError,), describe=lambda: "serve did not start")  # fmt: skip
+    eventually(
+        lambda: httpx.get(health, timeout=2).status_code == 200,
+        interval=0.1,
+        ignoring=(httpx.HTTPError,),
+        describe=lambda: "serve did not start",
+    )
     return process
 
 
@@ -126,8 +137,12 @@ def test_a_database_restart_under_webhook_load_answers_503_and_loses_nothing(
     # The scheduler lost its lock with the database and leads again; its ingest job
     # imports what the inbox holds. Every event the ESP sent is stored exactly once.
     expected = [f"restart-{number}" for number in range(70)]
-    eventually(lambda: _stored_postmark_events(database_url) == expected, timeout=60,
-               interval=0.5, describe=lambda: _count_of(database_url, 70))  # fmt: skip
+    eventually(
+        lambda: _stored_postmark_events(database_url) == expected,
+        timeout=60,
+        interval=0.5,
+        describe=lambda: _count_of(database_url, 70),
+    )
 
 
 def test_a_web_process_killed_under_webhook_load_loses_no_accepted_event(
@@ -161,8 +176,12 @@ def test_a_web_process_killed_under_webhook_load_loses_no_accepted_event(
     try:
         for sender in senders:
             sender.start()
-        eventually(lambda: len(accepted) >= 100, timeout=deadline - time.monotonic(),
-                   interval=0.01, describe=lambda: "the load did not start")  # fmt: skip
+        eventually(
+            lambda: len(accepted) >= 100,
+            timeout=deadline - time.monotonic(),
+            interval=0.01,
+            describe=lambda: "the load did not start",
+        )
         process.kill()
         process.wait(timeout=30)
         process = _start_serve(database_url, port, log)
@@ -172,9 +191,12 @@ def test_a_web_process_killed_under_webhook_load_loses_no_accepted_event(
         assert accepted == set(range(400))
         # The new process's scheduler imports the inbox: every event, once.
         expected = [f"restart-{number}" for number in range(400)]
-        eventually(lambda: _stored_postmark_events(database_url) == expected,
-                   timeout=deadline + 60 - time.monotonic(), interval=0.5,
-                   describe=lambda: _count_of(database_url, 400))  # fmt: skip
+        eventually(
+            lambda: _stored_postmark_events(database_url) == expected,
+            timeout=deadline + 60 - time.monotonic(),
+            interval=0.5,
+            describe=lambda: _count_of(database_url, 400),
+        )
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -213,9 +235,12 @@ def test_an_import_that_fills_the_disk_fails_cleanly_and_keeps_nothing_of_it(
     room = database.stat().st_size + 64 * 1024
     result = subprocess.run(
         [SCRIPT, "import", "contacts", str(big), "--db", db],
-        check=False, capture_output=True, text=True, env=_environment(),
+        check=False,
+        capture_output=True,
+        text=True,
+        env=_environment(),
         preexec_fn=lambda: _limit_file_size(room),
-    )  # fmt: skip
+    )
     assert result.returncode == 3, result.stderr
     [line] = result.stderr.strip().splitlines()
     # EFBIG reads as SQLite's "disk I/O error"; ENOSPC as "database or disk is full".

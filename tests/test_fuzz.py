@@ -156,11 +156,14 @@ DKIM_RECORD = st.lists(DKIM_TAG, max_size=6).map("; ".join) | st.text(max_size=4
 def test_records_served_by_dns_are_always_judged(
     record_server: ZoneServer, spf: str, included: str, dmarc: str, dkim: str
 ) -> None:
-    record_server.set_zone("fuzz.test.", zone(
-        f"@ TXT {quoted(spf)}\na TXT {quoted(included)}\nb TXT {quoted(spf)}\n"
-        f"_dmarc TXT {quoted(dmarc)}\ns1._domainkey TXT {quoted(dkim)}\n@ MX 10 mx\n"
-        "mx A 192.0.2.1\n"
-    ))  # fmt: skip
+    record_server.set_zone(
+        "fuzz.test.",
+        zone(
+            f"@ TXT {quoted(spf)}\na TXT {quoted(included)}\nb TXT {quoted(spf)}\n"
+            f"_dmarc TXT {quoted(dmarc)}\ns1._domainkey TXT {quoted(dkim)}\n@ MX 10 mx\n"
+            "mx A 192.0.2.1\n"
+        ),
+    )
     record_server.set_zone("other.test.", zone(f"fuzz.test._report._dmarc TXT {quoted(dmarc)}\n"))
     nameserver = parse_nameserver(record_server.nameserver)
     sweep = DnsSweep(DnsSettings((nameserver,), timeout=0.5, retries=0))
@@ -196,8 +199,12 @@ def test_any_dkim_key_record_is_judged(records: list[str]) -> None:
 @FUZZ
 @given(text=st.text(max_size=40) | st.sampled_from(["[::1]:5353", "[::1", "1.2.3.4:²", "a:b:c"]))
 def test_names_and_addresses_are_refused_with_a_value_error(text: str) -> None:
-    parsers: list[Callable[[str], object]] = [parse_nameserver, parse_target, normalize_domain,
-                                              validate_selector]  # fmt: skip
+    parsers: list[Callable[[str], object]] = [
+        parse_nameserver,
+        parse_target,
+        normalize_domain,
+        validate_selector,
+    ]
     for parse in parsers:
         try:
             parse(text)
@@ -214,15 +221,21 @@ def _reply(rdtype: str) -> bytes:
     query = dns.message.make_query(REPLY_NAME, rdtype)
     response = dns.message.make_response(query)
     if rdtype == "A":
-        response.answer.append(dns.rrset.from_text(REPLY_NAME + ".", 300, "IN", "CNAME",
-                                                   "x.zen.example."))  # fmt: skip
-        response.answer.append(dns.rrset.from_text("x.zen.example.", 300, "IN", "A",
-                                                   "127.0.0.2", "127.0.0.10"))  # fmt: skip
+        response.answer.append(
+            dns.rrset.from_text(REPLY_NAME + ".", 300, "IN", "CNAME", "x.zen.example.")
+        )
+        response.answer.append(
+            dns.rrset.from_text("x.zen.example.", 300, "IN", "A", "127.0.0.2", "127.0.0.10")
+        )
     else:
-        response.answer.append(dns.rrset.from_text(REPLY_NAME + ".", 300, "IN", "TXT",
-                                                   '"listed" "here"'))  # fmt: skip
-    response.authority.append(dns.rrset.from_text(
-        "zen.example.", 300, "IN", "SOA", "ns.zen.example. h.zen.example. 1 2 3 4 5"))  # fmt: skip
+        response.answer.append(
+            dns.rrset.from_text(REPLY_NAME + ".", 300, "IN", "TXT", '"listed" "here"')
+        )
+    response.authority.append(
+        dns.rrset.from_text(
+            "zen.example.", 300, "IN", "SOA", "ns.zen.example. h.zen.example. 1 2 3 4 5"
+        )
+    )
     return response.to_wire()
 
 
@@ -252,8 +265,11 @@ def _payloads() -> list[tuple[str, dict[str, Any]]]:
     found = []
     for path in sorted(glob.glob(str(FIXTURES / "events" / "*.json*"))):
         text = Path(path).read_text(encoding="utf-8")
-        documents = [json.loads(line) for line in text.splitlines() if line.strip()] if (
-            path.endswith(".jsonl")) else json.loads(text)  # fmt: skip
+        documents = (
+            [json.loads(line) for line in text.splitlines() if line.strip()]
+            if (path.endswith(".jsonl"))
+            else json.loads(text)
+        )
         for document in documents if isinstance(documents, list) else [documents]:
             found.append((Path(path).name.split("_")[0], document))
             if isinstance(document.get("Message"), str):  # the SES notification inside SNS
@@ -316,9 +332,13 @@ CSV_FIELD = st.text(max_size=12) | st.sampled_from([
 
 
 @FUZZ
-@given(columns=st.permutations(["event_id", "type", "bounce_type", "recipient", "time",
-                                "campaign", "message_id", "reason"]),
-       row=st.lists(CSV_FIELD, min_size=7, max_size=9), day_first=st.booleans())  # fmt: skip
+@given(
+    columns=st.permutations(
+        ["event_id", "type", "bounce_type", "recipient", "time", "campaign", "message_id", "reason"]
+    ),
+    row=st.lists(CSV_FIELD, min_size=7, max_size=9),
+    day_first=st.booleans(),
+)
 def test_csv_values_raise_only_record_errors(
     columns: list[str], row: list[str], day_first: bool
 ) -> None:
@@ -327,8 +347,11 @@ def test_csv_values_raise_only_record_errors(
     except RecordError as error:
         one_line(error)
     for value in row:
-        for parse in (lambda v: stamp_of(v, "time", day_first=day_first), parse_time,
-                      lambda v: address_problem(address_of(v, "email"))):  # fmt: skip
+        for parse in (
+            lambda v: stamp_of(v, "time", day_first=day_first),
+            parse_time,
+            lambda v: address_problem(address_of(v, "email")),
+        ):
             try:
                 parse(value)
             except RecordError as error:
@@ -385,8 +408,10 @@ def test_event_files_fail_only_with_a_one_line_import_error(
 
 
 @FUZZ_SLOW
-@given(data=files(CONTACT_FILES), source=st.sampled_from(["auto", "generic", "mailchimp",
-                                                          "brevo", "mailjet"]))  # fmt: skip
+@given(
+    data=files(CONTACT_FILES),
+    source=st.sampled_from(["auto", "generic", "mailchimp", "brevo", "mailjet"]),
+)
 def test_contact_files_fail_only_with_a_one_line_import_error(
     database: Engine, tmp_path_factory: pytest.TempPathFactory, data: bytes, source: str
 ) -> None:
@@ -407,9 +432,11 @@ def test_contact_files_fail_only_with_a_one_line_import_error(
 
 @pytest.fixture(scope="module")
 def key_server() -> Iterator[ZoneServer]:
-    keys = (f"s1._domainkey TXT {quoted(f'v=DKIM1; k=rsa; p={PUBLIC}')}\n"
-            f"junk._domainkey TXT {quoted('v=DKIM1; p=A')}\n"
-            f"ed._domainkey TXT {quoted('v=DKIM1; k=ed25519; p=AAAA')}\n")  # fmt: skip
+    keys = (
+        f"s1._domainkey TXT {quoted(f'v=DKIM1; k=rsa; p={PUBLIC}')}\n"
+        f"junk._domainkey TXT {quoted('v=DKIM1; p=A')}\n"
+        f"ed._domainkey TXT {quoted('v=DKIM1; k=ed25519; p=AAAA')}\n"
+    )
     with ZoneServer({"sender.example.": zone(keys), "x.": zone("")}) as server:
         server.set_fault("slow._domainkey.sender.example", "servfail")
         yield server
@@ -449,8 +476,8 @@ def test_any_message_is_judged(key_server: ZoneServer, raw: bytes) -> None:
             raise KeyUnavailable(str(error)) from None
 
     result = audit_message(raw, key)
-    assert result["status"] in STATUSES
-    json.dumps(result)  # what `audit-message --format json` prints
+    assert result.status in STATUSES
+    json.dumps(result.to_json())  # what `audit-message --format json` prints
 
 
 # -- The configuration file and the environment ---------------------------------------------
@@ -494,8 +521,11 @@ def test_config_files_fail_only_with_a_one_line_settings_error(
 
 
 @FUZZ
-@given(key=st.sampled_from(SETTING_KEYS), value=st.text(max_size=12) | st.sampled_from(
-    ["1e400", "nan", "inf", "-1", "1" + "0" * 400, "a\nb", "[::1", "x=y,z"]))  # fmt: skip
+@given(
+    key=st.sampled_from(SETTING_KEYS),
+    value=st.text(max_size=12)
+    | st.sampled_from(["1e400", "nan", "inf", "-1", "1" + "0" * 400, "a\nb", "[::1", "x=y,z"]),
+)
 def test_environment_values_fail_only_with_a_one_line_settings_error(
     key: tuple[str, str], value: str
 ) -> None:
@@ -513,8 +543,10 @@ def hooks_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     url = f"sqlite:///{tmp_path_factory.mktemp('hooks') / 'pw.db'}"
     engine = open_database(url)
     hooks = HookSettings(postmark_credentials="pm:s3cret", mailjet_credentials="mj:s3cret")
-    app = create_app(Settings(database_url=url, web=WebSettings(secret_key="k"), hooks=hooks),
-                     session_factory(engine))  # fmt: skip
+    app = create_app(
+        Settings(database_url=url, web=WebSettings(secret_key="k"), hooks=hooks),
+        session_factory(engine),
+    )
     yield app
     app.extensions["postwarden_inbox"].close()
     engine.dispose()
@@ -534,9 +566,10 @@ def test_a_webhook_body_is_taken_or_a_bad_request(
     body = data.draw(mutated(_bodies(esp), FILE_TOKENS))
     auth = {"postmark": "cG06czNjcmV0", "mailjet": "bWo6czNjcmV0"}[esp]  # base64 of user:password
     response = hooks_app.test_client().post(
-        f"/hooks/{esp}", data=body,
+        f"/hooks/{esp}",
+        data=body,
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     assert response.status_code in (200, 400), response.get_data(as_text=True)[:200]
 
 

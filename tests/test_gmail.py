@@ -53,10 +53,14 @@ def test_compliance_rows_and_verdicts_become_requirements() -> None:
 def api(tmp_path: Path) -> Iterator[Postmaster]:
     with postmaster_server(tmp_path) as state:
         state.days["sender.example"] = {
-            day: {"spam_rate": 0.0012 + n / 10000, "spf_success_rate": 0.99,
-                  "tls_inbound_rate": 0.97, "delivery_error_rate": 0.01}
+            day: {
+                "spam_rate": 0.0012 + n / 10000,
+                "spf_success_rate": 0.99,
+                "tls_inbound_rate": 0.97,
+                "delivery_error_rate": 0.01,
+            }
             for n, day in enumerate(DAYS)
-        }  # fmt: skip
+        }
         state.compliance["sender.example"] = COMPLIANCE
         state.errors["unverified.example"] = (403, "PERMISSION_DENIED")
         state.errors["busy.example"] = (429, "RESOURCE_EXHAUSTED")
@@ -80,8 +84,10 @@ def setup(tmp_path: Path, api: Postmaster, database_url: str) -> dict[str, str]:
             add_domain(session, name, datetime.now(UTC))
         session.commit()
     engine.dispose()
-    return {"POSTWARDEN_CONFIG": str(tmp_path / "postwarden.toml"),
-            "REQUESTS_CA_BUNDLE": api.ca_file}  # fmt: skip
+    return {
+        "POSTWARDEN_CONFIG": str(tmp_path / "postwarden.toml"),
+        "REQUESTS_CA_BUNDLE": api.ca_file,
+    }
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> CliResult:
@@ -139,8 +145,10 @@ def test_fetch_pages_through_the_days_marks_403_unverified_and_429_error(
     report = run(env, "gmail", "status", "--format", "json").json()
     sender = report["domains"]["sender.example"]
     assert (sender["verified"], sender["status"], sender["last_day"]) == (
-        True, "pass", DAYS[-1].isoformat()
-    )  # fmt: skip
+        True,
+        "pass",
+        DAYS[-1].isoformat(),
+    )
     assert sender["spam_rate"] == pytest.approx(0.0016)
     assert sender["compliance"]["user_reported_spam_rate"]["status"] == "needs_work"
     unverified = report["domains"]["unverified.example"]

@@ -47,11 +47,15 @@ def _sns_certificate() -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.example")])
     now = dt.datetime.now(dt.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(SNS_KEY.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(SNS_KEY.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
         .sign(SNS_KEY, hashes.SHA256())
-    )  # fmt: skip
+    )
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
@@ -123,8 +127,9 @@ def stored(app: Flask) -> int:
 
 def post(app: Flask, path: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
     client: FlaskClient = app.test_client()
-    return client.post(path, data=body, headers={"Content-Type": "application/json",
-                                                 **(headers or {})})  # fmt: skip
+    return client.post(
+        path, data=body, headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def sendgrid_headers(body: bytes, timestamp: str | None = None) -> dict[str, str]:
@@ -169,8 +174,11 @@ def test_mailgun_hmac(app: Flask) -> None:
     assert post(app, "/hooks/mailgun", json.dumps(published).encode()).status_code == 403
     token, timestamp = "a" * 50, str(int(time.time()))
     digest = hmac.new(b"mg-signing-key", (timestamp + token).encode(), hashlib.sha256)
-    published["signature"] = {"timestamp": timestamp, "token": token,
-                              "signature": digest.hexdigest()}  # fmt: skip
+    published["signature"] = {
+        "timestamp": timestamp,
+        "token": token,
+        "signature": digest.hexdigest(),
+    }
     response = post(app, "/hooks/mailgun", json.dumps(published).encode())
     assert response.status_code == 200 and response.get_json()["accepted"] == 1
     assert stored(app) == 1

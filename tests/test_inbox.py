@@ -153,8 +153,11 @@ def writer(engine: Engine) -> Iterator[InboxWriter]:
     (SQLite gives up after busy_timeout, 5 s, which a loaded machine can reach)."""
     patient = make_engine(engine.url.render_as_string(hide_password=False))
     if patient.dialect.name == "sqlite":
-        event.listen(patient, "connect", lambda connection, _record: connection.execute(
-            "PRAGMA busy_timeout=120000"))  # fmt: skip
+        event.listen(
+            patient,
+            "connect",
+            lambda connection, _record: connection.execute("PRAGMA busy_timeout=120000"),
+        )
     writer = InboxWriter(patient)
     yield writer
     writer.close()
@@ -265,8 +268,9 @@ def test_close_commits_what_is_queued_then_ends_the_writer(
     upgrade_database(engine)
 
     def client(number: int) -> threading.Thread:
-        thread = threading.Thread(target=writer.append, args=("postmark", [postmark(number)], 1,
-                                                               NOW))  # fmt: skip
+        thread = threading.Thread(
+            target=writer.append, args=("postmark", [postmark(number)], 1, NOW)
+        )
         thread.start()
         return thread
 

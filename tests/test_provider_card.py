@@ -86,8 +86,9 @@ def test_the_deliverability_pdf_shows_gmails_figures_with_their_source(tmp_path:
         session.commit()
     engine.dispose()
     output = tmp_path / "deliverability.pdf"
-    result = postwarden("report", "deliverability", "--to", "2026-11-30", "-o", str(output),
-                        "--db", db)  # fmt: skip
+    result = postwarden(
+        "report", "deliverability", "--to", "2026-11-30", "-o", str(output), "--db", db
+    )
     assert result.code == 0, result.stderr
     text = " ".join(" ".join(pdf_text(output)).split())
     assert "Gmail: 97.0% of mail from a.example arrived over TLS on 2026-11-29" in text

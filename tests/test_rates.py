@@ -46,14 +46,14 @@ def test_a_profile_judges_each_metric_by_its_lines() -> None:
     assert judge(profile, Totals(sent=1000, delivered=1000, complaints=0), 100)[0] == "pass"
     assert judge(profile, Totals(sent=1000, delivered=1000, complaints=1), 100)[0] == "warn"
     status, metrics, findings = judge(profile, Totals(sent=1000, delivered=1000, complaints=3), 100)
-    assert (status, metrics["complaint_rate"]["value"]) == ("fail", 0.003)
+    assert (status, metrics["complaint_rate"].value) == ("fail", 0.003)
     assert findings[0].code == "RATE_OVER_FAIL" and "(3 of 1000)" in findings[0].message
 
 
 def test_too_little_volume_is_error_and_invents_no_rate() -> None:
     profile = parse_profile({"name": "p", "metrics": {"bounce_rate": {"fail": 0.05}}}, "p.toml")
     status, metrics, findings = judge(profile, Totals(sent=99, delivered=99, bounced_hard=9), 100)
-    assert (status, metrics["bounce_rate"]["value"]) == ("error", None)
+    assert (status, metrics["bounce_rate"].value) == ("error", None)
     assert findings[0].code == "RATES_LOW_VOLUME"
 
 

@@ -17,6 +17,17 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from checks.findings import Finding
+from compliance.rate_results import (
+    DayFigures,
+    Figures,
+    Freshness,
+    LatestDay,
+    MetricResult,
+    ProfileResult,
+    RateSources,
+    RatesResult,
+)
 from compliance.rate_wording import (
     format_rate,
     latest_sentence,
@@ -102,20 +113,28 @@ def test_metric_ids_read_as_names() -> None:
     assert metric_name("new_rate") == "new rate"
 
 
+def judged_profile(
+    title: str, status: Any, delivered: int, needed: int, *findings: Finding
+) -> ProfileResult:
+    return ProfileResult(
+        status, "all", title, "mailbox-provider", True, {}, findings, (), delivered, needed
+    )
+
+
 def test_a_judged_rate_reads_as_a_sentence_with_its_lines_status_and_volume() -> None:
-    profile = {"title": "Gmail", "status": "fail", "delivered": 675, "needed": 100}
-    metric = {"value": 0.0059, "warn": None, "fail": 0.003, "status": "fail"}
+    profile = judged_profile("Gmail", "fail", 675, 100)
+    metric = MetricResult(0.0059, None, 0.003, "fail")
     assert rate_sentence(profile, "complaint_rate", metric) == (
         "Gmail complaint rate 0.59% — fail line 0.30% — FAIL, 675 delivered"
     )
     # the profile's title is not repeated in front of a name that carries it already
-    spam = {"value": 0.0004, "warn": 0.001, "fail": 0.003, "status": "pass"}
+    spam = MetricResult(0.0004, 0.001, 0.003, "pass")
     assert rate_sentence(profile, "spam_rate", spam).startswith("Gmail spam rate 0.04% — warn")
 
 
 def test_below_its_volume_a_profile_is_not_judged_never_error_or_fail() -> None:
-    profile = {"title": "Yahoo (and AOL)", "status": "error", "delivered": 42, "needed": 100}
-    metric = {"value": None, "warn": 0.001, "fail": 0.003, "status": "error"}
+    profile = judged_profile("Yahoo (and AOL)", "error", 42, 100)
+    metric = MetricResult(None, 0.001, 0.003, "error")
     assert verdict(profile) == "not judged: 42 delivered, 100 needed"
     assert metric_verdict(profile, metric) == "not judged"
     sentence = rate_sentence(profile, "complaint_rate", metric)
@@ -125,16 +144,15 @@ def test_below_its_volume_a_profile_is_not_judged_never_error_or_fail() -> None:
     )
     assert "ERROR" not in sentence and "FAIL" not in sentence
     # an error with enough volume (could not determine) stays ERROR
-    assert verdict({"status": "error", "delivered": 500, "needed": 100}) == "ERROR"
+    assert verdict(judged_profile("Yahoo", "error", 500, 100)) == "ERROR"
 
 
 def test_the_latest_day_reads_against_the_fail_line() -> None:
-    metric = {"warn": 0.001, "fail": 0.003}
-    over = {"label": "yesterday", "value": 0.022}
+    metric = MetricResult(None, 0.001, 0.003, "pass")
+    over = LatestDay(date(2026, 11, 29), "yesterday", 0.022, 500)
     assert latest_sentence(over, metric) == "yesterday: 2.20%, over 0.30%"
-    assert latest_sentence({"label": "2026-11-20", "value": 0.0}, metric) == (
-        "2026-11-20: 0.00%, under 0.30%"
-    )
+    earlier = LatestDay(date(2026, 11, 20), "2026-11-20", 0.0, 500)
+    assert latest_sentence(earlier, metric) == ("2026-11-20: 0.00%, under 0.30%")
     assert latest_sentence(None, metric) is None
 
 
@@ -173,16 +191,37 @@ def test_days_without_mail_are_gaps_and_lines_are_labelled_and_heavier() -> None
     assert float(widths["1"]) > 1 and float(widths["2"]) > 1  # grid guides are 1
 
 
+def day_figures(day: date, complaint_rate: float | None) -> DayFigures:
+    return DayFigures(day, Figures(*(0,) * 9, None, None, complaint_rate))
+
+
 def test_a_flat_zero_series_is_a_note_not_a_panel() -> None:
-    days = [{"day": f"2026-11-{d:02d}", "complaint_rate": r} for d, r in
-            ((1, 0.0), (2, None), (3, 0.0))]  # fmt: skip
-    report: dict[str, Any] = {
-        "daily": days, "daily_by_provider": {"yahoo": days},
-        "profiles": {"yahoo": {"title": "Yahoo", "scope": "yahoo", "metrics": {
-            "complaint_rate": {"warn": 0.001, "fail": 0.003},
-            "spam_rate": {"warn": 0.001, "fail": 0.003},  # no daily series: no panel
-        }}},
-    }  # fmt: skip
+    days = tuple(day_figures(date(2026, 11, d), r) for d, r in ((1, 0.0), (2, None), (3, 0.0)))
+    yahoo = ProfileResult(
+        "pass",
+        "yahoo",
+        "Yahoo",
+        "mailbox-provider",
+        True,
+        {
+            "complaint_rate": MetricResult(0.0, 0.001, 0.003, "pass"),
+            "spam_rate": MetricResult(0.0, 0.001, 0.003, "pass"),  # no daily series: no panel
+        },
+        (),
+        (),
+    )
+    empty = Figures(*(0,) * 9, None, None, None)
+    report = RatesResult(
+        date(2026, 11, 3),
+        3,
+        date(2026, 11, 1),
+        empty,
+        {},
+        {"yahoo": yahoo},
+        RateSources(Freshness(None), 0),
+        days,
+        {"yahoo": days},
+    )
     [panel] = profile_rate_charts(report)
     assert panel.svg is None
     assert panel.note == "Yahoo: complaint rate: 0.00% on every day (2 days with mail)."
@@ -203,16 +242,21 @@ def test_only_the_senders_esps_are_judged_and_the_json_keeps_its_keys(
 ) -> None:
     db = imported(tmp_path, database_url)
     config = config_with_esps(tmp_path / "pw.toml", '["sendgrid"]')
-    result = postwarden("rates", "--as-of", "2026-11-30", "--config", str(config), "--db", db,
-                        "--format", "json")  # fmt: skip
+    result = postwarden(
+        "rates", "--as-of", "2026-11-30", "--config", str(config), "--db", db, "--format", "json"
+    )
     assert result.code == 2, result.stderr
     report = result.json()
     assert set(report) >= CONTRACT_KEYS
     assert list(report["profiles"]) == ["default", "gmail", "yahoo", "microsoft", "sendgrid"]
     gmail = report["profiles"]["gmail"]["metrics"]["complaint_rate"]
     assert (gmail["value"], gmail["status"]) == (0.0125, "fail")
-    assert gmail["latest"] == {"day": "2026-11-29", "label": "yesterday", "value": 0.033333,
-                               "delivered": 60}  # fmt: skip
+    assert gmail["latest"] == {
+        "day": "2026-11-29",
+        "label": "yesterday",
+        "value": 0.033333,
+        "delivered": 60,
+    }
     yahoo = report["profiles"]["yahoo"]
     # the contract: below the volume the status is error with a finding
     assert (yahoo["status"], yahoo["delivered"], yahoo["needed"]) == ("error", 42, 100)
@@ -318,8 +362,11 @@ def seeded(tmp_path: Path) -> str:
 def test_the_rates_page_gives_each_rate_its_lines_verdict_and_latest_day(tmp_path: Path) -> None:
     url = seeded(tmp_path)
     engine = open_database(url)
-    settings = Settings(database_url=url, web=WebSettings(secret_key="test-key"),
-                        rates=RatesSettings(esps=("sendgrid",)))  # fmt: skip
+    settings = Settings(
+        database_url=url,
+        web=WebSettings(secret_key="test-key"),
+        rates=RatesSettings(esps=("sendgrid",)),
+    )
     app = create_app(settings, session_factory(engine))
     try:
         page = logged_in(app, "compliance").get("/rates").get_data(as_text=True)
@@ -356,8 +403,9 @@ def test_the_rates_page_in_chromium(tmp_path: Path) -> None:
     )  # fmt: skip
     base = f"http://localhost:{port}"
     try:
-        eventually(lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1,
-                   ignoring=(OSError,))  # fmt: skip
+        eventually(
+            lambda: _answers(f"{base}/healthz"), timeout=60, interval=0.1, ignoring=(OSError,)
+        )
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             sign_in(page, base, "compliance")
@@ -381,8 +429,8 @@ def test_a_threshold_value_joins_the_axis_only_where_it_does_not_crowd_a_tick() 
 
 
 def test_a_provider_card_says_its_rate_is_not_judged_below_the_volume() -> None:
-    low = {"code": "RATES_LOW_VOLUME", "message": "Yahoo: 42 delivered messages in scope"}
-    judged = {"status": "error", "delivered": 42, "needed": 100, "findings": [low]}
+    low = Finding("RATES_LOW_VOLUME", "error", "Yahoo: 42 delivered messages in scope", "")
+    judged = judged_profile("Yahoo", "error", 42, 100, low)
     assert rate_verdict(judged).note == "not judged: 42 delivered, 100 needed"
 
 

@@ -19,8 +19,9 @@ def traffic(tmp_path: Path, database_url: str) -> None:
     path = tmp_path / "events.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["event_id", "type", "bounce_type", "recipient", "time", "campaign",
-                         "message_id"])  # fmt: skip
+        writer.writerow(
+            ["event_id", "type", "bounce_type", "recipient", "time", "campaign", "message_id"]
+        )
         for n in range(500):
             for domain in ("gmail.com", "outlook.com"):
                 writer.writerow([f"d{n}{domain}", "delivered", "", f"r{n}@{domain}",
@@ -38,8 +39,9 @@ def store(database_url: str, *rows: object) -> None:
 
 
 def rates(database_url: str) -> dict:
-    result = postwarden("rates", "--as-of", AS_OF.isoformat(), "--format", "json",
-                        "--db", database_url)  # fmt: skip
+    result = postwarden(
+        "rates", "--as-of", AS_OF.isoformat(), "--format", "json", "--db", database_url
+    )
     return result.json()
 
 
@@ -53,13 +55,16 @@ def test_gmail_is_judged_on_its_own_spam_rate_where_the_esp_sees_no_complaint(
     now = datetime(2026, 11, 30, tzinfo=UTC)
     store(
         database_url,
-        GmailDay(domain="a.example", day=date(2026, 11, 28), spam_rate=0.0009, metrics={},
-                 fetched_at=now),
-        GmailDay(domain="a.example", day=date(2026, 11, 29), spam_rate=0.0035, metrics={},
-                 fetched_at=now),
-        GmailDay(domain="b.example", day=date(2026, 11, 29), spam_rate=0.0002, metrics={},
-                 fetched_at=now),
-    )  # fmt: skip
+        GmailDay(
+            domain="a.example", day=date(2026, 11, 28), spam_rate=0.0009, metrics={}, fetched_at=now
+        ),
+        GmailDay(
+            domain="a.example", day=date(2026, 11, 29), spam_rate=0.0035, metrics={}, fetched_at=now
+        ),
+        GmailDay(
+            domain="b.example", day=date(2026, 11, 29), spam_rate=0.0002, metrics={}, fetched_at=now
+        ),
+    )
     report = rates(database_url)
     gmail = report["profiles"]["gmail"]
     assert gmail["status"] == "fail"
@@ -102,9 +107,14 @@ def test_arf_complaints_count_in_the_rates_and_are_named_as_a_source(
     tmp_path: Path, database_url: str
 ) -> None:
     traffic(tmp_path, database_url)
-    assert postwarden("import", "arf", str(FIXTURES / "jmrp-with-recipient.eml"),
-                      "--db", database_url).code == 0  # fmt: skip
-    report = postwarden("rates", "--as-of", "2026-11-30", "--format", "json",
-                        "--db", database_url).json()  # fmt: skip
+    assert (
+        postwarden(
+            "import", "arf", str(FIXTURES / "jmrp-with-recipient.eml"), "--db", database_url
+        ).code
+        == 0
+    )
+    report = postwarden(
+        "rates", "--as-of", "2026-11-30", "--format", "json", "--db", database_url
+    ).json()
     assert report["sources"]["arf"] == {"complaints": 1}
     assert report["providers"]["microsoft"]["complaints"] == 1

@@ -76,8 +76,9 @@ def test_snds_shows_on_the_ip_page_the_overview_and_the_api(tmp_path: Path) -> N
     now = datetime.now(UTC)
     with sessions() as session:
         add_ip(session, "192.0.2.11", now)
-        results = store_fetch(session, SndsFetch(date(2026, 11, 29), rows, ranges, []),
-                              ["192.0.2.11"], now)  # fmt: skip
+        results = store_fetch(
+            session, SndsFetch(date(2026, 11, 29), rows, ranges, []), ["192.0.2.11"], now
+        )
         from monitor.history import record_run
 
         record_run(session, results, started_at=now, finished_at=now, trigger="snds")
@@ -98,8 +99,11 @@ def test_snds_shows_on_the_ip_page_the_overview_and_the_api(tmp_path: Path) -> N
         )
         assert '<strong class="fail">BLOCKED</strong> 192.0.2.11' in overview
         headers = {"Authorization": f"Bearer {tokens['postmaster']}"}
-        api = app.test_client().get("/api/v1/receivers", headers=headers,
-                                    base_url="https://localhost").get_json()  # fmt: skip
+        api = (
+            app.test_client()
+            .get("/api/v1/receivers", headers=headers, base_url="https://localhost")
+            .get_json()
+        )
         assert api["snds"]["ips"]["192.0.2.11"]["filter_result"] == "RED"
         assert api["gmail_postmaster"]["connected"] is False
         assert set(api) == {"gmail_postmaster", "snds", "arf"}

@@ -23,8 +23,9 @@ def pdf_text(path: Path) -> list[str]:
 def test_the_compliance_report_says_what_the_audit_says(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'pw.db'}"
     postwarden("import", "contacts", str(write(tmp_path / "list.csv", ROWS)), "--db", db)
-    audit = json.loads(postwarden("audit", "--as-of", "2026-11-30", "--format", "json",
-                                  "--db", db).stdout)  # fmt: skip
+    audit = json.loads(
+        postwarden("audit", "--as-of", "2026-11-30", "--format", "json", "--db", db).stdout
+    )
     output = tmp_path / "report.pdf"
     result = postwarden("report", "compliance", "--from", "2026-11-01", "--to", "2026-11-30",
                         "-o", str(output), "--organisation", "Example Ltd", "--db", db)  # fmt: skip
@@ -61,8 +62,10 @@ def test_the_compliance_report_says_what_the_audit_says(tmp_path: Path) -> None:
 
 def test_long_tables_continue_across_pages_with_their_header(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'pw.db'}"
-    rows = [contact(f"person{n}@example.org", optin_time="", confirm_time="", confirm_ip="")
-            for n in range(200)]  # fmt: skip
+    rows = [
+        contact(f"person{n}@example.org", optin_time="", confirm_time="", confirm_ip="")
+        for n in range(200)
+    ]
     postwarden("import", "contacts", str(write(tmp_path / "l.csv", rows)), "--db", db)
     output = tmp_path / "long.pdf"
     assert postwarden("report", "compliance", "--to", "2026-11-30", "--appendix-rows", "200",
@@ -94,6 +97,10 @@ def test_unmasked_needs_a_compliance_user_and_html_and_csv_work(tmp_path: Path) 
                       "--user", "cora", "-o", str(html), "--db", db)  # fmt: skip
     assert done.code == 0 and "missing1@example.org" in html.read_text()
     csv_only = tmp_path / "offenders.csv"
-    assert postwarden("report", "compliance", "--to", "2026-11-30", "-o", str(csv_only),
-                      "--db", db).code == 0  # fmt: skip
+    assert (
+        postwarden(
+            "report", "compliance", "--to", "2026-11-30", "-o", str(csv_only), "--db", db
+        ).code
+        == 0
+    )
     assert csv_only.read_text().startswith("rule,list_name,address,status")

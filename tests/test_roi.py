@@ -64,8 +64,9 @@ def test_roi_attributes_each_conversion_and_keeps_what_no_mail_earned(
     tmp_path: Path, database_url: str
 ) -> None:
     load(tmp_path, database_url)
-    result = postwarden("roi", *WINDOW, "--model", "linear", "--format", "json",
-                        "--db", database_url)  # fmt: skip
+    result = postwarden(
+        "roi", *WINDOW, "--model", "linear", "--format", "json", "--db", database_url
+    )
     assert result.code == 0, result.stderr
     report = result.json()
     assert (report["from"], report["to"], report["model"]) == ("2026-11-01", "2026-11-30", "linear")
@@ -85,9 +86,13 @@ def test_roi_attributes_each_conversion_and_keeps_what_no_mail_earned(
     unattributed = rows[(None, None, "EUR")]
     assert (unattributed["revenue"], unattributed["conversions"]) == (50.0, 2.0)
     assert report["totals"]["EUR"] == {
-        "revenue": 100.0, "cost": 50.0, "roi": 1.0, "other_channels": 0.0,
-        "unattributed": 50.0, "conversions": 3.0,
-    }  # fmt: skip
+        "revenue": 100.0,
+        "cost": 50.0,
+        "roi": 1.0,
+        "other_channels": 0.0,
+        "unattributed": 50.0,
+        "conversions": 3.0,
+    }
     assert report["totals"]["USD"]["other_channels"] == 30.5
     assert report["totals"]["USD"]["cost"] is None and report["totals"]["USD"]["roi"] is None
 
@@ -99,9 +104,7 @@ def test_compare_shows_the_credit_moving_from_the_first_mail_to_the_last(
     result = postwarden("roi", *WINDOW, "--compare", "--format", "json", "--db", database_url)
     assert result.code == 0, result.stderr
     models = result.json()["models"]
-    assert list(models) == [
-        "first_touch", "last_touch", "linear", "time_decay", "position_based"
-    ]  # fmt: skip
+    assert list(models) == ["first_touch", "last_touch", "linear", "time_decay", "position_based"]
     revenue = {
         model: {r["campaign"]: r["revenue"] for r in data["campaigns"] if r["channel"] == "email"}
         for model, data in models.items()
@@ -286,8 +289,9 @@ def test_an_erased_address_stays_erased_in_conversions_and_touchpoints(
     tmp_path: Path, engine: Engine, database_url: str
 ) -> None:
     load(tmp_path, database_url)
-    erased = postwarden("contacts", "erase", "ann@example.org", "carl@example.org",
-                        "--db", database_url)  # fmt: skip
+    erased = postwarden(
+        "contacts", "erase", "ann@example.org", "carl@example.org", "--db", database_url
+    )
     assert erased.code == 0, erased.stderr
     # Imported again after the erasure: stored under the token, never as the address.
     again = write(

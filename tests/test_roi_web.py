@@ -67,8 +67,11 @@ def test_the_api_answers_the_roi_contract_for_one_model_and_for_all(app: Flask) 
     headers = {"Authorization": f"Bearer {token}"}
     one = api.get(f"/api/v1/roi?{WINDOW}&model=linear", headers=headers).get_json()
     assert (one["from"], one["to"], one["model"], one["lookback_days"]) == (
-        "2026-11-01", "2026-11-30", "linear", 30,
-    )  # fmt: skip
+        "2026-11-01",
+        "2026-11-30",
+        "linear",
+        30,
+    )
     row = next(r for r in one["campaigns"] if r["campaign"] == "nov-a")
     assert set(row) >= {"campaign", "currency", "sends", "clicks", "conversions", "revenue",
                         "cost", "roi", "revenue_per_email"}  # fmt: skip
@@ -77,8 +80,12 @@ def test_the_api_answers_the_roi_contract_for_one_model_and_for_all(app: Flask) 
     every = api.get(f"/api/v1/roi?{WINDOW}&compare=1", headers=headers).get_json()
     # (Flask sorts the keys of what it serves.)
     assert sorted(every["models"]) == [
-        "first_touch", "last_touch", "linear", "position_based", "time_decay"
-    ]  # fmt: skip
+        "first_touch",
+        "last_touch",
+        "linear",
+        "position_based",
+        "time_decay",
+    ]
     assert set(every["models"]["last_touch"]) == {"campaigns", "totals"}
     assert api.get(f"/api/v1/roi?{WINDOW}&model=x", headers=headers).status_code == 400
     paths = api.get("/api/v1/openapi.json").get_json()["paths"]

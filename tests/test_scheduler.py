@@ -92,8 +92,11 @@ class Sweep:
         self.calls += 1
         self.started.set()
         assert self.go.wait(30)
-        session.add(CheckRun(started_at=now, finished_at=now, trigger="auth_sweep",
-                             status="pass", target_count=1))  # fmt: skip
+        session.add(
+            CheckRun(
+                started_at=now, finished_at=now, trigger="auth_sweep", status="pass", target_count=1
+            )
+        )
         return "1 target checked"
 
 
@@ -352,14 +355,18 @@ _dmarc.shop          TXT "v=DMARC1; p=reject"
 s1._domainkey.shop   TXT {txt(key)}
 """
     url = sqlite_url(tmp_path)
-    assert postwarden("domains", "add", "shop.example.test", "--selector", "s1",
-                      "--db", url).code == 0  # fmt: skip
+    assert (
+        postwarden("domains", "add", "shop.example.test", "--selector", "s1", "--db", url).code == 0
+    )
     # Every answer takes a second: the sweep is still running when its worker is killed.
     with ZoneServer({"example.test.": zone(records)}, delay=1.0) as dns:
-        env = {"POSTWARDEN_DNS_NAMESERVERS": dns.nameserver, "POSTWARDEN_DNS_TIMEOUT": "5",
-               "POSTWARDEN_BLOCKLISTS_ENABLED": "false",
-               # Next regular sweep in an hour: a second sweep soon can only be the re-run.
-               "POSTWARDEN_SCHEDULE_AUTH_MINUTES": "60"}  # fmt: skip
+        env = {
+            "POSTWARDEN_DNS_NAMESERVERS": dns.nameserver,
+            "POSTWARDEN_DNS_TIMEOUT": "5",
+            "POSTWARDEN_BLOCKLISTS_ENABLED": "false",
+            # Next regular sweep in an hour: a second sweep soon can only be the re-run.
+            "POSTWARDEN_SCHEDULE_AUTH_MINUTES": "60",
+        }
         first = start_worker(url, tmp_path / "a.log", **env)
         workers.append(first)
         sweeps = lambda: [r for r in job_runs(url) if r.job == "auth_sweep"]  # noqa: E731

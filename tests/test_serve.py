@@ -38,8 +38,9 @@ def test_serve_answers_health_checks_runs_the_schedule_and_stops_on_sigterm(
             health: dict[str, Any] = response.json()
             return health if "auth_sweep" in health.get("jobs", {}) else {}
 
-        health = eventually(scheduled, interval=0.3, ignoring=(httpx.TransportError,),
-                            describe=log.read_text)  # fmt: skip
+        health = eventually(
+            scheduled, interval=0.3, ignoring=(httpx.TransportError,), describe=log.read_text
+        )
         assert health["status"] == "ok"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
@@ -55,8 +56,9 @@ def test_a_warning_repeated_under_load_is_logged_once_a_period_with_a_count() ->
     once = _AtMostEvery(0.2, clock=lambda: now[0])
 
     def record() -> logging.LogRecord:
-        return logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1,
-                                 "Task queue depth is %d", (3,), None)  # fmt: skip
+        return logging.LogRecord(
+            "waitress.queue", logging.WARNING, __file__, 1, "Task queue depth is %d", (3,), None
+        )
 
     assert [once.filter(record()) for _ in range(3)] == [True, False, False]
     now[0] += 0.25

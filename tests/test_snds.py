@@ -41,8 +41,9 @@ def test_the_data_csv_is_read_and_a_broken_row_is_set_aside_with_its_reason() ->
     ]
     ranges, bad = parse_ip_status((FIXTURES / "ipstatus.csv").read_text())
     assert [(r.first_ip, r.last_ip, r.blocked) for r in ranges] == [
-        ("192.0.2.11", "192.0.2.11", True), ("198.51.100.0", "198.51.100.255", True)
-    ]  # fmt: skip
+        ("192.0.2.11", "192.0.2.11", True),
+        ("198.51.100.0", "198.51.100.255", True),
+    ]
     assert not bad
 
 
@@ -103,8 +104,9 @@ def setup(tmp_path: Path, url: str, database_url: str, mode: int = 0o600) -> dic
     key_file.write_text(KEY + "\n")
     os.chmod(key_file, mode)
     config = tmp_path / "postwarden.toml"
-    config.write_text(f'[database]\nurl = "{database_url}"\n[snds]\nkey_file = "snds.key"\n'
-                      f'url = "{url}"\n')  # fmt: skip
+    config.write_text(
+        f'[database]\nurl = "{database_url}"\n[snds]\nkey_file = "snds.key"\nurl = "{url}"\n'
+    )
     engine = make_engine(database_url)
     upgrade_database(engine)
     with session_factory(engine)() as session:
@@ -154,9 +156,11 @@ def test_a_red_ip_with_trap_hits_and_a_block_opens_an_alert_that_resolves_when_g
         days = sorted((d.day, d.ip) for d in session.scalars(select(SndsDay)))
     engine.dispose()
     assert days == [
-        (date(2026, 11, 29), "192.0.2.10"), (date(2026, 11, 29), "192.0.2.11"),
-        (date(2026, 11, 30), "192.0.2.10"), (date(2026, 11, 30), "192.0.2.11"),
-    ]  # fmt: skip
+        (date(2026, 11, 29), "192.0.2.10"),
+        (date(2026, 11, 29), "192.0.2.11"),
+        (date(2026, 11, 30), "192.0.2.10"),
+        (date(2026, 11, 30), "192.0.2.11"),
+    ]
 
 
 def test_a_key_file_others_can_read_is_refused_and_nothing_is_fetched(

@@ -425,13 +425,17 @@ def test_the_deliverability_report_shows_the_mx_certificates_and_transport_check
         name_matches=True,
         chain_valid=True,
     )
-    result = TargetResult("shop.example", "domain", {
-        "starttls": StarttlsResult(
-            findings=(finding("STARTTLS_CERT_EXPIRING", "expires in 20 days"),),
-            hosts={"mx.shop.example": host},
-        ),
-        "mta_sts": MtaStsResult(record="v=STSv1; id=1", policy_id="1", mode="testing"),
-    })  # fmt: skip
+    result = TargetResult(
+        "shop.example",
+        "domain",
+        {
+            "starttls": StarttlsResult(
+                findings=(finding("STARTTLS_CERT_EXPIRING", "expires in 20 days"),),
+                hosts={"mx.shop.example": host},
+            ),
+            "mta_sts": MtaStsResult(record="v=STSv1; id=1", policy_id="1", mode="testing"),
+        },
+    )
     with sessions() as session:
         add_domain(session, "shop.example", at)
         record_run(session, [result], started_at=at, finished_at=at)

@@ -75,8 +75,9 @@ def csrf_of(page: str) -> str:
 def logged_in(app: Flask, role: str) -> FlaskClient:
     browser = client(app)
     token = csrf_of(browser.get("/login").get_data(as_text=True))
-    response = browser.post("/login", data={"username": role, "password": PASSWORD,
-                                            "csrf_token": token})  # fmt: skip
+    response = browser.post(
+        "/login", data={"username": role, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     return browser
 
@@ -132,8 +133,10 @@ def test_acknowledging_an_alert_needs_csrf_and_the_role(app: Flask) -> None:
     assert "acknowledged by postmaster" in browser.get("/alerts").get_data(as_text=True)
     reader = logged_in(app, "compliance")
     token = csrf_of(reader.get("/alerts").get_data(as_text=True))
-    assert reader.post(f"/alerts/{alert_id}/acknowledge",
-                       data={"csrf_token": token}).status_code == 403  # fmt: skip
+    assert (
+        reader.post(f"/alerts/{alert_id}/acknowledge", data={"csrf_token": token}).status_code
+        == 403
+    )
 
 
 def test_erasure_is_for_admins_and_must_be_confirmed(app: Flask) -> None:
@@ -149,8 +152,9 @@ def test_erasure_is_for_admins_and_must_be_confirmed(app: Flask) -> None:
         data={"address": "ann@example.org", "confirm": "bob@example.org", "csrf_token": token},
     )
     assert "Type the address twice" in unconfirmed.get_data(as_text=True)
-    erased = admin.post("/compliance/erase", data={**data, "csrf_token": token},
-                        follow_redirects=True)  # fmt: skip
+    erased = admin.post(
+        "/compliance/erase", data={**data, "csrf_token": token}, follow_redirects=True
+    )
     assert "Erased ann@example.org: 1 contact record(s) removed" in erased.get_data(as_text=True)
 
 
@@ -166,11 +170,14 @@ def test_the_offenders_csv(app: Flask) -> None:
 def test_wrong_passwords_and_foreign_redirects(app: Flask) -> None:
     browser = client(app)
     token = csrf_of(browser.get("/login").get_data(as_text=True))
-    wrong = browser.post("/login", data={"username": "admin", "password": "nope",
-                                         "csrf_token": token})  # fmt: skip
+    wrong = browser.post(
+        "/login", data={"username": "admin", "password": "nope", "csrf_token": token}
+    )
     assert wrong.status_code == 200 and "Wrong user name or password" in wrong.get_data(True)
-    away = browser.post("/login?next=https://evil.example/", data={
-        "username": "admin", "password": PASSWORD, "csrf_token": token})  # fmt: skip
+    away = browser.post(
+        "/login?next=https://evil.example/",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": token},
+    )
     assert away.headers["Location"] == "/"
 
 
@@ -180,8 +187,9 @@ def test_security_headers_and_cookie_flags(app: Flask) -> None:
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     token = csrf_of(response.get_data(as_text=True))
-    login = browser.post("/login", data={"username": "admin", "password": PASSWORD,
-                                         "csrf_token": token})  # fmt: skip
+    login = browser.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token}
+    )
     cookie = login.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
@@ -265,15 +273,19 @@ def test_settings_send_a_test_and_manage_users_and_tokens(tmp_path: Path) -> Non
     sessions = session_factory(engine)
     populate(sessions)
     with webhook_server() as hook:
-        settings = Settings(database_url=url, web=WebSettings(secret_key="k"),
-                            alerts=replace(AlertSettings(), webhook_urls=(hook.url,)))  # fmt: skip
+        settings = Settings(
+            database_url=url,
+            web=WebSettings(secret_key="k"),
+            alerts=replace(AlertSettings(), webhook_urls=(hook.url,)),
+        )
         app = create_app(settings, sessions)
         admin = logged_in(app, "admin")
         page = admin.get("/settings/").get_data(as_text=True)
         assert "webhook:0" in page
         token = csrf_of(page)
-        sent = admin.post("/settings/channels/webhook:0/test", data={"csrf_token": token},
-                          follow_redirects=True)  # fmt: skip
+        sent = admin.post(
+            "/settings/channels/webhook:0/test", data={"csrf_token": token}, follow_redirects=True
+        )
         assert "webhook:0: test sent." in sent.get_data(as_text=True)
         assert hook.received[0].json()["event"] == "test"
     added = admin.post(
@@ -338,8 +350,11 @@ def test_a_user_changes_their_password(app: Flask) -> None:
     attempt = {"csrf_token": token, "current": "nope", "new": "x" * 12}
     wrong = browser.post("/account", follow_redirects=True, data=attempt)
     assert "the current password is wrong" in wrong.get_data(as_text=True)
-    done = browser.post("/account", follow_redirects=True, data={
-        "csrf_token": token, "current": PASSWORD, "new": "a much longer secret"})  # fmt: skip
+    done = browser.post(
+        "/account",
+        follow_redirects=True,
+        data={"csrf_token": token, "current": PASSWORD, "new": "a much longer secret"},
+    )
     assert "Password changed." in done.get_data(as_text=True)
     fresh = client(app)
     token = csrf_of(fresh.get("/login").get_data(as_text=True))
@@ -362,12 +377,16 @@ def test_check_now_runs_the_real_checks_and_records_them(tmp_path: Path) -> None
     )
     with ZoneServer({"broken.example.": records}) as server:
         dns = DnsSettings((parse_nameserver(server.nameserver),), timeout=0.5, retries=0)
-        app = create_app(Settings(database_url=url, dns=dns, web=WebSettings(secret_key="k")),
-                         sessions)  # fmt: skip
+        app = create_app(
+            Settings(database_url=url, dns=dns, web=WebSettings(secret_key="k")), sessions
+        )
         browser = logged_in(app, "postmaster")
         page = browser.get("/domains/broken.example").get_data(as_text=True)
-        done = browser.post("/targets/domain/broken.example/check",
-                            data={"csrf_token": csrf_of(page)}, follow_redirects=True)  # fmt: skip
+        done = browser.post(
+            "/targets/domain/broken.example/check",
+            data={"csrf_token": csrf_of(page)},
+            follow_redirects=True,
+        )
     text = done.get_data(as_text=True)
     assert "Checked broken.example." in text
     assert "fail → " in text and "PASS</span>" in text  # dmarc's change shows in the history
@@ -458,8 +477,10 @@ def test_a_postmaster_sees_rule_counts_but_no_offender_addresses(app: Flask) -> 
     summary = postmaster.get("/compliance/").get_data(as_text=True)
     assert "consent_missing" in summary and "a***@example.org" in summary
     assert "ann@example.org" not in summary and "/compliance/offenders/" not in summary
-    for url in ("/compliance/offenders/consent_missing?addresses=full",
-                "/compliance/offenders/consent_missing?after=0"):  # fmt: skip
+    for url in (
+        "/compliance/offenders/consent_missing?addresses=full",
+        "/compliance/offenders/consent_missing?after=0",
+    ):
         response = postmaster.get(url)
         assert response.status_code == 403 and "example.org" not in response.get_data(True)
 
@@ -501,8 +522,9 @@ def compliant_sender(tmp_path: Path) -> Iterator[Flask]:
     rows = ["event_id,type,bounce_type,recipient,time,campaign,message_id"]
     for n in range(300):
         domain = "outlook.com" if n % 2 else "gmail.com"
-        rows.append(f"d{n},delivered,,u{n}@{domain},{(now - timedelta(hours=n)).isoformat()},"
-                    f"winter,m{n}")  # fmt: skip
+        rows.append(
+            f"d{n},delivered,,u{n}@{domain},{(now - timedelta(hours=n)).isoformat()},winter,m{n}"
+        )
     events = tmp_path / "events.csv"
     events.write_text("\n".join(rows) + "\n")
     with sessions() as session:
@@ -538,9 +560,13 @@ def test_each_provider_card_judges_its_own_requirements(compliant_sender: Flask)
     assert list(cards) == ["gmail", "yahoo", "microsoft"]
     # Microsoft names no one-click unsubscribe: everything it asks for holds.
     assert cards["microsoft"] == {
-        "spf": "pass", "dkim": "pass", "dmarc": "pass", "dmarc_alignment": "pass",
-        "unsubscribe_link": "pass", "rates": "pass",
-    }  # fmt: skip
+        "spf": "pass",
+        "dkim": "pass",
+        "dmarc": "pass",
+        "dmarc_alignment": "pass",
+        "unsubscribe_link": "pass",
+        "rates": "pass",
+    }
     assert cards["gmail"]["one_click_unsubscribe"] == "fail"
     assert cards["yahoo"]["one_click_unsubscribe"] == "fail"
     assert cards["gmail"]["ptr"] == "pass" and cards["gmail"]["unsubscribe_within_2_days"] == "pass"

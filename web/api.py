@@ -94,10 +94,14 @@ def alerts() -> Any:
 def rates() -> Any:
     config = settings()
     days = int_arg("days", config.rates.days, minimum=1, maximum=366, clamp=True)
-    report = rates_report(db(), load_profiles(config.rates.profiles_dir, config.rates.esps),
-                          as_of=datetime.now(UTC).date(), days=days,
-                          min_delivered=config.rates.min_delivered)  # fmt: skip
-    return jsonify(report)
+    report = rates_report(
+        db(),
+        load_profiles(config.rates.profiles_dir, config.rates.esps),
+        as_of=datetime.now(UTC).date(),
+        days=days,
+        min_delivered=config.rates.min_delivered,
+    )
+    return jsonify(report.to_json())
 
 
 def audits() -> Any:

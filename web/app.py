@@ -62,8 +62,12 @@ def _secret_key(settings: Settings, sessions: sessionmaker[Session]) -> str:
 
 def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
     """A Flask app reading the database behind ``sessions``."""
-    app = Flask("postwarden", template_folder="templates", static_folder="static",
-                root_path=__file__.rsplit("/", 1)[0])  # fmt: skip
+    app = Flask(
+        "postwarden",
+        template_folder="templates",
+        static_folder="static",
+        root_path=__file__.rsplit("/", 1)[0],
+    )
     app.config.update(
         POSTWARDEN_SETTINGS=settings,
         POSTWARDEN_SESSIONS=sessions,
@@ -123,8 +127,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> Flask:
     def unavailable(error: Unavailable) -> Any:
         # Something needed is not there now (checks.errors): worth trying again.
         logger.warning("unavailable: %s", error)
-        response = make_response(_error(503, "A service Postwarden needs is unavailable; "
-                                             "try again shortly."))  # fmt: skip
+        response = make_response(
+            _error(503, "A service Postwarden needs is unavailable; try again shortly.")
+        )
         response.headers["Retry-After"] = "5"
         return response
 

@@ -49,7 +49,6 @@ class SignedIn(UserMixin):  # type: ignore[misc]
         return f"{self.id}:{self.generation}"
 
 
-@login_manager.user_loader  # type: ignore[misc]
 def load_user(session_id: str) -> SignedIn | None:
     """The signed-in user, unless the session has ended (user changed, or too old)."""
     user_id, _, generation = session_id.partition(":")
@@ -65,6 +64,11 @@ def load_user(session_id: str) -> SignedIn | None:
     return SignedIn(user)
 
 
+# Registered by a call, not as a decorator: flask_login is untyped, and a decorator
+# from it would make load_user untyped too.
+login_manager.user_loader(load_user)
+
+
 def sign_in(user: User) -> None:
     """Start a session for ``user`` (its lifetime counts from now)."""
     login_user(SignedIn(user))
@@ -73,9 +77,11 @@ def sign_in(user: User) -> None:
 
 def _throttle() -> ThrottlePolicy:
     web = settings().web
-    return ThrottlePolicy(per_user=web.login_failures_per_user,
-                          per_address=web.login_failures_per_address,
-                          window_seconds=web.login_window_seconds)  # fmt: skip
+    return ThrottlePolicy(
+        per_user=web.login_failures_per_user,
+        per_address=web.login_failures_per_address,
+        window_seconds=web.login_window_seconds,
+    )
 
 
 def _too_many(seconds: int) -> Any:
@@ -148,8 +154,9 @@ def account() -> Any:
     """Change one's own password."""
     if request.method == "POST":
         try:
-            change_password(db(), current_user.id, request.form.get("current", ""),
-                            request.form.get("new", ""))  # fmt: skip
+            change_password(
+                db(), current_user.id, request.form.get("current", ""), request.form.get("new", "")
+            )
         except UserError as error:
             flash(str(error))
         else:

@@ -50,8 +50,11 @@ def audit() -> Any:
     chart = None
     if len(trend) > 1:
         labels = [run.as_of.isoformat() for run in trend]
-        series = {name: [run.rules.get(name, {}).get("count", 0) for run in trend]
-                  for name in RULES if report["rules"][name]["count"]}  # fmt: skip
+        series = {
+            name: [run.rules.get(name, {}).get("count", 0) for run in trend]
+            for name in RULES
+            if report.rules[name].count
+        }
         chart = Markup(count_chart("Offenders per rule, audit by audit", labels, series))
     return render_template("compliance.html", report=report, chart=chart)
 
@@ -68,8 +71,9 @@ def offenders_table(rule: str) -> Any:
     full = request.args.get("addresses") == "full"
     day = datetime.now(UTC).date()
     thresholds = settings().audit
-    page = offender_page(db(), rule, day, thresholds, after=after, before=before,
-                         size=OFFENDERS_PAGE)  # fmt: skip
+    page = offender_page(
+        db(), rule, day, thresholds, after=after, before=before, size=OFFENDERS_PAGE
+    )
     rows = [dict(zip(OFFENDER_COLUMNS, row, strict=True)) for row in page.rows]
     if not full:
         for row in rows:
@@ -109,8 +113,7 @@ def offenders_csv(rule: str) -> Any:
         yield buffer.getvalue()
 
     disposition = f'attachment; filename="{rule}-{day.isoformat()}.csv"'
-    return Response(lines(), mimetype="text/csv",
-                    headers={"Content-Disposition": disposition})  # fmt: skip
+    return Response(lines(), mimetype="text/csv", headers={"Content-Disposition": disposition})
 
 
 @blueprint.post("/erase")

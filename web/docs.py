@@ -76,9 +76,10 @@ def render_cli(group: click.Group) -> str:
             shown = ", ".join(f"`{p.make_metavar(context)}`" for p in arguments)
             lines += [f"Arguments: {shown}.", ""]
         options = [
-            p for p in command.get_params(context)
+            p
+            for p in command.get_params(context)
             if isinstance(p, click.Option) and "--help" not in p.opts
-        ]  # fmt: skip
+        ]
         if options:
             lines += ["| option | meaning | default |", "| --- | --- | --- |"]
             lines += [_option_row(option, context) for option in options]

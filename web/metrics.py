@@ -30,37 +30,64 @@ STATUS_VALUES = {"pass": 0, "warn": 1, "error": 2, "fail": 3}
 def metrics() -> Any:
     """Read-only figures for scrapers (no personal data), with an API token as bearer."""
     registry = CollectorRegistry()
-    check = Gauge("postwarden_check_status", "Latest status of a check (0 pass, 1 warn, "
-                  "2 error, 3 fail)", ["target", "check"], registry=registry)  # fmt: skip
+    check = Gauge(
+        "postwarden_check_status",
+        "Latest status of a check (0 pass, 1 warn, 2 error, 3 fail)",
+        ["target", "check"],
+        registry=registry,
+    )
     for row in db().scalars(select(TargetStatus)):
         check.labels(row.target, row.check).set(STATUS_VALUES[row.status])
-    listed = Gauge("postwarden_blocklist_listed", "1 while a target is listed on a zone",
-                   ["target", "zone"], registry=registry)  # fmt: skip
+    listed = Gauge(
+        "postwarden_blocklist_listed",
+        "1 while a target is listed on a zone",
+        ["target", "zone"],
+        registry=registry,
+    )
     for state in db().scalars(select(ListingState).where(ListingState.state == "listed")):
         listed.labels(state.target, state.zone).set(1)
     config = settings()
-    report = rates_report(db(), load_profiles(config.rates.profiles_dir, config.rates.esps),
-                          as_of=datetime.now(UTC).date(), days=config.rates.days,
-                          min_delivered=config.rates.min_delivered)  # fmt: skip
-    rate = Gauge("postwarden_rate", "Rate over the configured window, per profile and metric",
-                 ["profile", "metric"], registry=registry)  # fmt: skip
-    for name, profile in report["profiles"].items():
-        for metric, judged in profile["metrics"].items():
-            if judged.get("value") is not None:
-                rate.labels(name, metric).set(judged["value"])
-    last = Gauge("postwarden_job_last_run_timestamp_seconds", "When each job last started",
-                 ["job"], registry=registry)  # fmt: skip
+    report = rates_report(
+        db(),
+        load_profiles(config.rates.profiles_dir, config.rates.esps),
+        as_of=datetime.now(UTC).date(),
+        days=config.rates.days,
+        min_delivered=config.rates.min_delivered,
+    )
+    rate = Gauge(
+        "postwarden_rate",
+        "Rate over the configured window, per profile and metric",
+        ["profile", "metric"],
+        registry=registry,
+    )
+    for name, profile in report.profiles.items():
+        for metric, judged in profile.metrics.items():
+            if judged.value is not None:
+                rate.labels(name, metric).set(judged.value)
+    last = Gauge(
+        "postwarden_job_last_run_timestamp_seconds",
+        "When each job last started",
+        ["job"],
+        registry=registry,
+    )
     for job, started in db().execute(
         select(JobRun.job, func.max(JobRun.started_at)).group_by(JobRun.job)
     ):
         last.labels(job).set(as_utc(started).timestamp())
     requests, events = waiting(db())
-    inbox = Gauge("postwarden_inbox_waiting", "Webhook requests and events accepted and not "
-                  "yet imported", ["unit"], registry=registry)  # fmt: skip
+    inbox = Gauge(
+        "postwarden_inbox_waiting",
+        "Webhook requests and events accepted and not yet imported",
+        ["unit"],
+        registry=registry,
+    )
     inbox.labels("requests").set(requests)
     inbox.labels("events").set(events)
-    kept = Gauge("postwarden_inbox_kept", "Webhook requests set aside because they could not "
-                 "be imported (postwarden inbox list)", registry=registry)  # fmt: skip
+    kept = Gauge(
+        "postwarden_inbox_kept",
+        "Webhook requests set aside because they could not be imported (postwarden inbox list)",
+        registry=registry,
+    )
     kept.set(kept_count(db()))
     _dmarc_gauges(registry)
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
@@ -72,15 +99,27 @@ def _dmarc_gauges(registry: CollectorRegistry) -> None:
 
     end = datetime.now(UTC).date()
     start = end - timedelta(days=DMARC_DAYS - 1)
-    messages = Gauge("postwarden_dmarc_messages", "Messages in DMARC aggregate reports, last "
-                     "7 days", ["domain"], registry=registry)  # fmt: skip
-    passing = Gauge("postwarden_dmarc_pass_rate", "Fraction of reported messages passing "
-                    "DMARC, last 7 days", ["domain"], registry=registry)  # fmt: skip
+    messages = Gauge(
+        "postwarden_dmarc_messages",
+        "Messages in DMARC aggregate reports, last 7 days",
+        ["domain"],
+        registry=registry,
+    )
+    passing = Gauge(
+        "postwarden_dmarc_pass_rate",
+        "Fraction of reported messages passing DMARC, last 7 days",
+        ["domain"],
+        registry=registry,
+    )
     for domain, (total, passed) in domain_figures(db(), start=start, end=end).items():
         messages.labels(domain).set(total)
         if total:
             passing.labels(domain).set(passed / total)
-    failed = Gauge("postwarden_tls_failed_sessions", "Failed TLS sessions in SMTP TLS reports, "
-                   "last 7 days", ["domain"], registry=registry)  # fmt: skip
+    failed = Gauge(
+        "postwarden_tls_failed_sessions",
+        "Failed TLS sessions in SMTP TLS reports, last 7 days",
+        ["domain"],
+        registry=registry,
+    )
     for domain, figures in tls_summary(db(), start=start, end=end).items():
         failed.labels(domain).set(figures["failed"])

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from compliance.limit_profiles import load_profiles
 from compliance.provider_evidence import receiver_evidence
+from compliance.rate_results import RatesResult
 from compliance.rate_wording import TEMPLATE_GLOBALS
 from compliance.rates import campaign_rates, rates_report
 from compliance.receiver_rates import SOURCE_NAMES
@@ -68,31 +69,36 @@ MAX_PAGE = 1_000_000
 
 def _profiles(directory: Path | None, esps: tuple[str, ...] | None) -> dict[str, Any]:
     """The limit profiles (TOML files), read again every few minutes, not every request."""
-    return cached(("profiles", directory, esps), lambda: load_profiles(directory, esps),
-                  seconds=300)  # fmt: skip
+    return cached(
+        ("profiles", directory, esps), lambda: load_profiles(directory, esps), seconds=300
+    )
 
 
-def _rates(days: int = 30) -> dict[str, Any]:
+def _rates(days: int = 30) -> RatesResult:
     config = settings()
 
-    def compute() -> dict[str, Any]:
-        return rates_report(db(), _profiles(config.rates.profiles_dir, config.rates.esps),
-                            as_of=datetime.now(UTC).date(), days=days,
-                            min_delivered=config.rates.min_delivered)  # fmt: skip
+    def compute() -> RatesResult:
+        return rates_report(
+            db(),
+            _profiles(config.rates.profiles_dir, config.rates.esps),
+            as_of=datetime.now(UTC).date(),
+            days=days,
+            min_delivered=config.rates.min_delivered,
+        )
 
     return cached(("rates", days, datetime.now(UTC).date()), compute)
 
 
-def _requirements(rates: dict[str, Any]) -> list[ProviderCard]:
+def _requirements(rates: RatesResult) -> list[ProviderCard]:
     """A card per mailbox provider, from its own profile's requirements: judged on the
     checks, messages audited in the rates' window, the latest list audit and the rates of
     mail to that provider's recipients."""
     config = settings()
-    since = datetime.now(UTC) - timedelta(days=rates["days"])
+    since = datetime.now(UTC) - timedelta(days=rates.days)
     evidence = requirement_evidence(db(), since, config.audit.unsubscribe_grace_days)
     receivers = receiver_evidence(db())
     return [
-        provider_card(profile, evidence, rates["profiles"].get(name), receivers.get(name))
+        provider_card(profile, evidence, rates.profiles.get(name), receivers.get(name))
         for name, profile in _profiles(config.rates.profiles_dir, config.rates.esps).items()
         if profile.kind == "mailbox-provider" and profile.requirements
     ]
@@ -239,9 +245,10 @@ def rates() -> Any:
     days = int_arg("days", 30, minimum=1, maximum=366, clamp=True)
     report = _rates(days)
     charts = profile_rate_charts(report)
-    campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report["days"])
-    return render_template("rates.html", report=report, charts=charts, campaigns=campaigns,
-                           source_names=SOURCE_NAMES)  # fmt: skip
+    campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report.days)
+    return render_template(
+        "rates.html", report=report, charts=charts, campaigns=campaigns, source_names=SOURCE_NAMES
+    )
 
 
 @blueprint.get("/messages")

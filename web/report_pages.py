@@ -32,7 +32,8 @@ RECENT = 50
 
 
 def _allowed(kind: str) -> bool:
-    return current_user.role == "admin" or OWNERS.get(kind) == current_user.role
+    role: str = current_user.role
+    return role == "admin" or OWNERS.get(kind) == role
 
 
 def _run(run_id: int) -> ReportRun:
@@ -66,10 +67,14 @@ def index() -> Any:
     )
     today = datetime.now(UTC).date()
     return render_template(
-        "reports.html", kinds=kinds, formats=FORMATS, runs=list(runs),
-        first=today.replace(day=1).isoformat(), today=today.isoformat(),
+        "reports.html",
+        kinds=kinds,
+        formats=FORMATS,
+        runs=list(runs),
+        first=today.replace(day=1).isoformat(),
+        today=today.isoformat(),
         may_unmask=current_user.role in ("admin", "compliance"),
-    )  # fmt: skip
+    )
 
 
 @blueprint.post("/")
@@ -83,13 +88,16 @@ def ask() -> Any:
     try:
         last = _day("to", datetime.now(UTC).date())
         report = ReportRequest(
-            kind=kind, period_from=_day("from", last.replace(day=1)), period_to=last,
-            as_of=_day("as_of", last), format=request.form.get("format", "pdf"),
+            kind=kind,
+            period_from=_day("from", last.replace(day=1)),
+            period_to=last,
+            as_of=_day("as_of", last),
+            format=request.form.get("format", "pdf"),
             organisation=request.form.get("organisation", "").strip()
             or config.reports.organisation,
             masked=not unmasked,
             appendix_rows=config.reports.appendix_rows,
-        )  # fmt: skip
+        )
     except ReportError as error:
         flash(f"Not queued: {error}.")
         return redirect(url_for("reports.index"))

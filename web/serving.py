@@ -79,8 +79,11 @@ def serve_until_stopped(
     if settings.web.trusted_proxies:
         # The client's address (login throttling) and scheme as the proxies in front saw
         # them; without proxies waitress drops these headers, which anyone can write.
-        proxies = {"trusted_proxy": "*", "trusted_proxy_count": settings.web.trusted_proxies,
-                   "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}  # fmt: skip
+        proxies = {
+            "trusted_proxy": "*",
+            "trusted_proxy_count": settings.web.trusted_proxies,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        }
     server = create_server(app, host=host, port=port, threads=settings.web.threads,
                            max_request_body_size=MAX_BODY_BYTES + 1, **proxies)  # fmt: skip
     failure: list[SchedulerConflict] = []

@@ -65,8 +65,12 @@ def test_channel(name: str) -> Any:
     transports = build_transports(settings())
     if name not in transports:
         abort(404)
-    payload = {"event": "test", "time": datetime.now(UTC).isoformat(), "alert_id": None,
-               "link": None}  # fmt: skip
+    payload = {
+        "event": "test",
+        "time": datetime.now(UTC).isoformat(),
+        "alert_id": None,
+        "link": None,
+    }
     try:
         transports[name].notify(Message(0, name, "test", payload))
     except TransportError as error:
@@ -108,8 +112,9 @@ def create_token() -> Any:
     user = db().scalar(select(User).where(User.username == request.form.get("username", "")))
     if user is None:
         abort(404)
-    token = add_token(db(), user, request.form.get("name", "").strip() or "dashboard",
-                      datetime.now(UTC))  # fmt: skip
+    token = add_token(
+        db(), user, request.form.get("name", "").strip() or "dashboard", datetime.now(UTC)
+    )
     db().commit()
     # In this response's body only: a flash message would carry it in the session
     # cookie, which is signed, not encrypted.

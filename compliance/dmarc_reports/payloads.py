@@ -304,7 +304,7 @@ def payloads_in_message(raw: bytes, where: str, limits: Limits) -> Iterator[Payl
             continue
         # The decoded bytes are in memory already; a seekable view lets zip read its directory.
         for payload in _from_stream(
-            io.BufferedReader(io.BytesIO(data)),  # type: ignore[arg-type]
+            io.BufferedReader(io.BytesIO(data)),
             f"{where}, attachment {name}",
             limits,
             1,

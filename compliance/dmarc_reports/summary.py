@@ -135,12 +135,16 @@ def _add_sources(
     )
     for domain, ip, dkim_domain, spf_domain, reasons, messages in session.execute(
         select(
-            R.policy_domain, R.source_ip, R.dkim_domain, R.spf_domain, R.reasons,
+            R.policy_domain,
+            R.source_ip,
+            R.dkim_domain,
+            R.spf_domain,
+            R.reasons,
             func.sum(R.messages),
         )
         .where(*where)
         .group_by(R.policy_domain, R.source_ip, R.dkim_domain, R.spf_domain, R.reasons)
-    ):  # fmt: skip
+    ):
         seen = identities[(domain, ip)]
         if dkim_domain:
             seen["dkim_domains"][dkim_domain] += int(messages)

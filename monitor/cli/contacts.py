@@ -155,10 +155,10 @@ def audit(
             store_audit(session, report, datetime.now(UTC))
             session.commit()
     if output_format == "json":
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
         click.echo(render_audit_table(report))
-    return EXIT_CODES[report["status"]]
+    return EXIT_CODES[report.status]
 
 
 @click.group()

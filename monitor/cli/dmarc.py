@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
+from click.decorators import FC
 
 from monitor.cli.options import (
     config_option,
@@ -100,7 +101,7 @@ def import_dmarc_command(
     return EXIT_BAD_INPUT if any(o.status == "error" for o in outcomes) else 0
 
 
-def _day_option(name: str, help_text: str) -> Any:
+def _day_option(name: str, help_text: str) -> Callable[[FC], FC]:
     return click.option(name, type=click.DateTime(formats=["%Y-%m-%d"]), help=help_text)
 
 

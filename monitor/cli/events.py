@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from checks.findings import EXIT_CODES, worst
+from checks.findings import EXIT_CODES
 from monitor.cli.options import (
     as_of_option,
     config_option,
@@ -47,12 +47,13 @@ def import_events_command(
 
     with database(settings_from(config, db)) as sessions:
         import_each(
-            sessions, files,
+            sessions,
+            files,
             lambda session, path, **more: import_file(
                 session, path, source=source, now=datetime.now(UTC), **more
             ),
             ImportFailed,
-        )  # fmt: skip
+        )
     return 0
 
 
@@ -76,6 +77,8 @@ def rates(
     config: str | None,
 ) -> int:
     """Bounce and complaint rates against provider and ESP limits; exits like a check."""
+    from dataclasses import replace
+
     from compliance.limit_profiles import load_profiles
     from compliance.rates import rates_report
     from monitor.output import render_rates_table
@@ -97,13 +100,13 @@ def rates(
             min_delivered=min_delivered or settings.rates.min_delivered,
         )
     if profile_names:
-        report["profiles"] = {n: p for n, p in report["profiles"].items() if n in profile_names}
-        report["status"] = worst(p["status"] for p in report["profiles"].values())
+        chosen = {n: p for n, p in report.profiles.items() if n in profile_names}
+        report = replace(report, profiles=chosen)
     if output_format == "json":
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
         click.echo(render_rates_table(report))
-    return EXIT_CODES[report["status"]]
+    return EXIT_CODES[report.status]
 
 
 @click.command()

@@ -27,22 +27,33 @@ def list_command(db: str | None, output_format: str, config: str | None) -> int:
     with database(settings_from(config, db)) as sessions, sessions() as session:
         requests, events = waiting(session)
         kept = [
-            {"id": request.id, "source": request.source,
-             "received_at": as_utc(request.received_at).isoformat(),
-             "events": request.events, "error": request.error}
+            {
+                "id": request.id,
+                "source": request.source,
+                "received_at": as_utc(request.received_at).isoformat(),
+                "events": request.events,
+                "error": request.error,
+            }
             for request in kept_requests(session)
-        ]  # fmt: skip
+        ]
     if output_format == "json":
-        click.echo(json.dumps({"waiting": {"requests": requests, "events": events},
-                               "kept": kept}, indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                {"waiting": {"requests": requests, "events": events}, "kept": kept}, indent=2
+            )
+        )
     else:
         click.echo(f"{requests} requests ({events} events) waiting to be imported.")
         if kept:
-            click.echo(f"{len(kept)} kept because they could not be imported "
-                       "(postwarden inbox show ID; retry ID… once fixed):")  # fmt: skip
+            click.echo(
+                f"{len(kept)} kept because they could not be imported "
+                "(postwarden inbox show ID; retry ID… once fixed):"
+            )
         for item in kept:
-            click.echo(f"#{item['id']:<7} {item['source']:<9} {item['received_at']} "
-                       f"{item['events']} events\n         {item['error']}")  # fmt: skip
+            click.echo(
+                f"#{item['id']:<7} {item['source']:<9} {item['received_at']} "
+                f"{item['events']} events\n         {item['error']}"
+            )
     return 1 if kept else 0
 
 
@@ -57,8 +68,9 @@ def show_command(request_id: int, db: str | None, config: str | None) -> int:
     with database(settings_from(config, db)) as sessions, sessions() as session:
         request = session.get(InboxRequest, request_id)
         if request is None:
-            raise click.BadParameter(f"no request in the inbox has id {request_id}",
-                                     param_hint="REQUEST_ID")  # fmt: skip
+            raise click.BadParameter(
+                f"no request in the inbox has id {request_id}", param_hint="REQUEST_ID"
+            )
         click.echo(json.dumps(json.loads(request.records), indent=2))
     return 0
 

@@ -131,10 +131,13 @@ def _ask(question: str, convert: Callable[[str], Any], *, hide: bool = False) ->
 @click.option("--ip", help="First sending IP to monitor.")
 @click.option("--alert-email", metavar="ADDRESS", help="Where alerts are e-mailed.")
 @click.option(
-    "--esp", "esps", multiple=True, metavar="NAME",
+    "--esp",
+    "esps",
+    multiple=True,
+    metavar="NAME",
     help="An ESP you send through (repeatable; e.g. sendgrid, ses): only these ESPs' limit "
     "profiles are shown and judged ([rates] esps). Default: all.",
-)  # fmt: skip
+)
 @click.option("--admin", metavar="NAME", help="First dashboard admin (default: admin).")
 @click.option("--password-stdin", is_flag=True, help="Read the admin's password from stdin.")
 @click.option(
@@ -167,8 +170,9 @@ def init_command(config_path: Path, db: str | None, domain: str | None,
         admin=_checked(_admin, admin, "--admin") if admin else "admin",
     )
     if password_stdin:
-        answers.password = _checked(_password, sys.stdin.readline().rstrip("\r\n"),
-                                    "--password-stdin")  # fmt: skip
+        answers.password = _checked(
+            _password, sys.stdin.readline().rstrip("\r\n"), "--password-stdin"
+        )
     if not non_interactive:
         _interview(answers, ask_admin=admin is None, ask_password=not password_stdin)
     url = db or f"sqlite:///{config_path.resolve().parent / 'postwarden.db'}"
@@ -207,8 +211,9 @@ def _interview(answers: Answers, *, ask_admin: bool, ask_password: bool) -> None
     if ask_password:
         first = _ask("Admin password (12+ characters; empty: generate one)", _password, hide=True)
         if first:
-            click.prompt("Repeat the password", hide_input=True,
-                         value_proc=lambda text: _same(first, text))  # fmt: skip
+            click.prompt(
+                "Repeat the password", hide_input=True, value_proc=lambda text: _same(first, text)
+            )
             answers.password = first
 
 
@@ -271,5 +276,6 @@ def _report(
     check += "".join(f" --selector {s}" for s in answers.selectors)
     click.echo("\nNext:")
     click.echo(f"  postwarden check {check}{config}   # check now, in the terminal")
-    click.echo(f"  postwarden serve{config}   # the dashboard on http://127.0.0.1:8025/ "
-               "and the schedule")  # fmt: skip
+    click.echo(
+        f"  postwarden serve{config}   # the dashboard on http://127.0.0.1:8025/ and the schedule"
+    )

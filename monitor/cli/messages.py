@@ -71,7 +71,7 @@ def audit_message_command(
             save_audits(session, results, datetime.now(UTC))
             session.commit()
     if output_format == "json":
-        click.echo(json.dumps(results, indent=2))
+        click.echo(json.dumps([result.to_json() for result in results], indent=2))
     else:
         click.echo(render_messages_table(results))
-    return EXIT_CODES[worst(r["status"] for r in results)]
+    return EXIT_CODES[worst(r.status for r in results)]

@@ -99,10 +99,18 @@ def _date(value: datetime | None) -> date | None:
 @click.command("roi")
 @click.option("--model", type=click.Choice(MODELS), help="Attribution model (last_touch).")
 @click.option("--compare", is_flag=True, help="Every model side by side.")
-@click.option("--from", "start", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="First day of conversions (default: 29 days before --to).")  # fmt: skip
-@click.option("--to", "end", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Last day of conversions (default: today, UTC).")  # fmt: skip
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day of conversions (default: 29 days before --to).",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day of conversions (default: today, UTC).",
+)
 @click.option("--campaign", help="Only this campaign.")
 @db_option
 @format_option
@@ -131,9 +139,15 @@ def roi(
     with database(settings) as sessions, sessions() as session:
         report = configured_roi(session, settings, first, last, models, campaign)
     if compare:
-        click.echo(json.dumps(compare_json(report), indent=2) if output_format == "json"
-                   else render_compare(report))  # fmt: skip
+        click.echo(
+            json.dumps(compare_json(report), indent=2)
+            if output_format == "json"
+            else render_compare(report)
+        )
     else:
-        click.echo(json.dumps(model_json(report, models[0]), indent=2) if output_format == "json"
-                   else render_model(report, models[0]))  # fmt: skip
+        click.echo(
+            json.dumps(model_json(report, models[0]), indent=2)
+            if output_format == "json"
+            else render_model(report, models[0])
+        )
     return 0

@@ -36,8 +36,9 @@ def test_every_csv_is_written_by_the_one_writer() -> None:
     offenders = []
     for folder in ("checks", "compliance", "monitor", "reports", "store", "web"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.name != "csv_files.py" and re.search(r"csv\.(writer|DictWriter)\(",
-                                                          path.read_text()):  # fmt: skip
+            if path.name != "csv_files.py" and re.search(
+                r"csv\.(writer|DictWriter)\(", path.read_text()
+            ):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
 
@@ -65,8 +66,9 @@ def assert_neutral(text: str) -> None:
     assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
 
 
-def test_the_compliance_report_csv_neutralises_formulas(hostile_contacts: str,
-                                                        tmp_path: Path) -> None:  # fmt: skip
+def test_the_compliance_report_csv_neutralises_formulas(
+    hostile_contacts: str, tmp_path: Path
+) -> None:
     out = tmp_path / "report.csv"
     made = postwarden("report", "compliance", "-o", str(out), "--unmasked", "--user", "admin",
                       "--db", hostile_contacts)  # fmt: skip

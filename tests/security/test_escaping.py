@@ -36,8 +36,11 @@ def test_dns_records_are_shown_escaped(world: tuple[Engine, dict[str, str]]) -> 
     )
     with ZoneServer({"hostile.example.": records}) as dns:
         nameserver = DnsSettings((parse_nameserver(dns.nameserver),), timeout=0.5, retries=0)
-        settings = Settings(database_url=str(world[0].url), dns=nameserver,
-                            web=WebSettings(secret_key="live", secure_cookies=False))  # fmt: skip
+        settings = Settings(
+            database_url=str(world[0].url),
+            dns=nameserver,
+            web=WebSettings(secret_key="live", secure_cookies=False),
+        )
         with serving(world[0], settings) as live:
             admin = live.browser()
             admin.log_in("admin")
@@ -67,9 +70,11 @@ def test_contact_exports_are_shown_escaped(
     with serving(world[0]) as live:
         officer = live.browser()
         officer.log_in("compliance")
-        pages = [officer.get("/compliance/offenders/consent_missing?addresses=full").text,
-                 officer.get("/compliance/offenders/consent_missing").text,
-                 officer.get("/compliance/").text]  # fmt: skip
+        pages = [
+            officer.get("/compliance/offenders/consent_missing?addresses=full").text,
+            officer.get("/compliance/offenders/consent_missing").text,
+            officer.get("/compliance/").text,
+        ]
     assert ESCAPED in pages[0] and "&lt;img src=x onerror=alert(1)&gt;@x.example" in pages[0]
     for page in pages:
         assert SCRIPT not in page and "<img src=x" not in page
@@ -78,8 +83,11 @@ def test_contact_exports_are_shown_escaped(
 def test_webhook_event_text_is_shown_escaped(world: tuple[Engine, dict[str, str]]) -> None:
     engine = world[0]
     hooks = HookSettings(postmark_credentials="pm:s3cret")
-    settings = Settings(database_url=str(engine.url), hooks=hooks,
-                        web=WebSettings(secret_key="live", secure_cookies=False))  # fmt: skip
+    settings = Settings(
+        database_url=str(engine.url),
+        hooks=hooks,
+        web=WebSettings(secret_key="live", secure_cookies=False),
+    )
     now = datetime.now(UTC).replace(microsecond=0)
     event = {**delivery(1), "Tag": SCRIPT, "DeliveredAt": now.isoformat()}
     with serving(engine, replace(settings)) as live:

@@ -43,8 +43,9 @@ def test_a_password_change_ends_every_other_session(server: LiveServer) -> None:
     admin = server.browser()
     admin.log_in("admin")
     thief = copy_of(admin, server)
-    changed = admin.submit("/account", "/account", {"current": PASSWORD,
-                                                    "new": "another long secret"})  # fmt: skip
+    changed = admin.submit(
+        "/account", "/account", {"current": PASSWORD, "new": "another long secret"}
+    )
     assert changed.status_code == 302
     assert admin.get("/settings/").status_code == 200  # the one who changed it stays in
     assert thief.get("/settings/").status_code == 302
@@ -131,8 +132,12 @@ def test_wrong_passwords_are_throttled_then_refused_with_retry_after(
 def test_one_client_cannot_lock_every_user_out(
     world: tuple[Engine, dict[str, str]],
 ) -> None:
-    web = WebSettings(secret_key="live", secure_cookies=False, login_failures_per_user=3,
-                      login_failures_per_address=6)  # fmt: skip
+    web = WebSettings(
+        secret_key="live",
+        secure_cookies=False,
+        login_failures_per_user=3,
+        login_failures_per_address=6,
+    )
     with serving(world[0], Settings(database_url=str(world[0].url), web=web)) as live:
         attacker = live.browser("127.0.0.4")
         for name in ("admin", "postmaster", "compliance"):
@@ -149,8 +154,9 @@ def test_a_new_api_token_is_in_the_page_and_not_in_the_session_cookie(
 ) -> None:
     admin = server.browser()
     admin.log_in("admin")
-    made = admin.submit("/settings/", "/settings/tokens", {"username": "compliance",
-                                                           "name": "grafana"})  # fmt: skip
+    made = admin.submit(
+        "/settings/", "/settings/tokens", {"username": "compliance", "name": "grafana"}
+    )
     assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
     token = made.text.split("not shown again: <code>")[1].split("</code>")[0]
     assert token.startswith("pw_")
@@ -176,10 +182,16 @@ def test_the_client_address_comes_from_a_trusted_proxy_only(
         first = {"X-Forwarded-For": "198.51.100.7"}
         for name in ("admin", "postmaster", "compliance"):
             token = csrf_of(proxy.get("/login").text)
-            proxy.post("/login", headers=first,
-                       data={"username": name, "password": WRONG, "csrf_token": token})  # fmt: skip
-        attempt = {"username": "admin", "password": WRONG,
-                   "csrf_token": csrf_of(proxy.get("/login").text)}  # fmt: skip
+            proxy.post(
+                "/login",
+                headers=first,
+                data={"username": name, "password": WRONG, "csrf_token": token},
+            )
+        attempt = {
+            "username": "admin",
+            "password": WRONG,
+            "csrf_token": csrf_of(proxy.get("/login").text),
+        }
         other = proxy.post("/login", headers={"X-Forwarded-For": "198.51.100.8"}, data=attempt)
     # Behind a proxy, clients are told apart by the address it forwards; without one,
     # the header is anyone's to write and is ignored: the connection's address counts.

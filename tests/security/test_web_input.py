@@ -82,8 +82,9 @@ def test_acknowledging_an_alert_never_redirects_off_site(server: LiveServer, bac
     assert action is not None
     response = postmaster.submit("/domains/broken.example", action.group(1), {"back": back})
     assert response.status_code == 302 and response.headers["Location"] == "/alerts"
-    same_site = postmaster.submit("/domains/broken.example", action.group(1),
-                                  {"back": "/domains/broken.example"})  # fmt: skip
+    same_site = postmaster.submit(
+        "/domains/broken.example", action.group(1), {"back": "/domains/broken.example"}
+    )
     assert same_site.headers["Location"] == "/domains/broken.example"
 
 
@@ -157,8 +158,9 @@ def test_every_response_carries_the_security_headers(
 def test_the_session_cookie_is_secure_http_only_and_same_site(
     world: tuple[Engine, dict[str, str]],
 ) -> None:
-    settings = Settings(database_url=str(world[0].url),
-                        web=WebSettings(secret_key="live", secure_cookies=True))  # fmt: skip
+    settings = Settings(
+        database_url=str(world[0].url), web=WebSettings(secret_key="live", secure_cookies=True)
+    )
     with serving(world[0], replace(settings)) as live:
         cookie = live.browser().get("/login").headers["set-cookie"]
     assert cookie.startswith("session=")

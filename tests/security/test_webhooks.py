@@ -36,8 +36,12 @@ from web.policy import MAX_BODY_BYTES
 def hooks_app(tmp_path: Path) -> Iterator[Flask]:
     url = f"sqlite:///{tmp_path / 'pw.db'}"
     engine = open_database(url)
-    hooks = HookSettings(sendgrid_public_key=SENDGRID_PUBLIC, mailgun_signing_key="mg-key",
-                         postmark_credentials="pm:s3cret", max_age_seconds=300)  # fmt: skip
+    hooks = HookSettings(
+        sendgrid_public_key=SENDGRID_PUBLIC,
+        mailgun_signing_key="mg-key",
+        postmark_credentials="pm:s3cret",
+        max_age_seconds=300,
+    )
     settings = Settings(database_url=url, web=WebSettings(secret_key="k"), hooks=hooks)
     flask_app = create_app(settings, session_factory(engine))
     flask_app.config["ENGINE"] = engine
@@ -46,8 +50,12 @@ def hooks_app(tmp_path: Path) -> Iterator[Flask]:
     engine.dispose()
 
 
-SENDGRID_EVENT = {"email": "ann@example.com", "timestamp": 1764064800, "event": "delivered",
-                  "sg_event_id": "replayed-1"}  # fmt: skip
+SENDGRID_EVENT = {
+    "email": "ann@example.com",
+    "timestamp": 1764064800,
+    "event": "delivered",
+    "sg_event_id": "replayed-1",
+}
 SENDGRID_BODY = json.dumps([SENDGRID_EVENT]).encode()
 
 
@@ -101,25 +109,28 @@ def test_a_mailgun_timestamp_that_is_not_a_time_is_refused(hooks_app: Flask) -> 
 def test_a_webhook_body_nested_thousands_deep_is_a_bad_request(hooks_app: Flask) -> None:
     auth = base64.b64encode(b"pm:s3cret").decode()
     response = hooks_app.test_client().post(
-        "/hooks/postmark", data=b"[" * 100_000 + b"]" * 100_000,
+        "/hooks/postmark",
+        data=b"[" * 100_000 + b"]" * 100_000,
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     assert response.status_code == 400 and stored(hooks_app) == 0
 
 
 def test_a_body_past_the_size_limit_is_refused_unread(hooks_app: Flask) -> None:
     auth = base64.b64encode(b"pm:s3cret").decode()
     response = hooks_app.test_client().post(
-        "/hooks/postmark", data=b" " * (MAX_BODY_BYTES + 1),
+        "/hooks/postmark",
+        data=b" " * (MAX_BODY_BYTES + 1),
         headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     assert response.status_code == 413 and stored(hooks_app) == 0
 
 
 # -- Against a live server ------------------------------------------------------------------
 
-HOOKS = HookSettings(mailgun_signing_key="mg-key", postmark_credentials="pm:s3cret",
-                     max_age_seconds=300)  # fmt: skip
+HOOKS = HookSettings(
+    mailgun_signing_key="mg-key", postmark_credentials="pm:s3cret", max_age_seconds=300
+)
 POSTMARK_AUTH = {"Authorization": "Basic " + base64.b64encode(b"pm:s3cret").decode()}
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -152,8 +163,11 @@ def test_a_nul_is_refused_and_a_request_that_cannot_be_imported_never_blocks_the
     assert first.status_code == 200
     for hostile in ("a\u0000b@example.com", "\ud800@example.com"):
         body = json.dumps([delivery(2, hostile)])  # \\u escapes, as an ESP would send them
-        refused = esp.post("/hooks/postmark", content=body, headers={
-            **POSTMARK_AUTH, "Content-Type": "application/json"})  # fmt: skip
+        refused = esp.post(
+            "/hooks/postmark",
+            content=body,
+            headers={**POSTMARK_AUTH, "Content-Type": "application/json"},
+        )
         assert refused.status_code == 400, refused.text
         assert "record 1: field Recipient contains a" in refused.json()["error"]
     # One accepted before this check existed: its import fails on PostgreSQL.
@@ -205,9 +219,10 @@ def test_an_oversized_body_is_refused_before_it_is_read(
     port = int(live.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         # 900 MB announced, unauthenticated; not a byte of it sent.
-        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                           f"application/json\r\nContent-Length: {900 * 1024 * 1024}\r\n\r\n"
-                           .encode())  # fmt: skip
+        connection.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+            f"application/json\r\nContent-Length: {900 * 1024 * 1024}\r\n\r\n".encode()
+        )
         answer = connection.recv(4096).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 413"), answer
 
@@ -219,8 +234,12 @@ def test_a_body_just_under_the_limit_is_still_read(
     live, _ = hook_server
     records = json.dumps([delivery(1)]).encode()
     padded = records + b" " * (MAX_BODY_BYTES - len(records))
-    answer = httpx.post(f"{live.url}/hooks/postmark", content=padded, timeout=60,
-                        headers={**POSTMARK_AUTH, "Content-Type": "application/json"})  # fmt: skip
+    answer = httpx.post(
+        f"{live.url}/hooks/postmark",
+        content=padded,
+        timeout=60,
+        headers={**POSTMARK_AUTH, "Content-Type": "application/json"},
+    )
     assert answer.status_code == 200
 
 

@@ -48,7 +48,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     "the worst (2: the examples are meant to fail).",
 )
 @format_option
-def demo(port: int, no_serve: bool, output_format: str) -> int:  # fmt: skip
+def demo(port: int, no_serve: bool, output_format: str) -> int:
     """Everything, offline, on bundled example data; Ctrl-C stops it and removes it all.
 
     Serves example zones from a DNS server on loopback (a healthy domain, a weak DKIM
@@ -120,8 +120,12 @@ def _worst(results: DemoResults) -> str:
     from checks.findings import worst
 
     statuses = [target["status"] for target in results.targets]
-    statuses += [message["status"] for message in results.messages]
-    return worst([*statuses, results.audit["status"], results.rates["status"]])
+    statuses += [message.status for message in results.messages]
+    if results.audit is not None:
+        statuses.append(results.audit.status)
+    if results.rates is not None:
+        statuses.append(results.rates.status)
+    return worst(statuses)
 
 
 def _verdicts(results: DemoResults, nameserver: str) -> str:
@@ -144,7 +148,10 @@ def _verdicts(results: DemoResults, nameserver: str) -> str:
                 if item["level"] in ("warn", "fail", "error"):
                     lines.append(f"        {item['code']}: {item['message']}")
     lines += ["", "Sent messages:", render_messages_table(results.messages)]
-    lines += ["", render_audit_table(results.audit), "", render_rates_table(results.rates)]
+    if results.audit is not None:
+        lines += ["", render_audit_table(results.audit)]
+    if results.rates is not None:
+        lines += ["", render_rates_table(results.rates)]
     lines += ["", "Reports (on the dashboard's Reports page):"]
     lines += [f"  {Path(path).name}" for path in results.reports]
     return "\n".join(lines)

@@ -41,8 +41,9 @@ def write_conversions(directory: Path, events: Path, today: date) -> list[Path]:
         if rng.random() < 0.45:
             at = clicked + timedelta(hours=rng.randint(1, 96))
             if at.date() < today:
-                kind, value = ("signup", 0) if rng.random() < 0.15 else (
-                    "purchase", rng.randint(20, 180))  # fmt: skip
+                kind, value = (
+                    ("signup", 0) if rng.random() < 0.15 else ("purchase", rng.randint(20, 180))
+                )
                 conversions.append((f"demo-{number}", email, at, value, kind))
     others = sorted(recipients)
     for number in range(12):

@@ -188,9 +188,10 @@ def people(today: date) -> list[Person]:
     for _ in range(2):  # cleaned twelve days ago, still on the send list
         found.add("cleaned", (300, 900), left_days=12).scripted = True
     gmail = [
-        p for p in found.people
+        p
+        for p in found.people
         if p.address.endswith("@gmail.com") and p.status == "subscribed" and p.mailed
-    ]  # fmt: skip
+    ]
     # The week before: one complaint (mailed again after it); the latest send: the spike.
     gmail[0].complains_in.add(len(CAMPAIGN_DAYS) - 2)
     for person in gmail[1:4]:

@@ -63,10 +63,13 @@ def _newsletter(campaign: Campaign, recipient: str, subject: str, token: str) ->
         subtype="html",
     )
     raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-    signature = dkim.sign(
-        raw, SELECTOR.encode(), SENDER_DOMAIN.encode(), demo_key(),
+    signature: bytes = dkim.sign(
+        raw,
+        SELECTOR.encode(),
+        SENDER_DOMAIN.encode(),
+        demo_key(),
         include_headers=list(SIGNED_HEADERS),
-    )  # fmt: skip
+    )
     return signature + raw
 
 

@@ -113,8 +113,9 @@ def add_receivers_data(
     data, status = snds_csvs(yesterday)
     rows, _ = parse_data(data)
     ranges, _ = parse_ip_status(status)
-    results = store_fetch(session, SndsFetch(yesterday, rows, ranges, []),
-                          ["192.0.2.10", "192.0.2.20"], now)  # fmt: skip
+    results = store_fetch(
+        session, SndsFetch(yesterday, rows, ranges, []), ["192.0.2.10", "192.0.2.20"], now
+    )
     alert_on(session, results, now, settings)
     done.append(f"SNDS {yesterday}: 192.0.2.10 GREEN, 192.0.2.20 RED with 6 trap hits, blocked")
     for offset in range(14, 0, -1):
@@ -127,10 +128,13 @@ def add_receivers_data(
                                       "tls_inbound_rate": 1.0}, fetched_at=now))  # fmt: skip
     compliant = {"status": "compliant", "reason": None}
     compliance = {
-        "spf": compliant, "dkim": compliant, "dmarc_policy": compliant, "encryption": compliant,
+        "spf": compliant,
+        "dkim": compliant,
+        "dmarc_policy": compliant,
+        "encryption": compliant,
         "user_reported_spam_rate": {"status": "needs_work", "reason": None},
         "one_click_unsubscribe": {"status": "needs_work", "reason": "NO_UNSUB_GENERAL"},
-    }  # fmt: skip
+    }
     session.add(GmailDomain(domain="healthy.example", verified=True, checked_at=now,
                             status="pass", compliance_at=now, compliance=compliance))  # fmt: skip
     done.append("Gmail Postmaster Tools: 14 generated days for healthy.example (offline demo)")

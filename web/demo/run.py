@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from checks.dns import DnsSettings, parse_nameserver
+from checks.dns_settings import DnsSettings, parse_nameserver
 from checks.transport import TransportSettings
 from monitor.settings import (
     REPORT_KINDS,
@@ -27,8 +27,17 @@ from monitor.settings import (
     WebSettings,
 )
 
-DOMAINS = ("healthy.example", "weak-dkim.example", "monitoring-only.example",
-           "spf-overlimit.example")  # fmt: skip
+if TYPE_CHECKING:
+    from compliance.audit import AuditResult
+    from compliance.rate_results import RatesResult
+    from monitor.message_audits import AuditedMessage
+
+DOMAINS = (
+    "healthy.example",
+    "weak-dkim.example",
+    "monitoring-only.example",
+    "spf-overlimit.example",
+)
 SELECTORS = ("s1",)
 IPS = ("192.0.2.10", "192.0.2.20")
 ORGANISATION = "Healthy Example Ltd (demo)"
@@ -70,9 +79,9 @@ class DemoResults:
     """What the demo's first run found, for the verdict table and ``--format json``."""
 
     targets: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    audit: dict[str, Any] = field(default_factory=dict)
-    rates: dict[str, Any] = field(default_factory=dict)
+    messages: list[AuditedMessage] = field(default_factory=list)
+    audit: AuditResult | None = None
+    rates: RatesResult | None = None
     reports: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     dmarc: dict[str, Any] = field(default_factory=dict)
@@ -80,9 +89,9 @@ class DemoResults:
     def as_json(self) -> dict[str, Any]:
         return {
             "checks": self.targets,
-            "messages": self.messages,
-            "audit": self.audit,
-            "rates": self.rates,
+            "messages": [message.to_json() for message in self.messages],
+            "audit": self.audit.to_json() if self.audit else {},
+            "rates": self.rates.to_json() if self.rates else {},
             "reports": self.reports,
             "dmarc": self.dmarc,
         }
@@ -99,8 +108,9 @@ def run_demo(session: Session, settings: Settings, directory: Path, now: datetim
     data.mkdir()
     results = DemoResults()
     _add_targets(session, now)
-    results.steps += _import(session, write_list_export(data, today), write_events(data, today),
-                             now)  # fmt: skip
+    results.steps += _import(
+        session, write_list_export(data, today), write_events(data, today), now
+    )
     results.steps += _import_conversions(session, data, today, now)
     results.steps += add_receivers_data(session, settings, data, now, _gmail_complainer(today))
     results.steps += _sweep(session, settings, now)
@@ -147,8 +157,7 @@ def _import(session: Session, contacts: list[Path], events: Path, now: datetime)
 
     done = []
     for path in contacts:
-        report = import_contacts(session, path, now=now, source="mailchimp",
-                                 list_name="newsletter")  # fmt: skip
+        report = import_contacts(session, path, now=now, source="mailchimp", list_name="newsletter")
         done.append(str(report))
     done.append(str(import_file(session, events, source="csv", now=now)))
     session.commit()
@@ -224,7 +233,7 @@ def _sweep(session: Session, settings: Settings, now: datetime) -> list[str]:
 
 def _audit_messages(
     session: Session, settings: Settings, paths: list[Path], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[AuditedMessage]:
     from monitor.message_audits import audit_files, save_audits
 
     results = audit_files(settings, paths)
@@ -233,7 +242,7 @@ def _audit_messages(
     return results
 
 
-def _audit(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+def _audit(session: Session, settings: Settings, now: datetime) -> AuditResult:
     from compliance.audit import run_audit, store_audit
 
     report = run_audit(session, now.date(), settings.audit)
@@ -242,14 +251,17 @@ def _audit(session: Session, settings: Settings, now: datetime) -> dict[str, Any
     return report
 
 
-def _rates(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+def _rates(session: Session, settings: Settings, now: datetime) -> RatesResult:
     from compliance.limit_profiles import load_profiles
     from compliance.rates import rates_report
 
     return rates_report(
-        session, load_profiles(settings.rates.profiles_dir, settings.rates.esps), as_of=now.date(),
-        days=settings.rates.days, min_delivered=settings.rates.min_delivered,
-    )  # fmt: skip
+        session,
+        load_profiles(settings.rates.profiles_dir, settings.rates.esps),
+        as_of=now.date(),
+        days=settings.rates.days,
+        min_delivered=settings.rates.min_delivered,
+    )
 
 
 def _stored_checks(session: Session) -> list[dict[str, Any]]:
@@ -262,8 +274,9 @@ def _stored_checks(session: Session) -> list[dict[str, Any]]:
     for target in list_targets(session):
         checks = latest_details(session, target.name)
         status = worst(check["status"] for check in checks.values())
-        found.append({"target": target.name, "kind": target.kind, "status": status,
-                      "checks": checks})  # fmt: skip
+        found.append(
+            {"target": target.name, "kind": target.kind, "status": status, "checks": checks}
+        )
     return found
 
 
@@ -290,10 +303,13 @@ def _reports(
     written = []
     for kind in REPORT_KINDS:
         request = ReportRequest(
-            kind=kind, period_from=today - timedelta(days=settings.rates.days - 1),
-            period_to=today, as_of=today, format="html" if missing else "pdf",
+            kind=kind,
+            period_from=today - timedelta(days=settings.rates.days - 1),
+            period_to=today,
+            as_of=today,
+            format="html" if missing else "pdf",
             organisation=ORGANISATION,
-        )  # fmt: skip
+        )
         staging = directory / "staging"
         staging.mkdir(exist_ok=True)
         output = staging / f"{request.file_stem}.{request.format}"
