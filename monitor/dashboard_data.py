@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,9 +72,17 @@ def _monitored() -> Any:
     ).subquery()
 
 
-def check_verdicts(session: Session) -> dict[str, Verdict]:
+def check_verdicts(
+    session: Session, warn_meets: Collection[str] = (), sweep_at: datetime | None = None
+) -> dict[str, Verdict]:
     """Per check, over the monitored targets it applies to: the worst latest status, and
-    ``error`` when a target was never checked or none is monitored (never an empty pass)."""
+    ``error`` when none is monitored (never an empty pass).
+
+    A target never checked is pending, not undetermined: it leaves the others' verdict
+    alone, and with none checked at all the verdict is ``error`` shown as "pending"
+    (with ``sweep_at``, the next sweep's time). For the checks in ``warn_meets`` a warning
+    meets the requirement (DMARC's p=none meets "DMARC, p=none at least").
+    """
     monitored = _monitored()
     targets: dict[str, int] = {
         str(kind): int(count)
@@ -90,6 +99,7 @@ def check_verdicts(session: Session) -> dict[str, Verdict]:
     for kind, check, status, count in rows:
         if check in CHECKS_OF[kind]:
             seen[check][status] += int(count)
+    sweep = f"; next sweep at {sweep_at:%H:%M} UTC" if sweep_at else ""
     verdicts: dict[str, Verdict] = {}
     for check in {*DOMAIN_CHECKS, *IP_CHECKS}:
         kinds = [kind for kind, checks in CHECKS_OF.items() if check in checks]
@@ -100,10 +110,16 @@ def check_verdicts(session: Session) -> dict[str, Verdict]:
         if not applicable:
             verdicts[check] = Verdict("error", f"no {noun} monitored")
             continue
-        # A target never checked is pending, not undetermined: it does not pull the verdict of
-        # the checked ones down to error. With none checked at all there is nothing to judge.
-        status = worst(statuses) if statuses else "error"
+        if not statuses:
+            note = f"{applicable} of {applicable} {noun} pending (not checked yet){sweep}"
+            verdicts[check] = Verdict("error", note, "pending")
+            continue
+        warned = statuses.pop("warn", 0) if check in warn_meets else 0
+        statuses["pass"] += warned
+        status = worst(+statuses)
         parts = [f"{statuses[status]} of {applicable} {noun} {status}"] if statuses[status] else []
+        if warned and status == "pass":
+            parts[0] += f" ({warned} with a warning that still meets it)"
         if unchecked > 0:
             parts.append(f"{unchecked} of {applicable} pending (not checked yet)")
         verdicts[check] = Verdict(status, "; ".join(parts))
@@ -123,7 +139,8 @@ def requirement_evidence(
 ) -> dict[str, Verdict]:
     """Evidence for each bulk-sender requirement: latest checks, messages audited since
     ``since``, the latest list audit (rates come with each provider's profile)."""
-    checks = check_verdicts(session)
+    # A DMARC record that warns (p=none, pct, no subdomain policy) still meets "p=none at least".
+    checks = check_verdicts(session, warn_meets=("dmarc",), sweep_at=next_sweep(session))
     evidence = {name: checks[name] for name in ("spf", "dkim", "dmarc", "ptr")}
     evidence.update(message_verdicts(session, since))
     evidence["unsubscribe_within_2_days"] = unsubscribe_verdict(
@@ -222,6 +239,19 @@ def latest_details(session: Session, target: str) -> dict[str, dict[str, Any]]:
     ).all()
     wanted = set(latest)
     return {str(check): dict(detail) for check, run_id, detail in rows if (check, run_id) in wanted}
+
+
+def last_checked(session: Session, target: str) -> datetime | None:
+    """When any check of ``target`` last ran (None: never checked yet)."""
+    moment = session.scalar(
+        select(func.max(TargetStatus.checked_at)).where(TargetStatus.target == target)
+    )
+    return as_utc(moment) if moment else None
+
+
+def failing_first(details: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """A target's checks worst first (fail, error, warn, pass), by name within a status."""
+    return sorted(details.items(), key=lambda item: (-_RANK.get(item[1].get("status"), 0), item[0]))
 
 
 def timeline(session: Session, target: str, limit: int = 50) -> list[dict[str, Any]]:

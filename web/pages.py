@@ -21,6 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from checks.findings import name_the_record, worst
 from compliance.limit_profiles import load_profiles
 from compliance.provider_evidence import receiver_evidence
 from compliance.rate_wording import TEMPLATE_GLOBALS
@@ -29,6 +30,8 @@ from compliance.receiver_rates import SOURCE_NAMES
 from compliance.requirements import ProviderCard, provider_card
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (
+    failing_first,
+    last_checked,
     latest_audit,
     latest_details,
     listings,
@@ -59,6 +62,7 @@ from web.settings import settings
 blueprint = Blueprint("pages", __name__)
 # Globals, not a context processor: imported macros (macros.html `percent`) see them too.
 blueprint.record_once(lambda state: state.app.jinja_env.globals.update(TEMPLATE_GLOBALS))
+blueprint.add_app_template_filter(name_the_record, "name_the_record")
 
 PAGE_SIZE = 50
 ALERTS_PAGE = 100
@@ -157,10 +161,14 @@ def _target_page(kind: str, name: str) -> Any:
     if name not in known:
         abort(404)
     states, episodes = listings(db(), name)
+    details = latest_details(db(), name)
     return render_template(
         "target.html",
         target=known[name],
-        details=latest_details(db(), name),
+        status=worst(d["status"] for d in details.values()) if details else None,
+        last_checked=last_checked(db(), name),
+        next_sweep=next_sweep(db()),
+        checks=failing_first(details),
         history=timeline(db(), name),
         states=states,
         episodes=episodes,
@@ -225,10 +233,11 @@ def alerts_fragment() -> Any:
 @roles_required("postmaster")
 def acknowledge_alert(alert_id: int) -> Any:
     try:
-        acknowledge(db(), alert_id, current_user.username, datetime.now(UTC))
+        alert = acknowledge(db(), alert_id, current_user.username, datetime.now(UTC))
     except LookupError:
         abort(404)
     db().commit()
+    flash(f"Acknowledged the {alert.check} alert on {alert.target}.")
     # Back to the page the form was on, if it is one of ours: never off-site.
     return redirect(local_path(request.form.get("back")) or url_for("pages.alerts"))
 
