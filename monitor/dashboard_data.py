@@ -251,7 +251,11 @@ def last_checked(session: Session, target: str) -> datetime | None:
 
 def failing_first(details: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """A target's checks worst first (fail, error, warn, pass), by name within a status."""
-    return sorted(details.items(), key=lambda item: (-_RANK.get(item[1].get("status"), 0), item[0]))
+
+    def rank(item: tuple[str, dict[str, Any]]) -> tuple[int, str]:
+        return -_RANK.get(str(item[1].get("status")), 0), item[0]
+
+    return sorted(details.items(), key=rank)
 
 
 def timeline(session: Session, target: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -283,6 +287,57 @@ def listings(session: Session, target: str) -> tuple[list[ListingState], list[Li
         )
     )
     return states, episodes
+
+
+@dataclass(frozen=True)
+class BlocklistLine:
+    """A target listed somewhere: on how many of the lists that answered, since when."""
+
+    target: str
+    kind: str
+    listed: int
+    lists: int
+    since: datetime
+    names: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """ "listed on 1 of 5 lists since 2026-12-07 06:15 UTC"."""
+        return (
+            f"listed on {self.listed} of {self.lists} lists since {self.since:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def blocklist_lines(session: Session, limit: int = 20) -> list[BlocklistLine]:
+    """The targets listed on any blocklist now, most lists first; the lists that answered
+    (listed or clear: an erroring or unhealthy zone said nothing) are the denominator."""
+    listed = func.sum(case((ListingState.state == "listed", 1), else_=0))
+    answered = func.sum(case((ListingState.state.in_(("listed", "clear")), 1), else_=0))
+    since = func.min(case((ListingState.state == "listed", ListingState.since)))
+    rows = session.execute(
+        select(ListingState.target, listed.label("listed"), answered.label("lists"),
+               since.label("since"))
+        .group_by(ListingState.target)
+        .having(listed > 0)
+        .order_by(listed.desc(), ListingState.target)
+        .limit(limit)
+    ).all()  # fmt: skip
+    shown = [row.target for row in rows]
+    names: dict[str, list[str]] = defaultdict(list)
+    kinds: dict[str, str] = {}
+    for target, name in session.execute(
+        select(ListingState.target, ListingState.name)
+        .where(ListingState.target.in_(shown), ListingState.state == "listed")
+        .order_by(ListingState.name)
+    ):
+        names[target].append(name)
+    for monitored in list_targets_named(session, shown):
+        kinds[monitored.name] = monitored.kind
+    return [
+        BlocklistLine(row.target, kinds.get(row.target, "ip"), int(row.listed), int(row.lists),
+                      as_utc(row.since), tuple(names[row.target]))
+        for row in rows
+    ]  # fmt: skip
 
 
 def open_alerts(session: Session) -> list[Alert]:

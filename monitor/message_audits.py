@@ -57,6 +57,18 @@ def audit_files(
     return results
 
 
+def message_details(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every finding of an audited message by check ("message" for the message-wide ones),
+    each as {code, level, message, fix}: what the Messages page shows."""
+    keys = ("code", "level", "message", "fix")
+    details = {
+        name: [{key: item.get(key) for key in keys} for item in check.get("findings", ())]
+        for name, check in result["checks"].items()
+    }
+    details["message"] = [{key: item.get(key) for key in keys} for item in result["findings"]]
+    return details
+
+
 def save_audits(session: Session, results: list[dict[str, Any]], now: datetime) -> None:
     """Keep one row per audited message (for reports and the dashboard); the caller commits."""
     from store.messages import MessageAudit
@@ -74,6 +86,7 @@ def save_audits(session: Session, results: list[dict[str, Any]], now: datetime) 
                 status=result["status"],
                 checks={name: check["status"] for name, check in result["checks"].items()},
                 findings=[item["code"] for item in result["findings"]],
+                details=message_details(result),
             )
         )
     session.flush()

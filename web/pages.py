@@ -21,7 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from checks.findings import name_the_record, worst
+from checks.findings import CATALOGUE, name_the_record, worst
 from compliance.limit_profiles import load_profiles
 from compliance.provider_evidence import receiver_evidence
 from compliance.rate_wording import TEMPLATE_GLOBALS
@@ -30,6 +30,7 @@ from compliance.receiver_rates import SOURCE_NAMES
 from compliance.requirements import ProviderCard, provider_card
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (
+    blocklist_lines,
     failing_first,
     last_checked,
     latest_audit,
@@ -121,6 +122,7 @@ def _overview_live(page: int) -> dict[str, Any]:
                 requirements=_requirements(rates),
                 receivers=receivers_overview(db(), settings().gmail, datetime.now(UTC).date()),
                 dmarc=dmarc_overview(*dmarc_window()),
+                blocklisted=blocklist_lines(db()),
                 dmarc_status=verdict_status,
             )
         )
@@ -258,6 +260,16 @@ def rates() -> Any:
 def messages() -> Any:
     rows = db().scalars(select(MessageAudit).order_by(MessageAudit.id.desc()).limit(200))
     return render_template("messages.html", rows=list(rows))
+
+
+@blueprint.get("/messages/<int:audit_id>")
+@roles_required(*ANY_ROLE)
+def message(audit_id: int) -> Any:
+    """One audited message: each check with what is missing and how to fix it."""
+    row = db().get(MessageAudit, audit_id)
+    if row is None:
+        abort(404)
+    return render_template("message.html", row=row, catalogue=CATALOGUE)
 
 
 @blueprint.route("/settings/targets", methods=["GET", "POST"])
