@@ -105,6 +105,10 @@ class RatePanel:
     title: str
     svg: str | None = None
     note: str | None = None
+    # The chart's text alternative: (day, rate, volume) for each day with mail, where the
+    # volume is what the rate is a share of (delivered for complaints, sent for bounces).
+    rows: tuple[tuple[str, float | None, int], ...] = ()
+    volume: str = "sent"
 
 
 def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
@@ -120,6 +124,9 @@ def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
                 continue  # receivers' own figures (Gmail, SNDS) have no daily series here
             title = f"{profile['title']}: {metric_name(metric)}"
             values = [row.get(metric) for row in series]
+            volume = "delivered" if metric == "complaint_rate" else "sent"
+            rows = tuple((row["day"], row.get(metric), int(row.get(volume) or 0))
+                         for row in series if row.get(volume))  # fmt: skip
             seen = [v for v in values if v is not None]
             if not seen:
                 panels.append(RatePanel(title, note=f"{title}: no mail in the window."))
@@ -128,7 +135,7 @@ def profile_rate_charts(report: Mapping[str, Any]) -> list[RatePanel]:
                 panels.append(RatePanel(title, note=f"{title}: 0.00% on every day ({days})."))
             else:
                 svg = rate_chart(title, labels, values, judged["warn"], judged["fail"])
-                panels.append(RatePanel(title, svg=svg))
+                panels.append(RatePanel(title, svg=svg, rows=rows, volume=volume))
     return panels
 
 

@@ -38,11 +38,13 @@ ROUTE_MATRIX = [
 PHONE = {"width": 390, "height": 844}
 
 
-def add_message_and_listing(_: Path, url: str) -> None:
-    """An audited message that fails one-click unsubscribe, and broken.example listed
-    on one of two blocklists."""
+def add_message_and_listing(directory: Path, url: str) -> None:
+    """An audited message that fails one-click unsubscribe, broken.example listed on one
+    of two blocklists, and a week of delivery events (the Rates page draws its charts)."""
+    from compliance.event_import import import_file
     from monitor.message_audits import save_audits
     from store.models import ListingState
+    from tests.test_rates_verdicts import write_events
 
     now = datetime(2026, 12, 7, 6, 15, tzinfo=UTC)
     fix = "Add List-Unsubscribe-Post: List-Unsubscribe=One-Click and sign it with DKIM."
@@ -57,6 +59,8 @@ def add_message_and_listing(_: Path, url: str) -> None:
     engine = open_database(url)
     with session_factory(engine)() as session:
         save_audits(session, [result], now)
+        events = write_events(directory / "events.csv", datetime.now(UTC).date())
+        import_file(session, events, source="csv", now=now)
         for zone, state in (("dbl.example", "listed"), ("other.example", "clear")):
             session.add(ListingState(
                 target="broken.example", zone=zone, name=zone, state=state,
@@ -129,6 +133,14 @@ def test_on_a_phone_no_page_scrolls_sideways_and_the_nav_stays(world: Served) ->
                 assert box is not None and box["x"] + box["width"] <= PHONE["width"], (path, link)
         page.goto(world.base + "/")
         page.screenshot(path=str(ARTIFACTS / "phone-overview.png"), full_page=True)
+        # A chart keeps the width its text reads at and scrolls inside its own frame.
+        page.goto(world.base + "/rates")
+        chart = page.locator("figure.chart").first
+        frame, drawing = chart.bounding_box(), chart.locator("svg").bounding_box()
+        assert frame is not None and drawing is not None
+        assert frame["x"] + frame["width"] <= PHONE["width"] and drawing["width"] >= 600
+        assert chart.get_attribute("tabindex") == "0"  # its scroller reachable by keyboard
+        page.screenshot(path=str(ARTIFACTS / "phone-rates.png"), full_page=True)
     assert wide == {}
 
 

@@ -188,6 +188,23 @@ def test_a_flat_zero_series_is_a_note_not_a_panel() -> None:
     assert panel.note == "Yahoo: complaint rate: 0.00% on every day (2 days with mail)."
 
 
+def test_a_chart_carries_its_figures_and_their_volume_as_a_table() -> None:
+    days = [
+        {"day": "2026-11-01", "complaint_rate": 0.004, "delivered": 500, "sent": 510},
+        {"day": "2026-11-02", "complaint_rate": None, "delivered": 0, "sent": 0},
+        {"day": "2026-11-03", "complaint_rate": 0.0, "delivered": 250, "sent": 260},
+    ]
+    report: dict[str, Any] = {
+        "daily": days, "daily_by_provider": {},
+        "profiles": {"default": {"title": "Default", "scope": "all", "metrics": {
+            "complaint_rate": {"warn": 0.001, "fail": 0.003}}}},
+    }  # fmt: skip
+    [panel] = profile_rate_charts(report)
+    assert panel.svg is not None and panel.volume == "delivered"
+    # days without mail are no row: the table says what the chart's gap means
+    assert panel.rows == (("2026-11-01", 0.004, 500), ("2026-11-03", 0.0, 250))
+
+
 # --- the CLI, on SQLite and PostgreSQL --------------------------------------------------
 
 
