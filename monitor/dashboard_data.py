@@ -172,8 +172,8 @@ def starttls_verdict(session: Session) -> Verdict | None:
 
 
 def target_page(session: Session, offset: int = 0, limit: int | None = None) -> TargetPage:
-    """Monitored targets worst first (never checked counts as error), one page of them
-    (all of them without ``limit``).
+    """Monitored targets worst first (never checked sorts with error and is counted as
+    ``pending``), one page of them (all of them without ``limit``).
 
     The worst status per target is computed in SQL over ``target_status``;
     only the page's targets are read into Python.
@@ -196,6 +196,15 @@ def target_page(session: Session, offset: int = 0, limit: int | None = None) -> 
             select(ranked.c.rank, func.count()).group_by(ranked.c.rank)
         ).all()
     }
+    # Never checked: sorted with the errors (to be looked at) but counted as pending.
+    pending = int(session.scalar(
+        select(func.count()).select_from(monitored).join(
+            worst_of, worst_of.c.target == monitored.c.name, isouter=True
+        ).where(worst_of.c.target.is_(None))
+    ) or 0)  # fmt: skip
+    if pending:
+        counts["error"] -= pending
+        counts["pending"] = pending
     page = session.execute(
         select(ranked).order_by(ranked.c.rank.desc(), ranked.c.kind, ranked.c.name)
         .offset(offset).limit(limit)

@@ -16,13 +16,17 @@ from pathlib import Path
 from store.engine import open_database, session_factory
 from tests.test_browser import ARTIFACTS, chromium, serving, sign_in
 
-PAGES = {"overview": "/", "domain": "/domains/broken.example", "alerts": "/alerts?state=open"}
+PAGES = {"overview": "/", "domain": "/domains/broken.example", "alerts": "/alerts?state=open",
+         "message": "/messages/1"}  # fmt: skip
 
 
-def add_pending_domain(_: Path, url: str) -> None:
-    """A domain added after the last sweep: never checked yet."""
+def add_pending_domain(directory: Path, url: str) -> None:
+    """The route matrix's world (an audited message, a listing, a week of events) and a
+    domain added after the last sweep: never checked yet."""
     from monitor.targets import add_domain
+    from tests.test_pages_a11y import add_message_and_listing
 
+    add_message_and_listing(directory, url)
     engine = open_database(url)
     with session_factory(engine)() as session:
         add_domain(session, "new.example", datetime.now(UTC))

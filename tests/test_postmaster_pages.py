@@ -213,3 +213,10 @@ def test_times_in_findings_read_without_microseconds() -> None:
     listing = Listing("dbl.example", "dbl.example", True, meanings=("spam source",),
                       state="listed", cached_at="2026-12-07T06:15:42.123456+00:00")  # fmt: skip
     assert "(as checked at 2026-12-07 06:15 UTC;" in listed_finding(listing, "a.example").message
+
+
+def test_the_overview_counts_a_target_never_checked_as_pending_not_error(app: Flask) -> None:
+    page = logged_in(app, "compliance").get("/").get_data(as_text=True)
+    counts = re.search(r"<h2>Targets</h2>\s*<p>(.*?)</p>", page, re.S).group(1)  # type: ignore[union-attr]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", counts))
+    assert text.startswith("FAIL 1 ERROR 0 WARN 0 PASS 1 pending 1 ")
