@@ -46,6 +46,10 @@ def main(name: str) -> int:
         for page_name, path in PAGES.items():
             desktop.goto(served.base + path)
             desktop.screenshot(path=str(ARTIFACTS / f"{name}-{page_name}.png"), full_page=True)
+        desktop.goto(served.base + PAGES["alerts"])
+        desktop.click("button:has-text('Acknowledge')")
+        desktop.wait_for_load_state()
+        desktop.screenshot(path=str(ARTIFACTS / f"{name}-alerts-acknowledged.png"), full_page=True)
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         sign_in(phone, served.base, "admin")
         phone.screenshot(path=str(ARTIFACTS / f"{name}-phone-overview.png"), full_page=True)

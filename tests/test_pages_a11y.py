@@ -8,8 +8,12 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 from store.engine import open_database, session_factory
 from tests.test_browser import ARTIFACTS, Served, chromium, serving, sign_in
@@ -35,7 +39,7 @@ ROUTE_MATRIX = [
     "/settings/",
     "/account",
 ]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def add_message_and_listing(directory: Path, url: str) -> None:
