@@ -74,7 +74,14 @@ def serving(tmp_path: Path, seed: Callable[[Path, str], object] | None = None) -
         yield Served(base, url)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        # On a loaded machine (CI shares its cores) a clean stop can take a while; one that
+        # never comes is killed rather than left running past the test.
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+            raise
 
 
 @pytest.fixture
