@@ -23,6 +23,7 @@ import asyncio
 import ipaddress
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 from checks.blocklist_catalogue import BlocklistZone
@@ -240,6 +241,18 @@ def evaluate_blocklists(
     )
 
 
+def readable_time(moment: str) -> str:
+    """An ISO 8601 time as people read it in a sentence: "2026-12-07 06:15 UTC" (no
+    seconds or microseconds; a time without a zone, or not a time, is left as it is)."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    if parsed.tzinfo is None:
+        return moment
+    return f"{parsed.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def listed_finding(listing: Listing, target: str) -> Finding:
     """The finding for a listing: fail on lists receivers act on, warn on the others."""
     code = "DNSBL_LISTED_LOW_IMPACT" if listing.impact == "low" else "DNSBL_LISTED"
@@ -248,7 +261,7 @@ def listed_finding(listing: Listing, target: str) -> Finding:
     if listing.reason:
         message += f" The list says: {listing.reason}"
     if listing.cached_at:
-        message += f" (as checked at {listing.cached_at}; not asked again yet)"
+        message += f" (as checked at {readable_time(listing.cached_at)}; not asked again yet)"
     fix = None
     if listing.delist_url:
         fix = (

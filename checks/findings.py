@@ -63,6 +63,17 @@ def finding(code: str, message: str, fix: str | None = None) -> Finding:
     return Finding(code=code, level=spec.level, message=message, fix=fix or spec.fix)
 
 
+def name_the_record(fix: str, domain: str | None, selector: str | None = None) -> str:
+    """A catalogue fix with its placeholders filled for one target (pure): ``<domain>`` and
+    ``<your domain>`` become the domain, ``<selector>`` the DKIM selector, so a fix names
+    the real record (``s1._domainkey.example.com``), not a pattern."""
+    if domain:
+        fix = fix.replace("<your domain>", domain).replace("<domain>", domain)
+    if selector:
+        fix = fix.replace("<selector>", selector)
+    return fix
+
+
 _DNS_FIX = (
     "Check that the nameserver is reachable and that the domain's authoritative "
     "servers answer; the check runs again on the next sweep."

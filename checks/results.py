@@ -27,11 +27,26 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class SpfInclude:
+    """One record of an SPF include tree and what it costs of the 10-lookup limit:
+    ``lookups`` its own DNS-querying terms (each include and redirect among them),
+    ``total`` those plus everything its includes cost."""
+
+    domain: str
+    record: str | None
+    lookups: int
+    total: int
+    includes: tuple[SpfInclude, ...] = ()
+
+
+@dataclass(frozen=True)
 class SpfResult(CheckResult):
     record: str | None = None
     dns_lookups: int | None = None
     void_lookups: int | None = None
     all_qualifier: str | None = None
+    # Over the lookup limit: where the lookups go, include by include.
+    include_tree: SpfInclude | None = None
 
 
 @dataclass(frozen=True)

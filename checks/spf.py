@@ -7,17 +7,24 @@ pure.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from checks._checkdmarc import spf as cd_spf
 from checks.dns import DnsFailure, ProbeResolver
 from checks.findings import Finding, finding
-from checks.results import SpfResult
+from checks.results import SpfInclude, SpfResult
 
 MAX_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2
 
+# Terms that cost a DNS lookup (RFC 7208 section 4.6.4), with or without a qualifier.
+_LOOKUP_TERM = re.compile(r"^[+?~-]?(include:|a\b|mx\b|ptr\b|exists:|redirect=)", re.IGNORECASE)
+_TARGET_TERM = re.compile(r"^[+?~-]?(?:include:|redirect=)(\S+)$", re.IGNORECASE)
+# Deep enough for any real chain; a loop or an absurd chain stops here.
+MAX_TREE_DEPTH = 10
 _ALL_TERM = re.compile(r"^([+?~-]?)all$", re.IGNORECASE)
 _QUALIFIERS = {"": "+", "+": "+", "-": "-", "~": "~", "?": "?"}
 
@@ -34,6 +41,7 @@ class SpfFacts:
     problem_message: str | None = None
     warnings: tuple[str, ...] = ()
     failures: tuple[DnsFailure, ...] = ()
+    include_tree: SpfInclude | None = None
 
 
 def parse_all_qualifier(record: str) -> str | None:
@@ -48,6 +56,52 @@ def parse_all_qualifier(record: str) -> str | None:
 def has_redirect(record: str) -> bool:
     """Whether the record delegates to another with ``redirect=``."""
     return any(term.lower().startswith("redirect=") for term in record.split()[1:])
+
+
+def spf_include_tree(
+    domain: str,
+    records: Mapping[str, str | None],
+    depth: int = 0,
+    seen: frozenset[str] = frozenset(),
+) -> SpfInclude:
+    """The include tree of ``domain`` from its records and its includes' (pure): each
+    node's own lookup terms and the total it costs. ``records`` maps a domain to its
+    v=spf1 record (None: none found); a loop or a chain past
+    :data:`MAX_TREE_DEPTH` ends the branch."""
+    record = records.get(domain.lower())
+    terms = record.split()[1:] if record else []
+    lookups = sum(1 for term in terms if _LOOKUP_TERM.match(term))
+    children: list[SpfInclude] = []
+    if depth < MAX_TREE_DEPTH and domain.lower() not in seen:
+        for term in terms:
+            match = _TARGET_TERM.match(term)
+            if match and "%" not in match.group(1):  # a macro names no fixed record
+                child = spf_include_tree(
+                    match.group(1), records, depth + 1, seen | {domain.lower()}
+                )
+                children.append(child)
+    total = lookups + sum(child.total for child in children)
+    return SpfInclude(domain.lower(), record, lookups, total, tuple(children))
+
+
+def query_include_records(domain: str, resolver: ProbeResolver) -> dict[str, str | None]:
+    """The v=spf1 records of ``domain`` and everything it includes or redirects to."""
+    records: dict[str, str | None] = {}
+    pending = [(domain.lower(), 0)]
+    while pending:
+        name, depth = pending.pop()
+        if name in records or depth > MAX_TREE_DEPTH:
+            continue
+        try:
+            record = cd_spf.query_spf_record(name, resolver=resolver)["record"]
+        except cd_spf.SPFError:
+            record = None
+        records[name] = record
+        for term in (record or "").split()[1:]:
+            match = _TARGET_TERM.match(term)
+            if match and "%" not in match.group(1):
+                pending.append((match.group(1).lower(), depth + 1))
+    return records
 
 
 def dns_failure_findings(failures: tuple[DnsFailure, ...] | list[DnsFailure]) -> list[Finding]:
@@ -115,6 +169,7 @@ def evaluate_spf(domain: str, facts: SpfFacts) -> SpfResult:
         dns_lookups=facts.dns_lookups,
         void_lookups=facts.void_lookups,
         all_qualifier=qualifier,
+        include_tree=facts.include_tree,
     )
 
 
@@ -135,9 +190,13 @@ def query_spf(domain: str, resolver: ProbeResolver) -> SpfFacts:
         missing = "missing" if record is None else "permerror"
         return _facts(resolver, start, record, problem=missing, message=str(error))
     except cd_spf.SPFTooManyDNSLookups as error:
-        # Judged from the count by evaluate_spf, not from the message.
+        # Judged from the count by evaluate_spf, not from the message. Over the limit the
+        # postmaster needs to see where the lookups go: the include tree (its records come
+        # from the sweep's cache, mostly: checkdmarc has just walked them).
         lookups = (error.data or {}).get("dns_lookups")
-        return _facts(resolver, start, record, problem=None, message=str(error), lookups=lookups)
+        facts = _facts(resolver, start, record, problem=None, message=str(error), lookups=lookups)
+        tree = spf_include_tree(domain, query_include_records(domain, resolver))
+        return dataclasses.replace(facts, include_tree=tree)
     except cd_spf.SPFTooManyVoidDNSLookups as error:
         void = (error.data or {}).get("void_dns_lookups")
         return _facts(resolver, start, record, problem=None, message=str(error), void=void)

@@ -8,7 +8,10 @@ The evidence, one :class:`Verdict` per requirement name, comes from the latest
 DNS checks of the monitored targets, recent message audits
 (:func:`message_verdicts`) and the latest stored list audit
 (:func:`unsubscribe_verdict`). A requirement without evidence is ``error``
-(could not determine), never ``pass``.
+(could not determine), never ``pass``. Where that is nobody's fault yet (targets not
+checked yet, data Postwarden cannot see, too little mail to judge a rate) the verdict
+also carries the word its chip shows instead of ERROR ("pending", "no data",
+"not judged"), and the card's own status leaves it out.
 """
 
 from __future__ import annotations
@@ -40,11 +43,19 @@ class Verdict:
 
     status: str
     note: str
+    # The chip's word when nothing could be judged through no fault of the sender's
+    # ("pending", "no data", "not judged"); the status stays ``error`` (the contract).
+    shown: str | None = None
 
 
-UNMEASURED = Verdict("error", "not measured: Postwarden cannot see this")
-MEASURED_BY: dict[str, str] = {
-    "tls": "not measured: Postwarden does not see your SMTP sessions",
+UNMEASURED = Verdict("error", "not measured: Postwarden cannot see this", "no data")
+MEASURED_BY: dict[str, Verdict] = {
+    "tls": Verdict(
+        "error",
+        "no data: Postwarden does not see your SMTP sessions "
+        "(connect Gmail Postmaster Tools for Gmail's TLS figure)",
+        "no data",
+    ),
 }
 
 
@@ -69,6 +80,13 @@ class RequirementItem:
     provider_note: str | None = None
     # Postwarden's evidence passes where the provider says it needs work, or the reverse.
     disagrees: bool = False
+    # Not judged through no fault of the sender's: the chip's word instead of ERROR.
+    shown: str | None = None
+
+    @property
+    def chip(self) -> str:
+        """The word on the item's status chip: PASS, WARN, FAIL, ERROR or e.g. "no data"."""
+        return self.shown or self.status.upper()
 
 
 @dataclass(frozen=True)
@@ -82,7 +100,10 @@ class ProviderCard:
 
     @property
     def status(self) -> str:
-        return worst(item.status for item in self.items)
+        """The worst judged item; items not judged through no fault of the sender's
+        ("pending", "no data") do not count against it, and with none judged it is error."""
+        judged = [item.status for item in self.items if item.shown is None]
+        return worst(judged) if judged else "error"
 
     @property
     def disagreements(self) -> int:
@@ -162,7 +183,8 @@ def rate_verdict(judged: ProfileResult | None) -> Verdict:
         return Verdict("error", "no rates judged")
     if judged.status == "error":
         first = judged.findings[0].message if judged.findings else "could not be judged"
-        return Verdict("error", not_judged(judged) or first)
+        below = not_judged(judged)
+        return Verdict("error", below or first, "not judged" if below else None)
     gmail = judged.metrics.get("spam_rate")
     if gmail and gmail.value is not None:
         return Verdict(
@@ -191,7 +213,7 @@ def provider_card(
     items = [
         _item(name, REQUIREMENTS[name], verdict, says.get(name))
         for name in profile.requirements
-        for verdict in [own.get(name) or Verdict("error", MEASURED_BY.get(name, UNMEASURED.note))]
+        for verdict in [own.get(name) or MEASURED_BY.get(name, UNMEASURED)]
     ]
     if profile.metrics:
         rates = rate_verdict(judged)
@@ -201,13 +223,12 @@ def provider_card(
 
 def _item(name: str, label: str, verdict: Verdict, theirs: Verdict | None) -> RequirementItem:
     if theirs is None:
-        return RequirementItem(name, label, verdict.status, verdict.note)
+        return RequirementItem(name, label, verdict.status, verdict.note, shown=verdict.shown)
     # Flagged one way only: the provider sees a problem Postwarden's evidence passes.
     # The other way is no contradiction: Postwarden judges every monitored domain and
     # the provider only those verified with it, so a domain Postwarden fails may simply
     # be one the provider does not report on (and Postwarden's fail shows anyway).
     # "error" (Postwarden could not tell) is no answer to disagree with.
     disagrees = verdict.status == "pass" and theirs.status == "fail"
-    return RequirementItem(
-        name, label, verdict.status, verdict.note, theirs.status, theirs.note, disagrees
-    )
+    return RequirementItem(name, label, verdict.status, verdict.note, theirs.status,
+                           theirs.note, disagrees, verdict.shown)  # fmt: skip

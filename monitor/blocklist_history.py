@@ -51,7 +51,7 @@ def recent_listings(
             state=row.state,
             impact=row.impact,
             delist_url=row.delist_url,
-            cached_at=as_utc(row.checked_at).isoformat(),
+            cached_at=as_utc(row.checked_at).replace(microsecond=0).isoformat(),
         )
         for row in rows
     }

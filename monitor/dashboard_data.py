@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,9 +72,17 @@ def _monitored() -> Any:
     ).subquery()
 
 
-def check_verdicts(session: Session) -> dict[str, Verdict]:
+def check_verdicts(
+    session: Session, warn_meets: Collection[str] = (), sweep_at: datetime | None = None
+) -> dict[str, Verdict]:
     """Per check, over the monitored targets it applies to: the worst latest status, and
-    ``error`` when a target was never checked or none is monitored (never an empty pass)."""
+    ``error`` when none is monitored (never an empty pass).
+
+    A target never checked is pending, not undetermined: it leaves the others' verdict
+    alone, and with none checked at all the verdict is ``error`` shown as "pending"
+    (with ``sweep_at``, the next sweep's time). For the checks in ``warn_meets`` a warning
+    meets the requirement (DMARC's p=none meets "DMARC, p=none at least").
+    """
     monitored = _monitored()
     targets: dict[str, int] = {
         str(kind): int(count)
@@ -90,6 +99,7 @@ def check_verdicts(session: Session) -> dict[str, Verdict]:
     for kind, check, status, count in rows:
         if check in CHECKS_OF[kind]:
             seen[check][status] += int(count)
+    sweep = f"; next sweep at {sweep_at:%H:%M} UTC" if sweep_at else ""
     verdicts: dict[str, Verdict] = {}
     for check in {*DOMAIN_CHECKS, *IP_CHECKS}:
         kinds = [kind for kind, checks in CHECKS_OF.items() if check in checks]
@@ -100,10 +110,16 @@ def check_verdicts(session: Session) -> dict[str, Verdict]:
         if not applicable:
             verdicts[check] = Verdict("error", f"no {noun} monitored")
             continue
-        # A target never checked is pending, not undetermined: it does not pull the verdict of
-        # the checked ones down to error. With none checked at all there is nothing to judge.
-        status = worst(statuses) if statuses else "error"
+        if not statuses:
+            note = f"{applicable} of {applicable} {noun} pending (not checked yet){sweep}"
+            verdicts[check] = Verdict("error", note, "pending")
+            continue
+        warned = statuses.pop("warn", 0) if check in warn_meets else 0
+        statuses["pass"] += warned
+        status = worst(+statuses)
         parts = [f"{statuses[status]} of {applicable} {noun} {status}"] if statuses[status] else []
+        if warned and status == "pass":
+            parts[0] += f" ({warned} with a warning that still meets it)"
         if unchecked > 0:
             parts.append(f"{unchecked} of {applicable} pending (not checked yet)")
         verdicts[check] = Verdict(status, "; ".join(parts))
@@ -123,7 +139,8 @@ def requirement_evidence(
 ) -> dict[str, Verdict]:
     """Evidence for each bulk-sender requirement: latest checks, messages audited since
     ``since``, the latest list audit (rates come with each provider's profile)."""
-    checks = check_verdicts(session)
+    # A DMARC record that warns (p=none, pct, no subdomain policy) still meets "p=none at least".
+    checks = check_verdicts(session, warn_meets=("dmarc",), sweep_at=next_sweep(session))
     evidence = {name: checks[name] for name in ("spf", "dkim", "dmarc", "ptr")}
     evidence.update(message_verdicts(session, since))
     evidence["unsubscribe_within_2_days"] = unsubscribe_verdict(
@@ -155,8 +172,8 @@ def starttls_verdict(session: Session) -> Verdict | None:
 
 
 def target_page(session: Session, offset: int = 0, limit: int | None = None) -> TargetPage:
-    """Monitored targets worst first (never checked counts as error), one page of them
-    (all of them without ``limit``).
+    """Monitored targets worst first (never checked sorts with error and is counted as
+    ``pending``), one page of them (all of them without ``limit``).
 
     The worst status per target is computed in SQL over ``target_status``;
     only the page's targets are read into Python.
@@ -179,6 +196,15 @@ def target_page(session: Session, offset: int = 0, limit: int | None = None) -> 
             select(ranked.c.rank, func.count()).group_by(ranked.c.rank)
         ).all()
     }
+    # Never checked: sorted with the errors (to be looked at) but counted as pending.
+    pending = int(session.scalar(
+        select(func.count()).select_from(monitored).join(
+            worst_of, worst_of.c.target == monitored.c.name, isouter=True
+        ).where(worst_of.c.target.is_(None))
+    ) or 0)  # fmt: skip
+    if pending:
+        counts["error"] -= pending
+        counts["pending"] = pending
     page = session.execute(
         select(ranked)
         .order_by(ranked.c.rank.desc(), ranked.c.kind, ranked.c.name)
@@ -227,6 +253,23 @@ def latest_details(session: Session, target: str) -> dict[str, dict[str, Any]]:
     return {str(check): dict(detail) for check, run_id, detail in rows if (check, run_id) in wanted}
 
 
+def last_checked(session: Session, target: str) -> datetime | None:
+    """When any check of ``target`` last ran (None: never checked yet)."""
+    moment = session.scalar(
+        select(func.max(TargetStatus.checked_at)).where(TargetStatus.target == target)
+    )
+    return as_utc(moment) if moment else None
+
+
+def failing_first(details: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """A target's checks worst first (fail, error, warn, pass), by name within a status."""
+
+    def rank(item: tuple[str, dict[str, Any]]) -> tuple[int, str]:
+        return -_RANK.get(str(item[1].get("status")), 0), item[0]
+
+    return sorted(details.items(), key=rank)
+
+
 def timeline(session: Session, target: str, limit: int = 50) -> list[dict[str, Any]]:
     """Status changes of each check of ``target``, newest first (not every run)."""
     rows = session.scalars(
@@ -256,6 +299,57 @@ def listings(session: Session, target: str) -> tuple[list[ListingState], list[Li
         )
     )
     return states, episodes
+
+
+@dataclass(frozen=True)
+class BlocklistLine:
+    """A target listed somewhere: on how many of the lists that answered, since when."""
+
+    target: str
+    kind: str
+    listed: int
+    lists: int
+    since: datetime
+    names: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """ "listed on 1 of 5 lists since 2026-12-07 06:15 UTC"."""
+        return (
+            f"listed on {self.listed} of {self.lists} lists since {self.since:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def blocklist_lines(session: Session, limit: int = 20) -> list[BlocklistLine]:
+    """The targets listed on any blocklist now, most lists first; the lists that answered
+    (listed or clear: an erroring or unhealthy zone said nothing) are the denominator."""
+    listed = func.sum(case((ListingState.state == "listed", 1), else_=0))
+    answered = func.sum(case((ListingState.state.in_(("listed", "clear")), 1), else_=0))
+    since = func.min(case((ListingState.state == "listed", ListingState.since)))
+    rows = session.execute(
+        select(ListingState.target, listed.label("listed"), answered.label("lists"),
+               since.label("since"))
+        .group_by(ListingState.target)
+        .having(listed > 0)
+        .order_by(listed.desc(), ListingState.target)
+        .limit(limit)
+    ).all()  # fmt: skip
+    shown = [row.target for row in rows]
+    names: dict[str, list[str]] = defaultdict(list)
+    kinds: dict[str, str] = {}
+    for target, name in session.execute(
+        select(ListingState.target, ListingState.name)
+        .where(ListingState.target.in_(shown), ListingState.state == "listed")
+        .order_by(ListingState.name)
+    ):
+        names[target].append(name)
+    for monitored in list_targets_named(session, shown):
+        kinds[monitored.name] = monitored.kind
+    return [
+        BlocklistLine(row.target, kinds.get(row.target, "ip"), int(row.listed), int(row.lists),
+                      as_utc(row.since), tuple(names[row.target]))
+        for row in rows
+    ]  # fmt: skip
 
 
 def open_alerts(session: Session) -> list[Alert]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from checks.findings import finding
+from checks.findings import Finding, finding
 from compliance.message_results import MessageAuditResult, OneClickCheck, OneClickProbe
 from monitor.settings import Settings
 
@@ -74,6 +75,19 @@ def audit_files(
     return results
 
 
+def message_details(result: MessageAuditResult) -> dict[str, list[dict[str, str]]]:
+    """Every finding of an audited message by check ("message" for the message-wide ones),
+    each as {code, level, message, fix}: what the Messages page shows."""
+
+    def listed(findings: Iterable[Finding]) -> list[dict[str, str]]:
+        return [{"code": f.code, "level": f.level, "message": f.message, "fix": f.fix}
+                for f in findings]  # fmt: skip
+
+    details = {name: listed(check.findings) for name, check in result.checks.items()}
+    details["message"] = listed(result.findings)
+    return details
+
+
 def save_audits(session: Session, results: list[AuditedMessage], now: datetime) -> None:
     """Keep one row per audited message (for reports and the dashboard); the caller commits."""
     from store.messages import MessageAudit
@@ -92,6 +106,7 @@ def save_audits(session: Session, results: list[AuditedMessage], now: datetime) 
                 status=result.status,
                 checks={name: check.status for name, check in result.checks.items()},
                 findings=[item.code for item in result.findings],
+                details=message_details(result),
             )
         )
     session.flush()

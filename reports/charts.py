@@ -11,7 +11,7 @@ import pygal
 from pygal.style import Style
 
 from compliance.limit_profiles import METRICS
-from compliance.rate_results import RatesResult
+from compliance.rate_results import DayFigures, RatesResult
 from compliance.rate_wording import format_rate, metric_name
 
 _STYLE = Style(
@@ -116,6 +116,10 @@ class RatePanel:
     title: str
     svg: str | None = None
     note: str | None = None
+    # The chart's text alternative: (day, rate, volume) for each day with mail, where the
+    # volume is what the rate is a share of (delivered for complaints, sent for bounces).
+    rows: tuple[tuple[str, float | None, int], ...] = ()
+    volume: str = "sent"
 
 
 def profile_rate_charts(report: RatesResult) -> list[RatePanel]:
@@ -132,6 +136,9 @@ def profile_rate_charts(report: RatesResult) -> list[RatePanel]:
                 continue  # receivers' own figures (Gmail, SNDS) have no daily series here
             title = f"{profile.title}: {metric_name(metric)}"
             values = [row.figures.rate(metric) for row in series]
+            volume = "delivered" if metric == "complaint_rate" else "sent"
+            rows = tuple((row.day.isoformat(), row.figures.rate(metric), _volume(row, volume))
+                         for row in series if _volume(row, volume))  # fmt: skip
             seen = [v for v in values if v is not None]
             if not seen:
                 panels.append(RatePanel(title, note=f"{title}: no mail in the window."))
@@ -140,8 +147,13 @@ def profile_rate_charts(report: RatesResult) -> list[RatePanel]:
                 panels.append(RatePanel(title, note=f"{title}: 0.00% on every day ({days})."))
             else:
                 svg = rate_chart(title, labels, values, judged.warn, judged.fail)
-                panels.append(RatePanel(title, svg=svg))
+                panels.append(RatePanel(title, svg=svg, rows=rows, volume=volume))
     return panels
+
+
+def _volume(row: DayFigures, volume: str) -> int:
+    """The day's count a rate is a share of ("delivered" or "sent")."""
+    return row.figures.delivered if volume == "delivered" else row.figures.sent
 
 
 def as_image(svg: str) -> str:

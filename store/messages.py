@@ -28,3 +28,6 @@ class MessageAudit(Base):
     # {check: status}, and the codes of the other findings
     checks: Mapped[dict[str, Any]] = mapped_column(JSON)
     findings: Mapped[list[str]] = mapped_column(JSON)
+    # {check: [{code, level, message, fix}]} plus "message" for the message-wide findings
+    # (None on rows audited before it was kept).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -75,7 +75,14 @@ def serving(tmp_path: Path, seed: Callable[[Path, str], object] | None = None) -
         yield Served(base, url)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        # On a loaded machine (CI shares its cores) a clean stop can take a while; one that
+        # never comes is killed rather than left running past the test.
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+            raise
 
 
 @pytest.fixture
@@ -151,7 +158,7 @@ def test_the_overview_refreshes_itself_and_pauses_in_a_hidden_tab(served: Served
         page.clock.install()
         sign_in(page, served.base, "compliance")
         status = page.locator("[data-live-status]")
-        expect(status).to_have_text(re.compile(r"^updated \d\d:\d\d:\d\d$"))
+        expect(status).to_have_text(re.compile(r"^updated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
         live = page.locator("#live")
         expect(live).not_to_contain_text("DKIM key revoked")
         page.evaluate("window.notReloaded = true")  # gone if the page were reloaded

@@ -91,7 +91,7 @@ def test_the_domain_page_shows_sources_worst_first_the_chart_the_verdict_and_tls
     assert "<td>167.89.0.5</td><td>SendGrid</td>" in page
     assert "Not ready for p=quarantine: 200 of 2,900 messages (6.9%)" in page
     assert "Fix: add an SPF include for SendGrid" in page
-    chart = page[page.index('<figure class="chart" id="dmarc-chart">') :]
+    chart = page[page.index('<figure class="chart" id="dmarc-chart"') :]
     assert chart.index("<svg") < chart.index("</figure>")
     assert "DMARC pass rate per day" in chart
     assert "990 TLS sessions succeeded, 10 failed." in page

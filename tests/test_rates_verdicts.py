@@ -227,6 +227,27 @@ def test_a_flat_zero_series_is_a_note_not_a_panel() -> None:
     assert panel.note == "Yahoo: complaint rate: 0.00% on every day (2 days with mail)."
 
 
+def test_a_chart_carries_its_figures_and_their_volume_as_a_table() -> None:
+    def day(d: int, rate: float | None, delivered: int, sent: int) -> DayFigures:
+        figures = Figures(sent, delivered, *(0,) * 7, None, None, rate)
+        return DayFigures(date(2026, 11, d), figures)
+
+    days = (day(1, 0.004, 500, 510), day(2, None, 0, 0), day(3, 0.0, 250, 260))
+    default = ProfileResult(
+        "pass", "all", "Default", "esp", True,
+        {"complaint_rate": MetricResult(0.002, 0.001, 0.003, "warn")}, (), (),
+    )  # fmt: skip
+    empty = Figures(*(0,) * 9, None, None, None)
+    report = RatesResult(
+        date(2026, 11, 3), 3, date(2026, 11, 1), empty, {}, {"default": default},
+        RateSources(Freshness(None), 0), days, {},
+    )  # fmt: skip
+    [panel] = profile_rate_charts(report)
+    assert panel.svg is not None and panel.volume == "delivered"
+    # days without mail are no row: the table says what the chart's gap means
+    assert panel.rows == (("2026-11-01", 0.004, 500), ("2026-11-03", 0.0, 250))
+
+
 # --- the CLI, on SQLite and PostgreSQL --------------------------------------------------
 
 

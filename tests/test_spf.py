@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from checks.dns import DnsFailure
-from checks.results import SpfResult
-from checks.spf import SpfFacts, evaluate_spf, parse_all_qualifier
+from checks.results import SpfResult, TargetResult, to_json
+from checks.spf import SpfFacts, evaluate_spf, parse_all_qualifier, spf_include_tree
 from checks.zoneserver import ZoneServer
 from tests.conftest import check, check_of, zone
 
@@ -170,3 +170,35 @@ def test_a_timeout_is_error_and_names_the_lookup(spf_dns: ZoneServer) -> None:
     assert result.status == "error"
     assert set(codes(result)) == {"DNS_LOOKUP_FAILED"}
     assert any("good.example.test TXT: timeout" in f.message for f in result.findings)
+
+
+def test_over_the_lookup_limit_it_shows_what_each_include_costs(spf_dns: ZoneServer) -> None:
+    result = spf_of(spf_dns, "chain")
+    tree = result.include_tree
+    assert tree is not None
+    assert (tree.domain, tree.lookups, tree.total) == ("chain.example.test", 1, 11)
+    first = tree.includes[0]
+    assert (first.domain, first.record, first.total) == (
+        "c1.example.test", "v=spf1 include:c2.example.test -all", 10,
+    )  # fmt: skip
+    assert (
+        to_json(TargetResult("chain.example.test", "domain", {"spf": result}))["checks"]["spf"][
+            "include_tree"
+        ]["includes"][0]["total"]
+        == 10
+    )
+    assert spf_of(spf_dns, "good").include_tree is None  # under the limit: no walk
+
+
+def test_the_include_tree_costs_each_term_once_and_stops_at_a_loop() -> None:
+    records = {
+        "a.example": "v=spf1 include:b.example mx a:x.a.example ip4:192.0.2.1 -all",
+        "b.example": "v=spf1 include:a.example exists:%{i}.e.example ~all",
+    }
+    tree = spf_include_tree("A.example", records)
+    assert (tree.domain, tree.lookups) == ("a.example", 3)
+    (b,) = tree.includes
+    assert (b.lookups, [child.domain for child in b.includes]) == (2, ["a.example"])
+    assert b.includes[0].includes == ()  # the loop back to a.example ends there
+    assert tree.total == 3 + 2 + 3
+    assert spf_include_tree("none.example", {}).record is None

@@ -21,6 +21,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from checks.findings import CATALOGUE, name_the_record, worst
 from compliance.limit_profiles import load_profiles
 from compliance.provider_evidence import receiver_evidence
 from compliance.rate_results import RatesResult
@@ -30,6 +31,9 @@ from compliance.receiver_rates import SOURCE_NAMES
 from compliance.requirements import ProviderCard, provider_card
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (
+    blocklist_lines,
+    failing_first,
+    last_checked,
     latest_audit,
     latest_details,
     listings,
@@ -60,6 +64,7 @@ from web.settings import settings
 blueprint = Blueprint("pages", __name__)
 # Globals, not a context processor: imported macros (macros.html `percent`) see them too.
 blueprint.record_once(lambda state: state.app.jinja_env.globals.update(TEMPLATE_GLOBALS))
+blueprint.add_app_template_filter(name_the_record, "name_the_record")
 
 PAGE_SIZE = 50
 ALERTS_PAGE = 100
@@ -123,6 +128,7 @@ def _overview_live(page: int) -> dict[str, Any]:
                 requirements=_requirements(rates),
                 receivers=receivers_overview(db(), settings().gmail, datetime.now(UTC).date()),
                 dmarc=dmarc_overview(*dmarc_window()),
+                blocklisted=blocklist_lines(db()),
                 dmarc_status=verdict_status,
             )
         )
@@ -163,10 +169,14 @@ def _target_page(kind: str, name: str) -> Any:
     if name not in known:
         abort(404)
     states, episodes = listings(db(), name)
+    details = latest_details(db(), name)
     return render_template(
         "target.html",
         target=known[name],
-        details=latest_details(db(), name),
+        status=worst(d["status"] for d in details.values()) if details else None,
+        last_checked=last_checked(db(), name),
+        next_sweep=next_sweep(db()),
+        checks=failing_first(details),
         history=timeline(db(), name),
         states=states,
         episodes=episodes,
@@ -231,10 +241,11 @@ def alerts_fragment() -> Any:
 @roles_required("postmaster")
 def acknowledge_alert(alert_id: int) -> Any:
     try:
-        acknowledge(db(), alert_id, current_user.username, datetime.now(UTC))
+        alert = acknowledge(db(), alert_id, current_user.username, datetime.now(UTC))
     except LookupError:
         abort(404)
     db().commit()
+    flash(f"Acknowledged the {alert.check} alert on {alert.target}.")
     # Back to the page the form was on, if it is one of ours: never off-site.
     return redirect(local_path(request.form.get("back")) or url_for("pages.alerts"))
 
@@ -256,6 +267,16 @@ def rates() -> Any:
 def messages() -> Any:
     rows = db().scalars(select(MessageAudit).order_by(MessageAudit.id.desc()).limit(200))
     return render_template("messages.html", rows=list(rows))
+
+
+@blueprint.get("/messages/<int:audit_id>")
+@roles_required(*ANY_ROLE)
+def message(audit_id: int) -> Any:
+    """One audited message: each check with what is missing and how to fix it."""
+    row = db().get(MessageAudit, audit_id)
+    if row is None:
+        abort(404)
+    return render_template("message.html", row=row, catalogue=CATALOGUE)
 
 
 @blueprint.route("/settings/targets", methods=["GET", "POST"])

@@ -5,8 +5,9 @@
 (function () {
   "use strict";
 
+  // "2026-12-07 06:15:30 UTC": the date and the zone, like every time the pages show.
   function clock(date) {
-    return date.toTimeString().slice(0, 8);
+    return date.toISOString().slice(0, 19).replace("T", " ") + " UTC";
   }
 
   function start(box) {
