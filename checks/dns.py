@@ -39,7 +39,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from checks.dns_cache import CachedAnswer, CacheKey, SweepCache, cache_key
+from checks.dns_cache import CachedAnswer, CacheKey, NoData, SweepCache, cache_key
 from checks.dns_exchange import exchange
 
 # Their home is checks.dns_settings, which imports no dnspython; imported here by callers too.
@@ -340,7 +340,7 @@ class ProbeResolver(dns.resolver.Resolver):
             raise dns.resolver.NXDOMAIN(qnames=[name], responses={name: reply})
         chain = reply.resolve_chaining()
         if chain.answer is None:
-            raise dns.resolver.NoAnswer(response=reply)
+            raise NoData(name, type_code, reply)
         return CachedAnswer(
             chain.canonical_name,
             type_code,

@@ -115,6 +115,20 @@ class _Negative:
 _NO_ANSWER = "The DNS response does not contain an answer to the question"
 
 
+class NoData(dns.resolver.NoAnswer):
+    """dnspython's ``NoAnswer`` for a NODATA reply, its text built without formatting the
+    reply's question (a sweep meets thousands: every CNAME asked beside a TXT record, every
+    AAAA of an IPv4-only host); :meth:`response` is the reply as on ``NoAnswer``."""
+
+    def __init__(self, qname: dns.name.Name, rdtype: int, reply: dns.message.Message) -> None:
+        text = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
+        super().__init__(f"{_NO_ANSWER}: {qname} IN {text}")
+        self.reply = reply
+
+    def response(self) -> dns.message.Message:
+        return self.reply
+
+
 def negative_ttl(response: dns.message.Message | None) -> int | None:
     """RFC 2308 negative TTL of ``response``; None when it carries no SOA."""
     if response is None:
@@ -181,7 +195,7 @@ class SweepCache:
             # Search is off (see ProbeResolver.resolve): one name was asked.
             qname = error.kwargs["qnames"][0]
         else:
-            response = error.kwargs.get("response")
+            response = error.reply if isinstance(error, NoData) else error.kwargs.get("response")
             qname = (
                 response.question[0].name if response is not None and response.question else None
             )

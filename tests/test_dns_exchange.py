@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 
+import dns.flags
+import dns.message
 import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import pytest
 
 from checks.dns import DnsError, DnsSettings, DnsSweep, parse_nameserver
-from checks.dns_exchange import exchange
+from checks.dns_exchange import exchange, is_reply, query_wire
 from checks.zoneserver import ZoneServer
 from tests.conftest import zone
 from tests.servers import free_port
@@ -49,3 +52,27 @@ def test_a_probe_resolver_refuses_arguments_it_would_drop() -> None:
     resolver = DnsSweep(DnsSettings((parse_nameserver("127.0.0.1:9"),))).resolver()
     with pytest.raises(TypeError, match="unsupported"):
         resolver.resolve("shop.example.test", "TXT", tcp=True)
+
+
+def test_a_query_is_the_bytes_dnspython_renders() -> None:
+    for name, rdtype in ((NAME, TXT), (dns.name.from_text("_dmarc.Shop.example.test"), 5)):
+        query = dns.message.make_query(name, dns.rdatatype.RdataType(rdtype))
+        query.id = 0xBEEF
+        assert query_wire(0xBEEF, name, rdtype) == query.to_wire()
+
+
+def test_a_reply_matches_its_query_by_id_question_and_flags() -> None:
+    query = dns.message.make_query(NAME, dns.rdatatype.TXT)
+    reply = dns.message.make_response(query)
+    assert is_reply(reply, query.id, dns.name.from_text("SHOP.example.test"), TXT)
+    assert not is_reply(reply, query.id ^ 1, NAME, TXT)
+    assert not is_reply(reply, query.id, NAME, int(dns.rdatatype.CNAME))
+    assert not is_reply(reply, query.id, dns.name.from_text("other.example.test"), TXT)
+    reply.flags &= ~dns.flags.QR
+    assert not is_reply(reply, query.id, NAME, TXT)
+    # A SERVFAIL without the question is still the reply to it; a NOERROR is not.
+    bare = dns.message.Message(id=query.id)
+    bare.flags = dns.flags.QR
+    assert not is_reply(bare, query.id, NAME, TXT)
+    bare.set_rcode(dns.rcode.SERVFAIL)
+    assert is_reply(bare, query.id, NAME, TXT)
