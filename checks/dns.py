@@ -215,6 +215,24 @@ UNREPRESENTABLE: tuple[type[BaseException], ...] = (
 )
 
 
+_UNCONFIGURED: dict[str, object] = {}
+
+
+def _unconfigured_state() -> dict[str, object]:
+    """The attributes of ``dns.resolver.Resolver(configure=False)``, copied.
+
+    A probe gets a resolver of its own, and dnspython's ``reset`` reads and
+    parses the host name each time (for search domains, which probes do not
+    use): taken once per process, the state is copied for each probe.
+    """
+    if not _UNCONFIGURED:
+        _UNCONFIGURED.update(vars(dns.resolver.Resolver(configure=False)))
+    return {
+        name: value.copy() if isinstance(value, list | dict) else value
+        for name, value in _UNCONFIGURED.items()
+    }
+
+
 class ProbeResolver(dns.resolver.Resolver):
     """A dnspython resolver bound to a sweep; records the failures it meets.
 
@@ -228,7 +246,7 @@ class ProbeResolver(dns.resolver.Resolver):
         nameservers: Sequence[dns.nameserver.Nameserver],
         deadline: float | None = None,
     ) -> None:
-        super().__init__(configure=False)
+        self.__dict__.update(_unconfigured_state())
         self.sweep = sweep
         self.nameservers = list(nameservers)
         # The sweep caches (see resolve); dnspython's own cache stays off.
