@@ -39,7 +39,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from checks.dns_cache import CachedAnswer, CacheKey, NoData, SweepCache, cache_key
+from checks.dns_cache import CachedAnswer, CacheKey, NoData, NoSuchName, SweepCache, cache_key
 from checks.dns_exchange import exchange
 
 # Their home is checks.dns_settings, which imports no dnspython; imported here by callers too.
@@ -347,23 +347,22 @@ class ProbeResolver(dns.resolver.Resolver):
         lifetime: float | None,
     ) -> CachedAnswer:
         """Ask the nameservers; NXDOMAIN and NODATA raise as dnspython raises them."""
-        reply = exchange(
+        chain = exchange(
             name,
             type_code,
             self.sweep.addresses,
             self.timeout,
             self.lifetime if lifetime is None else lifetime,
         )
-        if reply.rcode() == dns.rcode.NXDOMAIN:
-            raise dns.resolver.NXDOMAIN(qnames=[name], responses={name: reply})
-        chain = reply.resolve_chaining()
-        if chain.answer is None:
-            raise NoData(name, type_code, reply)
+        if chain.rcode == dns.rcode.NXDOMAIN:
+            raise NoSuchName(name, chain.negative_ttl)
+        if not chain.rdatas:
+            raise NoData(name, type_code, chain.negative_ttl)
         return CachedAnswer(
             chain.canonical_name,
             type_code,
-            chain.answer.ttl,
-            tuple(chain.answer),
+            chain.ttl,
+            chain.rdatas,
             time.time() + chain.minimum_ttl,
         )
 

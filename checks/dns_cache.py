@@ -116,17 +116,26 @@ _NO_ANSWER = "The DNS response does not contain an answer to the question"
 
 
 class NoData(dns.resolver.NoAnswer):
-    """dnspython's ``NoAnswer`` for a NODATA reply, its text built without formatting the
-    reply's question (a sweep meets thousands: every CNAME asked beside a TXT record, every
-    AAAA of an IPv4-only host); :meth:`response` is the reply as on ``NoAnswer``."""
+    """dnspython's ``NoAnswer`` for a NODATA reply read off the wire
+    (:mod:`checks.dns_reply`): its text built without formatting a question (a sweep
+    meets thousands: every CNAME asked beside a TXT record, every AAAA of an IPv4-only
+    host), with the reply's negative TTL (None: no SOA) instead of the reply."""
 
-    def __init__(self, qname: dns.name.Name, rdtype: int, reply: dns.message.Message) -> None:
+    def __init__(self, qname: dns.name.Name, rdtype: int, negative_ttl: int | None) -> None:
         text = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
         super().__init__(f"{_NO_ANSWER}: {qname} IN {text}")
-        self.reply = reply
+        self.qname = qname
+        self.negative_ttl = negative_ttl
 
-    def response(self) -> dns.message.Message:
-        return self.reply
+
+class NoSuchName(dns.resolver.NXDOMAIN):
+    """dnspython's ``NXDOMAIN`` for a reply read off the wire, with its negative TTL
+    (None: no SOA) instead of the reply."""
+
+    def __init__(self, qname: dns.name.Name, negative_ttl: int | None) -> None:
+        super().__init__(qnames=[qname])
+        self.qname = qname
+        self.negative_ttl = negative_ttl
 
 
 def negative_ttl(response: dns.message.Message | None) -> int | None:
@@ -189,17 +198,20 @@ class SweepCache:
         """Keep an NXDOMAIN or NODATA answer for its negative TTL."""
         qname: dns.name.Name | None
         nxdomain = isinstance(error, dns.resolver.NXDOMAIN)
-        if nxdomain:
+        if isinstance(error, NoData | NoSuchName):
+            ttl, qname = error.negative_ttl, error.qname
+        elif nxdomain:
             responses = error.kwargs.get("responses") or {}
             response = next(reversed(responses.values()), None) if responses else None
             # Search is off (see ProbeResolver.resolve): one name was asked.
             qname = error.kwargs["qnames"][0]
+            ttl = negative_ttl(response)
         else:
-            response = error.reply if isinstance(error, NoData) else error.kwargs.get("response")
+            response = error.kwargs.get("response")
             qname = (
                 response.question[0].name if response is not None and response.question else None
             )
-        ttl = negative_ttl(response)
+            ttl = negative_ttl(response)
         if ttl is None or qname is None:
             return
         rdtype = dns.rdatatype.RdataType.make(key[1])
