@@ -483,6 +483,16 @@ def main() -> None:
         "--concurrency", type=int, nargs="+", default=[64], help="[dns] concurrency values"
     )
     parser.add_argument("--sample", type=int, default=1_000, help="domains checkdmarc checks")
+    parser.add_argument(
+        "--jobs", nargs="+", choices=("auth", "blocklists"), default=["auth", "blocklists"]
+    )
+    parser.add_argument(
+        "--caches",
+        nargs="+",
+        choices=("cold", "warm"),
+        default=["cold", "warm"],
+        help="for the first concurrency value (further ones run cold only)",
+    )
     args = parser.parse_args()
 
     domains = domain_names(args.domains)
@@ -518,10 +528,10 @@ def main() -> None:
                 settings = make_settings(unbound.port, concurrency)
                 # [dns] concurrency is the authentication sweep's; the blocklist
                 # sweep's is fixed, so it is measured once.
-                jobs = ("auth", "blocklists") if number == 0 else ("auth",)
+                jobs = args.jobs if number == 0 else ("auth",)
                 unbound.flush()
                 # The default is also measured warm; further values cold only.
-                caches = ("cold", "warm") if number == 0 else ("cold",)
+                caches = args.caches if number == 0 else ("cold",)
                 for job in jobs:
                     for cache in caches:
                         figure = run_job(
@@ -540,7 +550,8 @@ def main() -> None:
 
             sample = domains[: args.sample]
             print(f"checkdmarc 6 check_spf + check_dmarc, {len(sample):,} domains in turn:")
-            for cache in ("cold", "warm"):
+            measured = {f.cache for f in figures if f.job == "auth"}
+            for cache in [cache for cache in ("cold", "warm") if cache in measured]:
                 if cache == "cold":
                     unbound.flush()
                 unbound.stats()

@@ -39,7 +39,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from checks.dns_cache import CachedAnswer, CacheKey, SweepCache, cache_key
+from checks.dns_cache import CachedAnswer, CacheKey, NoData, NoSuchName, SweepCache, cache_key
 from checks.dns_exchange import exchange
 
 # Their home is checks.dns_settings, which imports no dnspython; imported here by callers too.
@@ -222,6 +222,24 @@ UNREPRESENTABLE: tuple[type[BaseException], ...] = (
 )
 
 
+_UNCONFIGURED: dict[str, object] = {}
+
+
+def _unconfigured_state() -> dict[str, object]:
+    """The attributes of ``dns.resolver.Resolver(configure=False)``, copied.
+
+    A probe gets a resolver of its own, and dnspython's ``reset`` reads and
+    parses the host name each time (for search domains, which probes do not
+    use): taken once per process, the state is copied for each probe.
+    """
+    if not _UNCONFIGURED:
+        _UNCONFIGURED.update(vars(dns.resolver.Resolver(configure=False)))
+    return {
+        name: value.copy() if isinstance(value, list | dict) else value
+        for name, value in _UNCONFIGURED.items()
+    }
+
+
 class ProbeResolver(dns.resolver.Resolver):
     """A dnspython resolver bound to a sweep; records the failures it meets.
 
@@ -235,7 +253,7 @@ class ProbeResolver(dns.resolver.Resolver):
         nameservers: Sequence[dns.nameserver.Nameserver],
         deadline: float | None = None,
     ) -> None:
-        super().__init__(configure=False)
+        self.__dict__.update(_unconfigured_state())
         self.sweep = sweep
         self.nameservers = list(nameservers)
         # The sweep caches (see resolve); dnspython's own cache stays off.
@@ -336,23 +354,22 @@ class ProbeResolver(dns.resolver.Resolver):
         lifetime: float | None,
     ) -> CachedAnswer:
         """Ask the nameservers; NXDOMAIN and NODATA raise as dnspython raises them."""
-        reply = exchange(
+        chain = exchange(
             name,
             type_code,
             self.sweep.addresses,
             self.timeout,
             self.lifetime if lifetime is None else lifetime,
         )
-        if reply.rcode() == dns.rcode.NXDOMAIN:
-            raise dns.resolver.NXDOMAIN(qnames=[name], responses={name: reply})
-        chain = reply.resolve_chaining()
-        if chain.answer is None:
-            raise dns.resolver.NoAnswer(response=reply)
+        if chain.rcode == dns.rcode.NXDOMAIN:
+            raise NoSuchName(name, chain.negative_ttl)
+        if not chain.rdatas:
+            raise NoData(name, type_code, chain.negative_ttl)
         return CachedAnswer(
             chain.canonical_name,
             type_code,
-            chain.answer.ttl,
-            tuple(chain.answer),
+            chain.ttl,
+            chain.rdatas,
             time.time() + chain.minimum_ttl,
         )
 

@@ -115,6 +115,29 @@ class _Negative:
 _NO_ANSWER = "The DNS response does not contain an answer to the question"
 
 
+class NoData(dns.resolver.NoAnswer):
+    """dnspython's ``NoAnswer`` for a NODATA reply read off the wire
+    (:mod:`checks.dns_reply`): its text built without formatting a question (a sweep
+    meets thousands: every CNAME asked beside a TXT record, every AAAA of an IPv4-only
+    host), with the reply's negative TTL (None: no SOA) instead of the reply."""
+
+    def __init__(self, qname: dns.name.Name, rdtype: int, negative_ttl: int | None) -> None:
+        text = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
+        super().__init__(f"{_NO_ANSWER}: {qname} IN {text}")
+        self.qname = qname
+        self.negative_ttl = negative_ttl
+
+
+class NoSuchName(dns.resolver.NXDOMAIN):
+    """dnspython's ``NXDOMAIN`` for a reply read off the wire, with its negative TTL
+    (None: no SOA) instead of the reply."""
+
+    def __init__(self, qname: dns.name.Name, negative_ttl: int | None) -> None:
+        super().__init__(qnames=[qname])
+        self.qname = qname
+        self.negative_ttl = negative_ttl
+
+
 def negative_ttl(response: dns.message.Message | None) -> int | None:
     """RFC 2308 negative TTL of ``response``; None when it carries no SOA."""
     if response is None:
@@ -175,17 +198,20 @@ class SweepCache:
         """Keep an NXDOMAIN or NODATA answer for its negative TTL."""
         qname: dns.name.Name | None
         nxdomain = isinstance(error, dns.resolver.NXDOMAIN)
-        if nxdomain:
+        if isinstance(error, NoData | NoSuchName):
+            ttl, qname = error.negative_ttl, error.qname
+        elif nxdomain:
             responses = error.kwargs.get("responses") or {}
             response = next(reversed(responses.values()), None) if responses else None
             # Search is off (see ProbeResolver.resolve): one name was asked.
             qname = error.kwargs["qnames"][0]
+            ttl = negative_ttl(response)
         else:
             response = error.kwargs.get("response")
             qname = (
                 response.question[0].name if response is not None and response.question else None
             )
-        ttl = negative_ttl(response)
+            ttl = negative_ttl(response)
         if ttl is None or qname is None:
             return
         rdtype = dns.rdatatype.RdataType.make(key[1])

@@ -40,8 +40,11 @@ IP_CHECKS: dict[str, Probe] = {
 }
 
 
-def checks_for(target: Target, transport: TransportPlan | None = None) -> dict[str, Probe]:
-    """The probes that apply to ``target`` (with ``transport``, a domain's transport checks too)."""
+def checks_for(
+    target: Target, transport: TransportPlan | None = None, *, authentication: bool = True
+) -> dict[str, Probe]:
+    """The probes that apply to ``target`` (with ``transport``, a domain's transport checks
+    too; without ``authentication``, a domain's transport checks alone)."""
     if target.kind != "domain":
         return IP_CHECKS
     if transport is None:
@@ -49,6 +52,8 @@ def checks_for(target: Target, transport: TransportPlan | None = None) -> dict[s
     # Imported here: certificates, DNSSEC and SVG parsing are not paid for by runs without them.
     from checks.transport_sweep import transport_probes
 
+    if not authentication:
+        return transport_probes(transport)
     return {**DOMAIN_CHECKS, **transport_probes(transport)}
 
 
@@ -77,6 +82,7 @@ def check_targets(
     sweep: DnsSweep | None = None,
     blocklists: BlocklistPlan | None = None,
     transport: TransportPlan | None = None,
+    authentication: bool = True,
     started: float | None = None,
 ) -> list[TargetResult]:
     """Check every target; all probes of all targets run concurrently.
@@ -91,13 +97,15 @@ def check_targets(
     ``blocklists`` plan, every target also gets a ``blocklists`` check, run
     on the asyncio side of the DNS seam while the probes run in threads.
     With a ``transport`` plan, domains also get the transport and brand
-    checks (MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE, BIMI).
+    checks (MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE, BIMI); without
+    ``authentication`` they get those alone (the transport sweep, whose
+    authentication checks the authentication sweep runs).
     """
     sweep = sweep or DnsSweep(settings)
     jobs = [
         (target, name, probe)
         for target in targets
-        for name, probe in checks_for(target, transport).items()
+        for name, probe in checks_for(target, transport, authentication=authentication).items()
     ]
     outcomes: list[CheckResult | None] = [None] * len(jobs)
     taken = iter(range(len(jobs)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -30,6 +30,34 @@ def record_run(
     run = start_run(session, started_at=started_at, trigger=trigger)
     record_results(session, run, results, finished_at)
     finish_run(run, finished_at, [result.status for result in results])
+    session.flush()
+    return run
+
+
+def record_run_in_batches(
+    session: Session,
+    batches: Iterable[Sequence[TargetResult]],
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    trigger: str = "cli",
+    each_batch: Callable[[Sequence[TargetResult]], object] = lambda batch: None,
+) -> CheckRun:
+    """:func:`record_run` over results that come a batch at a time.
+
+    Each batch is written and flushed out of the session before the next is
+    taken, so neither this nor ``batches`` need hold more than one batch;
+    ``each_batch`` runs on a batch once it is recorded (the sweeps' alerts).
+    """
+    run = start_run(session, started_at=started_at, trigger=trigger)
+    statuses: list[Status] = []
+    for results in batches:
+        record_results(session, run, results, finished_at)
+        each_batch(results)
+        statuses.extend(result.status for result in results)
+        # Written out, the batch's rows leave the session's memory.
+        session.flush()
+    finish_run(run, finished_at, statuses)
     session.flush()
     return run
 

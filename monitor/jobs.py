@@ -20,11 +20,9 @@ from sqlalchemy.orm import Session
 
 from checks.blocklists import check_blocklists
 from checks.dns import DnsSweep
-from checks.findings import Status
 from checks.results import TargetResult
 from checks.sweep import check_targets
 from checks.targets import Target
-from checks.transport import TRANSPORT_CHECKS
 from compliance.audit import run_audit, store_audit
 from compliance.erasure import purge_retention
 from compliance.inbox import drain_inbox
@@ -33,7 +31,7 @@ from monitor.blocklist_history import recent_listings
 from monitor.blocklist_plan import make_plan
 from monitor.channels import build_transports, channel_names
 from monitor.gmail import fetch_gmail
-from monitor.history import finish_run, record_results, record_run, start_run
+from monitor.history import record_run, record_run_in_batches
 from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
 from monitor.snds import fetch_snds
@@ -95,31 +93,34 @@ def _record_spooled(
     trigger: str,
 ) -> str:
     """Record a sweep's spooled results a batch at a time, in the job's transaction."""
-    run = start_run(session, started_at=now, trigger=trigger)
-    statuses: list[Status] = []
     transitions = 0
-    try:
-        for results in spool.read():
-            record_results(session, run, results, now)
-            transitions += len(
-                update_alerts(
-                    session,
-                    results,
-                    now,
-                    policy_of(settings),
-                    channels=channel_names(settings),
-                    dashboard_url=settings.alerts.dashboard_url,
-                    alert_on_warn=alert_on_warn,
-                )
+
+    def alert(results: Sequence[TargetResult]) -> None:
+        nonlocal transitions
+        transitions += len(
+            update_alerts(
+                session,
+                results,
+                now,
+                policy_of(settings),
+                channels=channel_names(settings),
+                dashboard_url=settings.alerts.dashboard_url,
+                alert_on_warn=alert_on_warn,
             )
-            statuses.extend(result.status for result in results)
-            # Written out, the batch's rows leave the session's memory.
-            session.flush()
+        )
+
+    try:
+        run = record_run_in_batches(
+            session,
+            spool.read(),
+            started_at=now,
+            finished_at=now,
+            trigger=trigger,
+            each_batch=alert,
+        )
     finally:
         spool.close()
-    finish_run(run, now, statuses)
-    session.flush()
-    return f"{len(statuses)} targets checked, {transitions} alert transitions"
+    return f"{run.target_count} targets checked, {transitions} alert transitions"
 
 
 def _sweep_list(session: Session) -> tuple[list[Target], dict[str, bool | None]]:
@@ -162,6 +163,7 @@ def sweep_transport(session: Session, now: datetime, settings: Settings) -> str:
 
     The MTA-STS policies earlier runs fetched come from the history, so that a
     policy changed under the same id, or gone while it was enforce, is told.
+    In batches sharing one DNS sweep, like the authentication sweep.
     """
     domains = [target for target in _active_targets(session) if target.kind == "domain"]
     if not domains:
@@ -170,17 +172,24 @@ def sweep_transport(session: Session, now: datetime, settings: Settings) -> str:
     session.commit()
     if plan is None:
         return "transport checks are disabled"
-    results = check_targets(
-        [target.as_target() for target in domains],
-        settings.dns,
-        concurrency=settings.concurrency,
-        transport=plan,
-    )
-    transport = [
-        TargetResult(r.target, r.kind, {n: c for n, c in r.checks.items() if n in TRANSPORT_CHECKS})
-        for r in results
-    ]
-    return _record(session, transport, domains, now, settings, "transport_sweep")
+    checked = [target.as_target() for target in domains]
+    alert_on_warn = {target.name: target.alert_on_warn for target in domains}
+    del domains
+    sweep = DnsSweep(settings.dns)
+
+    def check(batch: Sequence[Target]) -> list[TargetResult]:
+        # The authentication checks are the authentication sweep's to record.
+        return check_targets(
+            batch,
+            concurrency=settings.concurrency,
+            sweep=sweep,
+            transport=plan,
+            authentication=False,
+        )
+
+    spool = sweep_in_batches(checked, check, after_batch=sweep.cache.release_unshared)
+    del checked
+    return _record_spooled(session, spool, alert_on_warn, now, settings, "transport_sweep")
 
 
 def sweep_blocklists(session: Session, now: datetime, settings: Settings) -> str:

@@ -117,16 +117,61 @@ def remove_target(session: Session, kind: str, name: str) -> None:
 
 def list_targets(session: Session, kind: str | None = None) -> list[MonitoredTarget]:
     """Monitored targets, domains first, each kind by name."""
+    # Read as rows, not ORM objects: a sweep lists every target, and loading
+    # every Domain with its selectors (all held until the last was loaded) was
+    # the peak of a sweep's memory at 100,000 domains.
     found: list[MonitoredTarget] = []
     if kind in (None, "domain"):
-        domains = session.scalars(
-            select(Domain).options(selectinload(Domain.selectors)).order_by(Domain.name)
-        )
+        selectors: dict[int, list[str]] = {}
+        for domain_id, selector in session.execute(
+            select(DkimSelector.domain_id, DkimSelector.selector).order_by(DkimSelector.selector)
+        ):
+            selectors.setdefault(domain_id, []).append(selector)
         reported = _reported_selectors(session)
-        found += [_domain_view(d, reported.get(d.name, ())) for d in domains]
-    if kind in (None, "ip"):
+        domains = session.execute(
+            select(
+                Domain.id,
+                Domain.name,
+                Domain.alert_on_warn,
+                Domain.paused,
+                Domain.note,
+                Domain.created_at,
+            ).order_by(Domain.name)
+        )
         found += [
-            _ip_view(i) for i in session.scalars(select(SendingIp).order_by(SendingIp.address))
+            MonitoredTarget(
+                name=name,
+                kind="domain",
+                selectors=tuple(selectors.pop(domain_id, ())),
+                alert_on_warn=alert_on_warn,
+                paused=paused,
+                note=note,
+                created_at=created_at,
+                reported_selectors=reported.get(name, ()),
+            )
+            for domain_id, name, alert_on_warn, paused, note, created_at in domains
+        ]
+    if kind in (None, "ip"):
+        ips = session.execute(
+            select(
+                SendingIp.address,
+                SendingIp.alert_on_warn,
+                SendingIp.paused,
+                SendingIp.note,
+                SendingIp.created_at,
+            ).order_by(SendingIp.address)
+        )
+        found += [
+            MonitoredTarget(
+                name=address,
+                kind="ip",
+                selectors=(),
+                alert_on_warn=alert_on_warn,
+                paused=paused,
+                note=note,
+                created_at=created_at,
+            )
+            for address, alert_on_warn, paused, note, created_at in ips
         ]
     return found
 

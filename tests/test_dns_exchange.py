@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import time
 
+import dns.flags
+import dns.message
 import dns.name
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import pytest
 
 from checks.dns import DnsError, DnsSettings, DnsSweep, parse_nameserver
-from checks.dns_exchange import exchange
+from checks.dns_exchange import exchange, matches_query, query_wire
 from checks.zoneserver import ZoneServer
 from tests.conftest import zone
 from tests.servers import free_port
 
 NAME = dns.name.from_text("shop.example.test")
+UPPER = dns.name.from_text("SHOP.Example.TEST")
+OTHER = dns.name.from_text("shop.example.tesu")
 TXT = int(dns.rdatatype.TXT)
 
 
@@ -25,7 +30,7 @@ def test_a_nameserver_answering_servfail_gives_way_to_the_next() -> None:
         good.set_zone("example.test.", zone('shop TXT "v=spf1 -all"'))
         servers = [("127.0.0.1", broken.port), ("127.0.0.1", good.port)]
         reply = exchange(NAME, TXT, servers, timeout=1, lifetime=2)
-        assert reply.answer[0].to_text().endswith('"v=spf1 -all"')
+        assert reply.rdatas[0].to_text() == '"v=spf1 -all"'
         # Asked once each: a server that said SERVFAIL is not asked again.
         assert broken.queries == 1 and good.queries == 1
 
@@ -49,3 +54,33 @@ def test_a_probe_resolver_refuses_arguments_it_would_drop() -> None:
     resolver = DnsSweep(DnsSettings((parse_nameserver("127.0.0.1:9"),))).resolver()
     with pytest.raises(TypeError, match="unsupported"):
         resolver.resolve("shop.example.test", "TXT", tcp=True)
+
+
+def test_a_query_is_the_bytes_dnspython_renders() -> None:
+    for name, rdtype in ((NAME, TXT), (dns.name.from_text("_dmarc.Shop.example.test"), 5)):
+        query = dns.message.make_query(name, dns.rdatatype.RdataType(rdtype))
+        query.id = 0xBEEF
+        assert query_wire(0xBEEF, name, rdtype) == query.to_wire()
+
+
+def test_a_reply_matches_its_query_by_id_question_and_flags() -> None:
+    query = query_wire(0xBEEF, NAME, TXT)
+    reply = dns.message.make_response(dns.message.from_wire(query))
+    assert matches_query(reply.to_wire(), query)
+    shouting = dns.message.make_response(dns.message.from_wire(query_wire(0xBEEF, UPPER, TXT)))
+    assert matches_query(shouting.to_wire(), query)
+    for other in (
+        query_wire(0xBEEE, NAME, TXT),
+        query_wire(0xBEEF, NAME, 5),
+        query_wire(0xBEEF, OTHER, TXT),
+    ):
+        assert not matches_query(
+            dns.message.make_response(dns.message.from_wire(other)).to_wire(), query
+        )
+    assert not matches_query(query, query)  # not a reply: QR is clear
+    # A SERVFAIL without the question is still the reply to it; a NOERROR is not.
+    bare = dns.message.Message(id=0xBEEF)
+    bare.flags = dns.flags.QR | dns.flags.RD
+    assert not matches_query(bare.to_wire(), query)
+    bare.set_rcode(dns.rcode.SERVFAIL)
+    assert matches_query(bare.to_wire(), query)

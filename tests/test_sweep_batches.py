@@ -6,12 +6,17 @@ PostgreSQL): the scheduler's own sweep job, in batches of two targets.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import monitor.sweep_batches
@@ -29,7 +34,7 @@ from monitor.sweep_batches import sweep_in_batches
 from monitor.targets import add_domain
 from store.engine import session_factory, upgrade_database
 from store.models import CheckRecord, CheckRun, TargetStatus
-from tests.conftest import zone
+from tests.conftest import postwarden, zone
 from tests.keys import rsa_key, txt
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -116,6 +121,47 @@ def test_a_batched_sweep_records_every_target_in_one_run(
         assert records == SHOPS * 5  # spf, dmarc, dkim, mx, blocklists
         statuses = session.scalars(select(TargetStatus.status).distinct())
         assert list(statuses) == ["pass"]
+
+
+@contextmanager
+def flushes(names: Iterable[str]) -> Iterator[list[tuple[int, int]]]:
+    """At each flush of any session: the check results it writes, and how many results
+    of ``names`` the process holds (the results a sweep keeps in memory then)."""
+    watched = set(names)
+    seen: list[tuple[int, int]] = []
+
+    def before_flush(session: Session, *_: object) -> None:
+        written = sum(isinstance(row, CheckRecord) for row in session.new)
+        held = sum(
+            isinstance(item, TargetResult) and item.target in watched for item in gc.get_objects()
+        )
+        seen.append((written, held))
+
+    event.listen(Session, "before_flush", before_flush)
+    try:
+        yield seen
+    finally:
+        event.remove(Session, "before_flush", before_flush)
+
+
+def test_check_save_writes_and_holds_one_batch_of_results_at_a_time(
+    fleet: ZoneServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importlib.import_module("monitor.cli.check"), "CHECK_BATCH_SIZE", 2)
+    names = [f"shop{n}.example.test" for n in range(SHOPS)]
+    with flushes(names) as seen:
+        result = postwarden(
+            "check", *names, "--selector", "s1", "--no-blocklists", "--nameserver",
+            fleet.nameserver, "--format", "json", "--save", "--db", f"sqlite:///{tmp_path}/pw.db",
+        )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert [item["target"] for item in result.json()] == names
+    written = [count for count, _ in seen if count]
+    # Every result recorded, two targets' four checks at a time...
+    assert sum(written) == SHOPS * 4 and max(written) == 2 * 4, seen
+    # ... while the process held no more than those two targets' results.
+    assert max(held for _, held in seen) <= 2, seen
+    assert fleet.log[("_spf.esp.example.test.", "TXT")] == 1
 
 
 def _result(name: str, status: str) -> TargetResult:

@@ -392,6 +392,44 @@ def test_the_transport_sweep_records_alerts_and_shows_on_the_dashboard(
         engine.dispose()
 
 
+def test_the_transport_sweep_writes_and_holds_one_batch_of_results_at_a_time(
+    loopback: Loopback, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.sweep_batches
+    from monitor.jobs import sweep_transport
+    from monitor.settings import Settings
+    from monitor.targets import add_domain
+    from store.engine import open_database, session_factory
+    from tests.test_sweep_batches import flushes
+
+    monkeypatch.setattr(monitor.sweep_batches, "BATCH_SIZE", 2)
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    dns = DnsSettings((parse_nameserver(loopback.dns.nameserver),), timeout=2.0)
+    settings = Settings(database_url=url, dns=dns, transport=loopback.settings())
+    names = [name.rstrip(".") for name in ZONES]
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with sessions() as session:
+            for name in names:
+                add_domain(session, name, now)
+            session.commit()
+            with flushes(names) as seen:
+                outcome = sweep_transport(session, now, settings)
+                session.commit()
+    finally:
+        engine.dispose()
+    assert outcome.startswith(f"{len(names)} targets checked"), outcome
+    written = [count for count, _ in seen if count]
+    # The six transport checks of every domain, two domains at a time...
+    assert sum(written) == len(names) * 6 and max(written) == 2 * 6, seen
+    # ... while the process held no more than those two domains' results.
+    assert max(held for _, held in seen) <= 2, seen
+    # The authentication checks are the authentication sweep's: no SPF was asked for.
+    assert not [name for name, kind in loopback.dns.log if kind == "TXT" and name in ZONES]
+
+
 def populate_users(sessions: object, now: dt.datetime, password: str) -> str:
     """A postmaster who logs in, and an API token of theirs."""
     from monitor.users import add_token, add_user

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from checks.targets import Target
     from checks.transport import TransportPlan
     from monitor.settings import Settings
+    from monitor.sweep_batches import ResultSpool
 
 
 @click.command()
@@ -85,7 +86,7 @@ def check(
     # Imported here: they import dnspython and checkdmarc, which `--help` need not pay for.
     from checks.targets import parse_target, validate_selector
     from monitor.blocklist_plan import make_plan
-    from monitor.output import echo_results, exit_code
+    from monitor.output import echo_results
     from monitor.transport_history import transport_plan
 
     settings = settings_from(config, db, nameservers, timeout, concurrency, retries)
@@ -112,9 +113,11 @@ def check(
         started = context.obj.get("started") if isinstance(context.obj, dict) else None
         batches = checked_in_batches(parsed, settings, plan, transport, started)
         return echo_results(batches, output_format)
-    results = _check_and_save(parsed, settings, plan, fresh=fresh)
-    _print(results, output_format)
-    return exit_code(results)
+    spool = _check_and_save(parsed, settings, plan, fresh=fresh)
+    try:
+        return echo_results(spool.read(), output_format)
+    finally:
+        spool.close()
 
 
 # Targets a one-shot check holds at once: smaller than a sweep's batches
@@ -155,16 +158,21 @@ def checked_in_batches(
 
 def _check_and_save(
     targets: Sequence[Target], settings: Settings, plan: BlocklistPlan | None, *, fresh: bool
-) -> list[TargetResult]:
-    """Check ``targets`` and record the run; a run that cannot be saved is not run.
+) -> ResultSpool:
+    """Check ``targets`` and record the run; the results, spooled to be printed.
 
-    Blocklist verdicts younger than the re-check interval are taken from the
-    history instead of asking the list again, unless ``fresh``.
+    A run that cannot be saved is not run. Blocklist verdicts younger than
+    the re-check interval are taken from the history instead of asking the
+    list again, unless ``fresh``. Like a sweep, the targets are checked a
+    batch at a time into a spool and recorded from it a batch at a time, in
+    one transaction opened after the last lookup: memory holds one batch.
     """
     # Imported here so one-shot checks never pay for SQLAlchemy and Alembic.
+    from checks.dns import DnsSweep
     from checks.sweep import check_targets
     from monitor.blocklist_history import recent_listings
-    from monitor.history import record_run
+    from monitor.history import record_run_in_batches
+    from monitor.sweep_batches import sweep_in_batches
     from monitor.transport_history import transport_plan
     from store.engine import open_database, session_factory
 
@@ -180,21 +188,27 @@ def _check_and_save(
         with sessions() as session:
             domains = [t.name for t in targets if t.kind == "domain"]
             transport = transport_plan(settings, started, session, domains)
-        results = check_targets(
+        sweep = DnsSweep(settings.dns)
+        spool = sweep_in_batches(
             targets,
-            settings.dns,
-            concurrency=settings.concurrency,
-            blocklists=plan,
-            transport=transport,
+            lambda batch: check_targets(
+                batch,
+                concurrency=settings.concurrency,
+                blocklists=plan,
+                transport=transport,
+                sweep=sweep,
+            ),
+            after_batch=sweep.cache.release_unshared,
+            batch_size=CHECK_BATCH_SIZE,
         )
-        with sessions.begin() as session:
-            record_run(session, results, started_at=started, finished_at=datetime.now(UTC))
+        try:
+            with sessions.begin() as session:
+                record_run_in_batches(
+                    session, spool.read(), started_at=started, finished_at=datetime.now(UTC)
+                )
+        except BaseException:
+            spool.close()
+            raise
     finally:
         engine.dispose()
-    return results
-
-
-def _print(results: Sequence[TargetResult], output_format: str) -> None:
-    from monitor.output import render_json, render_table
-
-    click.echo(render_json(results) if output_format == "json" else render_table(results))
+    return spool
