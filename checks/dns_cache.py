@@ -123,7 +123,7 @@ class NoData(dns.resolver.NoAnswer):
 
     def __init__(self, qname: dns.name.Name, rdtype: int, negative_ttl: int | None) -> None:
         text = dns.rdatatype.to_text(dns.rdatatype.RdataType.make(rdtype))
-        super().__init__(f"{_NO_ANSWER}: {qname} IN {text}")
+        super().__init__(f"{_NO_ANSWER}: {qname} IN {text}")  # type: ignore[no-untyped-call]
         self.qname = qname
         self.negative_ttl = negative_ttl
 
@@ -133,7 +133,7 @@ class NoSuchName(dns.resolver.NXDOMAIN):
     (None: no SOA) instead of the reply."""
 
     def __init__(self, qname: dns.name.Name, negative_ttl: int | None) -> None:
-        super().__init__(qnames=[qname])
+        super().__init__(qnames=[qname])  # type: ignore[no-untyped-call]
         self.qname = qname
         self.negative_ttl = negative_ttl
 

@@ -137,7 +137,7 @@ def read_chain(wire: bytes, rdtype: int) -> Chain:
             break
         minimum = min(minimum, *(t for t, _ in aliases))
         canonical = aliases[0][1].target  # type: ignore[attr-defined]
-        chain_key = _key_of(canonical)  # type: ignore[arg-type]
+        chain_key = _key_of(canonical)
     else:
         raise dns.message.ChainTooLong
     if rcode == dns.rcode.NXDOMAIN and answer:
