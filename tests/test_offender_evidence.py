@@ -1,0 +1,114 @@
+"""The compliance officer's evidence: for each person mailed after leaving, the exit (when
+and how) and every mailing after it, on the offenders page and in its CSV; "last mailed"
+and "last engaged" as the rules see them; the retention purge named on the overview and
+the compliance page in the same words."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from compliance.exit_evidence import exit_evidence
+from store.engine import open_database, session_factory
+from tests.evidence_data import seed_evidence
+from tests.test_web import logged_in, populated_app
+
+AS_OF = date(2026, 12, 7)
+
+
+@pytest.fixture(scope="module")
+def evidence_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    yield from populated_app(tmp_path_factory.mktemp("evidence"), seed_evidence)
+
+
+def offenders_csv(app: Flask, rule: str) -> list[dict[str, str]]:
+    response = logged_in(app, "compliance").get(f"/compliance/offenders/{rule}.csv")
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_each_mailing_after_an_unsubscribe_is_listed_with_its_days_late(
+    evidence_app: Flask,
+) -> None:
+    rows = {row["address"]: row for row in offenders_csv(evidence_app, "mailed_after_unsubscribe")}
+    assert set(rows) == {"john@gmail.com", "jane@gmail.com"}
+    john = rows["john@gmail.com"]
+    assert john["exit_at"] == "2026-11-16 18:30:00+00:00"
+    assert john["exit_how"] == "unsubscribe reported by csv (campaign october-news)"
+    # Unsubscribed 16 Nov 18:30, two days' grace: 23 Nov 09:00 is 4.6 days past the deadline.
+    assert john["mailings_after"] == (
+        "2026-11-23T09:00:00+00:00 black-friday (4.6 days late); "
+        "2026-11-30T09:00:00+00:00 advent-1 (11.6 days late)"
+    )
+    # The contract's columns are still there, first and in order; "last mailed" comes
+    # from the events when the export has none.
+    assert list(john)[:11] == ["list_name", "address", "status", "legal_basis", "optin_time",
+                               "confirm_time", "last_mailed_at", "last_engaged_at",
+                               "unsubscribed_at", "bounced_at", "complained_at"]  # fmt: skip
+    assert john["last_mailed_at"].startswith("2026-11-30 09:00:00")
+    assert john["unsubscribed_at"].startswith("2026-11-16 18:30:00")
+
+
+def test_a_hard_bounce_and_a_complaint_name_the_exit_and_what_came_after(
+    evidence_app: Flask,
+) -> None:
+    [jim] = offenders_csv(evidence_app, "mailed_after_hard_bounce")
+    assert jim["exit_how"] == "hard bounce reported by csv (campaign october-news)"
+    assert jim["mailings_after"] == "2026-11-23T09:00:00+00:00 black-friday (7.0 days late)"
+    [joe] = offenders_csv(evidence_app, "mailed_after_complaint")
+    assert joe["exit_at"] == "2026-11-16 21:40:00+00:00"
+    assert joe["mailings_after"] == "2026-11-30T09:00:00+00:00 advent-1 (13.5 days late)"
+    # The open after the mailing is engagement as the rules see it.
+    assert joe["last_engaged_at"].startswith("2026-11-30 10:12:00")
+    # Other rules' CSVs keep their columns only.
+    assert "exit_at" not in offenders_csv(evidence_app, "consent_missing")[0]
+
+
+def test_the_offenders_page_shows_the_exit_and_each_mailing_after_it(evidence_app: Flask) -> None:
+    page = logged_in(evidence_app, "compliance").get(
+        "/compliance/offenders/mailed_after_unsubscribe"
+    )
+    text = page.get_data(as_text=True)
+    assert "16 Nov 2026, 18:30 UTC" in text
+    assert "unsubscribe reported by csv (campaign october-news)" in text
+    assert "black-friday, 23 Nov 2026, 09:00 UTC, 4.6 days late" in text
+    assert "advent-1, 30 Nov 2026, 09:00 UTC, 11.6 days late" in text
+    assert "john@gmail.com" not in text  # masked unless asked
+
+
+def test_the_evidence_is_looked_up_for_the_listed_people_only(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    open_database(url).dispose()
+    seed_evidence(tmp_path, url)
+    engine = open_database(url)
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))  # fmt: skip
+    with session_factory(engine)() as session:
+        found = exit_evidence(session, "mailed_after_unsubscribe", AS_OF,
+                              [("default", "jane@gmail.com"), ("default", "nobody@x.org")])  # fmt: skip
+    engine.dispose()
+    assert list(found) == [("default", "jane@gmail.com")]
+    [mailing] = found[("default", "jane@gmail.com")].mailings
+    assert (mailing.campaign, mailing.at) == ("advent-1", datetime(2026, 11, 30, 9, tzinfo=UTC))
+    # Two statements for the batch, whatever its size: no query per person.
+    assert len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]) == 2
+
+
+def test_the_retention_purge_is_named_on_the_overview_and_the_compliance_page(
+    evidence_app: Flask,
+) -> None:
+    browser = logged_in(evidence_app, "compliance")
+    line = "47 contacts erased on 5 Dec 2026, 06:49 UTC (retention 30 days)"
+    assert line in browser.get("/compliance/").get_data(as_text=True)
+    assert line in browser.get("/").get_data(as_text=True) + browser.get(
+        "/fragments/overview"
+    ).get_data(as_text=True)
