@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from compliance.exit_evidence import exit_evidence
 from store.engine import open_database, session_factory
@@ -88,13 +89,11 @@ def test_the_evidence_is_looked_up_for_the_listed_people_only(tmp_path: Path) ->
     seed_evidence(tmp_path, url)
     engine = open_database(url)
     statements: list[str] = []
-    from sqlalchemy import event
-
     event.listen(engine, "before_cursor_execute",
                  lambda *args: statements.append(args[2]))  # fmt: skip
     with session_factory(engine)() as session:
-        found = exit_evidence(session, "mailed_after_unsubscribe", AS_OF,
-                              [("default", "jane@gmail.com"), ("default", "nobody@x.org")])  # fmt: skip
+        listed = [("default", "jane@gmail.com"), ("default", "nobody@x.org")]
+        found = exit_evidence(session, "mailed_after_unsubscribe", AS_OF, listed)
     engine.dispose()
     assert list(found) == [("default", "jane@gmail.com")]
     [mailing] = found[("default", "jane@gmail.com")].mailings

@@ -125,7 +125,7 @@ def offenders_csv(rule: str) -> Any:
     day = datetime.now(UTC).date()
     thresholds = settings().audit
     rows: Iterable[tuple[Any, ...]] = list(offenders(db(), rule, day, thresholds))
-    header = OFFENDER_COLUMNS
+    header: tuple[str, ...] = OFFENDER_COLUMNS
     if rule in EXIT_RULES:
         header = (*OFFENDER_COLUMNS, *EVIDENCE_COLUMNS)
         # Eager: the response streams after the request (and its session) has ended.
