@@ -17,11 +17,15 @@ from sqlalchemy.orm import Session
 
 from compliance.audit import OFFENDER_COLUMNS, all_offenders, offenders, run_audit
 from compliance.csv_files import CsvWriter
+from compliance.erasure import retention_purges
+from compliance.exit_evidence import EXIT_RULES, exit_evidence
 from compliance.limit_profiles import LimitProfile
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.suppression import salt
 from compliance.thresholds import Thresholds
 from reports.charts import count_chart, profile_rate_charts
-from reports.masking import mask
+from reports.erasure_wording import purge_sentence
+from reports.masking import mask, reference
 from reports.trail import sha256_of
 from store.contacts import AuditRun, Contact, Suppression
 from store.messages import MessageAudit
@@ -46,6 +50,21 @@ MEANINGS = {
     "drives complaint rates over providers' limits.",
     "retention_exceeded": "Personal data kept without a purpose breaches storage limitation "
     "(GDPR Art. 5(1)(e)); keep only a suppression hash.",
+}
+
+# What to do first about each rule, in one line (page 1 lists the failing ones).
+FIXES = {
+    "consent_missing": "Stop mailing them until consent or another legal basis is recorded.",
+    "optin_unconfirmed": "Send a confirmation request; stop mailing those who do not confirm.",
+    "optin_evidence_incomplete": "Re-import confirmation time and IP from the sign-up system.",
+    "consent_stale": "Ask for fresh consent or remove them from the list.",
+    "dormant": "Re-engage them with a small campaign or stop mailing them.",
+    "inactive": "Run a re-engagement campaign; suppress those who do not respond.",
+    "mailed_after_unsubscribe": "Sync unsubscribes into every sending tool before each "
+    "campaign; suppress these people now.",
+    "mailed_after_hard_bounce": "Suppress hard-bounced addresses in every sending tool.",
+    "mailed_after_complaint": "Suppress complainers everywhere and process feedback-loop reports.",
+    "retention_exceeded": "Erase them: the daily purge of `postwarden serve` does, or erase now.",
 }
 
 
@@ -121,15 +140,12 @@ def compliance_report(
     )
     rates = rates_report(session, profiles, as_of=period_to, min_delivered=min_delivered,
                          days=max(1, (period_to - period_from).days + 1))  # fmt: skip
-    appendix = {}
-    for rule, figures in audit["rules"].items():
-        if figures["count"]:
-            rows = []
-            for row in offenders(session, rule, as_of, thresholds):
-                rows.append(mask(row[1]) if masked else row[1])
-                if len(rows) >= appendix_rows:
-                    break
-            appendix[rule] = rows
+    appendix = _appendix(session, audit, as_of, thresholds, masked, appendix_rows)
+    purges = [
+        {"at": at.isoformat(), "erased": erased,
+         "sentence": purge_sentence(at, erased, thresholds.retention_days)}
+        for at, erased in retention_purges(session, start, end)
+    ]  # fmt: skip
     contacts_total, confirmed_full = evidence
     trend_rows: list[dict[str, Any]] = [
         {
@@ -160,8 +176,21 @@ def compliance_report(
             "one_click_pass": sum(1 for status in one_click if status == "pass"),
         },
         "erasures": {str(reason): int(count) for reason, count in erasures.items()},
+        "purges": purges,
+        "actions": [
+            {"rule": name, "count": rule["count"], "level": rule["level"], "fix": FIXES[name]}
+            for name, rule in audit["rules"].items()
+            if rule["count"] and rule["level"] == "fail"
+        ]
+        + [
+            {"rule": name, "count": rule["count"], "level": rule["level"], "fix": FIXES[name]}
+            for name, rule in audit["rules"].items()
+            if rule["count"] and rule["level"] != "fail"
+        ],
+        "drops": _drops(trend_rows, audit, purges),
         "rates": rates,
         "appendix": appendix,
+        "exit_rules": list(EXIT_RULES),
         "appendix_rows": appendix_rows,
         "has_data": bool(audit["contacts"] or rates["sent"] or one_click),
         "charts": {
@@ -176,3 +205,62 @@ def compliance_report(
             "rates": profile_rate_charts(rates) if rates["sent"] else [],
         },
     }
+
+
+def _appendix(
+    session: Session,
+    audit: dict[str, Any],
+    as_of: date,
+    thresholds: Thresholds,
+    masked: bool,
+    limit: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Up to ``limit`` offenders per flagging rule: who (masked, with a reference telling
+    alike masks apart), on which list, and for the exit rules the exit and the mailings
+    after it (one evidence lookup per rule for the listed people)."""
+    key = salt(session) if masked else b""
+    at = {name: OFFENDER_COLUMNS.index(name) for name in ("list_name", "address", "status")}
+    appendix: dict[str, list[dict[str, Any]]] = {}
+    for rule, figures in audit["rules"].items():
+        if not figures["count"]:
+            continue
+        listed = []
+        for row in offenders(session, rule, as_of, thresholds):
+            listed.append(row)
+            if len(listed) >= limit:
+                break
+        keys = [(row[at["list_name"]], row[at["address"]]) for row in listed]
+        evidence = (
+            exit_evidence(session, rule, as_of, keys, thresholds) if rule in EXIT_RULES else {}
+        )
+        appendix[rule] = [
+            {
+                "address": mask(address) if masked else address,
+                "reference": reference(key, address) if masked else None,
+                "list_name": list_name,
+                "status": row[at["status"]],
+                "evidence": evidence.get((list_name, address)),
+            }
+            for row, (list_name, address) in zip(listed, keys, strict=True)
+        ]
+    return appendix
+
+
+def _drops(
+    trend: list[dict[str, Any]], audit: dict[str, Any], purges: list[dict[str, Any]]
+) -> list[str]:
+    """Why a rule's count fell within the period, where the retention purge explains it."""
+    if not trend or not purges:
+        return []
+    name = "retention_exceeded"
+    before = max(row["counts"].get(name, 0) for row in trend)
+    after = audit["rules"][name]["count"]
+    if after >= before:
+        return []
+    when = "; ".join(purge["sentence"] for purge in purges)
+    return [
+        f"{name} fell from {before} to {after} within the period because the retention purge "
+        f"erased people who had left: {when}. Erased people are no longer contacts, so the "
+        "contact count fell too; their addresses are kept only as salted "
+        "hashes on the suppression list."
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,8 +17,14 @@ from flask import Flask
 from sqlalchemy import event
 
 from compliance.exit_evidence import exit_evidence
+from reports.compliance_report import FIXES
+from reports.masking import reference
+from reports.times import display_time
 from store.engine import open_database, session_factory
+from tests.conftest import postwarden
+from tests.dashboard_data import populate
 from tests.evidence_data import seed_evidence
+from tests.test_reports import pdf_text
 from tests.test_web import logged_in, populated_app
 
 AS_OF = date(2026, 12, 7)
@@ -111,3 +118,70 @@ def test_the_retention_purge_is_named_on_the_overview_and_the_compliance_page(
     assert line in browser.get("/").get_data(as_text=True) + browser.get(
         "/fragments/overview"
     ).get_data(as_text=True)
+
+
+def test_the_pdf_leads_with_the_verdict_what_to_do_and_the_purge_and_shows_the_evidence(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    open_database(url).dispose()
+    seed_evidence(tmp_path, url)
+    output = tmp_path / "report.pdf"
+    result = postwarden("report", "compliance", "--from", "2026-12-01", "--to", "2026-12-07",
+                        "-o", str(output), "--db", url)  # fmt: skip
+    assert result.code == 0, result.stderr
+    pages = pdf_text(output)
+    first = pages[0]
+    assert "Overall status: FAIL" in first and "What to do first" in first
+    for rule, count in (("mailed_after_hard_bounce", 1), ("mailed_after_complaint", 1)):
+        assert re.search(rf"{rule}\s+FAIL\s+{count}\s+{FIXES[rule].split()[0]}", first)
+    assert re.search(r"mailed_after_unsubscribe\s+FAIL\s+2\s+Sync unsubscribes", first)
+    # The purge, in the same words as the dashboard, and why the count fell.
+    flat = " ".join(" ".join(pages).split())
+    assert "47 contacts erased on 5 Dec 2026, 06:49 UTC (retention 30 days)" in flat
+    assert "retention_exceeded fell from 47 to 0 within the period" in flat
+    # Times as people read them; no ISO stamps left.
+    assert re.search(r"Generated \d{1,2} Dec 2026, \d\d:\d\d UTC", flat)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", flat)
+    # The appendix: per person the exit and each mailing after it; masks told apart.
+    assert "black-friday, 23 Nov 2026, 09:00 UTC, 4.6 days late" in flat
+    assert "unsubscribe reported by csv (campaign" in flat
+    references = re.findall(r"j\*\*\*@gmail\.com ref ([0-9a-f]{6})", flat)
+    assert len(references) == 4 and len(set(references)) == 4
+    # No section is forced onto a page of its own: the report is short for little data.
+    assert len(pages) <= 5
+
+
+def test_the_deliverability_pdf_names_failing_targets_and_their_fixes_on_page_one(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    populate(session_factory(engine))
+    engine.dispose()
+    output = tmp_path / "deliverability.pdf"
+    result = postwarden("report", "deliverability", "--from", "2026-11-01", "--to", "2026-11-30",
+                        "-o", str(output), "--db", url)  # fmt: skip
+    assert result.code == 0, result.stderr
+    first = " ".join(pdf_text(output)[0].split())
+    assert "What to do first" in first
+    assert "broken.example" in first and "DMARC_MISSING" in first
+    assert "Publish a TXT record at _dmarc" in first
+    assert "fine.example domain, " not in first  # passing targets are not listed as failing
+    assert re.search(r"Period 1 Nov 2026 to 30 Nov 2026", first)
+
+
+def test_display_time_is_the_one_format() -> None:
+    assert display_time(datetime(2026, 12, 7, 6, 49, tzinfo=UTC)) == "7 Dec 2026, 06:49 UTC"
+    assert display_time(datetime(2026, 12, 7, 6, 49)) == "7 Dec 2026, 06:49 UTC"
+    assert display_time("2026-12-07T07:49:00+01:00") == "7 Dec 2026, 06:49 UTC"
+    assert display_time("2026-12-07") == "7 Dec 2026"
+    assert display_time(None) == ""
+
+
+def test_masked_references_differ_per_person_and_stay_put() -> None:
+    key = b"k" * 32
+    tags = {reference(key, f"{name}@gmail.com") for name in ("john", "jane", "jim", "joe")}
+    assert len(tags) == 4
+    assert reference(key, "John@Gmail.com") == reference(key, "john@gmail.com")
+    assert reference(b"other" * 8, "john@gmail.com") != reference(key, "john@gmail.com")
