@@ -185,3 +185,25 @@ def test_masked_references_differ_per_person_and_stay_put() -> None:
     assert len(tags) == 4
     assert reference(key, "John@Gmail.com") == reference(key, "john@gmail.com")
     assert reference(b"other" * 8, "john@gmail.com") != reference(key, "john@gmail.com")
+
+
+def test_a_compliance_officer_sees_the_evidence_and_the_purge_in_chromium(tmp_path: Path) -> None:
+    from tests.test_browser import ARTIFACTS, chromium, serving, sign_in
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serving(tmp_path, seed_evidence) as served, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        sign_in(page, served.base, "compliance")
+        line = "47 contacts erased on 5 Dec 2026, 06:49 UTC (retention 30 days)"
+        page.locator("[data-purge]").first.wait_for()
+        assert line in page.locator("[data-purge]").first.inner_text()
+        page.goto(f"{served.base}/compliance/")
+        assert line in page.locator("[data-purge]").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "evidence-compliance.png"), full_page=True)
+        page.goto(f"{served.base}/compliance/offenders/mailed_after_unsubscribe")
+        mailings = page.locator("td.mailings").first.inner_text()
+        assert "black-friday, 23 Nov 2026, 09:00 UTC, 4.6 days late" in mailings
+        assert (
+            "30 Nov 2026, 09:00 UTC" in page.locator("table.offenders tbody tr").first.inner_text()
+        )
+        page.screenshot(path=str(ARTIFACTS / "evidence-offenders.png"), full_page=True)
