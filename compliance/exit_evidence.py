@@ -31,6 +31,8 @@ EXIT_RULES: dict[str, tuple[str, str, str]] = {
     "mailed_after_complaint": ("complaint", "complained_at", "spam complaint"),
 }
 EVENT_WORDS = {"unsubscribe": "unsubscribe", "hard_bounce": "hard bounce", "complaint": "complaint"}
+# Columns an offenders CSV adds after OFFENDER_COLUMNS (whose names stay as they are).
+EVIDENCE_COLUMNS = ("exit_at", "exit_how", "mailings_after")
 # A message delivered or bounced was mailed, as the rules count it.
 MAILING_TYPES = ("sent", "delivered", "bounce")
 

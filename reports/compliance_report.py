@@ -7,8 +7,10 @@ of the same date cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,12 @@ from sqlalchemy.orm import Session
 from compliance.audit import OFFENDER_COLUMNS, all_offenders, offenders, run_audit
 from compliance.csv_files import CsvWriter
 from compliance.erasure import retention_purges
-from compliance.exit_evidence import EXIT_RULES, exit_evidence
+from compliance.exit_evidence import (
+    EVIDENCE_COLUMNS,
+    EXIT_RULES,
+    exit_evidence,
+    mailings_text,
+)
 from compliance.limit_profiles import LimitProfile
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
 from compliance.suppression import salt
@@ -52,6 +59,8 @@ MEANINGS = {
     "(GDPR Art. 5(1)(e)); keep only a suppression hash.",
 }
 
+EVIDENCE_BATCH = 500  # offenders whose exits are looked up together
+
 # What to do first about each rule, in one line (page 1 lists the failing ones).
 FIXES = {
     "consent_missing": "Stop mailing them until consent or another legal basis is recorded.",
@@ -83,12 +92,43 @@ def _day_start(day: date) -> datetime:
 def write_offenders_csv(
     session: Session, as_of: date, thresholds: Thresholds, path: Path, *, masked: bool
 ) -> ReportFile:
-    """Every offender of every rule into ``path`` (streamed), with the file's SHA-256."""
+    """Every offender of every rule into ``path`` (streamed), with the file's SHA-256.
+
+    Rows of the exit rules carry the exit and the mailings after it (looked up a batch
+    at a time); addresses are masked after that lookup, which needs them whole.
+    """
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = CsvWriter(handle)
-        writer.writerow(("rule", *OFFENDER_COLUMNS))
-        writer.writerows(all_offenders(session, as_of, thresholds, masked=masked))
+        writer.writerow(("rule", *OFFENDER_COLUMNS, *EVIDENCE_COLUMNS))
+        rows = all_offenders(session, as_of, thresholds)
+        while batch := list(islice(rows, EVIDENCE_BATCH)):
+            writer.writerows(_with_evidence(session, batch, as_of, thresholds, masked))
     return ReportFile(path.name, sha256_of(path))
+
+
+def _with_evidence(
+    session: Session,
+    batch: list[tuple[Any, ...]],
+    as_of: date,
+    thresholds: Thresholds,
+    masked: bool,
+) -> Iterator[tuple[Any, ...]]:
+    """(rule, *offender row, exit_at, exit_how, mailings_after) for a batch of offenders."""
+    name, address = 1 + OFFENDER_COLUMNS.index("list_name"), 1 + OFFENDER_COLUMNS.index("address")
+    evidence = {
+        rule: exit_evidence(session, rule, as_of, keys, thresholds)
+        for rule in EXIT_RULES
+        if (keys := [(row[name], row[address]) for row in batch if row[0] == rule])
+    }
+    for row in batch:
+        found = evidence.get(row[0], {}).get((row[name], row[address]))
+        cells = list(row)
+        if masked:
+            cells[address] = mask(cells[address])
+        if found is None:
+            yield (*cells, None, None, None)
+        else:
+            yield (*cells, found.exit_at, found.how, mailings_text(found.mailings))
 
 
 def compliance_report(

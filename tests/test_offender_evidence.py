@@ -11,9 +11,11 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 from sqlalchemy import event
 
 from compliance.exit_evidence import exit_evidence
@@ -22,7 +24,7 @@ from reports.masking import reference
 from reports.times import display_time
 from store.engine import open_database, session_factory
 from tests.conftest import postwarden
-from tests.dashboard_data import populate
+from tests.dashboard_data import open_alert, populate
 from tests.evidence_data import seed_evidence
 from tests.test_reports import pdf_text
 from tests.test_web import logged_in, populated_app
@@ -32,7 +34,10 @@ AS_OF = date(2026, 12, 7)
 
 @pytest.fixture(scope="module")
 def evidence_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    yield from populated_app(tmp_path_factory.mktemp("evidence"), seed_evidence)
+    directory = tmp_path_factory.mktemp("evidence")
+    for app in populated_app(directory, seed_evidence):
+        app.config["EVIDENCE_DB"] = f"sqlite:///{directory / 'pw.db'}"
+        yield app
 
 
 def offenders_csv(app: Flask, rule: str) -> list[dict[str, str]]:
@@ -150,6 +155,15 @@ def test_the_pdf_leads_with_the_verdict_what_to_do_and_the_purge_and_shows_the_e
     assert len(references) == 4 and len(set(references)) == 4
     # No section is forced onto a page of its own: the report is short for little data.
     assert len(pages) <= 5
+    # One font family, charts included.
+    assert {font.split("+")[-1].split("-")[0] for font in pdf_fonts(output)} == {"DejaVu"}
+    assert all(font.split("+")[-1].startswith("DejaVu-Sans") for font in pdf_fonts(output))
+    # The CSV beside it: the same evidence, addresses masked after the lookup.
+    with (tmp_path / "report-offenders.csv").open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row["rule"] == "mailed_after_hard_bounce"]
+    assert [(row["address"], row["mailings_after"]) for row in rows] == [
+        ("j***@gmail.com", "2026-11-23T09:00:00+00:00 black-friday (7.0 days late)")
+    ]
 
 
 def test_the_deliverability_pdf_names_failing_targets_and_their_fixes_on_page_one(
@@ -207,3 +221,79 @@ def test_a_compliance_officer_sees_the_evidence_and_the_purge_in_chromium(tmp_pa
             "30 Nov 2026, 09:00 UTC" in page.locator("table.offenders tbody tr").first.inner_text()
         )
         page.screenshot(path=str(ARTIFACTS / "evidence-offenders.png"), full_page=True)
+
+
+def pdf_fonts(path: Path) -> set[str]:
+    """The base fonts of every page and of the drawings (charts) on it."""
+    found: set[str] = set()
+
+    def walk(resources: Any) -> None:
+        if not resources:
+            return
+        for font in (resources.get("/Font") or {}).values():
+            found.add(str(font.get_object().get("/BaseFont")))
+        for drawing in (resources.get("/XObject") or {}).values():
+            walk(drawing.get_object().get("/Resources"))
+
+    for page in PdfReader(path).pages:
+        walk(page.get("/Resources"))
+    return found
+
+
+def right_margin_inked(path: Path) -> list[int]:
+    """Pages (1-based) with anything drawn in the outer 8 mm of the right margin."""
+    import pypdfium2
+
+    inked = []
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        for number in range(len(document)):
+            image = document[number].render(scale=1).to_pil().convert("L")
+            strip = image.crop((image.width - round(image.width * 8 / 210), 0, image.width,
+                                image.height))  # fmt: skip
+            if strip.getextrema()[0] < 200:
+                inked.append(number + 1)
+    finally:
+        document.close()
+    return inked
+
+
+def test_no_table_runs_off_the_page_however_long_a_summary(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    engine = open_database(url)
+    sessions = session_factory(engine)
+    populate(sessions)
+    # An alert whose summary is one long unbroken token, and one of long words.
+    open_alert(sessions, "broken.example", "spf", "x" * 300)
+    open_alert(sessions, "broken.example", "dkim", "selector-" * 40 + " revoked")
+    engine.dispose()
+    output = tmp_path / "deliverability.pdf"
+    assert postwarden("report", "deliverability", "--to", "2026-12-31", "-o", str(output),
+                      "--db", url).code == 0  # fmt: skip
+    text = " ".join(pdf_text(output))
+    assert "xxxxxxxxxx" in text  # the summary is there, wrapped
+    assert right_margin_inked(output) == []
+
+
+def test_overview_compliance_page_and_pdf_agree_for_the_same_audit(
+    evidence_app: Flask, tmp_path: Path
+) -> None:
+    browser = logged_in(evidence_app, "compliance")
+    page = browser.get("/compliance/").get_data(as_text=True)
+    overview = browser.get("/fragments/overview").get_data(as_text=True)
+    contacts = re.search(r"(\d+) contacts, (\d+) subscribed", page)
+    assert contacts
+    assert f"{contacts.group(1)} contacts" in overview
+    url = evidence_app.config["EVIDENCE_DB"]
+    output = tmp_path / "same.pdf"
+    today = datetime.now(UTC).date().isoformat()
+    assert postwarden("report", "compliance", "--to", today, "-o", str(output),
+                      "--db", url).code == 0  # fmt: skip
+    flat = " ".join(" ".join(pdf_text(output)).split())
+    assert f"{contacts.group(1)} contacts, {contacts.group(2)} subscribed" in flat
+    line = "47 contacts erased on 5 Dec 2026, 06:49 UTC (retention 30 days)"
+    assert line in page and line in overview and line in flat
+    for rule in ("mailed_after_unsubscribe", "mailed_after_hard_bounce"):
+        count = re.search(rf"<strong>{rule}</strong>.*?</td>\s*<td>.*?</td><td>(\d+)</td>", page,
+                          re.S)  # fmt: skip
+        assert count and re.search(rf"{rule} fail {count.group(1)} FAIL", flat)

@@ -24,7 +24,7 @@ from compliance.audit import (
 from compliance.audit_rules import RULES
 from compliance.csv_files import CsvWriter
 from compliance.erasure import erase, retention_purges
-from compliance.exit_evidence import EXIT_RULES, exit_evidence, mailings_text
+from compliance.exit_evidence import EVIDENCE_COLUMNS, EXIT_RULES, exit_evidence, mailings_text
 from monitor.dashboard_data import audit_trend
 from reports.charts import count_chart
 from reports.erasure_wording import purge_sentence
@@ -37,8 +37,6 @@ from web.settings import settings
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/compliance")
 OFFENDERS_PAGE = 50
-# Columns the CSV of an exit rule adds after OFFENDER_COLUMNS (whose names stay as they are).
-EVIDENCE_COLUMNS = ("exit_at", "exit_how", "mailings_after")
 EVIDENCE_BATCH = 500
 
 
@@ -71,8 +69,12 @@ def audit() -> Any:
     chart = None
     if len(trend) > 1:
         labels = [run.as_of.isoformat() for run in trend]
+        # Every rule that flagged anyone in the trend or now: a count the purge took to
+        # zero still shows its fall.
         series = {name: [run.rules.get(name, {}).get("count", 0) for run in trend]
-                  for name in RULES if report["rules"][name]["count"]}  # fmt: skip
+                  for name in RULES}  # fmt: skip
+        series = {name: counts for name, counts in series.items()
+                  if any(counts) or report["rules"][name]["count"]}  # fmt: skip
         chart = Markup(count_chart("Offenders per rule, audit by audit", labels, series))
     return render_template("compliance.html", report=report, chart=chart,
                            purge=latest_purge_sentence())  # fmt: skip
