@@ -95,8 +95,10 @@ def test_the_offenders_page_shows_the_exit_and_each_mailing_after_it(evidence_ap
     assert "john@gmail.com" not in text  # masked unless asked
 
 
-def test_the_evidence_is_looked_up_for_the_listed_people_only(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'pw.db'}"
+def test_the_evidence_is_looked_up_for_the_listed_people_only(
+    tmp_path: Path, database_url: str
+) -> None:
+    url = database_url
     open_database(url).dispose()
     seed_evidence(tmp_path, url)
     engine = open_database(url)
