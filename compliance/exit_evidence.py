@@ -1,10 +1,10 @@
 """Per-person evidence behind the "mailed after …" rules: the exit (when, how) and each
 mailing after it (campaign, time, days late).
 
-Asked for the offenders a page, CSV batch or report appendix lists, not for every
-contact: two statements per batch, whatever its size (the first binding exit of each
-listed contact, found through the events' partial index of exits; then the mailings
-after it, grouped per campaign and day). The exit is the one the rule judges by: the
+Asked for the offenders a page or report appendix lists, or for every offender of the
+rule (a CSV), never per contact: two statements, whatever the number (the first binding
+exit of each contact, found through the events' partial index of exits; then the
+mailings after it, grouped per campaign and day). The exit is the one the rule judges by: the
 first that still binds (no new opt-in at or after it), from the list export or an event.
 """
 
@@ -18,10 +18,17 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from compliance.audit_rules import EXITS, _days_after, end_of
+from compliance.audit_rules import (
+    EXITS,
+    _days_after,
+    activity,
+    conditions,
+    end_of,
+    joined_contacts,
+)
 from compliance.thresholds import Thresholds
 from store.contacts import Contact
-from store.events import EXIT_EVENTS, Event
+from store.events import EXIT_EVENTS, Event, EventDay
 from store.timestamps import as_utc
 
 # rule -> (kind of exit, the export's column for it, what the export calls it)
@@ -73,17 +80,16 @@ def exit_evidence(
     session: Session,
     rule: str,
     as_of: date,
-    keys: Iterable[Key],
+    keys: Iterable[Key] | None,
     thresholds: Thresholds | None = None,
 ) -> dict[Key, ExitEvidence]:
-    """The evidence for the listed contacts of an exit rule, by (list, address).
+    """The evidence for the listed contacts of an exit rule, by (list, address); with
+    ``keys`` None, for every contact the rule flags (one pass over the events, for a CSV:
+    batches of listed contacts would each read the events again).
 
     Contacts without a binding exit as of ``as_of`` are left out.
     """
     kind, column, export_word = EXIT_RULES[rule]
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
     thresholds = thresholds or Thresholds()
     grace = thresholds.unsubscribe_grace_days if kind == "unsubscribe" else 0
     dialect = session.get_bind().dialect.name
@@ -107,21 +113,26 @@ def exit_evidence(
         )
 
     exported = getattr(c, column)
-    exits = (
-        select(
-            c.list_name,
-            c.address,
-            c.status,
-            case((and_(exported < end, binds(exported)), exported)).label("exported_at"),
-            first_event(Event.time).label("event_at"),
-            first_event(Event.source).label("source"),
-            first_event(Event.campaign).label("campaign"),
-            first_event(Event.reason).label("reason"),
-            case((c.last_mailed_at < end, c.last_mailed_at)).label("export_mailed"),
-        )
-        .where(tuple_(c.list_name, c.address).in_(wanted))
-        .cte("listed_exits")
+    listed = select(
+        c.list_name,
+        c.address,
+        c.status,
+        case((and_(exported < end, binds(exported)), exported)).label("exported_at"),
+        first_event(Event.time).label("event_at"),
+        first_event(Event.source).label("source"),
+        first_event(Event.campaign).label("campaign"),
+        first_event(Event.reason).label("reason"),
+        case((c.last_mailed_at < end, c.last_mailed_at)).label("export_mailed"),
     )
+    if keys is None:
+        act = activity(as_of, session.scalar(select(func.max(EventDay.day))))
+        flagged = conditions(act, as_of, thresholds, dialect)[rule]
+        exits = listed.select_from(joined_contacts(act)).where(flagged).cte("listed_exits")
+    else:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        exits = listed.where(tuple_(c.list_name, c.address).in_(wanted)).cte("listed_exits")
     exit_at = _earliest(exits.c.exported_at, exits.c.event_at)
     mailings = session.execute(
         select(exits.c.list_name, exits.c.address, Event.campaign, func.min(Event.time))

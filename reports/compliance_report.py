@@ -7,10 +7,8 @@ of the same date cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +57,6 @@ MEANINGS = {
     "(GDPR Art. 5(1)(e)); keep only a suppression hash.",
 }
 
-EVIDENCE_BATCH = 500  # offenders whose exits are looked up together
 
 # What to do first about each rule, in one line (page 1 lists the failing ones).
 FIXES = {
@@ -94,41 +91,24 @@ def write_offenders_csv(
 ) -> ReportFile:
     """Every offender of every rule into ``path`` (streamed), with the file's SHA-256.
 
-    Rows of the exit rules carry the exit and the mailings after it (looked up a batch
-    at a time); addresses are masked after that lookup, which needs them whole.
+    Rows of the exit rules carry the exit and the mailings after it (one lookup per
+    exit rule, for all its offenders); the addresses are masked after that lookup.
     """
+    evidence = {rule: exit_evidence(session, rule, as_of, None, thresholds) for rule in EXIT_RULES}
+    name, address = 1 + OFFENDER_COLUMNS.index("list_name"), 1 + OFFENDER_COLUMNS.index("address")
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = CsvWriter(handle)
         writer.writerow(("rule", *OFFENDER_COLUMNS, *EVIDENCE_COLUMNS))
-        rows = all_offenders(session, as_of, thresholds)
-        while batch := list(islice(rows, EVIDENCE_BATCH)):
-            writer.writerows(_with_evidence(session, batch, as_of, thresholds, masked))
+        for row in all_offenders(session, as_of, thresholds):
+            found = evidence.get(row[0], {}).get((row[name], row[address]))
+            cells = list(row)
+            if masked:
+                cells[address] = mask(cells[address])
+            if found is None:
+                writer.writerow((*cells, None, None, None))
+            else:
+                writer.writerow((*cells, found.exit_at, found.how, mailings_text(found.mailings)))
     return ReportFile(path.name, sha256_of(path))
-
-
-def _with_evidence(
-    session: Session,
-    batch: list[tuple[Any, ...]],
-    as_of: date,
-    thresholds: Thresholds,
-    masked: bool,
-) -> Iterator[tuple[Any, ...]]:
-    """(rule, *offender row, exit_at, exit_how, mailings_after) for a batch of offenders."""
-    name, address = 1 + OFFENDER_COLUMNS.index("list_name"), 1 + OFFENDER_COLUMNS.index("address")
-    evidence = {
-        rule: exit_evidence(session, rule, as_of, keys, thresholds)
-        for rule in EXIT_RULES
-        if (keys := [(row[name], row[address]) for row in batch if row[0] == rule])
-    }
-    for row in batch:
-        found = evidence.get(row[0], {}).get((row[name], row[address]))
-        cells = list(row)
-        if masked:
-            cells[address] = mask(cells[address])
-        if found is None:
-            yield (*cells, None, None, None)
-        else:
-            yield (*cells, found.exit_at, found.how, mailings_text(found.mailings))
 
 
 def compliance_report(

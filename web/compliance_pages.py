@@ -37,7 +37,6 @@ from web.settings import settings
 
 blueprint = Blueprint("compliance", __name__, url_prefix="/compliance")
 OFFENDERS_PAGE = 50
-EVIDENCE_BATCH = 500
 
 
 @blueprint.app_template_filter("masked")
@@ -153,18 +152,15 @@ def offenders_csv(rule: str) -> Any:
 def _with_evidence(
     rows: list[tuple[Any, ...]], rule: str, day: Any, thresholds: Any
 ) -> Iterator[tuple[Any, ...]]:
-    """Offender rows with the exit and the mailings after it, looked up a batch at a time."""
+    """Offender rows with the exit and the mailings after it (one lookup for the rule)."""
     name, address = OFFENDER_COLUMNS.index("list_name"), OFFENDER_COLUMNS.index("address")
-    for start in range(0, len(rows), EVIDENCE_BATCH):
-        batch = rows[start : start + EVIDENCE_BATCH]
-        evidence = exit_evidence(db(), rule, day, [(r[name], r[address]) for r in batch],
-                                 thresholds)  # fmt: skip
-        for row in batch:
-            found = evidence.get((row[name], row[address]))
-            if found is None:
-                yield (*row, None, None, None)
-            else:
-                yield (*row, found.exit_at, found.how, mailings_text(found.mailings))
+    evidence = exit_evidence(db(), rule, day, None, thresholds)
+    for row in rows:
+        found = evidence.get((row[name], row[address]))
+        if found is None:
+            yield (*row, None, None, None)
+        else:
+            yield (*row, found.exit_at, found.how, mailings_text(found.mailings))
 
 
 @blueprint.post("/erase")
