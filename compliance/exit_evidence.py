@@ -3,8 +3,9 @@ mailing after it (campaign, time, days late).
 
 Asked for the offenders a page or report appendix lists, or for every offender of the
 rule (a CSV), never per contact: two statements, whatever the number (the first binding
-exit of each contact, found through the events' partial index of exits; then the
-mailings after it, grouped per campaign and day). The exit is the one the rule judges by: the
+exit of each contact, found through the events' partial index of exits; then those
+contacts' mailings in one pass over the events, kept when past the deadline, the first
+per campaign and day). The exit is the one the rule judges by: the
 first that still binds (no new opt-in at or after it), from the list export or an event.
 """
 
@@ -20,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from compliance.audit_rules import (
     EXITS,
-    _days_after,
     activity,
     conditions,
     end_of,
@@ -127,25 +127,17 @@ def exit_evidence(
     if keys is None:
         act = activity(as_of, session.scalar(select(func.max(EventDay.day))))
         flagged = conditions(act, as_of, thresholds, dialect)[rule]
-        exits = listed.select_from(joined_contacts(act)).where(flagged).cte("listed_exits")
+        selected = listed.select_from(joined_contacts(act)).where(flagged)
+        recipients: Any = select(c.address).select_from(joined_contacts(act)).where(flagged)
     else:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        exits = listed.where(tuple_(c.list_name, c.address).in_(wanted)).cte("listed_exits")
-    exit_at = _earliest(exits.c.exported_at, exits.c.event_at)
-    mailings = session.execute(
-        select(exits.c.list_name, exits.c.address, Event.campaign, func.min(Event.time))
-        .join(Event, Event.recipient == exits.c.address)
-        .where(Event.type.in_(MAILING_TYPES), Event.time < end)
-        .where(exit_at.is_not(None), _days_after(Event.time, exit_at, grace, dialect))
-        .group_by(exits.c.list_name, exits.c.address, Event.campaign, Event.day)
-    ).all()
-    after: dict[Key, list[tuple[str | None, datetime]]] = {}
-    for list_name, address, campaign, at in mailings:
-        after.setdefault((list_name, address), []).append((campaign, as_utc(at)))
-    evidence: dict[Key, ExitEvidence] = {}
-    for row in session.execute(select(exits)):
+        selected = listed.where(tuple_(c.list_name, c.address).in_(wanted))
+        recipients = sorted({address for _, address in wanted})
+    exits: dict[Key, tuple[datetime, str, datetime | None]] = {}
+    lists_of: dict[str, list[Key]] = {}
+    for row in session.execute(selected):
         exported_at = as_utc(row.exported_at) if row.exported_at else None
         event_at = as_utc(row.event_at) if row.event_at else None
         if event_at is not None and (exported_at is None or event_at <= exported_at):
@@ -154,13 +146,36 @@ def exit_evidence(
             left, how = exported_at, f"list export: {export_word} (status {row.status})"
         else:
             continue
+        key = (row.list_name, row.address)
+        exits[key] = (left, how, as_utc(row.export_mailed) if row.export_mailed else None)
+        lists_of.setdefault(row.address, []).append(key)
+    # The mailings of these recipients, one pass over the events (an IN over a subquery
+    # or a short list: a join to the exits made SQLite loop over the contacts per event).
+    mailings = session.execute(
+        select(Event.recipient, Event.campaign, Event.day, Event.time)
+        .where(Event.type.in_(MAILING_TYPES), Event.time < end)
+        .where(Event.recipient.in_(recipients))
+    )
+    first: dict[tuple[Key, str, date], datetime] = {}
+    for recipient, campaign, day, stored in mailings:
+        at = as_utc(stored)
+        for key in lists_of.get(recipient, ()):
+            # Past the deadline to the second, as the rule compares (_days_after).
+            if at > exits[key][0] + timedelta(days=grace) and (
+                (key, campaign, day) not in first or at < first[(key, campaign, day)]
+            ):
+                first[(key, campaign, day)] = at
+    after: dict[Key, list[tuple[str | None, datetime]]] = {}
+    for (key, campaign, _), at in first.items():
+        after.setdefault(key, []).append((campaign, at))
+    evidence: dict[Key, ExitEvidence] = {}
+    for key, (left, how, export_mailed) in exits.items():
         deadline = left + timedelta(days=grace)
-        found = after.get((row.list_name, row.address), [])
-        export_mailed = as_utc(row.export_mailed) if row.export_mailed else None
+        found = after.get(key, [])
         if export_mailed and export_mailed > deadline and all(a != export_mailed for _, a in found):
             # The export says it was mailed then, and no imported event shows that mailing.
             found.append((None, export_mailed))
-        evidence[(row.list_name, row.address)] = ExitEvidence(
+        evidence[key] = ExitEvidence(
             exit_at=left,
             how=how,
             deadline=deadline,
