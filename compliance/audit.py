@@ -19,7 +19,7 @@ from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from checks.findings import Status, worst
-from compliance.audit_rules import RULES, activity, conditions, joined_contacts
+from compliance.audit_rules import RULES, _latest, activity, conditions, joined_contacts
 from compliance.hygiene import HygieneFinding, dead_domain_findings, hygiene_findings
 from compliance.thresholds import Thresholds
 from store.contacts import AuditRun, Contact
@@ -195,13 +195,34 @@ OFFENDER_COLUMNS = (
 )  # fmt: skip
 
 
+# The times a rule reads from the export or, when later, from the events.
+_SEEN_IN_EVENTS = {
+    "last_mailed_at": "last_sent",
+    "last_engaged_at": "last_engaged",
+    "unsubscribed_at": "last_unsubscribe",
+    "bounced_at": "last_hard_bounce",
+    "complained_at": "last_complaint",
+}
+
+
+def offender_columns(act: Any) -> list[Any]:
+    """:data:`OFFENDER_COLUMNS` as the rules see them: "last mailed" is the later of the
+    export's time and the events' (an export without it still shows the events' time)."""
+    return [
+        _latest(getattr(Contact, name), act.c[_SEEN_IN_EVENTS[name]]).label(name)
+        if name in _SEEN_IN_EVENTS
+        else getattr(Contact, name)
+        for name in OFFENDER_COLUMNS
+    ]
+
+
 def offenders(
     session: Session, rule: str, as_of: date, thresholds: Thresholds | None = None
 ) -> Iterator[tuple[Any, ...]]:
     """Every contact a rule flags, as :data:`OFFENDER_COLUMNS` (streamed)."""
     act, rule_sql = _rule_conditions(session, as_of, thresholds or Thresholds())
     query = (
-        select(*(getattr(Contact, name) for name in OFFENDER_COLUMNS))
+        select(*offender_columns(act))
         .select_from(joined_contacts(act))
         .where(rule_sql[rule])
         .order_by(Contact.id)
@@ -243,9 +264,7 @@ def offender_page(
     """
     act, rule_sql = _rule_conditions(session, as_of, thresholds or Thresholds())
     flagged = rule_sql[rule]
-    query = select(Contact.id, *(getattr(Contact, name) for name in OFFENDER_COLUMNS)).select_from(
-        joined_contacts(act)
-    )
+    query = select(Contact.id, *offender_columns(act)).select_from(joined_contacts(act))
     if before is not None:
         # Backwards: the `size` nearest ids below `before`, read newest first, then turned.
         found = session.execute(
@@ -301,7 +320,7 @@ def all_offenders(
     act, rule_sql = _rule_conditions(session, as_of, thresholds or Thresholds())
     names = list(rule_sql)
     flags = [case((rule_sql[name], 1), else_=0).label(name) for name in names]
-    columns: list[Any] = [getattr(Contact, column) for column in OFFENDER_COLUMNS]
+    columns = offender_columns(act)
     if masked:
         at = OFFENDER_COLUMNS.index("address")
         columns[at] = (func.substr(Contact.address, 1, 1) + "***@" + Contact.domain).label(

@@ -157,3 +157,21 @@ def purge_retention(
         )
     erase(session, [a for a in addresses if a not in still_kept], "retention", now)
     return len(ids)
+
+
+def retention_purges(
+    session: Session, start: datetime | None = None, end: datetime | None = None
+) -> list[tuple[datetime, int]]:
+    """The retention purges that erased anyone, oldest first: when, and how many people
+    (one suppression per erased address; a purge's erasures share its time)."""
+    query = (
+        select(Suppression.created_at, func.count())
+        .where(Suppression.reason == "retention")
+        .group_by(Suppression.created_at)
+        .order_by(Suppression.created_at)
+    )
+    if start is not None:
+        query = query.where(Suppression.created_at >= start)
+    if end is not None:
+        query = query.where(Suppression.created_at < end)
+    return [(at, int(count)) for at, count in session.execute(query).all()]

@@ -21,7 +21,8 @@ _STYLE = Style(
     foreground_strong="#222",
     foreground_subtle="#999",
     colors=("#1f5fa8", "#c0392b", "#e67e22", "#27ae60"),
-    font_family="system-ui, sans-serif",
+    # The reports' one family first: a chart in the PDF reads like the text around it.
+    font_family="DejaVu Sans, system-ui, sans-serif",
     guide_stroke_color="#e6e6e6",
     major_guide_stroke_color="#d6d6d6",
 )

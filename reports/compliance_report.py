@@ -25,12 +25,21 @@ from compliance.audit import (
     run_audit,
 )
 from compliance.csv_files import CsvWriter
+from compliance.erasure import retention_purges
+from compliance.exit_evidence import (
+    EVIDENCE_COLUMNS,
+    EXIT_RULES,
+    exit_evidence,
+    mailings_text,
+)
 from compliance.limit_profiles import LimitProfile
 from compliance.rate_results import RatesResult
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.suppression import salt
 from compliance.thresholds import Thresholds
 from reports.charts import RatePanel, count_chart, profile_rate_charts
-from reports.masking import mask
+from reports.erasure_wording import purge_sentence
+from reports.masking import mask, reference
 from reports.trail import sha256_of
 from store.contacts import AuditRun, Contact, Suppression
 from store.messages import MessageAudit
@@ -55,6 +64,22 @@ MEANINGS = {
     "drives complaint rates over providers' limits.",
     "retention_exceeded": "Personal data kept without a purpose breaches storage limitation "
     "(GDPR Art. 5(1)(e)); keep only a suppression hash.",
+}
+
+
+# What to do first about each rule, in one line (page 1 lists the failing ones).
+FIXES = {
+    "consent_missing": "Stop mailing them until consent or another legal basis is recorded.",
+    "optin_unconfirmed": "Send a confirmation request; stop mailing those who do not confirm.",
+    "optin_evidence_incomplete": "Re-import confirmation time and IP from the sign-up system.",
+    "consent_stale": "Ask for fresh consent or remove them from the list.",
+    "dormant": "Re-engage them with a small campaign or stop mailing them.",
+    "inactive": "Run a re-engagement campaign; suppress those who do not respond.",
+    "mailed_after_unsubscribe": "Sync unsubscribes into every sending tool before each "
+    "campaign; suppress these people now.",
+    "mailed_after_hard_bounce": "Suppress hard-bounced addresses in every sending tool.",
+    "mailed_after_complaint": "Suppress complainers everywhere and process feedback-loop reports.",
+    "retention_exceeded": "Erase them: the daily purge of `postwarden serve` does, or erase now.",
 }
 
 
@@ -95,11 +120,25 @@ class ComplianceReport:
     one_click_pass: int
     erasures: Mapping[str, int]
     rates: RatesResult
-    # A few offenders' addresses per rule (masked unless asked otherwise).
-    appendix: Mapping[str, tuple[str, ...]]
+    # A few offenders per rule: address (masked unless asked otherwise, with a reference
+    # telling alike masks apart), list, status and, for the exit rules, the evidence.
+    appendix: Mapping[str, tuple[dict[str, Any], ...]]
     appendix_rows: int
     trend_chart: str | None
     rate_charts: tuple[RatePanel, ...]
+    # The retention purges of the period ({at, erased, sentence}) and why counts fell.
+    purges: tuple[dict[str, Any], ...] = ()
+    drops: tuple[str, ...] = ()
+
+    @property
+    def actions(self) -> list[dict[str, Any]]:
+        """Page 1's "what to do first": each flagging rule with its count and fix, fails first."""
+        flagged = [(name, rule) for name, rule in self.audit.rules.items() if rule.count]
+        flagged.sort(key=lambda item: item[1].level != "fail")  # stable: rule order kept
+        return [
+            {"rule": name, "count": rule.count, "level": rule.level, "fix": FIXES[name]}
+            for name, rule in flagged
+        ]
 
     @property
     def has_data(self) -> bool:
@@ -126,7 +165,11 @@ class ComplianceReport:
             "messages": {"audited": self.messages_audited, "one_click_pass": self.one_click_pass},
             "erasures": self.erasures,
             "rates": self.rates,
+            "purges": list(self.purges),
+            "actions": self.actions,
+            "drops": list(self.drops),
             "appendix": self.appendix,
+            "exit_rules": list(EXIT_RULES),
             "appendix_rows": self.appendix_rows,
             "has_data": self.has_data,
             "charts": {"trend": self.trend_chart, "rates": list(self.rate_charts)},
@@ -140,11 +183,25 @@ def _day_start(day: date) -> datetime:
 def write_offenders_csv(
     session: Session, as_of: date, thresholds: Thresholds, path: Path, *, masked: bool
 ) -> ReportFile:
-    """Every offender of every rule into ``path`` (streamed), with the file's SHA-256."""
+    """Every offender of every rule into ``path`` (streamed), with the file's SHA-256.
+
+    Rows of the exit rules carry the exit and the mailings after it (one lookup per
+    exit rule, for all its offenders); the addresses are masked after that lookup.
+    """
+    evidence = {rule: exit_evidence(session, rule, as_of, None, thresholds) for rule in EXIT_RULES}
+    name, address = 1 + OFFENDER_COLUMNS.index("list_name"), 1 + OFFENDER_COLUMNS.index("address")
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = CsvWriter(handle)
-        writer.writerow(("rule", *OFFENDER_COLUMNS))
-        writer.writerows(all_offenders(session, as_of, thresholds, masked=masked))
+        writer.writerow(("rule", *OFFENDER_COLUMNS, *EVIDENCE_COLUMNS))
+        for row in all_offenders(session, as_of, thresholds):
+            found = evidence.get(row[0], {}).get((row[name], row[address]))
+            cells = list(row)
+            if masked:
+                cells[address] = mask(cells[address])
+            if found is None:
+                writer.writerow((*cells, None, None, None))
+            else:
+                writer.writerow((*cells, found.exit_at, found.how, mailings_text(found.mailings)))
     return ReportFile(path.name, sha256_of(path))
 
 
@@ -202,15 +259,15 @@ def compliance_report(
         min_delivered=min_delivered,
         days=max(1, (period_to - period_from).days + 1),
     )
-    appendix: dict[str, tuple[str, ...]] = {}
-    for rule, figures in audit.rules.items():
-        if figures.count:
-            rows: list[str] = []
-            for row in offenders(session, rule, as_of, thresholds):
-                rows.append(mask(row[1]) if masked else row[1])
-                if len(rows) >= appendix_rows:
-                    break
-            appendix[rule] = tuple(rows)
+    appendix = _appendix(session, audit, as_of, thresholds, masked, appendix_rows)
+    purges = tuple(
+        {
+            "at": at.isoformat(),
+            "erased": erased,
+            "sentence": purge_sentence(at, erased, thresholds.retention_days),
+        }
+        for at, erased in retention_purges(session, start, end)
+    )
     contacts_total, confirmed_full = evidence
     trend_rows = tuple(
         AuditTrendRow(
@@ -250,5 +307,66 @@ def compliance_report(
         appendix=appendix,
         appendix_rows=appendix_rows,
         trend_chart=trend_chart,
+        purges=purges,
+        drops=tuple(_drops(trend_rows, audit, purges)),
         rate_charts=tuple(profile_rate_charts(rates)) if rates.totals.sent else (),
     )
+
+
+def _appendix(
+    session: Session,
+    audit: AuditResult,
+    as_of: date,
+    thresholds: Thresholds,
+    masked: bool,
+    limit: int,
+) -> dict[str, tuple[dict[str, Any], ...]]:
+    """Up to ``limit`` offenders per flagging rule: who (masked, with a reference telling
+    alike masks apart), on which list, and for the exit rules the exit and the mailings
+    after it (one evidence lookup per rule for the listed people)."""
+    key = salt(session) if masked else b""
+    at = {name: OFFENDER_COLUMNS.index(name) for name in ("list_name", "address", "status")}
+    appendix: dict[str, tuple[dict[str, Any], ...]] = {}
+    for rule, figures in audit.rules.items():
+        if not figures.count:
+            continue
+        listed = []
+        for row in offenders(session, rule, as_of, thresholds):
+            listed.append(row)
+            if len(listed) >= limit:
+                break
+        keys = [(row[at["list_name"]], row[at["address"]]) for row in listed]
+        evidence = (
+            exit_evidence(session, rule, as_of, keys, thresholds) if rule in EXIT_RULES else {}
+        )
+        appendix[rule] = tuple(
+            {
+                "address": mask(address) if masked else address,
+                "reference": reference(key, address) if masked else None,
+                "list_name": list_name,
+                "status": row[at["status"]],
+                "evidence": evidence.get((list_name, address)),
+            }
+            for row, (list_name, address) in zip(listed, keys, strict=True)
+        )
+    return appendix
+
+
+def _drops(
+    trend: tuple[AuditTrendRow, ...], audit: AuditResult, purges: tuple[dict[str, Any], ...]
+) -> list[str]:
+    """Why a rule's count fell within the period, where the retention purge explains it."""
+    if not trend or not purges:
+        return []
+    name = "retention_exceeded"
+    before = max(row.counts.get(name, 0) for row in trend)
+    after = audit.rules[name].count
+    if after >= before:
+        return []
+    when = "; ".join(purge["sentence"] for purge in purges)
+    return [
+        f"{name} fell from {before} to {after} within the period because the retention purge "
+        f"erased people who had left: {when}. Erased people are no longer contacts, so the "
+        "contact count fell too; their addresses are kept only as salted "
+        "hashes on the suppression list."
+    ]

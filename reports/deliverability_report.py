@@ -31,7 +31,7 @@ from compliance.rate_results import RatesResult
 from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
 from compliance.receiver_rates import SOURCE_NAMES
 from compliance.requirements import ProviderCard, provider_card
-from monitor.dashboard_data import requirement_evidence
+from monitor.dashboard_data import latest_details, requirement_evidence
 from monitor.targets import list_targets
 from monitor.transport_history import transport_summary
 from reports.charts import RatePanel, profile_rate_charts
@@ -41,6 +41,7 @@ from store.alerting import Alert
 from store.models import ListingEpisode, StatusChange, TargetStatus
 from store.timestamps import as_utc
 
+FIRST_TARGETS = 10  # failing targets named on page 1; the rest are in the targets section
 CSV_COLUMNS = ("kind", "target", "subject", "status", "started", "ended", "hours", "detail")
 
 
@@ -121,6 +122,9 @@ class DeliverabilityReport:
     rates: RatesResult
     rate_charts: tuple[RatePanel, ...]
     dmarc: dict[str, Any]
+    # Page 1's "what to do first": the first failing targets' failing findings and fixes.
+    first: tuple[dict[str, Any], ...] = ()
+    failing_targets: int = 0
 
     @property
     def status(self) -> Status:
@@ -150,6 +154,8 @@ class DeliverabilityReport:
             "rates": self.rates,
             "charts": {"rates": list(self.rate_charts)},
             "dmarc": self.dmarc,
+            "first": list(self.first),
+            "failing_targets": self.failing_targets,
             "has_data": self.has_data,
         }
 
@@ -291,6 +297,7 @@ def deliverability_report(
         min_delivered=min_delivered,
         days=max(1, (period_to - period_from).days + 1),
     )
+    failing = [t for t in targets if t.status == "fail"]
     # Each mailbox provider's bulk-sender requirements, as the dashboard's cards judge
     # them: the checks now, the messages audited in the period, the latest list audit and
     # the period's rates on that provider's recipients.
@@ -324,7 +331,33 @@ def deliverability_report(
         rates=rates,
         rate_charts=tuple(profile_rate_charts(rates)) if rates.totals.sent else (),
         dmarc=dmarc_section(session, period_from, period_to),
+        first=tuple(_first_fixes(session, failing[:FIRST_TARGETS])),
+        failing_targets=len(failing),
     )
+
+
+def _first_fixes(session: Session, failing: list[TargetRow]) -> list[dict[str, Any]]:
+    """Each failing domain or IP's failing findings with their fixes, from its latest results
+    (page 1's "what to do first"; a lookup by index keys per target, for a few targets)."""
+    first = []
+    for target in failing:
+        details = latest_details(session, target.name)
+        fixes = [
+            {"check": check, "code": item["code"], "message": item["message"], "fix": item["fix"]}
+            for check, detail in sorted(details.items())
+            for item in _findings(detail)
+            if item.get("level") == "fail"
+        ]
+        first.append({"name": target.name, "kind": target.kind, "fixes": fixes})
+    return first
+
+
+def _findings(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """A check's findings, and those of its DKIM selectors."""
+    found = list(detail.get("findings", []))
+    for selector in (detail.get("selectors") or {}).values():
+        found.extend(selector.get("findings", []))
+    return found
 
 
 def dmarc_section(session: Session, period_from: date, period_to: date) -> dict[str, Any]:

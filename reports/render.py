@@ -8,12 +8,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from compliance.rate_wording import TEMPLATE_GLOBALS
+from reports.times import display_time
 
 _ENVIRONMENT = Environment(
     loader=PackageLoader("reports", "templates"),
     autoescape=select_autoescape(("html",)),
 )
 _ENVIRONMENT.globals.update(TEMPLATE_GLOBALS)
+# Every time a report shows: "7 Dec 2026, 06:49 UTC".
+_ENVIRONMENT.filters["when"] = display_time
 
 
 def render_html(template: str, data: dict[str, Any]) -> str:

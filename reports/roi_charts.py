@@ -18,7 +18,8 @@ STYLE = Style(
     foreground_strong="#222",
     foreground_subtle="#999",
     colors=("#1f5fa8", "#c0392b", "#e67e22", "#27ae60", "#8e44ad"),
-    font_family="system-ui, sans-serif",
+    # The reports' one family first: a chart in the PDF reads like the text around it.
+    font_family="DejaVu Sans, system-ui, sans-serif",
 )
 
 # More bars than this make the labels unreadable; the table below the chart has them all.

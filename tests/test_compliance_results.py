@@ -415,6 +415,15 @@ def empty_rates(day: date) -> RatesResult:
     return RatesResult(day, 1, day, nothing, {}, {}, RateSources(Freshness(None), 0))
 
 
+OFFENDER = {
+    "address": "a***@example.org",
+    "reference": "R1",
+    "list_name": "news",
+    "status": "subscribed",
+    "evidence": None,
+}
+
+
 def test_the_compliance_report_gives_its_template_the_names_it_always_read() -> None:
     day = date(2026, 11, 30)
     audit = AuditResult(day, 3, 2, {})
@@ -436,7 +445,7 @@ def test_the_compliance_report_gives_its_template_the_names_it_always_read() -> 
         one_click_pass=3,
         erasures={"erased": 1},
         rates=empty_rates(day),
-        appendix={"dormant": ("a***@example.org",)},
+        appendix={"dormant": (OFFENDER,)},
         appendix_rows=25,
         trend_chart=None,
         rate_charts=(),
@@ -464,7 +473,15 @@ def test_the_compliance_report_gives_its_template_the_names_it_always_read() -> 
         "messages": {"audited": 4, "one_click_pass": 3},
         "erasures": {"erased": 1},
         "rates": report.rates,
-        "appendix": {"dormant": ("a***@example.org",)},
+        "purges": [],
+        "actions": [],
+        "drops": [],
+        "appendix": {"dormant": (OFFENDER,)},
+        "exit_rules": [
+            "mailed_after_unsubscribe",
+            "mailed_after_hard_bounce",
+            "mailed_after_complaint",
+        ],
         "appendix_rows": 25,
         "has_data": True,
         "charts": {"trend": None, "rates": []},
@@ -512,6 +529,8 @@ def test_the_deliverability_report_gives_its_template_the_names_it_always_read()
         "rates": report.rates,
         "charts": {"rates": []},
         "dmarc": {"domains": {}, "charts": {}, "tls": {}},
+        "first": [],
+        "failing_targets": 0,
         "has_data": True,
     }
     nothing = replace(report, targets=())

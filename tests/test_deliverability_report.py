@@ -122,10 +122,10 @@ def test_the_deliverability_report_tells_the_month(
     # DMARC failed for 36 hours, the IP was listed for 48: each alert's time to resolve.
     assert "Alerts 2 opened, 2 resolved, 0 still open" in flat
     assert "Time to resolve median 42.0 h, longest 48.0 h" in flat
-    assert "shop.example dmarc fail 2026-10-02T00:00+00:00 2026-10-03T12:00+00:00 36.0" in flat
+    assert "shop.example dmarc fail 2 Oct 2026, 00:00 UTC 3 Oct 2026, 12:00 UTC 36.0" in flat
     assert "dmarc pass → fail" in flat and "dmarc fail → pass" in flat
     # The listing, how long it lasted, and why.
-    assert "192.0.2.10 bl.example 2026-10-05T00:00+00:00 2026-10-07T00:00+00:00 48.0" in flat
+    assert "192.0.2.10 bl.example 5 Oct 2026, 00:00 UTC 7 Oct 2026, 00:00 UTC 48.0" in flat
     assert "Listed for spam" in flat
     # Gmail's complaints: 6 of 300 delivered = 2%, over the fail line; drawn as a chart.
     assert (

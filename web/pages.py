@@ -56,6 +56,7 @@ from reports.charts import profile_rate_charts
 from store.messages import MessageAudit
 from web.auth import ANY_ROLE, roles_required
 from web.cache import cached, clear
+from web.compliance_pages import latest_purge_sentence
 from web.database import db
 from web.dmarc_pages import dmarc_overview, dmarc_window, verdict_status
 from web.query_args import int_arg, local_path
@@ -125,6 +126,7 @@ def _overview_live(page: int) -> dict[str, Any]:
                 pages=max(1, -(-targets.total // PAGE_SIZE)),
                 rates=rates,
                 audit=latest_audit(db()),
+                purge=latest_purge_sentence(),
                 requirements=_requirements(rates),
                 receivers=receivers_overview(db(), settings().gmail, datetime.now(UTC).date()),
                 dmarc=dmarc_overview(*dmarc_window()),
