@@ -136,6 +136,14 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "Report mailboxes ([dmarc] and [arf] imap_url) polled every ... minutes."
     ),
     ("schedule", "history_days"): KeyDoc("Check results and sent notifications kept this long."),
+    ("schedule", "chunk_size"): KeyDoc(
+        "PostgreSQL: a sweep is split into chunks of this many targets, which every worker "
+        "takes from the task engine (procrastinate)."
+    ),
+    ("schedule", "heartbeat_seconds"): KeyDoc(
+        "PostgreSQL: a worker's heartbeat to the task engine; one silent for three "
+        "heartbeats is taken for dead and its chunk is run again by another worker."
+    ),
     ("rates", "min_delivered"): KeyDoc(
         "Delivered messages a profile needs in its scope and window to judge."
     ),
