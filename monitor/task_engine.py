@@ -32,6 +32,7 @@ from procrastinate.types import JSONValue
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.engine_status import MISSED_HEARTBEATS
 from monitor.settings import Settings
 from monitor.sweep_chunks import Defer, run_chunk
 
@@ -40,8 +41,6 @@ logger = logging.getLogger(__name__)
 QUEUE = "sweeps"
 CHUNK_TASK = "postwarden.sweep_chunk"
 STALLED_TASK = "postwarden.retry_stalled_jobs"
-# Heartbeats a worker may miss before its jobs are taken for stalled.
-MISSED_HEARTBEATS = 3
 # A chunk that raised is tried again this often, this long apart (a database restart
 # or a network cut mid-chunk is over well within it).
 CHUNK_RETRY = procrastinate.RetryStrategy(max_attempts=20, wait=2, linear_wait=1)

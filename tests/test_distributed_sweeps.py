@@ -300,3 +300,40 @@ def test_blocklist_slots_leased_by_two_processes_never_overlap(postgres_url: str
     # (to the microseconds that seconds since 1970 keep in a double).
     assert all(limiter.slots for limiter in limiters)
     assert min(gaps) >= 1 / rate - 1e-5
+
+
+def test_a_plan_rolled_back_leaves_no_job_and_metrics_show_the_queue(postgres_url: str) -> None:
+    from monitor.settings import WebSettings
+    from monitor.task_engine import defer_chunk_on, make_app
+    from monitor.users import add_token, add_user
+    from web.app import create_app
+
+    add_fleet(postgres_url, 7)
+    engine = open_database(postgres_url)
+    sessions = session_factory(engine)
+    settings = Settings(database_url=postgres_url, web=WebSettings(secret_key="test-key"))
+    settings = replace(settings, schedule=replace(settings.schedule, chunk_size=3))
+    defer = defer_chunk_on(make_app(settings))
+    # The scheduler lost the run (another leader took it over): plan and jobs go together.
+    with sessions() as session:
+        plan_sweep("auth_sweep", session, T0, settings, defer)
+        session.rollback()
+    assert query(postgres_url, "SELECT id FROM procrastinate_jobs") == []
+    assert query(postgres_url, "SELECT id FROM sweeps") == []
+    with sessions.begin() as session:
+        plan_sweep("auth_sweep", session, T0, settings, defer)
+        token = add_token(session, add_user(session, "ada", "pw-1234567890", "postmaster", T0),
+                          "scraper", T0)  # fmt: skip
+    jobs = query(postgres_url, "SELECT args FROM procrastinate_jobs ORDER BY id")
+    assert [job.args["chunk"] for job in jobs] == [0, 1, 2]
+    app = create_app(settings, sessions)
+    metrics = app.test_client().get(
+        "/metrics", headers={"Authorization": f"Bearer {token}"}, base_url="https://localhost"
+    )
+    text = metrics.get_data(as_text=True)
+    assert 'postwarden_engine_jobs{queue="sweeps",status="todo"} 3.0' in text
+    assert "postwarden_engine_stalled_jobs 0.0" in text
+    assert "postwarden_sweep_chunks_waiting 3.0" in text
+    assert "postwarden_sweeps_open 1.0" in text
+    app.extensions["postwarden_inbox"].close()
+    engine.dispose()
