@@ -158,3 +158,14 @@ class EngineWorker:
         if self._loop is not None and self._task is not None:
             self._loop.call_soon_threadsafe(self._task.cancel)
         self._thread.join()
+
+
+def __getattr__(name: str) -> procrastinate.App:
+    """``monitor.task_engine.app``: the app for procrastinate's own CLI, built when asked
+    from the settings (``$POSTWARDEN_CONFIG``, the environment), so that
+    ``procrastinate --app=monitor.task_engine.app shell`` lists and retries our jobs."""
+    if name == "app":
+        from monitor.settings import load_settings
+
+        return make_app(load_settings())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

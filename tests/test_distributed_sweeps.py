@@ -326,6 +326,14 @@ def test_a_plan_rolled_back_leaves_no_job_and_metrics_show_the_queue(postgres_ur
                           "scraper", T0)  # fmt: skip
     jobs = query(postgres_url, "SELECT args FROM procrastinate_jobs ORDER BY id")
     assert [job.args["chunk"] for job in jobs] == [0, 1, 2]
+    # The engine's own shell, on the app the settings describe, sees the same queue.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
+    shell = subprocess.run(
+        [str(Path(sys.executable).with_name("procrastinate")), "--app=monitor.task_engine.app",
+         "shell"], input="list_queues\n", capture_output=True, text=True, timeout=60,
+        env={**environment, "POSTWARDEN_DATABASE_URL": postgres_url}, check=True,
+    )  # fmt: skip
+    assert "sweeps: 3 jobs (todo: 3" in shell.stdout, shell.stdout + shell.stderr
     app = create_app(settings, sessions)
     metrics = app.test_client().get(
         "/metrics", headers={"Authorization": f"Bearer {token}"}, base_url="https://localhost"
