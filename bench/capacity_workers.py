@@ -73,6 +73,9 @@ class SharedFigure:
     worker_cpu: float
     postgres_cpu: float
     outcome: str
+    # Queries the workers sent to unbound, and unbound's CPU seconds, in the sweep.
+    queries: float = 0.0
+    unbound_cpu: float = 0.0
 
     @property
     def cpu_ms_per_target(self) -> float:
@@ -172,12 +175,15 @@ def run_shared(
     targets = len(domains) + len(ips)
 
     unbound.flush()
+    resolver = process_cpu(unbound.process.pid)
     cpu, server, started = own_cpu(), postgres_cpu(data), time.perf_counter()
     with sessions() as session:
         outcome = sweep_authentication(session, datetime.now(UTC), settings)
         session.commit()
     figure = SharedFigure("single process", 1, targets, time.perf_counter() - started,
-                          own_cpu() - cpu, postgres_cpu(data) - server, outcome)  # fmt: skip
+                          own_cpu() - cpu, postgres_cpu(data) - server, outcome,
+                          unbound.stats().get("total.num.queries", 0),
+                          process_cpu(unbound.process.pid) - resolver)  # fmt: skip
     figure.outcome += _validity(verify(url, "auth", domains, ips))
     figures.append(figure)
     print(_row(figure, figures[0]), flush=True)
@@ -200,6 +206,7 @@ def run_shared(
             _settle(workers, url, count)
             _set_paused(url, False)
             unbound.flush()
+            resolver = process_cpu(unbound.process.pid)
             before = sum(process_cpu(p.pid) for p in workers)
             cpu, server, started = own_cpu(), postgres_cpu(data), time.perf_counter()
             with sessions.begin() as session:
@@ -211,7 +218,9 @@ def run_shared(
             used = sum(process_cpu(p.pid) for p in workers) - before + own_cpu() - cpu
             figure = SharedFigure(f"{count} worker{'s' if count > 1 else ''}", count, targets,
                                   seconds, used, postgres_cpu(data) - server,
-                                  f"{planned}; {chunks} chunks recorded")  # fmt: skip
+                                  f"{planned}; {chunks} chunks recorded",
+                                  unbound.stats().get("total.num.queries", 0),
+                                  process_cpu(unbound.process.pid) - resolver)  # fmt: skip
             figure.outcome += _validity(verify(url, "auth", domains, ips))
         finally:
             for worker in workers:
@@ -230,7 +239,8 @@ def _validity(problem: str | None) -> str:
 
 HEADER = (
     f"{'sweep':<16} {'targets':>8} {'wall s':>8} {'targets/s':>10} {'workers CPU s':>14} "
-    f"{'PG CPU s':>9} {'CPU ms/target':>14} {'vs single':>10}  | outcome"
+    f"{'PG CPU s':>9} {'CPU ms/target':>14} {'vs single':>10} {'queries/target':>15} "
+    f"{'unbound CPU s':>14}  | outcome"
 )
 
 
@@ -239,6 +249,6 @@ def _row(figure: SharedFigure, single: SharedFigure) -> str:
     return (
         f"{figure.mode:<16} {figure.targets:>8,} {figure.seconds:>8.1f} "
         f"{figure.targets / figure.seconds:>10.1f} {figure.worker_cpu:>14.1f} "
-        f"{figure.postgres_cpu:>9.1f} {figure.cpu_ms_per_target:>14.2f} {ratio:>+10.1%}  "
-        f"| {figure.outcome}"
+        f"{figure.postgres_cpu:>9.1f} {figure.cpu_ms_per_target:>14.2f} {ratio:>+10.1%} "
+        f"{figure.queries / figure.targets:>15.2f} {figure.unbound_cpu:>14.1f}  | {figure.outcome}"
     )
