@@ -227,10 +227,20 @@ def run_shared(
                 worker.terminate()
             for worker in workers:
                 worker.wait(timeout=120)
+            taken_over = _log_lines(directory / f"workers-{count}.log", "put back in the queue")
+            refused = _log_lines(directory / f"workers-{count}.log", "recorded it first")
+            if os.environ.get("BENCH_KEEP_LOGS"):
+                kept = Path(os.environ["BENCH_KEEP_LOGS"]) / f"workers-{count}.log"
+                kept.write_bytes((directory / f"workers-{count}.log").read_bytes())
+        figure.outcome += f"; {taken_over} jobs put back as stalled, {refused} chunks refused twice"
         figures.append(figure)
         print(_row(figure, figures[0]), flush=True)
     engine.dispose()
     return figures
+
+
+def _log_lines(log: Path, text: str) -> int:
+    return sum(text in line for line in log.read_text(encoding="utf-8").splitlines())
 
 
 def _validity(problem: str | None) -> str:
