@@ -493,6 +493,14 @@ def main() -> None:
         default=["cold", "warm"],
         help="for the first concurrency value (further ones run cold only)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        help="instead: the sweep shared by this many worker processes on PostgreSQL, "
+        "against the single-process sweep (bench/capacity_workers.py)",
+    )
+    parser.add_argument("--chunk-size", type=int, default=500, help="[schedule] chunk_size")
     args = parser.parse_args()
 
     domains = domain_names(args.domains)
@@ -508,6 +516,9 @@ def main() -> None:
         unbound: Unbound | None = None
         try:
             unbound = start_unbound(directory, nsd_port, zones)
+            if args.workers:
+                shared_sweeps(args, directory, unbound, domains, ips)
+                return
             url = f"sqlite:///{directory}/capacity.db"
             setup = add_targets(url, domains, ips)
             print(
@@ -580,6 +591,38 @@ def main() -> None:
                 unbound.process.wait(timeout=10)
             nsd.terminate()
             nsd.wait(timeout=10)
+
+
+def shared_sweeps(
+    args: argparse.Namespace,
+    directory: Path,
+    unbound: Unbound,
+    domains: Sequence[str],
+    ips: Sequence[str],
+) -> None:
+    """``--workers``: see :mod:`bench.capacity_workers`."""
+    from dataclasses import replace
+    from urllib.parse import parse_qs, urlparse
+
+    from bench.capacity_workers import HEADER, run_shared
+    from tests.postgres import postgres_bindir, running_postgres
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise SystemExit("--workers needs PostgreSQL: apt-get install postgresql")
+    settings = make_settings(unbound.port, args.concurrency[0])
+    settings = replace(settings, schedule=replace(settings.schedule, chunk_size=args.chunk_size))
+    with running_postgres(bindir) as url:
+        data = Path(parse_qs(urlparse(url).query)["host"][0]) / "data"
+        setup = add_targets(url, domains, ips)
+        print(f"{len(domains):,} domains and {len(ips):,} IPs added to PostgreSQL "
+              f"in {setup:.1f} s; chunks of {args.chunk_size}, [dns] concurrency "
+              f"{args.concurrency[0]} per process; load {os.getloadavg()[0]:.2f}")  # fmt: skip
+        print(HEADER)
+        figures = run_shared(url, data, settings, args.workers, unbound, directory, domains, ips)
+    print(f"load average now {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[2]:.2f} (15)")
+    if any("NOT VALID" in figure.outcome for figure in figures):
+        raise SystemExit("sweeps not as the data says")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -30,7 +30,7 @@ from checks.blocklist_catalogue import BlocklistZone
 from checks.dns_bulk import TXT, A, BulkAnswer, BulkResolver, reverse_address
 from checks.dns_settings import DnsSettings
 from checks.findings import Finding, finding
-from checks.rate_limit import RateLimiter
+from checks.rate_limit import Limiter, RateLimiter
 from checks.results import BlocklistResult, Listing
 from checks.targets import Target
 
@@ -279,6 +279,9 @@ class BlocklistPlan:
     domain_zones: tuple[BlocklistZone, ...] = ()
     # Queries per second per zone; None asks as fast as the resolver allows.
     queries_per_second: float | None = None
+    # How that rate is kept, per zone: None keeps it in this process; several
+    # processes sharing one rate pass a limiter leasing from a common ledger.
+    pace: Callable[[str, float], Limiter] | None = None
     # Listings checked recently enough (re-check interval): (target, zone) -> listing.
     reuse: Mapping[tuple[str, str], Listing] = field(default_factory=dict)
 
@@ -296,7 +299,8 @@ class _Sweep:
         self.health: dict[str, ZoneHealth] = {}
         rate = plan.queries_per_second
         zones = (*plan.ip_zones, *plan.domain_zones)
-        self.limits = {z.zone: RateLimiter(rate) for z in zones} if rate else {}
+        pace = plan.pace or (lambda _zone, rate: RateLimiter(rate))
+        self.limits = {z.zone: pace(z.zone, rate) for z in zones} if rate else {}
 
     async def ask(self, zone: BlocklistZone, name: str, rdtype: int = A) -> BulkAnswer:
         limit = self.limits.get(zone.zone)

@@ -140,6 +140,14 @@ DOCS: dict[tuple[str, str], KeyDoc] = {
         "Delivery events kept this long, in days (0: kept for ever). Rates keep their daily "
         "counts; on PostgreSQL whole months of events are dropped at once."
     ),
+    ("schedule", "chunk_size"): KeyDoc(
+        "PostgreSQL: a sweep is split into chunks of this many targets, which every worker "
+        "takes from the task engine (procrastinate)."
+    ),
+    ("schedule", "heartbeat_seconds"): KeyDoc(
+        "PostgreSQL: a worker's heartbeat to the task engine; one silent for three "
+        "heartbeats is taken for dead and its chunk is run again by another worker."
+    ),
     ("rates", "min_delivered"): KeyDoc(
         "Delivered messages a profile needs in its scope and window to judge."
     ),

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, make_url, select
 from sqlalchemy.orm import Session
 
 from checks.blocklists import check_blocklists
@@ -305,16 +305,36 @@ def bind(job: Callable[[Session, datetime, Settings], str], settings: Settings) 
     return lambda session, now: job(session, now, settings)
 
 
+def _planned_sweeps(settings: Settings) -> dict[str, Callable[[Session, datetime, Settings], str]]:
+    """PostgreSQL: sweep jobs that only plan, deferring chunks every worker takes."""
+    from monitor.sweep_chunks import plan_sweep
+    from monitor.task_engine import defer_chunk_on, make_app
+
+    defer = defer_chunk_on(make_app(settings))
+
+    def planner(kind: str) -> Callable[[Session, datetime, Settings], str]:
+        return lambda session, now, settings: plan_sweep(kind, session, now, settings, defer)
+
+    return {kind: planner(kind) for kind in ("auth_sweep", "blocklist_sweep", "transport_sweep")}
+
+
 def make_jobs(settings: Settings, extra: Iterable[ScheduledJob] = ()) -> dict[str, ScheduledJob]:
     """Every job (and ``extra`` ones), its settings bound, at the interval the settings give."""
     schedule = settings.schedule
+    sweeps: dict[str, Callable[[Session, datetime, Settings], str]] = {
+        "auth_sweep": sweep_authentication,
+        "blocklist_sweep": sweep_blocklists,
+        "transport_sweep": sweep_transport,
+    }
+    if make_url(settings.database_url).get_backend_name() == "postgresql":
+        sweeps = _planned_sweeps(settings)
 
     jobs = [
-        ScheduledJob("auth_sweep", bind(sweep_authentication, settings),
+        ScheduledJob("auth_sweep", bind(sweeps["auth_sweep"], settings),
                      timedelta(minutes=schedule.auth_minutes)),
-        ScheduledJob("blocklist_sweep", bind(sweep_blocklists, settings),
+        ScheduledJob("blocklist_sweep", bind(sweeps["blocklist_sweep"], settings),
                      timedelta(minutes=schedule.blocklist_minutes)),
-        ScheduledJob("transport_sweep", bind(sweep_transport, settings),
+        ScheduledJob("transport_sweep", bind(sweeps["transport_sweep"], settings),
                      timedelta(minutes=schedule.transport_minutes)),
         ScheduledJob("deliver", bind(deliver_notifications, settings),
                      timedelta(seconds=schedule.deliver_seconds)),

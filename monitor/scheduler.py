@@ -267,6 +267,13 @@ def run_worker(
     engine = open_database(settings.database_url)
     leadership = leadership_for(engine)
     runner = f"{socket.gethostname()}:{os.getpid()}"
+    engine_worker = None
+    if engine.dialect.name == "postgresql":
+        # Leader or standby, every worker takes sweep chunks from the task engine.
+        from monitor.task_engine import EngineWorker
+
+        engine_worker = EngineWorker(settings, session_factory(engine))
+        engine_worker.start()
     try:
         announced = False
         while not stop.is_set():
@@ -305,6 +312,8 @@ def run_worker(
                 _Active.runtime = None
                 leadership.release()
     finally:
+        if engine_worker is not None:
+            engine_worker.stop()
         engine.dispose()
 
 

@@ -113,6 +113,11 @@ class ScheduleSettings:
     transport_minutes: float = 360.0
     # How often the report mailboxes ([dmarc] and [arf] imap_url) are polled.
     mailbox_minutes: float = 15.0
+    # PostgreSQL: targets per sweep chunk, the unit of work the workers share.
+    chunk_size: int = 500
+    # PostgreSQL: how often a worker tells the task engine it lives; a worker silent
+    # for three of these is taken for dead and its chunk is run again by another.
+    heartbeat_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -510,6 +515,8 @@ _KEYS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("schedule", "mailbox_minutes"): _positive_float,
     ("schedule", "history_days"): _positive_int,
     ("schedule", "event_history_days"): _count,
+    ("schedule", "chunk_size"): _positive_int,
+    ("schedule", "heartbeat_seconds"): _positive_float,
     ("rates", "min_delivered"): _positive_int,
     ("rates", "days"): _positive_int,
     ("rates", "profiles_dir"): _path,

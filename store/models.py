@@ -84,7 +84,11 @@ class CheckRecord(Base):
     """The result of one check of one target in one run (the history)."""
 
     __tablename__ = "check_results"
-    __table_args__ = (Index("ix_check_results_target_check", "target", "check", "run_id"),)
+    # Unique: a run holds one result per target and check, so a sweep chunk recorded
+    # twice (a worker taken over) cannot store its results twice.
+    __table_args__ = (
+        Index("ix_check_results_target_check", "target", "check", "run_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("check_runs.id", ondelete="CASCADE"))

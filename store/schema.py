@@ -14,6 +14,7 @@ from store import (
     reports,
     scheduling,
     security,
+    sweeps,
     users,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "reports",
     "scheduling",
     "security",
+    "sweeps",
     "users",
 ]

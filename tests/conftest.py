@@ -195,6 +195,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """An empty PostgreSQL database (for what only PostgreSQL does: shared workers)."""
+    name = f"test_{uuid.uuid4().hex}"
+    admin = sqlalchemy.create_engine(
+        postgres_server, isolation_level="AUTOCOMMIT", pool_pre_ping=True
+    )
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_server.replace("/postgres?", f"/{name}?")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[sqlalchemy.Engine]:
     """An engine on an empty database of each kind; disposed after the test."""
     engine = make_engine(database_url)

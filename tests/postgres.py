@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 
 def postgres_bindir() -> Path | None:
@@ -54,3 +55,13 @@ def running_postgres(bindir: Path) -> Iterator[str]:
     finally:
         run(bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
         shutil.rmtree(base, ignore_errors=True)
+
+
+def pg_ctl(url: str, *args: str) -> None:
+    """Run pg_ctl on the test server behind ``url`` (its socket directory holds its data)."""
+    base = Path(parse_qs(urlparse(url).query)["host"][0])
+    bindir = postgres_bindir()
+    assert bindir is not None, "PostgreSQL is not installed"
+    user = "postgres" if os.geteuid() == 0 else None
+    subprocess.run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"),
+                    "-w", *args], check=True, capture_output=True, user=user)  # fmt: skip

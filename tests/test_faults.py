@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -31,6 +30,7 @@ from store.engine import open_database, session_factory, upgrade_database
 from store.models import TargetStatus
 from tests.conftest import postwarden, zone
 from tests.keys import rsa_key, txt
+from tests.postgres import pg_ctl
 from tests.servers import free_port
 from tests.test_audit import contact, write
 from tests.waiting import eventually
@@ -44,19 +44,6 @@ def _environment(**extra: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTWARDEN_")}
     environment.update(extra)
     return environment
-
-
-def _pg_ctl(url: str, *args: str) -> None:
-    """Run pg_ctl on the test server behind ``url`` (its socket directory holds its data)."""
-    base = Path(parse_qs(urlparse(url).query)["host"][0])
-    bindir = next(Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
-    user = "postgres" if os.geteuid() == 0 else None
-    subprocess.run(
-        [str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-w", *args],
-        check=True,
-        capture_output=True,
-        user=user,
-    )
 
 
 def _start_serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -118,7 +105,7 @@ def test_a_database_restart_under_webhook_load_answers_503_and_loses_nothing(
 
         for number in range(30):
             deliver(number)
-        _pg_ctl(database_url, "-m", "fast", "stop")
+        pg_ctl(database_url, "-m", "fast", "stop")
         try:
             # The database is gone: webhooks and health answer 503, never 500.
             assert [deliver(number) for number in range(30, 40)] == [503] * 10
@@ -126,7 +113,7 @@ def test_a_database_restart_under_webhook_load_answers_503_and_loses_nothing(
             assert down.status_code == 503
         finally:
             # "restart" of a stopped server starts it with its previous options (its socket).
-            _pg_ctl(database_url, "restart")
+            pg_ctl(database_url, "restart")
         for number in range(40, 70):
             deliver(number)
         # The ESP retries what was refused (it got 5xx): now it is accepted.

@@ -90,7 +90,30 @@ def metrics() -> Any:
     )
     kept.set(kept_count(db()))
     _dmarc_gauges(registry)
+    _engine_gauges(registry, config.schedule.heartbeat_seconds)
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _engine_gauges(registry: CollectorRegistry, heartbeat_seconds: float) -> None:
+    """The task engine's queue depth, stalled jobs and workers (PostgreSQL only)."""
+    from monitor.engine_status import engine_status
+
+    status = engine_status(db(), heartbeat_seconds)
+    if status is None:
+        return
+    jobs = Gauge("postwarden_engine_jobs", "Task engine jobs by queue and status (todo is "
+                 "the queue depth)", ["queue", "status"], registry=registry)  # fmt: skip
+    for (queue, state), count in status.jobs.items():
+        jobs.labels(queue, state).set(count)
+    Gauge("postwarden_engine_stalled_jobs", "Jobs running on a worker that is gone or "
+          "silent; put back in the queue by the next stalled-job check",
+          registry=registry).set(status.stalled)  # fmt: skip
+    Gauge("postwarden_engine_workers", "Workers whose heartbeat is recent",
+          registry=registry).set(status.workers)  # fmt: skip
+    Gauge("postwarden_sweeps_open", "Sweeps planned and not yet finished",
+          registry=registry).set(status.open_sweeps)  # fmt: skip
+    Gauge("postwarden_sweep_chunks_waiting", "Chunks of open sweeps not yet recorded",
+          registry=registry).set(status.chunks_waiting)  # fmt: skip
 
 
 def _dmarc_gauges(registry: CollectorRegistry) -> None:

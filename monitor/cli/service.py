@@ -34,3 +34,5 @@ def configure_logging() -> None:
     # those), Alembic every migration step at every start.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Procrastinate logs each job's start and end (a chunk says what it did itself).
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ SQLite is left as it is. Downgrading copies the rows back into a plain table
 (keeping, of events that share a source and id, the first).
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 17:30:00
 """
 
@@ -28,7 +28,7 @@ from sqlalchemy import text
 from store.partitions import month_bounds, partition_name
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

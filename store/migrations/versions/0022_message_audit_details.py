@@ -6,7 +6,7 @@ were kept. Older rows stay without details (the page then shows each code's
 catalogued title and fix).
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-07 17:30:00
 """
 
