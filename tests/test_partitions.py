@@ -89,10 +89,10 @@ def answers(engine: Engine) -> dict[str, Any]:
     """What rates, the campaign figures and the audit say of the stored data."""
     with session_factory(engine)() as session:
         return {
-            "rates": rates_report(session, load_profiles(), as_of=AS_OF, days=120),
+            "rates": rates_report(session, load_profiles(), as_of=AS_OF, days=120).to_json(),
             "campaigns": campaign_rates(session, as_of=AS_OF, days=120),
             "engagement": campaign_stats(session, as_of=AS_OF, days=120),
-            "audit": run_audit(session, AS_OF),
+            "audit": run_audit(session, AS_OF).to_json(),
         }
 
 
