@@ -25,8 +25,8 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from compliance.arf import Complaint, read_arf
-from compliance.arf_import import import_arf_file
+from compliance.events.arf import Complaint, read_arf
+from compliance.events.arf_import import import_arf_file
 from store.engine import open_database, session_factory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "arf"

@@ -32,9 +32,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bench.measure import measured
-from compliance.audit import run_audit
-from compliance.contact_import import import_contacts
-from compliance.event_import import import_file
+from compliance.audit.list_audit import run_audit
+from compliance.contacts.importer import import_contacts
+from compliance.events.importer import import_file
 from store.engine import open_database, session_factory
 
 AS_OF = date(2026, 11, 30)

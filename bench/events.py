@@ -29,9 +29,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from compliance.event_import import import_file
-from compliance.limit_profiles import load_profiles
-from compliance.rates import rates_report
+from compliance.events.importer import import_file
+from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.report import rates_report
 from store.engine import open_database, session_factory
 
 AS_OF = date(2026, 11, 30)

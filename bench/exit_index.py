@@ -23,7 +23,7 @@ from statistics import median
 from sqlalchemy import text
 
 from bench.events import write_events
-from compliance.event_import import import_file
+from compliance.events.importer import import_file
 from store.engine import open_database, session_factory
 
 

@@ -45,11 +45,11 @@ import sqlalchemy
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
-from compliance.audit import run_audit
-from compliance.campaigns import campaign_stats
-from compliance.event_import import _activity_statement, _aggregate_statement
-from compliance.limit_profiles import load_profiles
-from compliance.rates import rates_report
+from compliance.audit.list_audit import run_audit
+from compliance.events.campaigns import campaign_stats
+from compliance.events.importer import _activity_statement, _aggregate_statement
+from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.report import rates_report
 from store.engine import make_engine, session_factory, upgrade_database
 from store.partitions import add_month_partitions, delete_events_before, next_month
 from tests.postgres import postgres_bindir, running_postgres

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from bench.audit import write_contacts, write_events
 from bench.measure import measured
-from compliance.contact_import import import_contacts
-from compliance.event_import import import_file
+from compliance.contacts.importer import import_contacts
+from compliance.events.importer import import_file
 from store.engine import open_database, session_factory
 
 PLAIN = """

@@ -5,7 +5,7 @@ Builds a SQLite database of EVENTS delivery events (sends, opens, clicks of
 in the last 30 days, then measures, each in its own process (wall time and
 peak RSS):
 
-- postwarden: :func:`compliance.roi.attribute` with all five models (the
+- postwarden: :func:`compliance.roi.report.attribute` with all five models (the
   touch-gathering SQL over the events, streamed into the pure models);
 - peer: one SQL statement computing last touch alone: the same join,
   ``ROW_NUMBER() OVER (PARTITION BY conversion ORDER BY time DESC)``, the
@@ -127,7 +127,7 @@ def run_models(path: Path) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from compliance.roi import RoiOptions, attribute
+    from compliance.roi.report import RoiOptions, attribute
 
     engine = create_engine(f"sqlite:///{path}")
     wall, cpu = time.perf_counter(), time.process_time()

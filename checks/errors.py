@@ -9,22 +9,22 @@ process holds what is needed. ``web.cli.main`` maps the three bases, nothing els
     ├── BadInput (ValueError)       input that cannot be used as given: exit 3, HTTP 400
     │   ├── SettingsError           monitor.settings: a config value (file, key)
     │   ├── CatalogueError          checks.blocklist_catalogue: a zone or catalogue file
-    │   ├── ImportFailed            compliance.event_import: nothing was written
-    │   ├── ContactImportFailed     compliance.contact_import: nothing was written
-    │   ├── FileError               compliance.event_reader: a file that is not events
-    │   ├── RecordError             compliance.events: one record's field
+    │   ├── ImportFailed            compliance.events.importer: nothing was written
+    │   ├── ContactImportFailed     compliance.contacts.importer: nothing was written
+    │   ├── FileError               compliance.events.reader: a file that is not events
+    │   ├── RecordError             compliance.events.normalised: one record's field
     │   ├── CompressedFileError     compliance.compressed: corrupt gzip or a bomb
-    │   ├── MessageFileError        compliance.message_files: an unreadable message
-    │   ├── ProfileError            compliance.limit_profiles: a limit profile file
-    │   ├── SignatureError          compliance.webhook_signatures: not signed as the ESP signs
+    │   ├── MessageFileError        compliance.messages.files: an unreadable message
+    │   ├── ProfileError            compliance.rates.limit_profiles: a limit profile file
+    │   ├── SignatureError          web.webhook_signatures: not signed as the ESP signs
     │   ├── TargetError             monitor.targets: a domain or IP to monitor
     │   ├── UserError               monitor.users: a user, role or password
     │   └── ReportError             reports.generate: a report request
     ├── Unavailable                 needed now and not there: try again later
     │   ├── DatabaseError           store.errors: the database (its URL, password masked)
     │   ├── DnsError                checks.dns: a lookup failed (.failure)
-    │   ├── KeyUnavailable          compliance.message_audit: a DKIM key's lookup failed
-    │   ├── InboxUnavailable        compliance.inbox: a webhook request was not stored
+    │   ├── KeyUnavailable          compliance.messages.audit: a DKIM key's lookup failed
+    │   ├── InboxUnavailable        monitor.inbox: a webhook request was not stored
     │   └── TransportError          monitor.outbox: a notification not delivered (.permanent)
     └── Conflict                    another process holds it
         └── SchedulerConflict       monitor.leader: another scheduler runs this database

@@ -12,7 +12,7 @@ from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from checks.findings import worst
-from compliance.requirements import Verdict, message_verdicts, unsubscribe_verdict
+from compliance.rates.requirements import Verdict, message_verdicts, unsubscribe_verdict
 from monitor.targets import MonitoredTarget, list_targets_named
 from store.alerting import Alert
 from store.contacts import AuditRun

@@ -82,8 +82,8 @@ def feedback_handler() -> MailboxHandler:
     Mail that is no ARF report (a feedback address gets other mail too) is
     rejected, so the poller leaves it where it is and reports it once.
     """
-    from compliance.arf import ArfError
-    from compliance.arf_import import import_arf_message
+    from compliance.events.arf import ArfError
+    from compliance.events.arf_import import import_arf_message
 
     def handle(session: Session, raw: bytes, source: str, now: datetime) -> str:
         report = import_arf_message(session, raw, name=source, now=now)

@@ -23,15 +23,15 @@ from checks.dns import DnsSweep
 from checks.results import TargetResult
 from checks.sweep import check_targets
 from checks.targets import Target
-from compliance.audit import run_audit, store_audit
-from compliance.erasure import purge_retention
-from compliance.inbox import drain_inbox
+from compliance.audit.list_audit import run_audit, store_audit
+from compliance.contacts.erasure import purge_retention
 from monitor.alerting import list_alerts, policy_of, update_alerts
 from monitor.blocklist_history import recent_listings
 from monitor.blocklist_plan import make_plan
 from monitor.channels import build_transports, channel_names
 from monitor.gmail import fetch_gmail
 from monitor.history import record_run, record_run_in_batches
+from monitor.inbox import drain_inbox
 from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
 from monitor.snds import fetch_snds

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from checks.findings import Finding, finding
-from compliance.message_results import MessageAuditResult, OneClickCheck, OneClickProbe
+from compliance.messages.results import MessageAuditResult, OneClickCheck, OneClickProbe
 from monitor.settings import Settings
 
 
@@ -37,12 +37,12 @@ def audit_files(
     """The audit of every message in ``paths`` (.eml, .mbox, directories), DKIM keys fetched
     through the configured resolver; with ``probe`` options, one-click URIs are POSTed to.
 
-    Raises :class:`compliance.message_files.MessageFileError` for a path that cannot be read.
+    Raises :class:`compliance.messages.files.MessageFileError` for a path that cannot be read.
     """
     from checks.dns import DnsError, DnsSweep
-    from compliance.message_audit import KeyUnavailable, audit_message
-    from compliance.message_files import read_messages
-    from compliance.one_click_probe import probe_one_click
+    from compliance.messages.audit import KeyUnavailable, audit_message
+    from compliance.messages.files import read_messages
+    from compliance.messages.one_click_probe import probe_one_click
 
     resolver = DnsSweep(settings.dns).resolver()
 

@@ -26,8 +26,8 @@ from checks.results import (
 from store.timestamps import as_utc
 
 if TYPE_CHECKING:
-    from compliance.audit import AuditResult
-    from compliance.rate_results import MetricResult, RatesResult
+    from compliance.audit.list_audit import AuditResult
+    from compliance.rates.results import MetricResult, RatesResult
     from monitor.message_audits import AuditedMessage
 
 _COLOURS = {"pass": "green", "warn": "yellow", "error": "magenta", "fail": "red"}
@@ -197,15 +197,15 @@ def render_listings_table(episodes: Sequence[Episode], now: datetime) -> str:
 
 
 def percent(value: float | None) -> str:
-    """A fraction as people read a rate (compliance.rate_wording.format_rate)."""
-    from compliance.rate_wording import format_rate
+    """A fraction as people read a rate (compliance.rates.wording.format_rate)."""
+    from compliance.rates.wording import format_rate
 
     return format_rate(value)
 
 
 def _origin(metric: MetricResult) -> str:
     """Where a figure comes from and the latest day it rests on."""
-    from compliance.receiver_rates import SOURCE_NAMES
+    from compliance.rates.receivers import SOURCE_NAMES
 
     source = SOURCE_NAMES.get(metric.source, metric.source)
     return f"{source}, as of {metric.as_of or '—'}"
@@ -220,7 +220,7 @@ def render_rates_table(report: RatesResult) -> str:
         f"(hard {percent(totals.hard_bounce_rate)}), complaint rate "
         f"{percent(totals.complaint_rate)}",
     ]
-    from compliance.rate_wording import (
+    from compliance.rates.wording import (
         latest_sentence,
         metric_name,
         not_judged,

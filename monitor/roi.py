@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from compliance.attribution import MODELS
-from compliance.roi import RoiOptions, roi_report
+from compliance.roi.attribution import MODELS
+from compliance.roi.report import RoiOptions, roi_report
 from monitor.settings import Settings
 
 DEFAULT_MODEL = "last_touch"
@@ -29,7 +29,7 @@ def configured_roi(
     models: Sequence[str] = MODELS,
     campaign: str | None = None,
 ) -> dict[str, Any]:
-    """:func:`compliance.roi.roi_report` with the ``[roi]`` settings."""
+    """:func:`compliance.roi.report.roi_report` with the ``[roi]`` settings."""
     options = RoiOptions(
         start=start,
         end=end,

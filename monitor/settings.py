@@ -28,7 +28,7 @@ from checks.dns_settings import (
 )
 from checks.errors import BadInput
 from checks.transport import TransportSettings
-from compliance.thresholds import Thresholds
+from compliance.audit.thresholds import Thresholds
 
 DEFAULT_CONFIG_FILE = "postwarden.toml"
 DEFAULT_DATABASE_URL = "sqlite:///postwarden.db"

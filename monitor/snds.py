@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from checks.findings import Finding, finding
 from checks.results import CheckResult, TargetResult
-from compliance.snds_csv import SndsRange, SndsRow, in_range, parse_data, parse_ip_status
+from compliance.rates.snds_csv import SndsRange, SndsRow, in_range, parse_data, parse_ip_status
 from monitor.alerting import policy_of, update_alerts
 from monitor.channels import channel_names
 from monitor.credentials import CredentialError, read_secret_file

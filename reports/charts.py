@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import pygal
 from pygal.style import Style
 
-from compliance.limit_profiles import METRICS
-from compliance.rate_results import DayFigures, RatesResult
-from compliance.rate_wording import format_rate, metric_name
+from compliance.rates.limit_profiles import METRICS
+from compliance.rates.results import DayFigures, RatesResult
+from compliance.rates.wording import format_rate, metric_name
 
 _STYLE = Style(
     background="white",

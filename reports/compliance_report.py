@@ -17,26 +17,26 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from compliance.audit import (
+from compliance.audit.exit_evidence import (
+    EVIDENCE_COLUMNS,
+    EXIT_RULES,
+    exit_evidence,
+    mailings_text,
+)
+from compliance.audit.list_audit import (
     OFFENDER_COLUMNS,
     AuditResult,
     all_offenders,
     offenders,
     run_audit,
 )
+from compliance.audit.thresholds import Thresholds
+from compliance.contacts.erasure import retention_purges
+from compliance.contacts.suppression import salt
 from compliance.csv_files import CsvWriter
-from compliance.erasure import retention_purges
-from compliance.exit_evidence import (
-    EVIDENCE_COLUMNS,
-    EXIT_RULES,
-    exit_evidence,
-    mailings_text,
-)
-from compliance.limit_profiles import LimitProfile
-from compliance.rate_results import RatesResult
-from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
-from compliance.suppression import salt
-from compliance.thresholds import Thresholds
+from compliance.rates.limit_profiles import LimitProfile
+from compliance.rates.report import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.rates.results import RatesResult
 from reports.charts import RatePanel, count_chart, profile_rate_charts
 from reports.erasure_wording import purge_sentence
 from reports.masking import mask, reference

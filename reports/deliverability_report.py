@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from checks.findings import Status, worst
 from compliance.csv_files import CsvWriter
-from compliance.limit_profiles import LimitProfile
-from compliance.provider_evidence import receiver_evidence
-from compliance.rate_results import RatesResult
-from compliance.rates import DEFAULT_MIN_DELIVERED, rates_report
-from compliance.receiver_rates import SOURCE_NAMES
-from compliance.requirements import ProviderCard, provider_card
+from compliance.rates.limit_profiles import LimitProfile
+from compliance.rates.provider_evidence import receiver_evidence
+from compliance.rates.receivers import SOURCE_NAMES
+from compliance.rates.report import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.rates.requirements import ProviderCard, provider_card
+from compliance.rates.results import RatesResult
 from monitor.dashboard_data import latest_details, requirement_evidence
 from monitor.targets import list_targets
 from monitor.transport_history import transport_summary

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from checks.errors import BadInput
-from compliance.limit_profiles import load_profiles
+from compliance.rates.limit_profiles import load_profiles
 from monitor.settings import REPORT_KINDS, Settings
 from reports.compliance_report import compliance_report, write_offenders_csv
 from reports.deliverability_report import deliverability_report, write_deliverability_csv

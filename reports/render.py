@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from compliance.rate_wording import TEMPLATE_GLOBALS
+from compliance.rates.wording import TEMPLATE_GLOBALS
 from reports.times import display_time
 
 _ENVIRONMENT = Environment(

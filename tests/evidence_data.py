@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from compliance.audit import run_audit, store_audit
-from compliance.erasure import purge_retention
+from compliance.audit.list_audit import run_audit, store_audit
+from compliance.contacts.erasure import purge_retention
 from store.engine import open_database, session_factory
 from tests.conftest import postwarden
 from tests.test_audit import contact, write

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from compliance.arf import REDACTED, ArfError, Complaint, read_arf
-from compliance.arf_import import import_arf_message
-from compliance.events import Ignored
+from compliance.events.arf import REDACTED, ArfError, Complaint, read_arf
+from compliance.events.arf_import import import_arf_message
+from compliance.events.normalised import Ignored
 from store.contacts import RecipientActivity
 from store.engine import make_engine, session_factory, upgrade_database
 from store.events import Event, EventDay

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.attribution import (
+from compliance.roi.attribution import (
     CREDIT,
     MODELS,
     SCALE,

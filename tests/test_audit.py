@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from checks.zoneserver import ZoneServer
-from compliance.audit import run_audit
-from compliance.audit_rules import RULES
-from compliance.erasure import purge_retention
-from compliance.thresholds import Thresholds
+from compliance.audit.list_audit import run_audit
+from compliance.audit.rules import RULES
+from compliance.audit.thresholds import Thresholds
+from compliance.contacts.erasure import purge_retention
 from store.contacts import Contact, RecipientActivity, Suppression
 from store.engine import session_factory
 from store.events import Event

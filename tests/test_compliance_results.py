@@ -12,9 +12,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from checks.findings import Finding
-from compliance.audit import AuditResult, PreviousAudit, RuleResult
-from compliance.hygiene import HygieneFinding
-from compliance.message_results import (
+from compliance.audit.hygiene import HygieneFinding
+from compliance.audit.list_audit import AuditResult, PreviousAudit, RuleResult
+from compliance.audit.thresholds import Thresholds
+from compliance.messages.results import (
     BodyUnsubscribeCheck,
     DkimCheck,
     DkimSignature,
@@ -23,7 +24,8 @@ from compliance.message_results import (
     OneClickCheck,
     OneClickProbe,
 )
-from compliance.rate_results import (
+from compliance.rates.receivers import SOURCE_NAMES
+from compliance.rates.results import (
     DayFigures,
     Figures,
     Freshness,
@@ -34,8 +36,6 @@ from compliance.rate_results import (
     RatesResult,
     Trend,
 )
-from compliance.receiver_rates import SOURCE_NAMES
-from compliance.thresholds import Thresholds
 from monitor.message_audits import AuditedMessage
 from reports.compliance_report import MEANINGS, AuditTrendRow, ComplianceReport
 from reports.deliverability_report import (

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.findings import finding
 from checks.results import BlocklistResult, DmarcResult, Listing, TargetResult
-from compliance.event_import import import_file
+from compliance.events.importer import import_file
 from monitor.alert_rules import AlertPolicy
 from monitor.alerting import update_alerts
 from monitor.history import record_run

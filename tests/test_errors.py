@@ -82,7 +82,7 @@ def test_a_database_error_carries_the_masked_url() -> None:
 
 
 def test_bad_input_is_a_value_error_too() -> None:
-    from compliance.event_import import ImportFailed
+    from compliance.events.importer import ImportFailed
     from monitor.settings import SettingsError
     from reports.generate import ReportError
 

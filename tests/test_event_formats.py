@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from compliance.event_formats import FORMATS, detect
-from compliance.event_reader import EventFile
-from compliance.events import DeliveryEvent, Ignored, RecordError
+from compliance.events.formats import FORMATS, detect
+from compliance.events.normalised import DeliveryEvent, Ignored, RecordError
+from compliance.events.reader import EventFile
 from store.engine import session_factory
 from store.events import Event, EventDay
 from tests.conftest import postwarden

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from compliance.event_formats.generic_csv import Layout, row_values
+from compliance.events.formats.generic_csv import Layout, row_values
 from store.engine import session_factory, upgrade_database
 from store.events import Event, EventDay
 from tests.conftest import postwarden

@@ -33,13 +33,13 @@ from checks.mx import check_mx
 from checks.spf import SpfFacts, check_spf, evaluate_spf, has_redirect, parse_all_qualifier
 from checks.targets import normalize_domain, parse_target, validate_selector
 from checks.zoneserver import ZoneServer
-from compliance.contact_import import ContactImportFailed, import_contacts
-from compliance.contacts import address_of, address_problem, stamp_of
-from compliance.event_formats import FORMATS
-from compliance.event_formats.generic_csv import Layout, row_values
-from compliance.event_import import ImportFailed, import_file
-from compliance.events import RecordError, parse_time
-from compliance.message_audit import KeyUnavailable, audit_message
+from compliance.contacts.fields import address_of, address_problem, stamp_of
+from compliance.contacts.importer import ContactImportFailed, import_contacts
+from compliance.events.formats import FORMATS
+from compliance.events.formats.generic_csv import Layout, row_values
+from compliance.events.importer import ImportFailed, import_file
+from compliance.events.normalised import RecordError, parse_time
+from compliance.messages.audit import KeyUnavailable, audit_message
 from monitor.settings import (
     HookSettings,
     Settings,

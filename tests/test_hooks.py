@@ -25,13 +25,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from compliance.inbox import DrainReport, drain_inbox, waiting
-from compliance.webhook_signatures import sns_string_to_sign
+from monitor.inbox import DrainReport, drain_inbox, waiting
 from monitor.settings import HookSettings, Settings, WebSettings
 from store.engine import open_database, session_factory
 from store.events import Event
 from tests.servers import make_certificate
 from web.app import create_app
+from web.webhook_signatures import sns_string_to_sign
 
 EVENTS = Path(__file__).parent / "fixtures" / "events"
 SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())

@@ -28,14 +28,14 @@ from checks.dmarc import DmarcFacts, evaluate_dmarc
 from checks.dns import DnsError, DnsSettings, DnsSweep, parse_nameserver
 from checks.dns_bulk import BulkAnswer, encode_question, read_reply
 from checks.zoneserver import ZoneServer
-from compliance.contact_import import ContactImportFailed, import_contacts
-from compliance.event_formats import mailgun, sendgrid
-from compliance.event_formats.generic_csv import Layout, row_values
-from compliance.event_import import ImportFailed, import_file
-from compliance.events import RecordError, parse_time
-from compliance.message_audit import MAX_HEADER_BYTES, KeyUnavailable, audit_message
-from compliance.message_body import has_postal_address
-from compliance.one_click_probe import probe_one_click
+from compliance.contacts.importer import ContactImportFailed, import_contacts
+from compliance.events.formats import mailgun, sendgrid
+from compliance.events.formats.generic_csv import Layout, row_values
+from compliance.events.importer import ImportFailed, import_file
+from compliance.events.normalised import RecordError, parse_time
+from compliance.messages.audit import MAX_HEADER_BYTES, KeyUnavailable, audit_message
+from compliance.messages.body import has_postal_address
+from compliance.messages.one_click_probe import probe_one_click
 from monitor.settings import (
     ReportSettings,
     Settings,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, func, select, text
 
-from compliance.events import RecordError
-from compliance.inbox import (
+from compliance.events.normalised import RecordError
+from monitor.inbox import (
     InboxUnavailable,
     InboxWriter,
     drain_inbox,

@@ -18,7 +18,7 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import event
 
-from compliance.exit_evidence import exit_evidence
+from compliance.audit.exit_evidence import exit_evidence
 from reports.compliance_report import FIXES
 from reports.masking import reference
 from reports.times import display_time

@@ -46,8 +46,8 @@ def add_message_and_listing(directory: Path, url: str) -> None:
     """An audited message that fails one-click unsubscribe, broken.example listed on one
     of two blocklists, and a week of delivery events (the Rates page draws its charts)."""
     from checks.findings import Finding
-    from compliance.event_import import import_file
-    from compliance.message_results import DkimCheck, MessageAuditResult, OneClickCheck
+    from compliance.events.importer import import_file
+    from compliance.messages.results import DkimCheck, MessageAuditResult, OneClickCheck
     from monitor.message_audits import AuditedMessage, save_audits
     from store.models import ListingState
     from tests.test_rates_verdicts import write_events

@@ -14,13 +14,13 @@ import sqlalchemy
 from alembic import command
 from sqlalchemy import Engine, func, select, text
 
-from compliance.arf_import import import_arf_message
-from compliance.audit import run_audit
-from compliance.campaigns import campaign_stats
-from compliance.contact_import import import_contacts
-from compliance.event_import import ImportFailed, import_file
-from compliance.limit_profiles import load_profiles
-from compliance.rates import campaign_rates, rates_report
+from compliance.audit.list_audit import run_audit
+from compliance.contacts.importer import import_contacts
+from compliance.events.arf_import import import_arf_message
+from compliance.events.campaigns import campaign_stats
+from compliance.events.importer import ImportFailed, import_file
+from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.report import campaign_rates, rates_report
 from monitor.jobs import purge_history
 from monitor.settings import Settings
 from store.engine import alembic_config, make_engine, session_factory, upgrade_database

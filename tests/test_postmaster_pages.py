@@ -23,10 +23,10 @@ from checks.results import (
     SpfResult,
     TargetResult,
 )
-from compliance.limit_profiles import load_profiles
-from compliance.message_results import DkimCheck, MessageAuditResult, OneClickCheck
-from compliance.rate_results import MetricResult, ProfileResult
-from compliance.requirements import Verdict, provider_card
+from compliance.messages.results import DkimCheck, MessageAuditResult, OneClickCheck
+from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.requirements import Verdict, provider_card
+from compliance.rates.results import MetricResult, ProfileResult
 from monitor.dashboard_data import check_verdicts
 from monitor.history import record_run
 from monitor.message_audits import AuditedMessage, save_audits

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from compliance.limit_profiles import load_profiles
-from compliance.provider_evidence import gmail_says, tls_verdict
-from compliance.requirements import ProviderEvidence, Verdict, provider_card
+from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.provider_evidence import gmail_says, tls_verdict
+from compliance.rates.requirements import ProviderEvidence, Verdict, provider_card
 from store.engine import make_engine, session_factory, upgrade_database
 from store.receivers import GmailDay, GmailDomain
 from tests.conftest import postwarden

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compliance.limit_profiles import ProfileError, Threshold, load_profiles, parse_profile
-from compliance.providers import provider_of
-from compliance.rates import Totals, fit_trend, judge
+from compliance.rates.limit_profiles import ProfileError, Threshold, load_profiles, parse_profile
+from compliance.rates.providers import provider_of
+from compliance.rates.report import Totals, fit_trend, judge
 from tests.conftest import postwarden
 
 AS_OF = date(2026, 11, 30)

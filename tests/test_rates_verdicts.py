@@ -18,7 +18,8 @@ import pytest
 from pypdf import PdfReader
 
 from checks.findings import Finding
-from compliance.rate_results import (
+from compliance.rates.requirements import rate_verdict
+from compliance.rates.results import (
     DayFigures,
     Figures,
     Freshness,
@@ -28,7 +29,7 @@ from compliance.rate_results import (
     RateSources,
     RatesResult,
 )
-from compliance.rate_wording import (
+from compliance.rates.wording import (
     format_rate,
     latest_sentence,
     metric_name,
@@ -36,7 +37,6 @@ from compliance.rate_wording import (
     rate_sentence,
     verdict,
 )
-from compliance.requirements import rate_verdict
 from monitor.dashboard_data import check_verdicts
 from monitor.settings import RatesSettings, Settings, WebSettings
 from monitor.targets import add_domain

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from compliance.snds_csv import parse_data, parse_ip_status
+from compliance.rates.snds_csv import parse_data, parse_ip_status
 from monitor.settings import Settings, WebSettings
 from monitor.snds import SndsFetch, store_fetch
 from store.engine import open_database, session_factory

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from compliance.conversion_import import import_conversions, import_costs, import_touchpoints
-from compliance.event_import import import_file
+from compliance.events.importer import import_file
+from compliance.roi.importer import import_conversions, import_costs, import_touchpoints
 from store.engine import open_database, session_factory
 from tests.conftest import postwarden
 from tests.test_reports import pdf_text

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import select
 
-from compliance.snds_csv import parse_complaint_rate, parse_data, parse_ip_status
+from compliance.rates.snds_csv import parse_complaint_rate, parse_data, parse_ip_status
 from monitor.targets import add_ip
 from store.alerting import Alert
 from store.engine import make_engine, session_factory, upgrade_database

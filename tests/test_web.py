@@ -319,7 +319,7 @@ def test_settings_send_a_test_and_manage_users_and_tokens(tmp_path: Path) -> Non
 def test_the_rates_page_draws_each_profile_on_its_own_traffic(app: Flask, tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from compliance.event_import import import_file
+    from compliance.events.importer import import_file
     from store.engine import session_factory as sessions_of
 
     today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -508,8 +508,8 @@ def compliant_sender(tmp_path: Path) -> Iterator[Flask]:
         SpfResult,
         TargetResult,
     )
-    from compliance.audit import run_audit, store_audit
-    from compliance.event_import import import_file
+    from compliance.audit.list_audit import run_audit, store_audit
+    from compliance.events.importer import import_file
     from monitor.history import record_run
     from monitor.targets import add_domain, add_ip
     from monitor.users import add_user

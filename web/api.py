@@ -16,9 +16,9 @@ from typing import Any
 from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy import select
 
-from compliance.attribution import MODELS
-from compliance.limit_profiles import load_profiles
-from compliance.rates import rates_report
+from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.report import rates_report
+from compliance.roi.attribution import MODELS
 from monitor.alerting import alert_json, list_alerts
 from monitor.dashboard_data import latest_details, target_page, timeline
 from monitor.roi import DEFAULT_MODEL, configured_roi

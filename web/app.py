@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from checks.errors import BadInput, Unavailable
-from compliance.inbox import InboxWriter
+from monitor.inbox import InboxWriter
 from monitor.settings import Settings
 from store.contacts import InstallationSecret
 from store.scheduling import JobRun

@@ -14,17 +14,22 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from compliance.audit import (
+from compliance.audit.exit_evidence import (
+    EVIDENCE_COLUMNS,
+    EXIT_RULES,
+    exit_evidence,
+    mailings_text,
+)
+from compliance.audit.list_audit import (
     OFFENDER_COLUMNS,
     offender_count,
     offender_page,
     offenders,
     run_audit,
 )
-from compliance.audit_rules import RULES
+from compliance.audit.rules import RULES
+from compliance.contacts.erasure import erase, retention_purges
 from compliance.csv_files import CsvWriter
-from compliance.erasure import erase, retention_purges
-from compliance.exit_evidence import EVIDENCE_COLUMNS, EXIT_RULES, exit_evidence, mailings_text
 from monitor.dashboard_data import audit_trend
 from reports.charts import count_chart
 from reports.erasure_wording import purge_sentence

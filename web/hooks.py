@@ -5,7 +5,7 @@ SES, signed Event Webhook for SendGrid, HMAC for Mailgun, basic auth for
 Postmark and Mailjet); one that is not gets 401/403 and nothing of it is
 stored, nor is a SendGrid or Mailgun request signed longer ago than
 ``[hooks] max_age_seconds`` (a replay). A request whose records all parse is
-accepted into the inbox (compliance.inbox: the requests arriving together
+accepted into the inbox (monitor.inbox: the requests arriving together
 are committed together, and each is answered once it is on disk) and
 imported within seconds by the ``ingest`` job; events are deduplicated there
 on the ESP's event id, so a retried delivery is harmless (idempotent).
@@ -33,11 +33,13 @@ import httpx
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from compliance.events import Ignored, RecordError
-from compliance.inbox import InboxUnavailable, InboxWriter, parse_records
+from compliance.events.normalised import Ignored, RecordError
 from compliance.storable_text import find_unstorable
-from compliance.webhook_replays import TokenLedger
-from compliance.webhook_signatures import (
+from monitor.inbox import InboxUnavailable, InboxWriter, parse_records
+from monitor.settings import HookSettings
+from web.policy import MAX_BODY_BYTES, SECURITY_HEADERS
+from web.webhook_replays import TokenLedger
+from web.webhook_signatures import (
     SignatureError,
     check_fresh,
     sns_certificate_url,
@@ -45,8 +47,6 @@ from compliance.webhook_signatures import (
     verify_sendgrid,
     verify_sns,
 )
-from monitor.settings import HookSettings
-from web.policy import MAX_BODY_BYTES, SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

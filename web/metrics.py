@@ -9,9 +9,9 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 
-from compliance.inbox import kept_count, waiting
-from compliance.limit_profiles import load_profiles
-from compliance.rates import rates_report
+from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.report import rates_report
+from monitor.inbox import kept_count, waiting
 from store.models import ListingState, TargetStatus
 from store.scheduling import JobRun
 from store.timestamps import as_utc

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
-from compliance.attribution import MODELS
+from compliance.roi.attribution import MODELS
 from monitor.roi import DEFAULT_MODEL, configured_roi, window
 from monitor.roi_output import compare_rows, row_label
 from reports.roi_charts import model_comparison_charts

@@ -19,7 +19,7 @@ from flask import (
 )
 from sqlalchemy import select
 
-from compliance.limit_profiles import load_profiles
+from compliance.rates.limit_profiles import load_profiles
 from monitor.channels import build_transports
 from monitor.outbox import Message, TransportError
 from monitor.users import UserError, add_token, add_user, set_active

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from checks.dns import DnsSweep
 from checks.ptr import evaluate_ptr, query_ptr
-from compliance.message_audit import organisational
+from compliance.messages.audit import organisational
 
 # Registered domains an ESP or mailbox provider signs with (DKIM d=), bounces
 # through (SPF MAIL FROM) or names its sending hosts under (PTR). The DKIM

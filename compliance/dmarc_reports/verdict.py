@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from compliance.message_audit import organisational
+from compliance.messages.audit import organisational
 
 NEXT_POLICY = {"none": "quarantine", "quarantine": "reject"}
 FORWARDING_REASONS = {"forwarded", "mailing_list", "trusted_forwarder"}

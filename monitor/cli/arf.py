@@ -29,7 +29,7 @@ def import_arf_command(
     original Message-ID and recipient) is skipped. Exits 3 when any file
     failed; the others are still imported.
     """
-    from compliance.arf_import import ArfImportFailed, arf_files, import_arf_file
+    from compliance.events.arf_import import ArfImportFailed, arf_files, import_arf_file
 
     settings = settings_from(config, db)
     results: list[dict[str, Any]] = []

@@ -78,7 +78,7 @@ def import_contacts_command(
     Contacts already stored (same list and address) are updated, not added
     again; erased addresses are skipped.
     """
-    from compliance.contact_import import ContactImportFailed, import_contacts
+    from compliance.contacts.importer import ContactImportFailed, import_contacts
 
     try:
         "".encode(encoding)
@@ -127,7 +127,7 @@ def audit(
     config: str | None,
 ) -> int:
     """List-compliance audit over stored contacts and events; exits by the worst rule."""
-    from compliance.audit import OFFENDER_COLUMNS, offenders, run_audit, store_audit
+    from compliance.audit.list_audit import OFFENDER_COLUMNS, offenders, run_audit, store_audit
     from monitor.output import render_audit_table
 
     settings = settings_from(config, db, nameservers, timeout, None, retries)
@@ -172,7 +172,7 @@ def contacts() -> None:
 @config_option
 def erase_command(addresses: tuple[str, ...], db: str | None, config: str | None) -> int:
     """Erase addresses (right to erasure): personal data removed, a salted hash suppressed."""
-    from compliance.erasure import erase
+    from compliance.contacts.erasure import erase
 
     with database(settings_from(config, db)) as sessions, sessions() as session:
         removed = erase(session, addresses, "erased", datetime.now(UTC))

@@ -43,7 +43,7 @@ def import_events_command(
     Events already stored (same source and event id) are skipped, so a
     file can be imported again safely.
     """
-    from compliance.event_import import ImportFailed, import_file
+    from compliance.events.importer import ImportFailed, import_file
 
     with database(settings_from(config, db)) as sessions:
         import_each(
@@ -79,8 +79,8 @@ def rates(
     """Bounce and complaint rates against provider and ESP limits; exits like a check."""
     from dataclasses import replace
 
-    from compliance.limit_profiles import load_profiles
-    from compliance.rates import rates_report
+    from compliance.rates.limit_profiles import load_profiles
+    from compliance.rates.report import rates_report
     from monitor.output import render_rates_table
 
     settings = settings_from(config, db)
@@ -125,7 +125,7 @@ def campaigns(
     config: str | None,
 ) -> int:
     """Engagement per campaign: unique opens and clicks, clicks per link, unsubscribes."""
-    from compliance.campaigns import campaign_stats
+    from compliance.events.campaigns import campaign_stats
     from monitor.output import percent
 
     settings = settings_from(config, db)

@@ -82,7 +82,7 @@ def _code_of(line: str) -> str:
 @config_option
 def status(db: str | None, output_format: str, config: str | None) -> int:
     """What is connected and, per domain, Gmail's latest day, spam rate and compliance."""
-    from compliance.rate_wording import format_rate
+    from compliance.rates.wording import format_rate
     from monitor.gmail import gmail_status
 
     settings = settings_from(config, db)

@@ -22,7 +22,7 @@ def inbox() -> None:
 @config_option
 def list_command(db: str | None, output_format: str, config: str | None) -> int:
     """What waits, and every request kept with an error; exits 1 if any is kept."""
-    from compliance.inbox import kept_requests, waiting
+    from monitor.inbox import kept_requests, waiting
 
     with database(settings_from(config, db)) as sessions, sessions() as session:
         requests, events = waiting(session)
@@ -84,7 +84,7 @@ def retry_command(
     request_ids: tuple[int, ...], every: bool, db: str | None, config: str | None
 ) -> int:
     """Import kept requests again at the next ingest run (after an upgrade that reads them)."""
-    from compliance.inbox import retry_kept
+    from monitor.inbox import retry_kept
 
     if bool(request_ids) == every:
         raise click.UsageError("name the requests to retry, or --all")

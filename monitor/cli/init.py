@@ -55,7 +55,7 @@ def _selectors(text: str) -> tuple[str, ...]:
 
 
 def _esps(text: str) -> tuple[str, ...]:
-    from compliance.limit_profiles import ProfileError, load_profiles, only_these_esps
+    from compliance.rates.limit_profiles import ProfileError, load_profiles, only_these_esps
 
     names = tuple(name.lower() for name in text.replace(",", " ").split())
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from compliance.attribution import MODELS
+from compliance.roi.attribution import MODELS
 from monitor.cli.options import config_option, database, db_option, format_option, settings_from
 
 
@@ -17,7 +17,7 @@ def _import_files(
     jobs: list[tuple[str, Path]], db: str | None, config: str | None, output_format: str
 ) -> int:
     """Import each (kind, file) in its own transaction; the first bad one ends the command."""
-    from compliance.conversion_import import IMPORTERS, ImportFailed
+    from compliance.roi.importer import IMPORTERS, ImportFailed
 
     results: list[dict[str, Any]] = []
     failed = None

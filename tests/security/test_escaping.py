@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from checks.dns import DnsSettings, parse_nameserver
 from checks.zoneserver import ZoneServer
-from compliance.inbox import drain_inbox
+from monitor.inbox import drain_inbox
 from monitor.settings import HookSettings, Settings, WebSettings
 from store.engine import session_factory
 from tests.conftest import postwarden, zone

@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from compliance.inbox import InboxWriter, drain_inbox, kept_requests
+from monitor.inbox import InboxWriter, drain_inbox, kept_requests
 from monitor.settings import HookSettings, Settings, WebSettings
 from store.engine import open_database, session_factory
 from store.events import Event

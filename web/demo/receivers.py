@@ -19,8 +19,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from compliance.arf_import import import_arf_file
-from compliance.snds_csv import parse_data, parse_ip_status
+from compliance.events.arf_import import import_arf_file
+from compliance.rates.snds_csv import parse_data, parse_ip_status
 from monitor.settings import Settings
 from monitor.snds import SndsFetch, store_fetch
 from store.receivers import GmailDay, GmailDomain

@@ -28,8 +28,8 @@ from monitor.settings import (
 )
 
 if TYPE_CHECKING:
-    from compliance.audit import AuditResult
-    from compliance.rate_results import RatesResult
+    from compliance.audit.list_audit import AuditResult
+    from compliance.rates.results import RatesResult
     from monitor.message_audits import AuditedMessage
 
 DOMAINS = (
@@ -152,8 +152,8 @@ def _add_targets(session: Session, now: datetime) -> None:
 
 
 def _import(session: Session, contacts: list[Path], events: Path, now: datetime) -> list[str]:
-    from compliance.contact_import import import_contacts
-    from compliance.event_import import import_file
+    from compliance.contacts.importer import import_contacts
+    from compliance.events.importer import import_file
 
     done = []
     for path in contacts:
@@ -166,7 +166,7 @@ def _import(session: Session, contacts: list[Path], events: Path, now: datetime)
 
 def _import_conversions(session: Session, data: Path, today: date, now: datetime) -> list[str]:
     """Conversions, an ad channel and costs, so the ROI page and report have figures."""
-    from compliance.conversion_import import import_conversions, import_costs, import_touchpoints
+    from compliance.roi.importer import import_conversions, import_costs, import_touchpoints
     from web.demo.conversions import write_conversions
 
     conversions, touchpoints, costs = write_conversions(data, data / "events.csv", today)
@@ -243,7 +243,7 @@ def _audit_messages(
 
 
 def _audit(session: Session, settings: Settings, now: datetime) -> AuditResult:
-    from compliance.audit import run_audit, store_audit
+    from compliance.audit.list_audit import run_audit, store_audit
 
     report = run_audit(session, now.date(), settings.audit)
     store_audit(session, report, now)
@@ -252,8 +252,8 @@ def _audit(session: Session, settings: Settings, now: datetime) -> AuditResult:
 
 
 def _rates(session: Session, settings: Settings, now: datetime) -> RatesResult:
-    from compliance.limit_profiles import load_profiles
-    from compliance.rates import rates_report
+    from compliance.rates.limit_profiles import load_profiles
+    from compliance.rates.report import rates_report
 
     return rates_report(
         session,
