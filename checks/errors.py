@@ -7,7 +7,7 @@ process holds what is needed. ``web.cli.main`` maps the three bases, nothing els
 
     PostwardenError                 str() is one line naming what and where
     ├── BadInput (ValueError)       input that cannot be used as given: exit 3, HTTP 400
-    │   ├── SettingsError           monitor.settings: a config value (file, key)
+    │   ├── SettingsError           monitor.settings.loading: a config value (file, key)
     │   ├── CatalogueError          checks.blocklist_catalogue: a zone or catalogue file
     │   ├── ImportFailed            compliance.events.importer: nothing was written
     │   ├── ContactImportFailed     compliance.contacts.importer: nothing was written
