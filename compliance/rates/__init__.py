@@ -1,0 +1,3 @@
+"""Rates: bounce and complaint rates over a window judged against limit profiles
+(``profiles/*.toml``), how they read, the receivers' own figures (Gmail, SNDS, ARF), which
+provider a domain belongs to, and each provider's bulk-sender requirements."""
