@@ -24,6 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from checks.findings import Status, worst
+from compliance.audit.thresholds import Thresholds
 from compliance.csv_files import CsvWriter
 from compliance.rates.limit_profiles import LimitProfile
 from compliance.rates.provider_evidence import receiver_evidence
@@ -221,7 +222,7 @@ def deliverability_report(
     generated_by: str,
     profiles: dict[str, LimitProfile],
     min_delivered: int = DEFAULT_MIN_DELIVERED,
-    unsubscribe_grace_days: int = 2,
+    unsubscribe_grace_days: int = Thresholds.unsubscribe_grace_days,
 ) -> DeliverabilityReport:
     """The figures of the deliverability report."""
     start, end = _bounds(period_from, period_to)

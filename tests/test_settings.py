@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from checks.dns import Nameserver
+from checks.dns import DnsSettings, Nameserver
 from monitor.blocklist_plan import make_plan
-from monitor.settings import DEFAULT_DATABASE_URL, BlocklistSettings, SettingsError, load_settings
+from monitor.settings import (
+    DEFAULT_DATABASE_URL,
+    BlocklistSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 
 
 def test_defaults_are_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -17,6 +24,22 @@ def test_defaults_are_embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.dns.nameservers == ()
     assert settings.dns.timeout == 2.0
+
+
+def test_nothing_configured_is_every_dataclass_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ={}) == Settings()
+
+
+def test_a_key_left_out_keeps_its_dataclass_default(tmp_path: Path) -> None:
+    config = tmp_path / "pw.toml"
+    config.write_text("[blocklists]\nrecheck_minutes = 5\n[dns]\nretries = 3\n")
+    settings = load_settings(str(config), environ={})
+    assert settings.blocklists == replace(BlocklistSettings(), recheck_minutes=5)
+    assert settings.dns == replace(DnsSettings(), retries=3)
+    assert settings.concurrency == Settings().concurrency
 
 
 def test_the_environment_overrides_the_file(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from checks.findings import CATALOGUE, name_the_record, worst
-from compliance.rates.limit_profiles import load_profiles
+from compliance.rates.limit_profiles import DEFAULT_DAYS, load_profiles
 from compliance.rates.provider_evidence import receiver_evidence
 from compliance.rates.receivers import SOURCE_NAMES
 from compliance.rates.report import campaign_rates, rates_report
@@ -80,7 +80,7 @@ def _profiles(directory: Path | None, esps: tuple[str, ...] | None) -> dict[str,
     )
 
 
-def _rates(days: int = 30) -> RatesResult:
+def _rates(days: int = DEFAULT_DAYS) -> RatesResult:
     config = settings()
 
     def compute() -> RatesResult:
@@ -255,7 +255,7 @@ def acknowledge_alert(alert_id: int) -> Any:
 @blueprint.get("/rates")
 @roles_required(*ANY_ROLE)
 def rates() -> Any:
-    days = int_arg("days", 30, minimum=1, maximum=366, clamp=True)
+    days = int_arg("days", DEFAULT_DAYS, minimum=1, maximum=366, clamp=True)
     report = _rates(days)
     charts = profile_rate_charts(report)
     campaigns = campaign_rates(db(), as_of=datetime.now(UTC).date(), days=report.days)

@@ -27,7 +27,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.findings import Finding, Status, finding, worst
-from compliance.rates.limit_profiles import METRICS, LimitProfile
+from compliance.rates.limit_profiles import (
+    DEFAULT_DAYS,
+    DEFAULT_MIN_DELIVERED,
+    METRICS,
+    LimitProfile,
+)
 from compliance.rates.providers import PROVIDERS
 from compliance.rates.receivers import add_receivers_figures
 from compliance.rates.results import (
@@ -42,8 +47,6 @@ from compliance.rates.results import (
 from compliance.rates.wording import format_rate, metric_name
 from store.events import COUNTERS, EventDay
 
-DEFAULT_DAYS = 30
-DEFAULT_MIN_DELIVERED = 100
 # Fewest days with traffic a trend is fitted on.
 TREND_MIN_DAYS = 5
 

@@ -16,12 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from checks.dns_settings import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
-    DnsSettings,
-)
+from checks.dns_settings import DEFAULT_CONCURRENCY, DnsSettings
 from checks.errors import BadInput
 from checks.transport import TransportSettings
 from compliance.audit.thresholds import Thresholds
@@ -137,23 +132,13 @@ def load_settings(
             elif isinstance(value, Path):
                 value = base / value
             merged[(section, key)] = value
+    # A value not given is left out, so each default is the one on its dataclass.
+    top_level_keys = {"database_url": ("database", "url"), "concurrency": ("dns", "concurrency")}
+    top_level = {name: merged[key] for name, key in top_level_keys.items() if key in merged}
     return Settings(
-        database_url=merged.get(("database", "url"), DEFAULT_DATABASE_URL),
-        dns=DnsSettings(
-            nameservers=merged.get(("dns", "nameservers"), ()),
-            timeout=merged.get(("dns", "timeout"), DEFAULT_TIMEOUT),
-            retries=merged.get(("dns", "retries"), DEFAULT_RETRIES),
-        ),
-        concurrency=merged.get(("dns", "concurrency"), DEFAULT_CONCURRENCY),
-        blocklists=BlocklistSettings(
-            enabled=merged.get(("blocklists", "enabled"), True),
-            zones=merged.get(("blocklists", "zones")),
-            domain_zones=merged.get(("blocklists", "domain_zones")),
-            keys=merged.get(("blocklists", "keys"), {}),
-            queries_per_second=merged.get(("blocklists", "queries_per_second"), 20.0),
-            recheck_minutes=merged.get(("blocklists", "recheck_minutes"), 60),
-            catalogue=merged.get(("blocklists", "catalogue"), ()),
-        ),
+        **top_level,
+        dns=_section(DnsSettings, "dns", merged),
+        blocklists=_section(BlocklistSettings, "blocklists", merged),
         smtp=_section(SmtpSettings, "smtp", merged, password=("password", "password_file")),
         alerts=_section(AlertSettings, "alerts", merged),
         schedule=_section(ScheduleSettings, "schedule", merged),

@@ -7,13 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from compliance.rates.limit_profiles import DEFAULT_DAYS, DEFAULT_MIN_DELIVERED
+
 
 @dataclass(frozen=True)
 class RatesSettings:
     """How rates are judged."""
 
-    min_delivered: int = 100
-    days: int = 30
+    min_delivered: int = DEFAULT_MIN_DELIVERED
+    days: int = DEFAULT_DAYS
     profiles_dir: Path | None = None
     # The ESPs this sender uses; None: every ESP profile is shown and judged.
     esps: tuple[str, ...] | None = None
