@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from checks.results import TargetResult, to_json
 from monitor.alert_rules import (
     AlertPolicy,
     CheckState,
@@ -34,6 +33,7 @@ from store.models import CheckRecord, TargetStatus
 from store.timestamps import as_utc
 
 if TYPE_CHECKING:
+    from checks.results import TargetResult
     from monitor.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,9 @@ def update_alerts(
     alert_on_warn: Mapping[str, bool | None] | None = None,
 ) -> list[AlertEvent]:
     """Apply the alert rules to the checks of ``results`` (recorded in this session)."""
+    # Here, not at the top: listing and acknowledging alerts (the CLI) need no probe results.
+    from checks.results import to_json
+
     names = [result.target for result in results]
     streaks = {
         (row.target, row.check): row

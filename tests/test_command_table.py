@@ -68,6 +68,15 @@ def test_version_and_help_import_nothing_heavy(argv: list[str]) -> None:
     assert _heavy(modules) == []
 
 
+def test_reading_the_settings_imports_nothing_heavy_nor_the_public_suffix_list() -> None:
+    # Every command reads them; the limit profiles' files and the public suffix list
+    # (a quarter second of parsing) are for the commands that judge rates.
+    modules = _modules_after("import monitor.settings\nmonitor.settings.load_settings(environ={})")
+    assert "monitor.settings.loading" in modules
+    assert _heavy(modules) == []
+    assert [m for m in modules if m.startswith(("publicsuffixlist", "importlib.resources"))] == []
+
+
 def test_loading_every_command_module_imports_nothing_heavy() -> None:
     # `postwarden --help` does this for the one-line summaries, and docs/cli.md too.
     modules = _modules_after(

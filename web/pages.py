@@ -22,12 +22,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from checks.findings import CATALOGUE, name_the_record, worst
-from compliance.rates.limit_profiles import DEFAULT_DAYS, load_profiles
+from compliance.rates.limit_profiles import load_profiles
 from compliance.rates.provider_evidence import receiver_evidence
 from compliance.rates.receivers import SOURCE_NAMES
 from compliance.rates.report import campaign_rates, rates_report
 from compliance.rates.requirements import ProviderCard, provider_card
 from compliance.rates.results import RatesResult
+from compliance.rates.window import DEFAULT_DAYS
 from compliance.rates.wording import TEMPLATE_GLOBALS
 from monitor.alerting import acknowledge, list_alerts
 from monitor.dashboard_data import (

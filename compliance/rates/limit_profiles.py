@@ -23,10 +23,6 @@ from checks.errors import BadInput
 from checks.findings import Status
 from compliance.rates.providers import PROVIDERS
 
-# Rates are judged over this many days, and a profile only with this many delivered messages in
-# its scope and window (unless its file says otherwise): the [rates] settings' defaults too.
-DEFAULT_DAYS = 30
-DEFAULT_MIN_DELIVERED = 100
 METRICS = ("bounce_rate", "hard_bounce_rate", "complaint_rate")
 SCOPES = ("all", *PROVIDERS)
 _SCOPE_ORDER = {scope: rank for rank, scope in enumerate(SCOPES)}

@@ -39,7 +39,12 @@ LABELS: dict[str, str] = {
     "live": "microsoft",
 }
 
-_SUFFIXES = PublicSuffixList()
+
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The public suffix list, parsed at its first use: parsing it takes longer than every other
+    import of the settings together, and most commands never ask."""
+    return PublicSuffixList()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -49,7 +54,7 @@ def provider_of(domain: str) -> str:
     if name in DOMAINS:
         return DOMAINS[name]
     label, _, rest = name.partition(".")
-    if label in LABELS and rest and _SUFFIXES.publicsuffix(name) == rest:
+    if label in LABELS and rest and _suffixes().publicsuffix(name) == rest:
         return LABELS[label]
     return "other"
 

@@ -27,12 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from checks.findings import Finding, Status, finding, worst
-from compliance.rates.limit_profiles import (
-    DEFAULT_DAYS,
-    DEFAULT_MIN_DELIVERED,
-    METRICS,
-    LimitProfile,
-)
+from compliance.rates.limit_profiles import METRICS, LimitProfile
 from compliance.rates.providers import PROVIDERS
 from compliance.rates.receivers import add_receivers_figures
 from compliance.rates.results import (
@@ -44,6 +39,7 @@ from compliance.rates.results import (
     RatesResult,
     Trend,
 )
+from compliance.rates.window import DEFAULT_DAYS, DEFAULT_MIN_DELIVERED
 from compliance.rates.wording import format_rate, metric_name
 from store.events import COUNTERS, EventDay
 

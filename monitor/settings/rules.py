@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from compliance.rates.limit_profiles import DEFAULT_DAYS, DEFAULT_MIN_DELIVERED
+from compliance.rates.window import DEFAULT_DAYS, DEFAULT_MIN_DELIVERED
 
 
 @dataclass(frozen=True)
