@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from checks.dns import DnsSettings, parse_nameserver
 from checks.results import CheckResult, TargetResult
@@ -28,6 +31,16 @@ from tests.postgres import postgres_bindir, running_postgres
 SLOW_MODULES = {"test_demo.py", "test_faults.py", "test_scheduler.py", "test_serve.py",
                 "test_reports.py", "test_deliverability_report.py", "test_fuzz.py"}  # fmt: skip
 BROWSER_MODULES = {"test_browser.py"}
+
+# Hypothesis keeps its examples and caches in ./.hypothesis unless told otherwise: tests write
+# only into their temporary directories, never into the working tree.
+HYPOTHESIS_HOME = Path(tempfile.mkdtemp(prefix="postwarden-hypothesis-"))
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove this process's Hypothesis directory."""
+    shutil.rmtree(HYPOTHESIS_HOME)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

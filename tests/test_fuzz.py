@@ -23,6 +23,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import storage_directory
 from sqlalchemy import Engine
 
 from checks.dkim import check_dkim, evaluate_dkim_key
@@ -149,6 +150,11 @@ DKIM_TAG = st.tuples(
     | st.text(alphabet="ABCDEFGHabc0123+/= ", max_size=20),
 ).map(lambda tag: f"{tag[0]}={tag[1]}")  # fmt: skip
 DKIM_RECORD = st.lists(DKIM_TAG, max_size=6).map("; ".join) | st.text(max_size=40)
+
+
+def test_hypothesis_keeps_nothing_in_the_working_tree() -> None:
+    # conftest's home directory: otherwise every fuzz run leaves ./.hypothesis behind.
+    assert not storage_directory("constants", intent_to_write=False).path.is_relative_to(Path.cwd())
 
 
 @FUZZ_SLOW
