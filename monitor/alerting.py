@@ -18,22 +18,13 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.alert_rules import (
-    AlertPolicy,
-    CheckState,
-    Decision,
-    OpenAlert,
-    Problem,
-    decide,
-    problem_keys,
-)
-from monitor.outbox import enqueue
 from store.alerting import Alert
 from store.models import CheckRecord, TargetStatus
 from store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from checks.results import TargetResult
+    from monitor.alert_rules import AlertPolicy, Decision, Problem
     from monitor.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 def policy_of(settings: Settings) -> AlertPolicy:
     """The alert policy the settings describe."""
+    from monitor.alert_rules import AlertPolicy
+
     alerts = settings.alerts
     return AlertPolicy(
         confirmations=alerts.confirmations,
@@ -71,8 +64,11 @@ def update_alerts(
     alert_on_warn: Mapping[str, bool | None] | None = None,
 ) -> list[AlertEvent]:
     """Apply the alert rules to the checks of ``results`` (recorded in this session)."""
-    # Here, not at the top: listing and acknowledging alerts (the CLI) need no probe results.
+    # Here, not at the top: listing and acknowledging alerts (`alerts list`, the pages) need
+    # neither probe results nor the rules and the outbox, and start up faster without them.
     from checks.results import to_json
+    from monitor.alert_rules import CheckState, OpenAlert, decide, problem_keys
+    from monitor.outbox import enqueue
 
     names = [result.target for result in results]
     streaks = {
@@ -101,7 +97,7 @@ def update_alerts(
                 alert_on_warn=overrides.get(result.target),
             )
             current: dict[Problem, OpenAlert] = {
-                cast(Problem, problem): OpenAlert(row.severity, frozenset(row.codes))
+                cast("Problem", problem): OpenAlert(row.severity, frozenset(row.codes))
                 for (target, name, problem), row in open_rows.items()
                 if target == result.target and name == check
             }

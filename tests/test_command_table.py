@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
 
-from web.cli import COMMANDS, IMPORTERS, LazyGroup, Subcommands, cli, load_command
+from web.cli import COMMANDS, IMPORTERS, LazyGroup, Subcommands, cli, load_command, run
 
 HEAVY = ("sqlalchemy", "alembic", "checkdmarc", "dns", "flask", "weasyprint", "apscheduler",
          "httpx", "reports.generate", "web.app", "compliance.audit.list_audit")  # fmt: skip
@@ -75,6 +76,19 @@ def test_reading_the_settings_imports_nothing_heavy_nor_the_public_suffix_list()
     assert "monitor.settings.loading" in modules
     assert _heavy(modules) == []
     assert [m for m in modules if m.startswith(("publicsuffixlist", "importlib.resources"))] == []
+
+
+def test_listing_alerts_imports_no_probe_results_rules_or_outbox(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert run(["alerts", "list", "--db", url]) == 0  # creates the schema, in this process
+    modules = _modules_after(
+        "from web.cli import run\nimport contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    run(['alerts', 'list', '--db', {url!r}])"
+    )
+    assert "monitor.alerting" in modules
+    lazy = ("checks.results", "monitor.alert_rules", "monitor.outbox")
+    assert [name for name in lazy if name in modules] == []
 
 
 def test_loading_every_command_module_imports_nothing_heavy() -> None:
