@@ -1,1 +1,2 @@
-"""Storage: SQLAlchemy models, engine and Alembic migrations. Knows tables and nothing else."""
+"""Storage: SQLAlchemy models by concern, the engine and sessions, Alembic migrations. Knows
+tables and nothing else; its errors hang in the tree of :mod:`checks.errors`."""

@@ -1,0 +1,1 @@
+"""The test suite: real DNS, SMTP, IMAP, SQLite, PostgreSQL and Chromium on loopback."""
