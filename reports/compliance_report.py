@@ -35,8 +35,9 @@ from compliance.contacts.erasure import retention_purges
 from compliance.contacts.suppression import salt
 from compliance.csv_files import CsvWriter
 from compliance.rates.limit_profiles import LimitProfile
-from compliance.rates.report import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.rates.report import rates_report
 from compliance.rates.results import RatesResult
+from compliance.rates.window import DEFAULT_MIN_DELIVERED
 from reports.charts import RatePanel, count_chart, profile_rate_charts
 from reports.erasure_wording import purge_sentence
 from reports.masking import mask, reference

@@ -29,9 +29,10 @@ from compliance.csv_files import CsvWriter
 from compliance.rates.limit_profiles import LimitProfile
 from compliance.rates.provider_evidence import receiver_evidence
 from compliance.rates.receivers import SOURCE_NAMES
-from compliance.rates.report import DEFAULT_MIN_DELIVERED, rates_report
+from compliance.rates.report import rates_report
 from compliance.rates.requirements import ProviderCard, provider_card
 from compliance.rates.results import RatesResult
+from compliance.rates.window import DEFAULT_MIN_DELIVERED
 from monitor.dashboard_data import latest_details, requirement_evidence
 from monitor.targets import list_targets
 from monitor.transport_history import transport_summary

@@ -16,7 +16,8 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from compliance.audit.rules import end_of
-from compliance.rates.report import DEFAULT_DAYS, sums
+from compliance.rates.report import sums
+from compliance.rates.window import DEFAULT_DAYS
 from store.events import Event
 
 
