@@ -164,6 +164,23 @@ def run_chunk(
     )
 
 
+def lock_run(session: Session, run_id: int) -> CheckRun:
+    """The sweep's run row, locked to add a chunk's totals to it (fresh from the database).
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: every chunk's results reference the run, and
+    PostgreSQL's foreign-key checks hold a key-share lock on it until commit. ``FOR UPDATE``
+    waits for those, so two workers recording chunks at once deadlocked, and procrastinate
+    ran one of the chunks again from its DNS lookups (a two-worker sweep asked unbound half
+    as much again); a no-key lock does not conflict with key-share locks.
+    """
+    return session.scalars(
+        select(CheckRun)
+        .where(CheckRun.id == run_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def _record_chunk(
     session: Session,
     sweep_id: int,
@@ -199,12 +216,7 @@ def _record_chunk(
     planned.done_at, planned.worker = now, worker
     session.flush()
     # The run's totals last, so its row is locked only for the commit.
-    run = session.scalars(
-        select(CheckRun)
-        .where(CheckRun.id == run_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    run = lock_run(session, run_id)
     run.status = worst([run.status, *(result.status for result in results)])
     run.target_count += len(results)
     run.finished_at = max(run.finished_at, now)

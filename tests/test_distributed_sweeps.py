@@ -28,14 +28,16 @@ from sqlalchemy.orm import Session
 
 from checks.dns import DnsSettings, parse_nameserver
 from checks.rate_limit import LeasedRateLimiter
+from checks.results import SpfResult, TargetResult
 from checks.zoneserver import ZoneServer
 from monitor.blocklist_pace import lease_from
+from monitor.history import record_results, start_run
 from monitor.settings import Settings
-from monitor.sweep_chunks import plan_sweep, run_chunk
+from monitor.sweep_chunks import lock_run, plan_sweep, run_chunk
 from monitor.targets import add_domain
 from store.alerting import Alert, Notification
 from store.engine import open_database, session_factory
-from store.models import CheckRecord
+from store.models import CheckRecord, CheckRun
 from store.sweeps import Sweep, SweepChunk
 from tests.conftest import zone
 from tests.keys import rsa_key, txt
@@ -272,6 +274,46 @@ def test_a_chunk_recorded_once_is_not_recorded_again(
             session.flush()
     assert set(counts) == {(n, c) for n in names for c in AUTH_CHECKS}
     assert set(counts.values()) == {1}
+    engine.dispose()
+
+
+def test_two_chunks_recorded_at_once_wait_for_each_other_instead_of_deadlocking(
+    postgres_url: str,
+) -> None:
+    # Two workers finishing chunks of one sweep together: each transaction holds a
+    # key-share lock on the run's row (its results' foreign key) when it locks the row to
+    # add its totals. Locked FOR UPDATE, each waited for the other's key-share lock, and
+    # PostgreSQL broke the deadlock by failing one, which procrastinate then ran again
+    # from its DNS lookups: a two-worker sweep asked the resolver half as much again.
+    engine = open_database(postgres_url)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        run_id = start_run(session, started_at=T0, trigger="auth_sweep").id
+    pending = [sessions(), sessions()]
+    for session, name in zip(pending, ("a.example", "b.example"), strict=True):
+        run = session.get_one(CheckRun, run_id)
+        record_results(session, run, [TargetResult(name, "domain", {"spf": SpfResult()})], T0)
+        session.flush()
+    failures: list[BaseException] = []
+
+    def add_totals(session: Session) -> None:
+        try:
+            lock_run(session, run_id).target_count += 1
+            session.commit()
+        except sqlalchemy.exc.OperationalError as error:  # a deadlock, as before the fix
+            failures.append(error)
+            session.rollback()
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=add_totals, args=(session,)) for session in pending]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    (run,) = query(postgres_url, f"SELECT target_count FROM check_runs WHERE id = {run_id}")
+    assert run.target_count == 2
     engine.dispose()
 
 
