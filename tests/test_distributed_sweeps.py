@@ -312,8 +312,8 @@ def test_two_chunks_recorded_at_once_wait_for_each_other_instead_of_deadlocking(
     for thread in threads:
         thread.join(timeout=60)
     assert failures == []
-    (run,) = query(postgres_url, f"SELECT target_count FROM check_runs WHERE id = {run_id}")
-    assert run.target_count == 2
+    (stored,) = query(postgres_url, f"SELECT target_count FROM check_runs WHERE id = {run_id}")
+    assert stored.target_count == 2
     engine.dispose()
 
 
