@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from checks.findings import Finding, finding
+from checks.findings import finding
 from compliance.messages.results import MessageAuditResult, OneClickCheck, OneClickProbe
 from monitor.settings import Settings
 
@@ -78,13 +77,8 @@ def audit_files(
 def message_details(result: MessageAuditResult) -> dict[str, list[dict[str, str]]]:
     """Every finding of an audited message by check ("message" for the message-wide ones),
     each as {code, level, message, fix}: what the Messages page shows."""
-
-    def listed(findings: Iterable[Finding]) -> list[dict[str, str]]:
-        return [{"code": f.code, "level": f.level, "message": f.message, "fix": f.fix}
-                for f in findings]  # fmt: skip
-
-    details = {name: listed(check.findings) for name, check in result.checks.items()}
-    details["message"] = listed(result.findings)
+    details = {name: [asdict(f) for f in check.findings] for name, check in result.checks.items()}
+    details["message"] = [asdict(f) for f in result.findings]
     return details
 
 
