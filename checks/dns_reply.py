@@ -29,6 +29,8 @@ import dns.wire
 
 _HEADER = struct.Struct("!HHHHHH")
 _RECORD = struct.Struct("!HHIH")
+# An SOA's five numbers after its two names: serial, refresh, retry, expire, minimum.
+_SOA_NUMBERS = struct.Struct("!IIIII")
 _CNAME = int(dns.rdatatype.CNAME)
 _SOA = int(dns.rdatatype.SOA)
 _IN = int(dns.rdataclass.IN)
@@ -144,26 +146,23 @@ def read_chain(wire: bytes, rdtype: int) -> Chain:
         raise dns.message.AnswerForNXDOMAIN
     negative: int | None = None
     if not answer:
-        soas: list[tuple[bytes, int, int, dns.rdata.Rdata]] = []
-        _read_records(wire, offset, authorities, _SOA, soas)
+        soas = _read_soas(wire, offset, authorities)
         if soas:
-            first = soas[0]
-            negative = int(min(first[2], first[3].minimum))  # type: ignore[attr-defined]
+            _owner, first_ttl, first_minimum = soas[0]
+            negative = min(first_ttl, first_minimum)
         minimum = _soa_minimum(soas, chain_key, minimum)
     if canonical is None:
         canonical = dns.name.from_wire(wire[: question_end + 4], _HEADER.size)[0]
     return Chain(rcode, canonical, tuple(answer), ttl, minimum, negative)
 
 
-def _soa_minimum(
-    soas: list[tuple[bytes, int, int, dns.rdata.Rdata]], key: bytes, minimum: int
-) -> int:
+def _soa_minimum(soas: list[tuple[bytes, int, int]], key: bytes, minimum: int) -> int:
     """dnspython's negative-caching TTL: the SOA owned by the name or its closest parent."""
     while True:
-        owned = [(t, rd) for owner, _kind, t, rd in soas if owner == key]
+        owned = [(ttl, soa_minimum) for owner, ttl, soa_minimum in soas if owner == key]
         if owned:
             ttl = min(t for t, _ in owned)
-            return int(min(minimum, ttl, owned[0][1].minimum))  # type: ignore[attr-defined]
+            return min(minimum, ttl, owned[0][1])
         if not key:
             # No SOA: dnspython's (and other resolvers') short default.
             return min(minimum, dns.message.NEGATIVE_TTL_WITHOUT_SOA)
@@ -197,3 +196,33 @@ def _read_records(
             into.append((owner, kind, ttl, rdata))
         offset = end
     return offset
+
+
+def _read_soas(wire: bytes, offset: int, count: int) -> list[tuple[bytes, int, int]]:
+    """The SOA records (class IN) among ``count`` records from ``offset``: owner, TTL and
+    MINIMUM field each.
+
+    Read from the bytes rather than built as dnspython rdata: a negative answer is a
+    third of a probe's replies (checkdmarc's CNAME and SPF-type questions), and its
+    SOA's two names were most of their parsing. The rdata is checked as dnspython
+    checks it: its two names and five numbers fill it exactly.
+    """
+    soas: list[tuple[bytes, int, int]] = []
+    for _ in range(count):
+        owner, offset = _name_key(wire, offset)
+        if offset + _RECORD.size > len(wire):
+            raise dns.exception.FormError("record runs past the message")
+        kind, rdclass, ttl, length = _RECORD.unpack_from(wire, offset)
+        offset += _RECORD.size
+        end = offset + length
+        if end > len(wire):
+            raise dns.exception.FormError("record data runs past the message")
+        if rdclass == _IN and kind == _SOA:
+            _mname, at = _name_key(wire, offset)
+            _rname, at = _name_key(wire, at)
+            if at + _SOA_NUMBERS.size != end:
+                raise dns.exception.FormError("SOA data is not two names and five numbers")
+            soa_minimum = _SOA_NUMBERS.unpack_from(wire, at)[4]
+            soas.append((owner, ttl, soa_minimum))
+        offset = end
+    return soas

@@ -8,6 +8,7 @@ JSON contract of DESIGN.md lives here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,20 +140,28 @@ class TargetResult:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, CheckResult):
-        out: dict[str, Any] = {"status": value.status}
-        for item in dataclasses.fields(value):
-            out[item.name] = _jsonable(getattr(value, item.name))
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    names = _field_names(type(value))
+    if names is not None:
+        out: dict[str, Any] = {"status": value.status} if isinstance(value, CheckResult) else {}
+        for name in names:
+            out[name] = _jsonable(getattr(value, name))
         return out
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            item.name: _jsonable(getattr(value, item.name)) for item in dataclasses.fields(value)
-        }
     if isinstance(value, Mapping):
         return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(item) for item in value]
     return value
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type, None for any other type (asked once per type:
+    a sweep's output turns some forty objects per target into JSON)."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(item.name for item in dataclasses.fields(kind))
 
 
 def to_json(result: TargetResult) -> dict[str, Any]:

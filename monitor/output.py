@@ -7,7 +7,6 @@ audited messages) is rendered here, so the commands and the demo show the same.
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -51,8 +50,9 @@ def echo_results(batches: Iterable[Sequence[TargetResult]], output_format: str) 
         for result in batch:
             worst_rank = max(worst_rank, STATUS_RANK[result.status])
             if output_format == "json":
-                # An item of an indent=2 array: its own lines, two more spaces in.
-                item = textwrap.indent(json.dumps(to_json(result), indent=2), "  ")
+                # An item of an indent=2 array: its own lines, two more spaces in (the
+                # encoder writes no empty line, so every line break is followed by one).
+                item = "  " + json.dumps(to_json(result), indent=2).replace("\n", "\n  ")
                 click.echo(("[\n" if not printed else ",\n") + item, nl=False)
             else:
                 click.echo(render_table([result]))

@@ -104,3 +104,21 @@ def test_bytes_that_are_not_a_reply_raise_form_error(damage: object) -> None:
     wire = reply("TXT", [("shop.example.test.", 300, "TXT", '"v=spf1 -all"')], [])
     with pytest.raises(dns.exception.FormError):
         read_chain(damage(wire), int(dns.rdatatype.TXT))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("cut", [1, 4, 20])
+def test_an_soa_whose_data_is_not_two_names_and_five_numbers_raises_form_error(cut: int) -> None:
+    """The negative answer's SOA is read from the bytes; a short one is refused as dnspython
+    refuses it."""
+    wire = bytearray(reply("TXT", [], [("example.test.", 900, "SOA", SOA)]))
+    # The SOA is the authority section's only record, before the additional A (16 bytes):
+    # shorten its data by `cut` bytes and its length field with it.
+    soa_end = len(wire) - 16
+    length_at = wire.rindex(b"\x00\x06\x00\x01", 0, soa_end) + 8
+    length = int.from_bytes(wire[length_at : length_at + 2], "big")
+    wire[length_at : length_at + 2] = (length - cut).to_bytes(2, "big")
+    del wire[soa_end - cut : soa_end]
+    with pytest.raises(dns.exception.FormError):
+        dns.message.from_wire(bytes(wire))
+    with pytest.raises(dns.exception.FormError):
+        read_chain(bytes(wire), int(dns.rdatatype.TXT))
