@@ -8,7 +8,6 @@ JSON contract of DESIGN.md lives here.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,13 +154,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@functools.cache
+# The field names of each dataclass type met, None for other types: asked once per type,
+# since a sweep's output turns some forty objects per target into JSON.
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
 def _field_names(kind: type) -> tuple[str, ...] | None:
-    """The field names of a dataclass type, None for any other type (asked once per type:
-    a sweep's output turns some forty objects per target into JSON)."""
-    if not dataclasses.is_dataclass(kind):
-        return None
-    return tuple(item.name for item in dataclasses.fields(kind))
+    names = _FIELD_NAMES.get(kind, ())
+    if names == ():
+        is_dataclass = dataclasses.is_dataclass(kind)
+        names = tuple(item.name for item in dataclasses.fields(kind)) if is_dataclass else None
+        _FIELD_NAMES[kind] = names
+    return names
 
 
 def to_json(result: TargetResult) -> dict[str, Any]:
