@@ -40,7 +40,7 @@ import dns.resolver
 import dns.rrset
 
 from checks.dns_cache import CachedAnswer, CacheKey, NoData, NoSuchName, SweepCache, cache_key
-from checks.dns_exchange import exchange
+from checks.dns_exchange import UdpSockets, exchange
 
 # Their home is checks.dns_settings, which imports no dnspython; imported here by callers too.
 from checks.dns_settings import (  # noqa: F401  (re-exported for callers of checks.dns)
@@ -129,13 +129,17 @@ class DnsSweep:
         self._flights: dict[CacheKey, _Flight] = {}
         self._failures: dict[CacheKey, DnsFailure] = {}
 
-    def resolver(self, deadline: float | None = None) -> ProbeResolver:
+    def resolver(
+        self, deadline: float | None = None, sockets: UdpSockets | None = None
+    ) -> ProbeResolver:
         """A resolver for one probe, sharing this sweep's cache.
 
         ``deadline`` (a ``time.monotonic()`` value) is when its target's
         budget runs out; None means every lookup gets its whole lifetime.
+        ``sockets`` are the probe thread's, which it closes (None: a socket
+        per query).
         """
-        return ProbeResolver(self, self._nameservers, deadline)
+        return ProbeResolver(self, self._nameservers, deadline, sockets)
 
     def _take_flight(self, key: CacheKey, wait: float | None) -> _Flight | None:
         """Hold the one lock of ``key`` while it is being asked (give it back with
@@ -252,6 +256,7 @@ class ProbeResolver(dns.resolver.Resolver):
         sweep: DnsSweep,
         nameservers: Sequence[dns.nameserver.Nameserver],
         deadline: float | None = None,
+        sockets: UdpSockets | None = None,
     ) -> None:
         self.__dict__.update(_unconfigured_state())
         self.sweep = sweep
@@ -264,6 +269,8 @@ class ProbeResolver(dns.resolver.Resolver):
         self.lifetime = sweep.settings.lookup_lifetime
         self.deadline = deadline
         self.failures: list[DnsFailure] = []
+        # A probe thread's sockets (see UdpSockets); None: a socket per query.
+        self.sockets = sockets
 
     def resolve(  # type: ignore[override]
         self,
@@ -360,6 +367,7 @@ class ProbeResolver(dns.resolver.Resolver):
             self.sweep.addresses,
             self.timeout,
             self.lifetime if lifetime is None else lifetime,
+            self.sockets,
         )
         if chain.rcode == dns.rcode.NXDOMAIN:
             raise NoSuchName(name, chain.negative_ttl)

@@ -13,6 +13,7 @@ from checks.blocklists import BlocklistPlan, check_blocklists
 from checks.dkim import check_dkim
 from checks.dmarc import check_dmarc
 from checks.dns import DnsSweep, ProbeResolver
+from checks.dns_exchange import UdpSockets
 from checks.dns_settings import DEFAULT_CONCURRENCY, DnsSettings
 from checks.findings import finding
 from checks.mx import check_mx
@@ -58,10 +59,15 @@ def checks_for(
 
 
 def _run_probe(
-    name: str, probe: Probe, target: Target, sweep: DnsSweep, deadline: float
+    name: str,
+    probe: Probe,
+    target: Target,
+    sweep: DnsSweep,
+    deadline: float,
+    sockets: UdpSockets,
 ) -> CheckResult:
     try:
-        return probe(target, sweep.resolver(deadline))
+        return probe(target, sweep.resolver(deadline, sockets))
     except Exception as error:  # a library bug must not sink the whole sweep
         logger.exception("check %s of %s raised", name, target.name)
         return CheckResult(
@@ -118,6 +124,14 @@ def check_targets(
     lifetime = sweep.settings.lookup_lifetime
 
     def work() -> None:
+        # The thread's sockets, reused by the probes it runs one after the other.
+        sockets = UdpSockets()
+        try:
+            _work(sockets)
+        finally:
+            sockets.close()
+
+    def _work(sockets: UdpSockets) -> None:
         while True:
             with taking:
                 index = next(taken, None)
@@ -131,7 +145,7 @@ def check_targets(
                         deadline = max(first_deadline, now + lifetime)
                     started_at[0] = (target, deadline)
                 deadline = started_at[0][1]
-            outcomes[index] = _run_probe(name, probe, target, sweep, deadline)
+            outcomes[index] = _run_probe(name, probe, target, sweep, deadline, sockets)
 
     listed: dict[str, BlocklistResult] = {}
     workers = max(1, min(concurrency, len(jobs)))

@@ -144,6 +144,8 @@ class ZoneServer:
         self.queries = 0
         self.tcp_queries = 0
         self.log: collections.Counter[tuple[str, str]] = collections.Counter()
+        # Queries over UDP by the client's (address, port): which sockets asked.
+        self.udp_peers: collections.Counter[tuple[str, int]] = collections.Counter()
         self._root_soa = dns.rrset.from_text(
             ".",
             default_ttl,
@@ -257,6 +259,7 @@ class ZoneServer:
                 continue
             except OSError:
                 return
+            self.udp_peers[peer[:2]] += 1
             reply = self.answer(wire, max_size=512)
             if reply is None:
                 continue

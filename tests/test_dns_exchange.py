@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import time
+import warnings
 
 import dns.flags
 import dns.message
@@ -13,7 +16,9 @@ import dns.resolver
 import pytest
 
 from checks.dns import DnsError, DnsSettings, DnsSweep, parse_nameserver
-from checks.dns_exchange import exchange, matches_query, query_wire
+from checks.dns_exchange import UdpSockets, exchange, matches_query, query_wire
+from checks.sweep import check_targets
+from checks.targets import parse_target
 from checks.zoneserver import ZoneServer
 from tests.conftest import zone
 from tests.servers import free_port
@@ -84,3 +89,75 @@ def test_a_reply_matches_its_query_by_id_question_and_flags() -> None:
     assert not matches_query(bare.to_wire(), query)
     bare.set_rcode(dns.rcode.SERVFAIL)
     assert matches_query(bare.to_wire(), query)
+
+
+def test_query_ids_are_drawn_again_in_a_forked_child() -> None:
+    """A child forked from a process that has drawn ids does not send the parent's next ones."""
+    from checks import dns_exchange
+
+    dns_exchange._next_query_id()
+    parents = list(dns_exchange._QUERY_IDS.ids)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(read)
+        os.write(write, bytes([len(dns_exchange._QUERY_IDS.ids)]))
+        os._exit(0)
+    os.close(write)
+    left_in_child = os.read(read, 1)[0]
+    os.close(read)
+    os.waitpid(child, 0)
+    assert parents
+    assert left_in_child == 0
+    assert dns_exchange._QUERY_IDS.ids == parents
+
+
+def test_a_threads_sockets_are_reused_for_a_bounded_number_of_queries() -> None:
+    """One socket per nameserver carries at most MAX_USES queries, then a new port is used."""
+    uses = UdpSockets.MAX_USES
+    with ZoneServer() as server:
+        server.set_zone("example.test.", zone('shop TXT "v=spf1 -all"'))
+        sockets = UdpSockets()
+        try:
+            for _ in range(2 * uses + 1):
+                exchange(NAME, TXT, [("127.0.0.1", server.port)], 1, 2, sockets)
+        finally:
+            sockets.close()
+        assert sorted(server.udp_peers.values()) == [1, uses, uses]
+
+
+def test_a_socket_whose_query_went_unanswered_is_not_used_again() -> None:
+    with ZoneServer() as server:
+        server.set_zone("example.test.", zone('shop TXT "v=spf1 -all"'))
+        server.set_fault("silent.example.test", "timeout")
+        servers = [("127.0.0.1", server.port)]
+        sockets = UdpSockets()
+        try:
+            exchange(NAME, TXT, servers, 1, 2, sockets)
+            with pytest.raises(dns.resolver.LifetimeTimeout):
+                exchange(dns.name.from_text("silent.example.test"), TXT, servers, 0.2, 0.2, sockets)
+            exchange(NAME, TXT, servers, 1, 2, sockets)
+        finally:
+            sockets.close()
+        # The first socket asked twice (the second query went unanswered); the third
+        # query came from a new one.
+        assert sorted(server.udp_peers.values()) == [1, 2]
+
+
+def test_a_sweep_closes_the_sockets_of_its_threads() -> None:
+    """Closed, not left to the garbage collector (which would warn of each)."""
+    with ZoneServer() as server:
+        server.set_zone(
+            "example.test.", zone('shop TXT "v=spf1 -all"\nshop MX 10 mx\nmx A 192.0.2.1')
+        )
+        settings = DnsSettings((parse_nameserver(server.nameserver),), timeout=1)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            results = check_targets(
+                [parse_target("shop.example.test", ())] * 3, settings, concurrency=4
+            )
+            gc.collect()
+        assert [r.target for r in results] == ["shop.example.test"] * 3
+        assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+        # Four threads with a socket each: far fewer sockets than the queries they sent.
+        assert len(server.udp_peers) <= 4 < server.queries
