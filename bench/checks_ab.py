@@ -6,8 +6,8 @@ else the machine does falls on both alike; prints the medians and their
 ratio, of domains per second and of CPU per domain (user + system of the
 process, start-up included, from ``wait4``). BASE is a plain copy of the
 other tree (`git archive COMMIT | tar -x -C DIR`); both run with this
-virtualenv's packages, blocklists off, and this tree with `--no-transport`
-(the base has no transport checks).
+virtualenv's packages, blocklists off, and `--no-transport` (for a base
+from before the transport checks, which has no such option, only this tree).
 
     python -m bench.checks_ab /tmp/base --domains 1000 --rtt-ms 0 --rounds 3
 """
@@ -71,7 +71,9 @@ def main() -> None:
     try:
         port = parent.recv()
         for _ in range(args.rounds):
-            base.append(_run(args.base, [], port, names))
+            # A base with the transport checks (#24) skips them too.
+            base_extra = ["--no-transport"] if (args.base / "checks/transport.py").exists() else []
+            base.append(_run(args.base, base_extra, port, names))
             ours.append(_run(HERE, ["--no-transport"], port, names))
     finally:
         parent.send("stop")
