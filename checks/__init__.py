@@ -3,10 +3,3 @@ PTR and blocklists over DNS (``dns`` and ``dns_bulk`` are the only DNS seam), an
 and brand checks (MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE, BIMI); their findings and result
 objects, the loopback DNS server of the tests and the demo (``zoneserver``), and the tree of
 every error Postwarden raises (``errors``)."""
-
-import dns._features
-
-# Postwarden asks over UDP and TCP only. With an HTTP/2 client installed, dnspython's
-# query module imports it for DNS over HTTPS (a twentieth of a second at every start);
-# dnspython's own switch turns the feature off before any of its modules is imported.
-dns._features.force("doh", False)

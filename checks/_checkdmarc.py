@@ -21,6 +21,10 @@ sees all of it.
 
 from __future__ import annotations
 
+import checks._dnspython  # noqa: F401  (before dnspython: see there)
+
+# isort: split
+
 import importlib.util
 import logging
 import sys

@@ -25,6 +25,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import checks._dnspython  # noqa: F401  (before dnspython: see there)
+
+# isort: split
+
 import dns.exception
 import dns.flags
 import dns.inet

@@ -28,6 +28,10 @@ import socket
 import struct
 from dataclasses import dataclass
 
+import checks._dnspython  # noqa: F401  (before dnspython: see there)
+
+# isort: split
+
 import dns.asyncquery
 import dns.exception
 import dns.message

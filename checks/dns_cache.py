@@ -27,6 +27,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
+import checks._dnspython  # noqa: F401  (before dnspython: see there)
+
+# isort: split
+
 import dns.flags
 import dns.message
 import dns.name

@@ -22,6 +22,10 @@ import threading
 import time
 from collections.abc import Sequence
 
+import checks._dnspython  # noqa: F401  (before dnspython: see there)
+
+# isort: split
+
 import dns.exception
 import dns.flags
 import dns.inet
