@@ -21,8 +21,9 @@ went wrong, and the benchmark exits non-zero. Per sweep it prints wall and
 CPU seconds, the DNS part's seconds, targets per hour, from
 ``unbound-control stats`` its queries per second, share of cache misses,
 median time to resolve a miss and SERVFAIL answers, the queries the kernel
-dropped at unbound's and NSD's sockets (receive buffer full), and the peak
-RSS of the DNS part and of the whole job.
+dropped at unbound's and NSD's sockets (receive buffer full), the RSS at
+the job's start (what earlier jobs left) and the peak RSS of the DNS part
+and of the whole job.
 
 The peer, in the same run through the same (flushed) unbound: checkdmarc's
 ``check_spf`` + ``check_dmarc`` over a sample of the domains, one after the
@@ -296,6 +297,8 @@ class SweepFigure:
     dns_seconds: float
     cpu_seconds: float
     outcome: str
+    # Resident when the job began (what earlier jobs left), then the peaks.
+    start_mb: float = 0.0
     dns_peak_mb: float = 0.0
     peak_mb: float = 0.0
     resolver: dict[str, float] = field(default_factory=dict)
@@ -353,6 +356,7 @@ def run_job(
     unbound.stats()
     dropped = unbound.drops()
     reset_peak_memory()
+    start_mb = memory_mb("VmRSS")
     with dns_timer(inner) as timed, sessions() as session:
         cpu = _cpu_seconds()
         started = time.perf_counter()
@@ -368,7 +372,7 @@ def run_job(
     figure = SweepFigure(
         job, cache, settings.concurrency, domains, ips, seconds, timed.seconds, cpu, outcome
     )
-    figure.dns_peak_mb, figure.peak_mb = timed.peak_mb, peak
+    figure.start_mb, figure.dns_peak_mb, figure.peak_mb = start_mb, timed.peak_mb, peak
     figure.resolver = unbound.stats()
     after = unbound.drops()
     figure.drops = (after[0] - dropped[0], after[1] - dropped[1])
@@ -462,7 +466,7 @@ def _describe(figure: SweepFigure) -> str:
         f"{figure.per_hour(figure.targets):>11,.0f}  {queries / figure.seconds:>7,.0f}  "
         f"{misses / max(queries, 1):>5.0%}  {miss_ms:>7.1f}  {servfail:>4.0f}  "
         f"{figure.drops[0]:>5}/{figure.drops[1]:<5}  "
-        f"{figure.dns_peak_mb:>6,.0f}  "
+        f"{figure.start_mb:>6,.0f}  {figure.dns_peak_mb:>6,.0f}  "
         f"{figure.peak_mb:>6,.0f}  | {figure.outcome}"
     )
 
@@ -530,7 +534,7 @@ def main() -> None:
                 f"{'dns s':>7}  {'cpu s':>7}  {'domains/h':>11}  {'IPs/h':>9}  "
                 f"{'targets/h':>11}  {'q/s':>7}  {'miss':>5}  {'miss ms':>7}  {'SERV':>4}  "
                 f"{'drops u/nsd':<11}  "
-                f"{'dns MB':>6}  {'MB':>6}  | job's outcome"
+                f"{'now MB':>6}  {'dns MB':>6}  {'MB':>6}  | job's outcome"
             )
             figures: list[SweepFigure] = []
             problems: list[str] = []
