@@ -211,13 +211,14 @@ class UdpSockets:
 
     A socket per query cost three system calls of its own (socket, connect,
     close), each handing the interpreter lock to another of the sweep's 64
-    threads: with them reused, a check spent about a fifth less CPU per
-    domain. The source port stays unpredictable (RFC 5452 section 10): each
-    socket's comes from the OS, the threads in flight have one each, and a
-    socket is used for at most :data:`MAX_USES` queries, then another takes
-    its place. A socket whose query went unanswered is not used again: a late
-    reply could meet the next query (:func:`matches_query` would refuse it,
-    but a fresh port is cheaper than the doubt).
+    threads: with them reused, a check spent about a sixth less CPU per
+    domain (4.1 against 4.9 ms at 0 ms round trip, alternated runs). The
+    source port stays unpredictable (RFC 5452 section 10): each socket's
+    comes from the OS, the threads in flight have one each, and a socket is
+    used for at most :data:`MAX_USES` queries, then another takes its place.
+    A socket whose query went unanswered is not used again: a late reply
+    could meet the next query (:func:`matches_query` would refuse it, but a
+    fresh port is cheaper than the doubt).
     """
 
     MAX_USES = 16

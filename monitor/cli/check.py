@@ -105,8 +105,8 @@ def check(
         raise click.UsageError("--no-blocklists cannot be combined with --zone/--domain-zone")
     plan = None
     if not no_blocklists:
-        # Imported only when asked for: the blocklist client's asyncio DNS stack
-        # is a quarter of a second of start-up.
+        # Imported only when asked for: the blocklist client (asyncio and
+        # dnspython's asynchronous queries) is start-up a check without it need not pay.
         from monitor.blocklist_plan import make_plan
 
         plan = make_plan(settings.blocklists, zones, domain_zones)
