@@ -169,6 +169,20 @@ def _soa_minimum(soas: list[tuple[bytes, int, int]], key: bytes, minimum: int) -
         key = key.partition(b".")[2]
 
 
+def _record_at(wire: bytes, offset: int) -> tuple[bytes, int, int, int, int, int]:
+    """The record at ``offset``: owner key, type, class, TTL, and where its data starts
+    and ends."""
+    owner, offset = _name_key(wire, offset)
+    if offset + _RECORD.size > len(wire):
+        raise dns.exception.FormError("record runs past the message")
+    kind, rdclass, ttl, length = _RECORD.unpack_from(wire, offset)
+    start = offset + _RECORD.size
+    end = start + length
+    if end > len(wire):
+        raise dns.exception.FormError("record data runs past the message")
+    return owner, kind, rdclass, ttl, start, end
+
+
 def _read_records(
     wire: bytes,
     offset: int,
@@ -179,17 +193,10 @@ def _read_records(
     """Read ``count`` records from ``offset``, keeping those of ``rdtype`` and CNAMEs (class
     IN) in ``into``; the offset after them."""
     for _ in range(count):
-        owner, offset = _name_key(wire, offset)
-        if offset + _RECORD.size > len(wire):
-            raise dns.exception.FormError("record runs past the message")
-        kind, rdclass, ttl, length = _RECORD.unpack_from(wire, offset)
-        offset += _RECORD.size
-        end = offset + length
-        if end > len(wire):
-            raise dns.exception.FormError("record data runs past the message")
+        owner, kind, rdclass, ttl, offset, end = _record_at(wire, offset)
         if rdclass == _IN and kind in (rdtype, _CNAME):
             parser = dns.wire.Parser(wire, offset)
-            with parser.restrict_to(length):
+            with parser.restrict_to(end - offset):
                 rdata = dns.rdata.from_wire_parser(
                     dns.rdataclass.IN, dns.rdatatype.RdataType.make(kind), parser
                 )
@@ -209,14 +216,7 @@ def _read_soas(wire: bytes, offset: int, count: int) -> list[tuple[bytes, int, i
     """
     soas: list[tuple[bytes, int, int]] = []
     for _ in range(count):
-        owner, offset = _name_key(wire, offset)
-        if offset + _RECORD.size > len(wire):
-            raise dns.exception.FormError("record runs past the message")
-        kind, rdclass, ttl, length = _RECORD.unpack_from(wire, offset)
-        offset += _RECORD.size
-        end = offset + length
-        if end > len(wire):
-            raise dns.exception.FormError("record data runs past the message")
+        owner, kind, rdclass, ttl, offset, end = _record_at(wire, offset)
         if rdclass == _IN and kind == _SOA:
             _mname, at = _name_key(wire, offset)
             _rname, at = _name_key(wire, at)
