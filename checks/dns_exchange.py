@@ -224,35 +224,22 @@ class UdpSockets:
     MAX_USES = 16
 
     def __init__(self) -> None:
+        # Idle sockets by nameserver, each with the queries it has carried.
         self._idle: dict[tuple[str, int], tuple[socket.socket, int]] = {}
 
-    def take(self, server: tuple[str, int]) -> socket.socket:
-        """A socket connected to ``server``: the idle one, or a new one."""
-        idle = self._idle.get(server)
-        if idle is None:
-            return _connected(server)
-        sock, uses = idle
-        if uses >= self.MAX_USES:
-            del self._idle[server]
-            sock.close()
-            return _connected(server)
-        self._idle[server] = (sock, uses + 1)
-        return sock
+    def take(self, server: tuple[str, int]) -> tuple[socket.socket, int]:
+        """A socket connected to ``server`` and the queries it has carried: the idle
+        one while it has uses left, else a new one."""
+        kept = self._idle.pop(server, None)
+        if kept is not None and kept[1] < self.MAX_USES:
+            return kept
+        if kept is not None:
+            kept[0].close()
+        return _connected(server), 0
 
-    def give_back(self, server: tuple[str, int], sock: socket.socket) -> None:
-        """Keep ``sock`` for the next query to ``server``."""
-        kept = self._idle.get(server)
-        if kept is None:
-            self._idle[server] = (sock, 1)
-        elif kept[0] is not sock:
-            sock.close()
-
-    def forget(self, server: tuple[str, int], sock: socket.socket) -> None:
-        """Close ``sock``, never to be used again."""
-        kept = self._idle.get(server)
-        if kept is not None and kept[0] is sock:
-            del self._idle[server]
-        sock.close()
+    def give_back(self, server: tuple[str, int], sock: socket.socket, uses: int) -> None:
+        """Keep ``sock``, answered, for the next query to ``server``."""
+        self._idle[server] = (sock, uses)
 
     def close(self) -> None:
         """Close every socket kept."""
@@ -280,18 +267,16 @@ def _ask_udp(
     The socket is one of ``sockets`` when given (and given back once answered),
     else one of its own.
     """
-    sock = sockets.take(server) if sockets is not None else _connected(server)
+    sock, uses = sockets.take(server) if sockets is not None else (_connected(server), 0)
     reply: bytes | None = None
     try:
         sock.send(wire)
         reply = _await_reply(sock, wire, wait)
     finally:
-        if sockets is None:
-            sock.close()
-        elif reply is None:
-            sockets.forget(server, sock)
+        if sockets is not None and reply is not None:
+            sockets.give_back(server, sock, uses + 1)
         else:
-            sockets.give_back(server, sock)
+            sock.close()
     return reply
 
 

@@ -160,12 +160,11 @@ _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
 
 
 def _field_names(kind: type) -> tuple[str, ...] | None:
-    names = _FIELD_NAMES.get(kind, ())
-    if names == ():
+    if kind not in _FIELD_NAMES:
         is_dataclass = dataclasses.is_dataclass(kind)
         names = tuple(item.name for item in dataclasses.fields(kind)) if is_dataclass else None
         _FIELD_NAMES[kind] = names
-    return names
+    return _FIELD_NAMES[kind]
 
 
 def to_json(result: TargetResult) -> dict[str, Any]:

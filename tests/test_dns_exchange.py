@@ -92,7 +92,7 @@ def test_a_reply_matches_its_query_by_id_question_and_flags() -> None:
 
 
 def test_query_ids_are_drawn_again_in_a_forked_child() -> None:
-    """A child forked from a process that has drawn ids does not send the parent's next ones."""
+    """A child forked after the parent drew ids starts with none of them: it draws its own."""
     from checks import dns_exchange
 
     dns_exchange._next_query_id()
