@@ -11,7 +11,7 @@ claim or batch as they go: each is idempotent by itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -25,6 +25,7 @@ from checks.sweep import check_targets
 from checks.targets import Target
 from compliance.audit.list_audit import run_audit, store_audit
 from compliance.contacts.erasure import purge_retention
+from monitor import sweep_batches
 from monitor.alerting import list_alerts, policy_of, update_alerts
 from monitor.blocklist_history import recent_listings
 from monitor.blocklist_plan import make_plan
@@ -36,8 +37,13 @@ from monitor.outbox import deliver_due, enqueue
 from monitor.settings import Settings
 from monitor.snds import fetch_snds
 from monitor.sweep_batches import ResultSpool, sweep_in_batches
-from monitor.targets import MonitoredTarget, list_targets, list_targets_named
-from monitor.transport_history import transport_plan
+from monitor.targets import (
+    MonitoredTarget,
+    active_target_pages,
+    alert_preferences,
+    list_targets_named,
+)
+from monitor.transport_history import previous_policies, transport_plan
 from store.alerting import Notification
 from store.models import CheckRecord, CheckRun
 from store.partitions import delete_events_before
@@ -56,11 +62,15 @@ class ScheduledJob:
     interval: timedelta
 
 
-def _active_targets(session: Session) -> list[MonitoredTarget]:
-    targets = [target for target in list_targets(session) if not target.paused]
-    # Nothing is held open while the sweep is out on DNS.
+def _active_batches(
+    session: Session, kinds: Sequence[str] = ("domain", "ip")
+) -> Iterator[list[Target]]:
+    """The targets not paused as probes take them, a batch at a time, each batch read
+    in a transaction of its own that ends before the batch goes to DNS."""
+    for page in active_target_pages(session, sweep_batches.BATCH_SIZE, kinds):
+        session.commit()
+        yield [target.as_target() for target in page]
     session.commit()
-    return targets
 
 
 def _record(
@@ -87,12 +97,15 @@ def _record(
 def _record_spooled(
     session: Session,
     spool: ResultSpool,
-    alert_on_warn: Mapping[str, bool | None],
     now: datetime,
     settings: Settings,
     trigger: str,
 ) -> str:
-    """Record a sweep's spooled results a batch at a time, in the job's transaction."""
+    """Record a sweep's spooled results a batch at a time, in the job's transaction.
+
+    Each batch's ``alert_on_warn`` is read as it is recorded: a target's
+    choice changed during the sweep is the one its alert follows.
+    """
     transitions = 0
 
     def alert(results: Sequence[TargetResult]) -> None:
@@ -105,7 +118,7 @@ def _record_spooled(
                 policy_of(settings),
                 channels=channel_names(settings),
                 dashboard_url=settings.alerts.dashboard_url,
-                alert_on_warn=alert_on_warn,
+                alert_on_warn=alert_preferences(session, [result.target for result in results]),
             )
         )
 
@@ -123,28 +136,21 @@ def _record_spooled(
     return f"{run.target_count} targets checked, {transitions} alert transitions"
 
 
-def _sweep_list(session: Session) -> tuple[list[Target], dict[str, bool | None]]:
-    """The active targets as probes take them, and each one's alert_on_warn."""
-    listed = _active_targets(session)
-    return [t.as_target() for t in listed], {t.name: t.alert_on_warn for t in listed}
-
-
 def sweep_authentication(session: Session, now: datetime, settings: Settings) -> str:
     """SPF, DMARC, DKIM and MX of every domain, PTR of every IP; then alerts.
 
     In batches (:mod:`monitor.sweep_batches`) sharing one DNS sweep.
     """
-    targets, alert_on_warn = _sweep_list(session)
-    if not targets:
-        return "no targets"
     sweep = DnsSweep(settings.dns)
     spool = sweep_in_batches(
-        targets,
+        _active_batches(session),
         lambda batch: check_targets(batch, concurrency=settings.concurrency, sweep=sweep),
         after_batch=sweep.cache.release_unshared,
     )
-    del targets
-    return _record_spooled(session, spool, alert_on_warn, now, settings, "auth_sweep")
+    if not spool.targets:
+        spool.close()
+        return "no targets"
+    return _record_spooled(session, spool, now, settings, "auth_sweep")
 
 
 def check_now(session: Session, name: str, kind: str, now: datetime, settings: Settings) -> str:
@@ -161,23 +167,20 @@ def check_now(session: Session, name: str, kind: str, now: datetime, settings: S
 def sweep_transport(session: Session, now: datetime, settings: Settings) -> str:
     """MTA-STS, TLS-RPT, STARTTLS, DNSSEC, DANE and BIMI of every domain; then alerts.
 
-    The MTA-STS policies earlier runs fetched come from the history, so that a
-    policy changed under the same id, or gone while it was enforce, is told.
-    In batches sharing one DNS sweep, like the authentication sweep.
+    The MTA-STS policies earlier runs fetched come from the history, a batch's
+    with the batch, so that a policy changed under the same id, or gone while
+    it was enforce, is told. In batches sharing one DNS sweep, like the
+    authentication sweep.
     """
-    domains = [target for target in _active_targets(session) if target.kind == "domain"]
-    if not domains:
-        return "no domains"
-    plan = transport_plan(settings, now, session, [target.name for target in domains])
-    session.commit()
+    plan = transport_plan(settings, now)
     if plan is None:
         return "transport checks are disabled"
-    checked = [target.as_target() for target in domains]
-    alert_on_warn = {target.name: target.alert_on_warn for target in domains}
-    del domains
     sweep = DnsSweep(settings.dns)
 
     def check(batch: Sequence[Target]) -> list[TargetResult]:
+        # Between batches no probe reads the plan: its policies are the next batch's.
+        plan.previous_policies = previous_policies(session, [target.name for target in batch])
+        session.commit()
         # The authentication checks are the authentication sweep's to record.
         return check_targets(
             batch,
@@ -187,9 +190,13 @@ def sweep_transport(session: Session, now: datetime, settings: Settings) -> str:
             authentication=False,
         )
 
-    spool = sweep_in_batches(checked, check, after_batch=sweep.cache.release_unshared)
-    del checked
-    return _record_spooled(session, spool, alert_on_warn, now, settings, "transport_sweep")
+    spool = sweep_in_batches(
+        _active_batches(session, ("domain",)), check, after_batch=sweep.cache.release_unshared
+    )
+    if not spool.targets:
+        spool.close()
+        return "no domains"
+    return _record_spooled(session, spool, now, settings, "transport_sweep")
 
 
 def sweep_blocklists(session: Session, now: datetime, settings: Settings) -> str:
@@ -197,28 +204,24 @@ def sweep_blocklists(session: Session, now: datetime, settings: Settings) -> str
     plan = make_plan(settings.blocklists)
     if plan is None:
         return "blocklists are disabled"
-    targets = _active_targets(session)
-    if not targets:
-        return "no targets"
     interval = timedelta(minutes=settings.blocklists.recheck_minutes)
-    reuse = recent_listings(session, [t.name for t in targets], now, interval)
-    session.commit()
-    plan = replace(plan, reuse=reuse)
-    checked = [target.as_target() for target in targets]
-    alert_on_warn = {target.name: target.alert_on_warn for target in targets}
-    del targets
 
     def check(batch: Sequence[Target]) -> list[TargetResult]:
-        found = check_blocklists(batch, plan, settings.dns)
+        # The verdicts young enough to reuse, read for this batch alone.
+        reuse = recent_listings(session, [target.name for target in batch], now, interval)
+        session.commit()
+        found = check_blocklists(batch, replace(plan, reuse=reuse), settings.dns)
         return [
             TargetResult(target.name, target.kind, {"blocklists": found[target.name]})
             for target in batch
             if target.name in found
         ]
 
-    spool = sweep_in_batches(checked, check)
-    del checked
-    return _record_spooled(session, spool, alert_on_warn, now, settings, "blocklist_sweep")
+    spool = sweep_in_batches(_active_batches(session), check)
+    if not spool.targets:
+        spool.close()
+        return "no targets"
+    return _record_spooled(session, spool, now, settings, "blocklist_sweep")
 
 
 def deliver_notifications(session: Session, now: datetime, settings: Settings) -> str:

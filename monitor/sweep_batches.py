@@ -1,8 +1,9 @@
 """Sweep a fleet in batches, keeping its results on disk until they are recorded.
 
-A sweep's memory must not grow with the fleet. The targets are checked a
-batch at a time, all batches sharing one :class:`checks.dns.DnsSweep` (an
-ESP's ``include:`` is asked once per sweep), whose cache lets go of what
+A sweep's memory must not grow with the fleet. The targets come and are
+checked a batch at a time (a scheduled sweep reads each batch from the
+database as it goes), all batches sharing one :class:`checks.dns.DnsSweep`
+(an ESP's ``include:`` is asked once per sweep), whose cache lets go of what
 only one batch needed. Each batch's results go to a private temporary file
 as soon as they are in; recording reads them back a batch at a time, so
 neither the DNS part nor the recording ever holds more than one batch, and
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from typing import IO
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, TypeVar
 
 from checks.results import TargetResult
 from checks.targets import Target
@@ -24,6 +25,7 @@ from checks.targets import Target
 BATCH_SIZE = 2000
 
 CheckBatch = Callable[[Sequence[Target]], list[TargetResult]]
+Item = TypeVar("Item")
 
 
 class ResultSpool:
@@ -53,23 +55,27 @@ class ResultSpool:
         self._file.close()
 
 
+def slices(items: Sequence[Item], size: int | None = None) -> Iterator[Sequence[Item]]:
+    """``items`` in consecutive slices of ``size`` (:data:`BATCH_SIZE` unless given)."""
+    size = size or BATCH_SIZE
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def sweep_in_batches(
-    targets: Sequence[Target],
+    batches: Iterable[Sequence[Target]],
     check: CheckBatch,
     *,
     after_batch: Callable[[], object] = lambda: None,
-    batch_size: int | None = None,
 ) -> ResultSpool:
-    """Run ``check`` over ``targets`` a batch at a time; the results, spooled.
+    """Run ``check`` over each batch of targets as it comes; the results, spooled.
 
-    ``after_batch`` runs between batches (the DNS cache's release);
-    ``batch_size`` is :data:`BATCH_SIZE` unless given.
+    ``after_batch`` runs between batches (the DNS cache's release).
     """
-    batch_size = batch_size or BATCH_SIZE
     spool = ResultSpool()
     try:
-        for start in range(0, len(targets), batch_size):
-            spool.write(check(targets[start : start + batch_size]))
+        for batch in batches:
+            spool.write(check(batch))
             after_batch()
     except BaseException:
         spool.close()

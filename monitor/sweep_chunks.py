@@ -38,7 +38,7 @@ from monitor.blocklist_plan import make_plan
 from monitor.channels import channel_names
 from monitor.history import record_results, start_run
 from monitor.settings import Settings
-from monitor.targets import MonitoredTarget, list_targets, list_targets_named
+from monitor.targets import MonitoredTarget, active_target_pages, list_targets_named
 from monitor.transport_history import transport_plan
 from store.models import CheckRun
 from store.sweeps import Sweep, SweepChunk
@@ -107,16 +107,14 @@ def plan_sweep(kind: str, session: Session, now: datetime, settings: Settings, d
         return "blocklists are disabled"
     if kind == "transport_sweep" and transport_plan(settings, now) is None:
         return "transport checks are disabled"
-    targets = [
-        (t.name, t.kind)
-        for t in list_targets(session)
-        if not t.paused and (kind != "transport_sweep" or t.kind == "domain")
+    kinds = ("domain",) if kind == "transport_sweep" else ("domain", "ip")
+    chunks = [
+        [(t.name, t.kind) for t in page]
+        for page in active_target_pages(session, settings.schedule.chunk_size, kinds)
     ]
-    if not targets:
+    if not chunks:
         return "no targets" if kind != "transport_sweep" else "no domains"
-    size = settings.schedule.chunk_size
     run = start_run(session, started_at=now, trigger=kind)
-    chunks = [targets[start : start + size] for start in range(0, len(targets), size)]
     sweep = Sweep(kind=kind, run_id=run.id, planned_at=now, chunks=len(chunks), chunks_done=0)
     session.add(sweep)
     session.flush()
@@ -126,7 +124,8 @@ def plan_sweep(kind: str, session: Session, now: datetime, settings: Settings, d
     )
     session.flush()
     defer(session, sweep.id, range(len(chunks)))
-    return f"sweep {sweep.id}: {len(targets)} targets in {len(chunks)} chunks deferred"
+    targets = sum(len(chunk) for chunk in chunks)
+    return f"sweep {sweep.id}: {targets} targets in {len(chunks)} chunks deferred"
 
 
 def run_chunk(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session, selectinload
 
 from checks.errors import BadInput
@@ -176,6 +176,95 @@ def list_targets(session: Session, kind: str | None = None) -> list[MonitoredTar
     return found
 
 
+def active_target_pages(
+    session: Session, size: int, kinds: Sequence[str] = ("domain", "ip")
+) -> Iterator[list[MonitoredTarget]]:
+    """The targets not paused, ``size`` at a time: domains by name, then IPs by address.
+
+    Each page is read by queries of its own, starting after the last name of
+    the page before, so that a sweep of the whole fleet holds one page of it
+    at a time (at 110,000 targets the whole list, held through the sweep, was
+    its largest part), and the caller may end its transaction between pages.
+    """
+    if "domain" in kinds:
+        after = ""
+        while page := _domain_page(session, after, size):
+            yield page
+            after = page[-1].name
+    if "ip" in kinds:
+        after = ""
+        while page := _ip_page(session, after, size):
+            yield page
+            after = page[-1].name
+
+
+def _domain_page(session: Session, after: str, size: int) -> list[MonitoredTarget]:
+    rows = session.execute(
+        select(Domain.id, Domain.name, Domain.alert_on_warn, Domain.note, Domain.created_at)
+        .where(Domain.paused == false(), Domain.name > after)
+        .order_by(Domain.name)
+        .limit(size)
+    ).all()
+    if not rows:
+        return []
+    selectors: dict[int, list[str]] = {}
+    for domain_id, selector in session.execute(
+        select(DkimSelector.domain_id, DkimSelector.selector)
+        .where(DkimSelector.domain_id.in_([row.id for row in rows]))
+        .order_by(DkimSelector.selector)
+    ):
+        selectors.setdefault(domain_id, []).append(selector)
+    reported = _reported_selectors(session, [row.name for row in rows])
+    return [
+        MonitoredTarget(
+            name=name,
+            kind="domain",
+            selectors=tuple(selectors.get(domain_id, ())),
+            alert_on_warn=alert_on_warn,
+            paused=False,
+            note=note,
+            created_at=created_at,
+            reported_selectors=reported.get(name, ()),
+        )
+        for domain_id, name, alert_on_warn, note, created_at in rows
+    ]
+
+
+def _ip_page(session: Session, after: str, size: int) -> list[MonitoredTarget]:
+    rows = session.execute(
+        select(SendingIp.address, SendingIp.alert_on_warn, SendingIp.note, SendingIp.created_at)
+        .where(SendingIp.paused == false(), SendingIp.address > after)
+        .order_by(SendingIp.address)
+        .limit(size)
+    )
+    return [
+        MonitoredTarget(
+            name=address,
+            kind="ip",
+            selectors=(),
+            alert_on_warn=alert_on_warn,
+            paused=False,
+            note=note,
+            created_at=created_at,
+        )
+        for address, alert_on_warn, note, created_at in rows
+    ]
+
+
+def alert_preferences(session: Session, names: Sequence[str]) -> dict[str, bool | None]:
+    """Each of the monitored ``names``' own ``alert_on_warn`` (None: the settings decide)."""
+    found: dict[str, bool | None] = {}
+    if not names:
+        return found
+    for query in (
+        select(Domain.name, Domain.alert_on_warn).where(Domain.name.in_(names)),
+        select(SendingIp.address, SendingIp.alert_on_warn).where(SendingIp.address.in_(names)),
+    ):
+        for name, choice in session.execute(query):
+            found[name] = choice
+    return found
+
+
 def list_targets_named(session: Session, names: Sequence[str]) -> list[MonitoredTarget]:
     """The monitored targets among ``names`` (a page of the dashboard)."""
     if not names:
@@ -184,18 +273,22 @@ def list_targets_named(session: Session, names: Sequence[str]) -> list[Monitored
         select(Domain).where(Domain.name.in_(names)).options(selectinload(Domain.selectors))
     )
     ips = session.scalars(select(SendingIp).where(SendingIp.address.in_(names)))
-    reported = _reported_selectors(session)
+    reported = _reported_selectors(session, names)
     return [_domain_view(d, reported.get(d.name, ())) for d in domains] + [_ip_view(i) for i in ips]
 
 
-def _reported_selectors(session: Session) -> dict[str, tuple[str, ...]]:
-    """Per domain, the selectors receivers saw pass, most recently seen first."""
+def _reported_selectors(
+    session: Session, domains: Sequence[str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Per domain (of ``domains``, or all), the selectors receivers saw pass, most
+    recently seen first."""
     found: dict[str, list[str]] = {}
-    rows = session.execute(
-        select(ReportedSelector.domain, ReportedSelector.selector).order_by(
-            ReportedSelector.last_seen.desc(), ReportedSelector.messages.desc()
-        )
+    query = select(ReportedSelector.domain, ReportedSelector.selector).order_by(
+        ReportedSelector.last_seen.desc(), ReportedSelector.messages.desc()
     )
+    if domains is not None:
+        query = query.where(ReportedSelector.domain.in_(domains))
+    rows = session.execute(query)
     for domain, selector in rows:
         # Reports come from outside: only a valid selector becomes a DNS query.
         if _valid_selector(selector):

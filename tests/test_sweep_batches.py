@@ -9,31 +9,34 @@ from __future__ import annotations
 import gc
 import importlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+import monitor.jobs
 import monitor.sweep_batches
 from checks.dns import DnsSettings, DnsSweep, parse_nameserver
 from checks.dns_cache import cache_key
 from checks.findings import finding
 from checks.results import SpfResult, TargetResult
 from checks.sweep import check_targets
-from checks.targets import parse_target
+from checks.targets import Target, parse_target
 from checks.zoneserver import ZoneServer
 from monitor.jobs import sweep_authentication, sweep_blocklists
 from monitor.output import echo_results, exit_code, render_json, render_table
-from monitor.settings import BlocklistSettings, Settings
-from monitor.sweep_batches import sweep_in_batches
+from monitor.settings import AlertSettings, BlocklistSettings, Settings
+from monitor.sweep_batches import slices, sweep_in_batches
 from monitor.targets import add_domain
+from store.alerting import Alert
 from store.engine import session_factory, upgrade_database
-from store.models import CheckRecord, CheckRun, TargetStatus
+from store.models import CheckRecord, CheckRun, Domain, TargetStatus
 from tests.conftest import postwarden, zone
 from tests.keys import rsa_key, txt
 
@@ -51,6 +54,20 @@ def fleet_zone() -> str:
             f"mx.shop{n} A 192.0.2.{n + 1}",
             f'_dmarc.shop{n} TXT "v=DMARC1; p=reject; rua=mailto:d@shop{n}.example.test"',
             f"s1._domainkey.shop{n} TXT {KEY}",
+        ]
+    return zone("\n".join(lines))
+
+
+def policy_zone() -> str:
+    """Two domains whose only problem is a warning: DMARC p=none."""
+    lines = []
+    for name in ("loud", "quiet"):
+        lines += [
+            f'{name} TXT "v=spf1 ip4:198.51.100.0/24 -all"',
+            f"{name} MX 10 mx.{name}",
+            f"mx.{name} A 192.0.2.1",
+            f'_dmarc.{name} TXT "v=DMARC1; p=none; rua=mailto:d@{name}.policy.test"',
+            f"s1._domainkey.{name} TXT {KEY}",
         ]
     return zone("\n".join(lines))
 
@@ -74,10 +91,9 @@ def test_batches_share_an_include_and_let_go_of_each_targets_records(fleet: Zone
     targets = [parse_target(f"shop{n}.example.test", ("s1",)) for n in range(SHOPS)]
     released: list[int] = []
     spool = sweep_in_batches(
-        targets,
+        slices(targets, 2),
         lambda batch: check_targets(batch, sweep=sweep),
         after_batch=lambda: released.append(sweep.cache.release_unshared()),
-        batch_size=2,
     )
     results = [result for batch in spool.read() for result in batch]
     spool.close()
@@ -121,6 +137,49 @@ def test_a_batched_sweep_records_every_target_in_one_run(
         assert records == SHOPS * 5  # spf, dmarc, dkim, mx, blocklists
         statuses = session.scalars(select(TargetStatus.status).distinct())
         assert list(statuses) == ["pass"]
+
+
+def test_a_sweep_reads_its_targets_a_batch_at_a_time(
+    fleet: ZoneServer, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job holds one batch of the fleet while it is out on DNS, not the whole list;
+    paused targets are left out; each target's own alert_on_warn is followed."""
+    monkeypatch.setattr(monitor.sweep_batches, "BATCH_SIZE", 2)
+    names = [f"shop{n}.example.test" for n in range(SHOPS)]
+    with sessions.begin() as session:
+        for name in names:
+            add_domain(session, name, T0, selectors=["s1"])
+        # p=none is a warning: it alerts only for the domain that asks for it.
+        fleet.set_zone("policy.test.", policy_zone())
+        add_domain(session, "loud.policy.test", T0, selectors=["s1"], alert_on_warn=True)
+        add_domain(session, "quiet.policy.test", T0, selectors=["s1"])
+        add_domain(session, "paused.example.test", T0)
+        paused = update(Domain).where(Domain.name == "paused.example.test")
+        session.execute(paused.values(paused=True))
+    checked: list[tuple[list[str], int]] = []
+    real_check = check_targets
+
+    def counting(batch: Sequence[Target], **options: Any) -> list[TargetResult]:
+        held = sum(isinstance(item, Target) for item in gc.get_objects())
+        checked.append(([target.name for target in batch], held))
+        return real_check(batch, **options)
+
+    monkeypatch.setattr(monitor.jobs, "check_targets", counting)
+    settings = Settings(
+        dns=DnsSettings((parse_nameserver(fleet.nameserver),), timeout=1),
+        alerts=AlertSettings(confirmations=1),
+    )
+    with sessions() as session:
+        outcome = sweep_authentication(session, T0, settings)
+        session.commit()
+    assert outcome == f"{SHOPS + 2} targets checked, 1 alert transitions"
+    wanted = sorted([*names, "loud.policy.test", "quiet.policy.test"])
+    assert [batch for batch, _ in checked] == [wanted[i : i + 2] for i in range(0, len(wanted), 2)]
+    # Two targets of the fleet in memory at a time (before, all nine from the start).
+    assert max(held for _, held in checked) <= 2, checked
+    with sessions() as session:
+        alerts = session.execute(select(Alert.target, Alert.check, Alert.state)).all()
+    assert [tuple(alert) for alert in alerts] == [("loud.policy.test", "dmarc", "open")]
 
 
 @contextmanager

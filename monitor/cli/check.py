@@ -177,7 +177,7 @@ def _check_and_save(
     from checks.sweep import check_targets
     from monitor.blocklist_history import recent_listings
     from monitor.history import record_run_in_batches
-    from monitor.sweep_batches import sweep_in_batches
+    from monitor.sweep_batches import slices, sweep_in_batches
     from monitor.transport_history import transport_plan
     from store.engine import open_database, session_factory
 
@@ -195,7 +195,7 @@ def _check_and_save(
             transport = transport_plan(settings, started, session, domains)
         sweep = DnsSweep(settings.dns)
         spool = sweep_in_batches(
-            targets,
+            slices(targets, CHECK_BATCH_SIZE),
             lambda batch: check_targets(
                 batch,
                 concurrency=settings.concurrency,
@@ -204,7 +204,6 @@ def _check_and_save(
                 sweep=sweep,
             ),
             after_batch=sweep.cache.release_unshared,
-            batch_size=CHECK_BATCH_SIZE,
         )
         try:
             with sessions.begin() as session:
