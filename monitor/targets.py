@@ -115,65 +115,14 @@ def remove_target(session: Session, kind: str, name: str) -> None:
     session.flush()
 
 
+# Targets ``list_targets`` reads per query.
+LIST_PAGE = 5000
+
+
 def list_targets(session: Session, kind: str | None = None) -> list[MonitoredTarget]:
-    """Monitored targets, domains first, each kind by name."""
-    # Read as rows, not ORM objects: a sweep lists every target, and loading
-    # every Domain with its selectors (all held until the last was loaded) was
-    # the peak of a sweep's memory at 100,000 domains.
-    found: list[MonitoredTarget] = []
-    if kind in (None, "domain"):
-        selectors: dict[int, list[str]] = {}
-        for domain_id, selector in session.execute(
-            select(DkimSelector.domain_id, DkimSelector.selector).order_by(DkimSelector.selector)
-        ):
-            selectors.setdefault(domain_id, []).append(selector)
-        reported = _reported_selectors(session)
-        domains = session.execute(
-            select(
-                Domain.id,
-                Domain.name,
-                Domain.alert_on_warn,
-                Domain.paused,
-                Domain.note,
-                Domain.created_at,
-            ).order_by(Domain.name)
-        )
-        found += [
-            MonitoredTarget(
-                name=name,
-                kind="domain",
-                selectors=tuple(selectors.pop(domain_id, ())),
-                alert_on_warn=alert_on_warn,
-                paused=paused,
-                note=note,
-                created_at=created_at,
-                reported_selectors=reported.get(name, ()),
-            )
-            for domain_id, name, alert_on_warn, paused, note, created_at in domains
-        ]
-    if kind in (None, "ip"):
-        ips = session.execute(
-            select(
-                SendingIp.address,
-                SendingIp.alert_on_warn,
-                SendingIp.paused,
-                SendingIp.note,
-                SendingIp.created_at,
-            ).order_by(SendingIp.address)
-        )
-        found += [
-            MonitoredTarget(
-                name=address,
-                kind="ip",
-                selectors=(),
-                alert_on_warn=alert_on_warn,
-                paused=paused,
-                note=note,
-                created_at=created_at,
-            )
-            for address, alert_on_warn, paused, note, created_at in ips
-        ]
-    return found
+    """Monitored targets, paused ones included, domains first, each kind by name."""
+    kinds = ("domain", "ip") if kind is None else (kind,)
+    return [target for page in _pages(session, LIST_PAGE, kinds, True) for target in page]
 
 
 def active_target_pages(
@@ -186,25 +135,30 @@ def active_target_pages(
     at a time (at 110,000 targets the whole list, held through the sweep, was
     its largest part), and the caller may end its transaction between pages.
     """
-    if "domain" in kinds:
+    return _pages(session, size, kinds, False)
+
+
+def _pages(
+    session: Session, size: int, kinds: Sequence[str], paused: bool
+) -> Iterator[list[MonitoredTarget]]:
+    """Pages of the targets of ``kinds``, the paused ones too if ``paused``."""
+    for kind, read in (("domain", _domain_page), ("ip", _ip_page)):
+        if kind not in kinds:
+            continue
         after = ""
-        while page := _domain_page(session, after, size):
-            yield page
-            after = page[-1].name
-    if "ip" in kinds:
-        after = ""
-        while page := _ip_page(session, after, size):
+        while page := read(session, after, size, paused):
             yield page
             after = page[-1].name
 
 
-def _domain_page(session: Session, after: str, size: int) -> list[MonitoredTarget]:
-    rows = session.execute(
-        select(Domain.id, Domain.name, Domain.alert_on_warn, Domain.note, Domain.created_at)
-        .where(Domain.paused == false(), Domain.name > after)
-        .order_by(Domain.name)
-        .limit(size)
-    ).all()
+def _domain_page(session: Session, after: str, size: int, paused: bool) -> list[MonitoredTarget]:
+    query = select(
+        Domain.id, Domain.name, Domain.alert_on_warn, Domain.paused, Domain.note, Domain.created_at
+    ).where(Domain.name > after)
+    if not paused:
+        query = query.where(Domain.paused == false())
+    # Rows, not ORM objects: a Domain with its selectors weighs several times more.
+    rows = session.execute(query.order_by(Domain.name).limit(size)).all()
     if not rows:
         return []
     selectors: dict[int, list[str]] = {}
@@ -221,33 +175,37 @@ def _domain_page(session: Session, after: str, size: int) -> list[MonitoredTarge
             kind="domain",
             selectors=tuple(selectors.get(domain_id, ())),
             alert_on_warn=alert_on_warn,
-            paused=False,
+            paused=is_paused,
             note=note,
             created_at=created_at,
             reported_selectors=reported.get(name, ()),
         )
-        for domain_id, name, alert_on_warn, note, created_at in rows
+        for domain_id, name, alert_on_warn, is_paused, note, created_at in rows
     ]
 
 
-def _ip_page(session: Session, after: str, size: int) -> list[MonitoredTarget]:
-    rows = session.execute(
-        select(SendingIp.address, SendingIp.alert_on_warn, SendingIp.note, SendingIp.created_at)
-        .where(SendingIp.paused == false(), SendingIp.address > after)
-        .order_by(SendingIp.address)
-        .limit(size)
-    )
+def _ip_page(session: Session, after: str, size: int, paused: bool) -> list[MonitoredTarget]:
+    query = select(
+        SendingIp.address,
+        SendingIp.alert_on_warn,
+        SendingIp.paused,
+        SendingIp.note,
+        SendingIp.created_at,
+    ).where(SendingIp.address > after)
+    if not paused:
+        query = query.where(SendingIp.paused == false())
+    rows = session.execute(query.order_by(SendingIp.address).limit(size))
     return [
         MonitoredTarget(
             name=address,
             kind="ip",
             selectors=(),
             alert_on_warn=alert_on_warn,
-            paused=False,
+            paused=is_paused,
             note=note,
             created_at=created_at,
         )
-        for address, alert_on_warn, note, created_at in rows
+        for address, alert_on_warn, is_paused, note, created_at in rows
     ]
 
 

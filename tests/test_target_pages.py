@@ -52,7 +52,9 @@ def test_pages_hold_every_active_target_once_with_its_options(engine: Engine) ->
         )
     with sessions() as session:
         pages = list(active_target_pages(session, 2))
-        whole = [t for t in list_targets(session) if not t.paused]
+        listed = list_targets(session)
+        whole = [t for t in listed if not t.paused]
+        ips = list_targets(session, "ip")
         domains_only = [
             t.name for page in active_target_pages(session, 4, ("domain",)) for t in page
         ]
@@ -68,4 +70,10 @@ def test_pages_hold_every_active_target_once_with_its_options(engine: Engine) ->
     d1 = whole[1]
     assert (d1.selectors, d1.reported_selectors, d1.note) == (("a", "s1"), ("rep",), "n1")
     assert domains_only == [t.name for t in whole if t.kind == "domain"]
+    # The full list (the CLI's and the dashboard's) keeps the paused ones, marked.
+    assert [(t.name, t.paused) for t in listed if t.paused] == [
+        ("d2.example.test", True),
+        ("192.0.2.3", True),
+    ]
+    assert [t.name for t in ips] == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
     assert preferences == {"loud.example.test": True, "192.0.2.2": False, "d0.example.test": None}
