@@ -55,9 +55,8 @@ class ResultSpool:
         self._file.close()
 
 
-def slices(items: Sequence[Item], size: int | None = None) -> Iterator[Sequence[Item]]:
-    """``items`` in consecutive slices of ``size`` (:data:`BATCH_SIZE` unless given)."""
-    size = size or BATCH_SIZE
+def slices(items: Sequence[Item], size: int) -> Iterator[Sequence[Item]]:
+    """``items`` in consecutive slices of ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -235,18 +235,14 @@ def list_targets_named(session: Session, names: Sequence[str]) -> list[Monitored
     return [_domain_view(d, reported.get(d.name, ())) for d in domains] + [_ip_view(i) for i in ips]
 
 
-def _reported_selectors(
-    session: Session, domains: Sequence[str] | None = None
-) -> dict[str, tuple[str, ...]]:
-    """Per domain (of ``domains``, or all), the selectors receivers saw pass, most
-    recently seen first."""
+def _reported_selectors(session: Session, domains: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Per domain of ``domains``, the selectors receivers saw pass, most recently seen first."""
     found: dict[str, list[str]] = {}
-    query = select(ReportedSelector.domain, ReportedSelector.selector).order_by(
-        ReportedSelector.last_seen.desc(), ReportedSelector.messages.desc()
+    rows = session.execute(
+        select(ReportedSelector.domain, ReportedSelector.selector)
+        .where(ReportedSelector.domain.in_(domains))
+        .order_by(ReportedSelector.last_seen.desc(), ReportedSelector.messages.desc())
     )
-    if domains is not None:
-        query = query.where(ReportedSelector.domain.in_(domains))
-    rows = session.execute(query)
     for domain, selector in rows:
         # Reports come from outside: only a valid selector becomes a DNS query.
         if _valid_selector(selector):
