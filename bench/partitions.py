@@ -123,6 +123,8 @@ def timed(
     server, client, wall = cpu_of(pid), time.process_time(), time.perf_counter()
     yield
     figures[name] = (cpu_of(pid) - server, time.process_time() - client, time.perf_counter() - wall)
+    # Printed as it ends too: a run at 100M events takes hours, and a stopped one keeps its steps.
+    print(f"{name}: " + " / ".join(f"{v:.2f} s" for v in figures[name]), flush=True)
 
 
 def load(engine: Engine, events: int, figures: dict[str, Any]) -> None:
