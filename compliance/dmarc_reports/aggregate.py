@@ -280,7 +280,14 @@ def check_prolog(head: bytes) -> int | None:
 
 
 class _Names:
-    """Local names of the document's tags (``{namespace}name`` -> ``name``), each split once."""
+    """Local names of tags (``{namespace}name`` -> ``name``), each split once.
+
+    Shared by every report a process reads (a small report's tags would
+    otherwise be split anew for each file); a document of invented tags
+    cannot grow it past :data:`MAX_NAMES`.
+    """
+
+    MAX_NAMES = 4096
 
     def __init__(self) -> None:
         self.local: dict[str, str] = {}
@@ -288,8 +295,13 @@ class _Names:
     def __call__(self, tag: str) -> str:
         name = self.local.get(tag)
         if name is None:
+            if len(self.local) >= self.MAX_NAMES:
+                self.local.clear()
             name = self.local[tag] = tag.rpartition("}")[2]
         return name
+
+
+_NAMES = _Names()
 
 
 def _section_fields(element: Any, local: _Names) -> dict[str, str]:
@@ -384,7 +396,7 @@ class _Reader:
             events=("end",), tag=_SECTIONS, resolve_entities=False, no_network=True,
             load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True,
         )  # fmt: skip
-        self.local = _Names()
+        self.local = _NAMES
         self.namespace: str | None = None
         self.sections: dict[str, dict[str, str]] = {}
         self.records: list[AggregateRecord] = []
