@@ -354,3 +354,67 @@ def test_damaged_reports_are_report_errors_never_tracebacks(
             parse(path)
         except ReportError as error:
             assert "\n" not in str(error)
+
+
+class Trickle(io.RawIOBase):
+    """A stream giving at most ``size`` bytes per read, as a slow or chunked one does."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self._data, self._size, self._at = data, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        step = self._size if size < 0 else min(size, self._size)
+        chunk = self._data[self._at : self._at + step]
+        self._at += len(chunk)
+        return chunk
+
+
+def outcome_of(stream: io.RawIOBase | io.BytesIO) -> object:
+    """The report and its records, or that it was refused: what a reader made of it.
+
+    Which of a document's faults is named first may differ (a tree's syntax
+    error is seen before its records are judged, a stream judges the records
+    it has read before it meets the syntax error further on): a refusal is
+    compared as one, and its message must be one line.
+    """
+    try:
+        report, batches = read_aggregate(stream)  # type: ignore[arg-type]
+        return report, [record for batch in batches for record in batch]
+    except ReportError as error:
+        assert "\n" not in str(error)
+        return "refused"
+
+
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@hypothesis.given(
+    cut=st.integers(min_value=0, max_value=len(VALID)),
+    at=st.integers(min_value=0, max_value=len(VALID) - 1),
+    byte=st.integers(min_value=0, max_value=255),
+    size=st.integers(min_value=1, max_value=400),
+)
+def test_a_report_read_whole_or_in_pieces_gives_the_same_outcome(
+    cut: int, at: int, byte: int, size: int
+) -> None:
+    # A document that comes whole at its first read is parsed as one tree, a longer one
+    # is streamed through the pull parser: both must give the same records or errors.
+    damaged = bytearray(VALID[:cut])
+    if at < len(damaged):
+        damaged[at] = byte
+    data = bytes(damaged)
+    whole = outcome_of(io.BytesIO(data))
+    assert outcome_of(Trickle(data, size)) == whole
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["protection.outlook.com!example.com!1796428800!1796515200.xml", "rfc9990-namespace.xml",
+     "upper-cased-results.xml"],
+)  # fmt: skip
+def test_each_fixture_read_whole_or_in_pieces_gives_the_same_records(name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    whole = outcome_of(io.BytesIO(data))
+    assert isinstance(whole, tuple) and whole[1]
+    assert outcome_of(Trickle(data, 64)) == whole

@@ -20,7 +20,7 @@ matched by local name, values lower-cased where receivers disagree on case
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, NamedTuple
@@ -360,6 +360,13 @@ def _record(element: Any, local: _Names, number: int) -> AggregateRecord:
 
 
 _LEAVES = {name: key for (_, name), key in _RECORD_FIELDS.items()}
+# libxml2 told to resolve no entity, read no DTD and touch no network (the prolog
+# was already checked for a DTD), and to drop comments and processing
+# instructions so that every node walked is an element.
+_SAFE = {
+    "resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
+    "remove_comments": True, "remove_pis": True,
+}  # fmt: skip
 # The parser reports the end of these elements only (matched in any namespace):
 # the rest of the document is walked from them in C, not event by event.
 _SECTIONS = ("{*}record", "{*}report_metadata", "{*}policy_published")
@@ -389,13 +396,7 @@ class _Reader:
         self.stream = stream
         self.syntax_error = etree.XMLSyntaxError
         etree.clear_error_log()
-        # libxml2, told to resolve no entity, read no DTD and touch no network
-        # (the prolog was already checked for a DTD), and to drop comments and
-        # processing instructions so that every node walked is an element.
-        self.parser = etree.XMLPullParser(
-            events=("end",), tag=_SECTIONS, resolve_entities=False, no_network=True,
-            load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True,
-        )  # fmt: skip
+        self.parser = etree.XMLPullParser(events=("end",), tag=_SECTIONS, **_SAFE)
         self.local = _NAMES
         self.namespace: str | None = None
         self.sections: dict[str, dict[str, str]] = {}
@@ -414,9 +415,27 @@ class _Reader:
         except self.syntax_error as error:
             raise ReportError(f"not well-formed XML ({_syntax_error(error)})") from None
 
+    def whole(self, document: bytes) -> None:
+        """Read a document that came whole at the first read (most reports are small).
+
+        Parsed as one tree and walked in C (``iterwalk`` gives the end events the
+        pull parser would): a quarter less work than feeding it, and nothing to free.
+        """
+        from lxml import etree
+
+        try:
+            root = etree.fromstring(document, etree.XMLParser(**_SAFE))
+        except self.syntax_error as error:
+            raise ReportError(f"not well-formed XML ({_syntax_error(error)})") from None
+        self._take(etree.iterwalk(root, events=("end",), tag=_SECTIONS), free=False)
+        self.finished = True
+
     def _events(self) -> None:
+        self._take(self.parser.read_events(), free=True)
+
+    def _take(self, events: Iterable[tuple[str, Any]], *, free: bool) -> None:
         local = self.local
-        for _event, element in self.parser.read_events():
+        for _event, element in events:
             tag = element.tag
             if self.namespace is None and not self.sections and not self.number:
                 # The document's namespace: that of its first section.
@@ -431,11 +450,12 @@ class _Reader:
                 raise ReportError(f"<{name}> comes after the records")
             else:
                 self.sections[name] = _section_fields(element, local)
-            # Freed as soon as read, with whatever came before it in the document:
-            # a 100,000-record report holds one record at a time.
-            element.clear()
-            while element.getprevious() is not None:
-                del element.getparent()[0]
+            if free:
+                # Freed as soon as read, with whatever came before it in the document:
+                # a 100,000-record report holds one record at a time.
+                element.clear()
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
 
     def report(self) -> AggregateReport:
         fields: dict[str, str] = {}
@@ -462,7 +482,12 @@ def read_aggregate(stream: IO[bytes]) -> tuple[AggregateReport, Iterator[list[Ag
             )
         head += chunk
     reader = _Reader(stream)
-    reader.feed(head)
+    more = stream.read(READ_SIZE)
+    if not more:
+        reader.whole(head)
+    else:
+        reader.feed(head)
+        reader.feed(more)
     while len(reader.sections) < 2 and not reader.records and not reader.finished:
         reader.feed(stream.read(READ_SIZE))
     return reader.report(), _batches(reader)
