@@ -328,6 +328,14 @@ def test_an_mbox_yields_each_messages_report(tmp_path: Path) -> None:
 VALID = (FIXTURES / "rfc9990-namespace.xml").read_bytes()
 
 
+def damaged(cut: int, at: int, byte: int) -> bytes:
+    """The valid report cut after ``cut`` bytes, with the byte at ``at`` (if kept) replaced."""
+    data = bytearray(VALID[:cut])
+    if at < len(data):
+        data[at] = byte
+    return bytes(data)
+
+
 # Derandomized and without an example database, like tests/test_fuzz.py: CI sees the same cases.
 @hypothesis.settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @hypothesis.given(
@@ -339,10 +347,7 @@ VALID = (FIXTURES / "rfc9990-namespace.xml").read_bytes()
 def test_damaged_reports_are_report_errors_never_tracebacks(
     cut: int, at: int, byte: int, wrapper: str
 ) -> None:
-    damaged = bytearray(VALID[:cut])
-    if at < len(damaged):
-        damaged[at] = byte
-    data = bytes(damaged)
+    data = damaged(cut, at, byte)
     if wrapper == "gzip":
         data = gzip.compress(data)[: max(cut, 1)] if cut % 2 else gzip.compress(data)
     elif wrapper == "zip":
@@ -400,10 +405,7 @@ def test_a_report_read_whole_or_in_pieces_gives_the_same_outcome(
 ) -> None:
     # A document that comes whole at its first read is parsed as one tree, a longer one
     # is streamed through the pull parser: both must give the same records or errors.
-    damaged = bytearray(VALID[:cut])
-    if at < len(damaged):
-        damaged[at] = byte
-    data = bytes(damaged)
+    data = damaged(cut, at, byte)
     whole = outcome_of(io.BytesIO(data))
     assert outcome_of(Trickle(data, size)) == whole
 
