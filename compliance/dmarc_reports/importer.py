@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import cache
@@ -68,17 +69,6 @@ class FileOutcome:
 def _mark(dialect: str) -> str:
     """The driver's parameter marker (sqlite3: qmark; psycopg: format)."""
     return "?" if dialect == "sqlite" else "%s"
-
-
-def _cursor(session: Session) -> Any:
-    """A driver cursor in the session's transaction.
-
-    The hot statements of an import (one of each per report) run on it
-    directly: SQLAlchemy's execution of even a cached or textual statement
-    (its execution context and result set-up) cost more than SQLite took
-    to run them, a third of a thousand small reports' import.
-    """
-    return session.connection().connection.cursor()
 
 
 def _exists(cursor: Any, mark: str, kind: str, org_name: str, report_id: str) -> bool:
@@ -180,7 +170,8 @@ def _insert_report_row(cursor: Any, dialect: Dialect, fields: dict[str, Any]) ->
 
 
 def _store_aggregate(
-    session: Session,
+    cursor: Any,
+    dialect: Dialect,
     report: AggregateReport,
     batches: Iterator[list[AggregateRecord]],
     source: str,
@@ -188,8 +179,8 @@ def _store_aggregate(
     selectors: Counter[tuple[str, str]],
     stored: list[int] | None,
 ) -> tuple[int, int]:
-    # Core, not ORM objects: a thousand small reports in one transaction would
-    # otherwise fill the session's identity map, and each statement scan it.
+    # Driver statements, not ORM objects: a thousand small reports in one transaction
+    # would otherwise fill the session's identity map, and each statement scan it.
     fields = {
         "kind": AGGREGATE,
         "org_name": report.org_name[:255],
@@ -219,9 +210,6 @@ def _store_aggregate(
     if known:
         fields["records"] = len(first or ())
         fields["messages"] = sum(r.count for r in first or ())
-    connection = session.connection()
-    dialect = connection.dialect
-    cursor = _cursor(session)
     report_key = _insert_report_row(cursor, dialect, fields)
     if stored is not None:
         stored.append(report_key)
@@ -392,33 +380,39 @@ def import_payloads(
     outcome = FileOutcome(file=source)
     selectors: Counter[tuple[str, str]] = Counter()
     last_day: date | None = None
-    cursor = _cursor(session)
-    mark = _mark(session.connection().dialect.name)
-    for payload in payloads:
-        outcome.kind = outcome.kind or payload.kind
-        where = source if payload.where in ("the file", "") else f"{source} ({payload.where})"
-        try:
-            if payload.kind == AGGREGATE:
-                report, batches = read_aggregate(payload.stream)
-                if _exists(cursor, mark, AGGREGATE, report.org_name[:255], report.report_id[:255]):
-                    outcome.duplicates += 1
-                    continue
-                records, messages = _store_aggregate(
-                    session, report, batches, where, now, selectors, stored
-                )
-                last_day = max(last_day or report.begin.date(), report.begin.date())
-            else:
-                tls = read_tls(payload.stream)
-                if _exists(cursor, mark, "tls", tls.org_name[:255], tls.report_id[:255]):
-                    outcome.duplicates += 1
-                    continue
-                records, messages = _store_tls(session, tls, where, now, stored)
-        except ReportError as error:
-            inside = "" if payload.where in ("the file", "") else f"{payload.where}: "
-            raise ReportError(f"{inside}{error}") from None
-        outcome.reports += 1
-        outcome.records += records
-        outcome.messages += messages
+    # The statements run once per report go to the driver's cursor, in the session's
+    # transaction: SQLAlchemy's execution of even a cached or textual statement (its
+    # execution context and result set-up) cost more than SQLite took to run them,
+    # a quarter of a thousand small reports' import under the profiler.
+    connection = session.connection()
+    dialect, mark = connection.dialect, _mark(connection.dialect.name)
+    with closing(connection.connection.cursor()) as cursor:
+        for payload in payloads:
+            outcome.kind = outcome.kind or payload.kind
+            where = source if payload.where in ("the file", "") else f"{source} ({payload.where})"
+            try:
+                if payload.kind == AGGREGATE:
+                    report, batches = read_aggregate(payload.stream)
+                    org_name, report_id = report.org_name[:255], report.report_id[:255]
+                    if _exists(cursor, mark, AGGREGATE, org_name, report_id):
+                        outcome.duplicates += 1
+                        continue
+                    records, messages = _store_aggregate(
+                        cursor, dialect, report, batches, where, now, selectors, stored
+                    )
+                    last_day = max(last_day or report.begin.date(), report.begin.date())
+                else:
+                    tls = read_tls(payload.stream)
+                    if _exists(cursor, mark, "tls", tls.org_name[:255], tls.report_id[:255]):
+                        outcome.duplicates += 1
+                        continue
+                    records, messages = _store_tls(session, tls, where, now, stored)
+            except ReportError as error:
+                inside = "" if payload.where in ("the file", "") else f"{payload.where}: "
+                raise ReportError(f"{inside}{error}") from None
+            outcome.reports += 1
+            outcome.records += records
+            outcome.messages += messages
     if selectors and last_day is not None:
         own = tally or SelectorTally()
         own.add(selectors, last_day)
