@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -135,7 +135,7 @@ _REPORT_COLUMNS = (
 )  # fmt: skip
 
 
-@cache
+@lru_cache(maxsize=4)  # one engine's dialect, or a few in tests: never a growing cache
 def _insert_report(dialect: Dialect) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
     """The report row's INSERT for the driver, and each column's conversion.
 
