@@ -17,7 +17,8 @@ XML). Then, in the same run, for the whole set and for each of its two parts:
   five-record reports do not amortise.
 
 Postwarden does more than parse: it validates, de-duplicates, stores every
-record and judges the alerts.
+record and judges the alerts. Each end-to-end import's records are counted
+in its database afterwards; the benchmark stops if one is missing.
 
 Usage: ``python -m bench.dmarc [--records 100000] [--small 1000]``.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -78,6 +80,7 @@ print(wall, cpu)
 """
 
 BEGIN = datetime(2026, 12, 1, tzinfo=UTC)
+SMALL_RECORDS = 5
 
 
 def _row(number: int) -> Row:
@@ -115,7 +118,7 @@ def write_reports(folder: Path, records: int, small: int) -> None:
                 domain=f"d{number % 50}.example",
                 begin=day,
                 end=day + timedelta(days=1),
-                rows=[_row(number * 5 + k) for k in range(5)],
+                rows=[_row(number * SMALL_RECORDS + k) for k in range(SMALL_RECORDS)],
             )
         )
         (folder / "small" / f"receiver!d{number}!{number}.xml").write_text(text)
@@ -167,15 +170,17 @@ def main(argv: list[str] | None = None) -> None:
             measured_with_cpu([script, "import", "dmarc", str(warmup), "--db", url])
             return url
 
-        for label, folders in (
-            ("the whole set, end to end", [large, small]),
-            (f"one {options.records:,}-record report, end to end", [large]),
-            (f"{options.small:,} small reports, end to end", [small]),
+        in_small = options.small * SMALL_RECORDS
+        for label, folders, records in (
+            ("the whole set, end to end", [large, small], options.records + in_small),
+            (f"one {options.records:,}-record report, end to end", [large], options.records),
+            (f"{options.small:,} small reports, end to end", [small], in_small),
         ):
             url = existing_database(label.split(",")[0].replace(" ", "-"))
             paths = [str(folder) for folder in folders]
             ours = measured_with_cpu([script, "import", "dmarc", *paths, "--db", url])
             peer = measured_with_cpu([sys.executable, "-c", PARSEDMARC, *paths])
+            _check_stored(url, records + 1)  # and the schema's one-record report
             print(_line(label, ours, peer), flush=True)
         new = f"sqlite:///{root / 'new.db'}"
         ours = measured_with_cpu([script, "import", "dmarc", str(small), "--db", new])
@@ -187,6 +192,14 @@ def main(argv: list[str] | None = None) -> None:
         warm_peer = _seconds([sys.executable, "-c", PARSEDMARC_WARM, str(warmup), str(small)])
         print(_line(f"{options.small:,} small reports, modules loaded", warm, warm_peer))
     print(f"load average after: {os.getloadavg()}")
+
+
+def _check_stored(url: str, records: int) -> None:
+    """Stop unless the import stored every record (a fast import of half is no result)."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        (stored,) = connection.execute("SELECT count(*) FROM dmarc_records").fetchone()
+    if stored != records:
+        raise SystemExit(f"{url}: {stored:,} records stored, {records:,} expected")
 
 
 def _seconds(command: list[str]) -> tuple[float, float]:
