@@ -404,7 +404,7 @@ def test_a_report_read_whole_or_in_pieces_gives_the_same_outcome(
     cut: int, at: int, byte: int, size: int
 ) -> None:
     # A document that comes whole at its first read is parsed as one tree, a longer one
-    # is streamed through the pull parser: both must give the same records or errors.
+    # is streamed through the pull parser: both must give the same records, or both refuse.
     data = damaged(cut, at, byte)
     whole = outcome_of(io.BytesIO(data))
     assert outcome_of(Trickle(data, size)) == whole
