@@ -122,7 +122,8 @@ LIST_PAGE = 5000
 def list_targets(session: Session, kind: str | None = None) -> list[MonitoredTarget]:
     """Monitored targets, paused ones included, domains first, each kind by name."""
     kinds = ("domain", "ip") if kind is None else (kind,)
-    return [target for page in _pages(session, LIST_PAGE, kinds, True) for target in page]
+    pages = _pages(session, LIST_PAGE, kinds, with_paused=True)
+    return [target for page in pages for target in page]
 
 
 def active_target_pages(
@@ -135,27 +136,29 @@ def active_target_pages(
     at a time (at 110,000 targets the whole list, held through the sweep, was
     its largest part), and the caller may end its transaction between pages.
     """
-    return _pages(session, size, kinds, False)
+    return _pages(session, size, kinds, with_paused=False)
 
 
 def _pages(
-    session: Session, size: int, kinds: Sequence[str], paused: bool
+    session: Session, size: int, kinds: Sequence[str], *, with_paused: bool
 ) -> Iterator[list[MonitoredTarget]]:
-    """Pages of the targets of ``kinds``, the paused ones too if ``paused``."""
+    """Pages of the targets of ``kinds``, the paused ones too if ``with_paused``."""
     for kind, read in (("domain", _domain_page), ("ip", _ip_page)):
         if kind not in kinds:
             continue
         after = ""
-        while page := read(session, after, size, paused):
+        while page := read(session, after, size, with_paused):
             yield page
             after = page[-1].name
 
 
-def _domain_page(session: Session, after: str, size: int, paused: bool) -> list[MonitoredTarget]:
+def _domain_page(
+    session: Session, after: str, size: int, with_paused: bool
+) -> list[MonitoredTarget]:
     query = select(
         Domain.id, Domain.name, Domain.alert_on_warn, Domain.paused, Domain.note, Domain.created_at
     ).where(Domain.name > after)
-    if not paused:
+    if not with_paused:
         query = query.where(Domain.paused == false())
     # Rows, not ORM objects: a Domain with its selectors weighs several times more.
     rows = session.execute(query.order_by(Domain.name).limit(size)).all()
@@ -184,7 +187,7 @@ def _domain_page(session: Session, after: str, size: int, paused: bool) -> list[
     ]
 
 
-def _ip_page(session: Session, after: str, size: int, paused: bool) -> list[MonitoredTarget]:
+def _ip_page(session: Session, after: str, size: int, with_paused: bool) -> list[MonitoredTarget]:
     query = select(
         SendingIp.address,
         SendingIp.alert_on_warn,
@@ -192,7 +195,7 @@ def _ip_page(session: Session, after: str, size: int, paused: bool) -> list[Moni
         SendingIp.note,
         SendingIp.created_at,
     ).where(SendingIp.address > after)
-    if not paused:
+    if not with_paused:
         query = query.where(SendingIp.paused == false())
     rows = session.execute(query.order_by(SendingIp.address).limit(size))
     return [
